@@ -1,0 +1,1 @@
+"""zohokit: Zoho CRM and Zoho Calendar for many tenants."""
