@@ -1,0 +1,21 @@
+"""The ``zohokit`` command. Each concern lives in its own module and registers itself here."""
+
+from __future__ import annotations
+
+import typer
+
+from .emulator import emulator_command
+
+app = typer.Typer(
+    name="zohokit",
+    help="Zoho CRM and Zoho Calendar for many tenants: tokens, clients, and an offline Zoho.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+app.command("emulator")(emulator_command)
+
+
+def main() -> None:
+    """Entry point of the ``zohokit`` console script."""
+    app()

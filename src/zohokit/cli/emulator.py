@@ -1,0 +1,130 @@
+"""``zohokit emulator``: serve the offline Zoho in the foreground."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from zohokit.emulator import EmulatorConfig, FaultConfigError
+from zohokit.emulator._server import bind, build_server
+
+
+def _fault_payload(
+    faults: str | None,
+    error_rate: float,
+    html_rate: float,
+    drop_rate: float,
+    fault_route: str,
+    throttle_token: bool,
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {}
+    if faults:
+        text = Path(faults).read_text() if not faults.lstrip().startswith("{") else faults
+        try:
+            payload = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise typer.BadParameter(f"not valid JSON: {exc}", param_hint="--faults") from exc
+    if error_rate or html_rate or drop_rate:
+        rule = {
+            "route": fault_route,
+            "error_rate": error_rate,
+            "html_rate": html_rate,
+            "drop_rate": drop_rate,
+        }
+        payload.setdefault("rules", []).append(rule)
+    if throttle_token:
+        payload["token_throttle"] = True
+    return payload
+
+
+def emulator_command(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0 picks a free one).")] = 8765,
+    client_id: Annotated[
+        str | None, typer.Option(help="OAuth client registered at start (generated if omitted).")
+    ] = None,
+    client_secret: Annotated[
+        str | None, typer.Option(help="That client's secret (generated if omitted).")
+    ] = None,
+    refresh_token: Annotated[
+        str | None,
+        typer.Option(help="Refresh token already granted with every scope (generated if omitted)."),
+    ] = None,
+    token_ttl: Annotated[int, typer.Option(min=1, help="Access token lifetime, seconds.")] = 3600,
+    latency_ms: Annotated[
+        float, typer.Option(min=0, help="Latency added to every Zoho request.")
+    ] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed for ids and fault rolls.")] = 0,
+    concurrency_limit: Annotated[
+        int, typer.Option(min=1, help="CRM requests in flight before 429.")
+    ] = 10,
+    daily_credits: Annotated[
+        int, typer.Option(min=1, help="CRM credits per day before 429.")
+    ] = 1_000_000,
+    location: Annotated[str, typer.Option(help="Data centre code sent in callbacks.")] = "us",
+    faults: Annotated[
+        str | None,
+        typer.Option(help="Fault rules as JSON, or a file holding them (see /_emulator/faults)."),
+    ] = None,
+    error_rate: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of requests answered 500.")
+    ] = 0.0,
+    html_rate: Annotated[
+        float, typer.Option(min=0, max=1, help="Share answered with an HTML error page.")
+    ] = 0.0,
+    drop_rate: Annotated[
+        float, typer.Option(min=0, max=1, help="Share whose connection is dropped.")
+    ] = 0.0,
+    fault_route: Annotated[
+        str, typer.Option(help="Where the rates apply: *, token, accounts, crm, calendar, /path.")
+    ] = "*",
+    throttle_token: Annotated[
+        bool, typer.Option(help="Answer every token request with 'Access Denied'.")
+    ] = False,
+) -> None:
+    """Serve an offline Zoho (accounts, CRM v8, Calendar v1) until interrupted."""
+    console = Console()
+    config = EmulatorConfig(
+        client_id=client_id,
+        client_secret=client_secret,
+        refresh_token=refresh_token,
+        token_ttl=token_ttl,
+        latency_ms=latency_ms,
+        seed=seed,
+        concurrency_limit=concurrency_limit,
+        daily_credits=daily_credits,
+        location=location,
+    )
+    payload = _fault_payload(faults, error_rate, html_rate, drop_rate, fault_route, throttle_token)
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        console.print(
+            f"[red]Cannot listen on {host}:{port}: {exc.strerror}.[/] Try another --port."
+        )
+        raise typer.Exit(1) from exc
+    emu, server = build_server(config, sock)
+    try:
+        emu.faults.configure(payload)
+    except FaultConfigError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--faults") from exc
+    console.print(f"[bold]Zoho emulator[/] listening on [cyan]{emu.base_url}[/]")
+    console.print(f"  accounts server  {emu.base_url}  (token: {emu.base_url}/oauth/v2/token)")
+    console.print(f"  CRM              {emu.base_url}/crm/v8")
+    console.print(f"  Calendar         {emu.base_url}/api/v1")
+    console.print(f"  client id        {config.client_id}")
+    console.print(f"  client secret    {config.client_secret}")
+    console.print(f"  refresh token    {config.refresh_token}")
+    console.print(f"  stats            {emu.base_url}/_emulator/stats")
+    console.print("Press Ctrl-C to stop.", style="dim")
+    try:
+        asyncio.run(server.serve(sockets=[sock]))
+    except KeyboardInterrupt:  # pragma: no cover - interactive stop
+        pass
+    finally:
+        sock.close()

@@ -1,0 +1,375 @@
+"""The emulator as one ASGI app: accounts, CRM and Calendar under one base URL.
+
+A pure-ASGI middleware sits in front of every Zoho route. It counts requests, applies
+latency and faults, enforces the CRM concurrency limit and daily credit budget (both answered
+with 429 ``TOO_MANY_REQUESTS``, as Zoho does), and adds the response headers Zoho sends. The
+``/_emulator/*`` control routes sit outside all of that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import fields
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ._accounts import AccessGrant, accounts_routes
+from ._core import Emulator, EmulatorConfig, iso, zoho_error, zoho_json
+from ._faults import Decision, FaultConfigError
+from .calendar import calendar_routes
+from .crm import crm_routes
+
+_HTML_PAGE = (
+    b"<html><head><title>{status} Service Unavailable</title></head><body>"
+    b"<h1>Service temporarily unavailable</h1><p>Zoho is down for maintenance. "
+    b"Please try again later.</p></body></html>"
+)
+
+
+class ConnectionDropped(Exception):
+    """Raised inside the app to make the server drop the connection mid-answer."""
+
+
+class _DropFilter(logging.Filter):
+    """Keeps deliberate drops out of uvicorn's error log: they are the point, not a bug."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, ConnectionDropped)
+
+
+logging.getLogger("uvicorn.error").addFilter(_DropFilter())
+
+
+def _kind(path: str) -> str | None:
+    if path.startswith("/crm/"):
+        return "crm"
+    if path.startswith("/api/"):
+        return "calendar"
+    if path.startswith("/oauth/v2/token"):
+        return "token"
+    if path.startswith("/oauth/"):
+        return "accounts"
+    return None
+
+
+class EmulatorMiddleware:
+    """Counting, faults, latency, limits and Zoho's headers for every Zoho route."""
+
+    def __init__(self, app: ASGIApp, emu: Emulator) -> None:
+        self.app = app
+        self.emu = emu
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one request."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        kind = _kind(scope["path"])
+        if kind is None:
+            await self.app(scope, receive, send)
+            return
+        emu = self.emu
+        stats = emu.stats
+        if kind in ("crm", "calendar"):
+            stats.incr(f"{kind}_requests")
+        decision = emu.faults.decide(kind, scope["method"], scope["path"])
+        latency = emu.config.latency_ms + (decision.latency_ms if decision else 0.0)
+        limited = kind == "crm"
+        if limited:
+            if stats.in_flight >= emu.config.concurrency_limit:
+                await self._too_many(send, {"limit": emu.config.concurrency_limit})
+                return
+            if stats.counts["credits_used"] >= emu.config.daily_credits:
+                await self._too_many(send, {"credits": emu.config.daily_credits})
+                return
+            stats.incr("credits_used")
+            stats.in_flight += 1
+            stats.max_concurrency_seen = max(stats.max_concurrency_seen, stats.in_flight)
+        try:
+            if latency > 0:
+                await asyncio.sleep(latency / 1000)
+            await self._serve(scope, receive, send, kind, decision)
+        finally:
+            if limited:
+                stats.in_flight -= 1
+
+    async def _serve(
+        self, scope: Scope, receive: Receive, send: Send, kind: str, decision: Decision | None
+    ) -> None:
+        action = decision.action if decision else None
+        if action is None or decision is None:
+            await self.app(scope, receive, self._with_headers(scope, send, kind))
+            return
+        self.emu.stats.incr("faults_injected")
+        if decision.when == "after":
+            # The handler runs (and commits) but its answer is thrown away.
+            async def discard(message: Message) -> None:
+                return None
+
+            await self.app(scope, receive, discard)
+        await self._strike(scope, receive, send, kind, decision)
+
+    async def _strike(
+        self, scope: Scope, receive: Receive, send: Send, kind: str, decision: Decision
+    ) -> None:
+        rule = decision.rule
+        assert rule is not None
+        if decision.action == "stall":
+            await asyncio.sleep(rule.stall_ms / 1000)
+            if decision.when == "after":
+                await _send(send, _internal_error(500))
+            else:
+                await self.app(scope, receive, self._with_headers(scope, send, kind))
+        elif decision.action == "error":
+            await _send(send, _internal_error(rule.error_status))
+        elif decision.action == "html":
+            body = _HTML_PAGE.replace(b"{status}", str(rule.html_status).encode())
+            await _send(send, Response(body, rule.html_status, media_type="text/html"))
+        elif decision.action == "throttle":
+            await self._too_many(send, {})
+        else:  # drop: start an answer, then break the connection half-way through it
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"64")],
+                }
+            )
+            await send({"type": "http.response.body", "body": b'{"data":[', "more_body": True})
+            raise ConnectionDropped("connection dropped by a fault rule")
+
+    async def _too_many(self, send: Send, details: dict[str, Any]) -> None:
+        self.emu.stats.incr("rejected_429")
+        await _send(
+            send,
+            zoho_error(
+                "TOO_MANY_REQUESTS",
+                "too many requests. please try again after some time",
+                429,
+                details,
+            ),
+        )
+
+    def _with_headers(self, scope: Scope, send: Send, kind: str) -> Send:
+        emu = self.emu
+
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"server", b"ZGS"))
+                if kind == "crm":
+                    headers += [
+                        (b"cache-control", b"no-store, no-cache, must-revalidate, private"),
+                        (b"expires", b"Thu, 01 Jan 1970 00:00:00 GMT"),
+                        (b"clientversion", b"8000000"),
+                    ]
+                    if message["status"] not in (204, 304):
+                        headers.append(
+                            (b"content-disposition", b"attachment; filename=response.json")
+                        )
+                    grant = scope.get("zohokit.grant")
+                    if isinstance(grant, AccessGrant):
+                        headers.append((b"x-accesstoken-reset", iso(grant.expires_at).encode()))
+                    budget = emu.config.daily_credits
+                    used = emu.stats.counts["credits_used"]
+                    if used * 2 >= budget:
+                        headers.append((b"x-api-credits-remaining", str(budget - used).encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        return wrapped
+
+
+def _internal_error(status: int) -> Response:
+    return zoho_error("INTERNAL_ERROR", "Internal Server Error", status)
+
+
+async def _send(send: Send, response: Response) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": response.status_code,
+            "headers": [*response.raw_headers, (b"server", b"ZGS")],
+        }
+    )
+    await send({"type": "http.response.body", "body": response.body})
+
+
+def _control_routes(emu: Emulator) -> list[BaseRoute]:
+    """``/_emulator/*``: counters, reset, faults, clock, seeding and run-time configuration."""
+
+    async def body_json(request: Request) -> Any:
+        raw = await request.body()
+        if not raw.strip():
+            return {}
+        return json.loads(raw)
+
+    async def stats(request: Request) -> Response:
+        return zoho_json(emu.stats.snapshot())
+
+    async def reset(request: Request) -> Response:
+        emu.reset()
+        return zoho_json({"status": "success"})
+
+    async def faults(request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                emu.faults.configure(await body_json(request))
+            except (FaultConfigError, ValueError) as exc:
+                return zoho_json({"status": "error", "message": str(exc)}, 400)
+        elif request.method == "DELETE":
+            emu.faults.configure({"rules": [], "token_throttle": False, "consent": "approve"})
+        return zoho_json(emu.faults.to_json())
+
+    async def clock(request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                advance = (await body_json(request)).get("advance", 0)
+            except (ValueError, AttributeError):
+                advance = None
+            if not isinstance(advance, int | float) or isinstance(advance, bool):
+                return zoho_json(
+                    {"status": "error", "message": "advance must be a number of seconds"}, 400
+                )
+            emu.clock.advance(float(advance))
+        return zoho_json({"now": iso(emu.clock.now()), "offset": emu.clock.offset})
+
+    async def config(request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                _apply_config(emu.config, await body_json(request))
+            except (ValueError, AttributeError) as exc:
+                return zoho_json({"status": "error", "message": str(exc)}, 400)
+        return zoho_json({f.name: getattr(emu.config, f.name) for f in fields(emu.config)})
+
+    async def seed(request: Request) -> Response:
+        try:
+            result = seed_emulator(emu, await body_json(request))
+        except (ValueError, KeyError, TypeError) as exc:
+            return zoho_json({"status": "error", "message": str(exc)}, 400)
+        return zoho_json(result)
+
+    async def index(request: Request) -> Response:
+        return zoho_json(
+            {
+                "emulator": "zohokit",
+                "accounts_server": emu.base_url,
+                "api_domain": emu.base_url,
+                "crm": f"{emu.base_url}/crm/v8",
+                "calendar": f"{emu.base_url}/api/v1",
+                "client_id": emu.config.client_id,
+            }
+        )
+
+    return [
+        Route("/", index, methods=["GET"]),
+        Route("/_emulator/stats", stats, methods=["GET"]),
+        Route("/_emulator/reset", reset, methods=["POST"]),
+        Route("/_emulator/faults", faults, methods=["GET", "POST", "DELETE"]),
+        Route("/_emulator/clock", clock, methods=["GET", "POST"]),
+        Route("/_emulator/config", config, methods=["GET", "POST"]),
+        Route("/_emulator/seed", seed, methods=["POST"]),
+    ]
+
+
+_RUNTIME_KEYS = {
+    "token_ttl",
+    "latency_ms",
+    "access_tokens_per_window",
+    "access_token_window_seconds",
+    "max_live_access_tokens",
+    "max_refresh_tokens",
+    "grant_code_ttl_seconds",
+    "throttle_status",
+    "concurrency_limit",
+    "daily_credits",
+    "location",
+    "user_email",
+}
+
+
+def _apply_config(config: EmulatorConfig, payload: Any) -> None:
+    if not isinstance(payload, dict):
+        raise ValueError("the body must be a JSON object")
+    for key, value in payload.items():
+        if key not in _RUNTIME_KEYS:
+            raise ValueError(
+                f"{key} cannot be changed at run time (allowed: {sorted(_RUNTIME_KEYS)})"
+            )
+        current = getattr(config, key)
+        if isinstance(current, str):
+            if not isinstance(value, str):
+                raise ValueError(f"{key} must be a string")
+        elif not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"{key} must be a non-negative number")
+        setattr(config, key, type(current)(value))
+
+
+def seed_emulator(emu: Emulator, payload: Any) -> dict[str, Any]:
+    """Add clients, refresh tokens, CRM records and Calendar events in one call.
+
+    ``{"clients": [{"client_id", "client_secret", "redirect_uris"?}],
+    "refresh_tokens": [{"client_id", "token"?, "scopes"?, "user_email"?}],
+    "records": {"Leads": [{...}]}, "events": {"<calendar uid or primary>": [{eventdata}]},
+    "calendars": [{"name", "timezone"?}]}``
+    """
+    if not isinstance(payload, dict):
+        raise ValueError("the body must be a JSON object")
+    out: dict[str, Any] = {}
+    for client in payload.get("clients", []):
+        emu.accounts.register_client(
+            client["client_id"], client["client_secret"], tuple(client.get("redirect_uris", ()))
+        )
+    tokens = []
+    for raw in payload.get("refresh_tokens", []):
+        if raw["client_id"] not in emu.accounts.clients:
+            raise ValueError(f"refresh_tokens: client {raw['client_id']!r} is not registered")
+        kwargs: dict[str, Any] = {}
+        if "scopes" in raw:
+            kwargs["scopes"] = tuple(raw["scopes"])
+        if "user_email" in raw:
+            kwargs["user_email"] = raw["user_email"]
+        tokens.append(
+            emu.accounts.grant_refresh_token(raw["client_id"], raw.get("token"), **kwargs).token
+        )
+    if tokens:
+        out["refresh_tokens"] = tokens
+    calendars = [
+        emu.calendar.add_calendar(raw["name"], timezone=raw.get("timezone", "UTC"))
+        for raw in payload.get("calendars", [])
+    ]
+    if calendars:
+        out["calendars"] = calendars
+    records = payload.get("records", {})
+    if records:
+        out["records"] = {module: emu.crm.seed(module, rows) for module, rows in records.items()}
+    events = payload.get("events", {})
+    if events:
+        out["events"] = {
+            uid: emu.calendar.seed_events(
+                emu.calendar.primary_uid if uid == "primary" else uid, rows
+            )
+            for uid, rows in events.items()
+        }
+    return out
+
+
+def create_app(emulator: Emulator | EmulatorConfig | None = None) -> Starlette:
+    """Build the emulator's ASGI app from an :class:`Emulator` (or a config to build one).
+
+    The app's ``state.emulator`` is the :class:`Emulator`, for in-process tests.
+    """
+    emu = emulator if isinstance(emulator, Emulator) else Emulator(emulator)
+    routes = _control_routes(emu) + accounts_routes(emu) + crm_routes(emu) + calendar_routes(emu)
+    app = Starlette(routes=routes)
+    app.state.emulator = emu
+    app.add_middleware(EmulatorMiddleware, emu=emu)
+    return app

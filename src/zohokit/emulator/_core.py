@@ -1,0 +1,239 @@
+"""The emulator's shared state: configuration, clock, counters and request authentication.
+
+One :class:`Emulator` object holds everything a running emulator knows. The accounts server,
+the CRM and the Calendar routes all receive it; nothing is global, so several emulators can
+run in one process (tests do that).
+
+The emulator runs on a single event loop and its handlers never await while they change
+state, so no locks are needed: every state change is atomic with respect to other requests.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+if TYPE_CHECKING:
+    from ._accounts import AccessGrant, Accounts
+    from ._faults import Faults
+    from .calendar import CalendarStore
+    from .crm import CrmStore
+
+JSON_CONTENT_TYPE = "application/json;charset=UTF-8"
+
+#: Scope granted to the initial refresh token: every CRM and Calendar scope.
+ALL_SCOPES = (
+    "ZohoCRM.modules.ALL",
+    "ZohoCRM.settings.ALL",
+    "ZohoCRM.users.ALL",
+    "ZohoCRM.org.ALL",
+    "ZohoCRM.coql.READ",
+    "ZohoCalendar.calendar.ALL",
+    "ZohoCalendar.event.ALL",
+    "ZohoCalendar.freebusy.READ",
+)
+
+
+@dataclass
+class EmulatorConfig:
+    """Everything that shapes an emulator; every Zoho limit is a field so tests can tune it.
+
+    ``client_id``, ``client_secret`` and ``refresh_token`` name the OAuth client that is
+    registered at start and the refresh token already granted to it with every scope; left
+    as ``None`` they are generated (and the CLI prints them).
+    """
+
+    client_id: str | None = None
+    client_secret: str | None = None
+    refresh_token: str | None = None
+    base_url: str = "http://127.0.0.1:8765"
+    location: str = "us"
+    user_email: str = "owner@example.com"
+    user_name: str = "Patricia Boyle"
+    token_ttl: int = 3600
+    latency_ms: float = 0.0
+    seed: int = 0
+    #: Zoho: at most 10 access tokens per refresh token per 10 minutes, then "Access Denied".
+    access_tokens_per_window: int = 10
+    access_token_window_seconds: float = 600.0
+    #: Zoho: at most 15 live access tokens per refresh token; the 16th evicts the oldest.
+    max_live_access_tokens: int = 15
+    #: Zoho: at most 20 refresh tokens per user and client; the 21st evicts the oldest.
+    max_refresh_tokens: int = 20
+    #: Grant codes are single use and expire (Zoho documents 2 to 3 minutes).
+    grant_code_ttl_seconds: float = 180.0
+    #: HTTP status of the "Access Denied" throttle answer (Zoho has been seen to send 400 and 200).
+    throttle_status: int = 400
+    #: CRM requests allowed in flight at once before 429 (Zoho's concurrency limit).
+    concurrency_limit: int = 10
+    #: CRM API credits per day before 429; each CRM call costs one credit.
+    daily_credits: int = 1_000_000
+
+
+class Clock:
+    """Wall-clock time that tests can move forward (``POST /_emulator/clock``)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def now(self) -> float:
+        """Seconds since the epoch, including any offset a test added."""
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the emulator's time forward (or back, with a negative value)."""
+        self.offset += seconds
+
+    def utcnow(self) -> datetime:
+        """The current emulator time as an aware UTC datetime."""
+        return datetime.fromtimestamp(self.now(), tz=UTC)
+
+
+@dataclass
+class Stats:
+    """Counters served by ``GET /_emulator/stats``."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    in_flight: int = 0
+    max_concurrency_seen: int = 0
+
+    def incr(self, name: str, n: int = 1) -> None:
+        """Add ``n`` to the counter ``name``."""
+        self.counts[name] += n
+
+    def snapshot(self) -> dict[str, int]:
+        """All counters as a plain dict, with the always-present ones defaulting to 0."""
+        out = {
+            name: 0
+            for name in (
+                "token_requests",
+                "token_refresh_requests",
+                "token_code_requests",
+                "token_revoke_requests",
+                "token_throttled",
+                "access_tokens_minted",
+                "access_tokens_evicted",
+                "crm_requests",
+                "calendar_requests",
+                "accounts_requests",
+                "rejected_429",
+                "faults_injected",
+                "credits_used",
+            )
+        }
+        out.update(self.counts)
+        out["in_flight"] = self.in_flight
+        out["max_concurrency_seen"] = self.max_concurrency_seen
+        return out
+
+
+def zoho_json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response framed as Zoho frames it (``application/json;charset=UTF-8``)."""
+    data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    return Response(data, status_code=status, headers=headers, media_type=JSON_CONTENT_TYPE)
+
+
+def zoho_error(
+    code: str, message: str, status: int, details: dict[str, Any] | None = None
+) -> Response:
+    """A request-level Zoho error: ``{"code","details","message","status":"error"}``, unwrapped."""
+    return zoho_json(
+        {"code": code, "details": details or {}, "message": message, "status": "error"},
+        status=status,
+    )
+
+
+def iso(ts: float) -> str:
+    """Zoho's date-time format: ISO 8601 with an offset, to the second."""
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="seconds")
+
+
+Service = Literal["crm", "calendar"]
+
+#: Scope prefix a token needs for each API.
+_SCOPE_PREFIX: dict[str, str] = {"crm": "ZohoCRM.", "calendar": "ZohoCalendar."}
+
+
+class Emulator:
+    """A whole Zoho: accounts server, CRM, Calendar, faults and counters.
+
+    Build it with an :class:`EmulatorConfig`, then serve :func:`zohokit.emulator.create_app`
+    of it. Tests may also call its methods directly to seed data or read state.
+    """
+
+    def __init__(self, config: EmulatorConfig | None = None) -> None:
+        from ._accounts import Accounts
+        from ._faults import Faults
+        from .calendar import CalendarStore
+        from .crm import CrmStore
+
+        self.config = config or EmulatorConfig()
+        self.clock = Clock()
+        self.stats = Stats()
+        self.faults: Faults = Faults(self.config.seed)
+        self.accounts: Accounts = Accounts(self)
+        self.crm: CrmStore = CrmStore(self)
+        self.calendar: CalendarStore = CalendarStore(self)
+
+    @property
+    def base_url(self) -> str:
+        """The URL this emulator is reached at; also the ``api_domain`` of its tokens."""
+        return self.config.base_url.rstrip("/")
+
+    def rng(self, stream: str) -> random.Random:
+        """A random generator that depends only on the seed and ``stream``: reproducible runs."""
+        return random.Random(f"{self.config.seed}:{stream}")
+
+    def reset(self) -> None:
+        """Forget every token, record, event, fault and counter, as after a fresh start.
+
+        The configured client and its refresh token are registered again.
+        """
+        from ._accounts import Accounts
+        from ._faults import Faults
+        from .calendar import CalendarStore
+        from .crm import CrmStore
+
+        self.clock = Clock()
+        self.stats = Stats()
+        self.faults = Faults(self.config.seed)
+        self.accounts = Accounts(self)
+        self.crm = CrmStore(self)
+        self.calendar = CalendarStore(self)
+
+    def authenticate(self, request: Request, service: Service) -> AccessGrant | Response:
+        """Check the request's access token for ``service``.
+
+        Returns the grant behind the token, or the 401 response Zoho would send:
+        ``AUTHENTICATION_FAILURE`` without a usable header, ``INVALID_TOKEN`` for an unknown or
+        expired token, ``INVALID_OAUTHTOKEN`` for one that was evicted or revoked, and
+        ``OAUTH_SCOPE_MISMATCH`` when the token lacks the service's scope. Calendar also
+        accepts ``Bearer`` (real Calendar does); CRM wants ``Zoho-oauthtoken``.
+        """
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        schemes = {"zoho-oauthtoken"} if service == "crm" else {"zoho-oauthtoken", "bearer"}
+        if scheme.lower() not in schemes or not token:
+            return zoho_error("AUTHENTICATION_FAILURE", "Authentication failed", 401)
+        grant = self.accounts.access_tokens.get(token)
+        if grant is None:
+            if token in self.accounts.dead_access_tokens:
+                return zoho_error("INVALID_OAUTHTOKEN", "invalid oauth token", 401)
+            return zoho_error("INVALID_TOKEN", "invalid oauth token", 401)
+        if grant.expires_at <= self.clock.now():
+            return zoho_error("INVALID_TOKEN", "invalid oauth token", 401)
+        prefix = _SCOPE_PREFIX[service]
+        if not any(s.startswith(prefix) for s in grant.scopes):
+            return zoho_error("OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL", 401)
+        # The middleware reads this to add X-ACCESSTOKEN-RESET to the answer.
+        request.scope["zohokit.grant"] = grant
+        return grant
