@@ -1,0 +1,132 @@
+"""The database: async engine creation and migrations (Alembic, shipped inside the package).
+
+SQLite is the default (one file, WAL journal so readers never block the writer, and a busy
+timeout so concurrent writers from several processes wait instead of failing). PostgreSQL
+works with the same code. :func:`upgrade` applies the migrations; the token service and the
+CLI call it on start, and it is safe to run from many processes at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from .settings import to_async_url
+
+__all__ = ["create_engine", "is_sqlite", "upgrade", "upgrade_async"]
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+#: Milliseconds a SQLite writer waits for another process's write to finish.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+# An arbitrary constant: the PostgreSQL advisory lock that serializes concurrent migrations.
+_PG_MIGRATION_LOCK = 0x7A6F686F
+
+
+def is_sqlite(url: str) -> bool:
+    """Whether ``url`` names a SQLite database."""
+    return make_url(to_async_url(url)).get_backend_name() == "sqlite"
+
+
+def _sqlite_path(url: str) -> Path | None:
+    database = make_url(to_async_url(url)).database
+    return Path(database) if database and database != ":memory:" else None
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An async engine for ``url`` (plain ``sqlite://``/``postgresql://`` URLs are mapped).
+
+    SQLite files get their parent folder created, WAL mode and a busy timeout.
+    """
+    async_url = to_async_url(url)
+    if is_sqlite(async_url):
+        path = _sqlite_path(async_url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        engine = create_async_engine(async_url, **kwargs)
+        event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_async_engine(async_url, **kwargs)
+
+
+def _alembic_config(connection: Connection) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def _upgrade_on(connection: Connection, revision: str) -> None:
+    if connection.dialect.name == "postgresql":
+        # Held until the migration transaction ends: one migrator at a time across the fleet.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+    command.upgrade(_alembic_config(connection), revision)
+
+
+@contextlib.contextmanager
+def _sqlite_migration_lock(url: str) -> Iterator[None]:
+    # SQLite has no advisory locks, and two processes creating the same tables at once would
+    # fail; a lock file next to the database serializes them.
+    path = _sqlite_path(url)
+    if path is None:
+        yield
+        return
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no concurrent-start protection
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(f"{path}.migrate.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+async def upgrade_async(target: str | AsyncEngine, revision: str = "head") -> None:
+    """Apply the migrations up to ``revision`` on a URL or an existing engine."""
+    engine = create_engine(target) if isinstance(target, str) else target
+    url = engine.url.render_as_string(hide_password=False)
+    try:
+        if is_sqlite(url):
+            # The flock blocks; keep it off the event loop.
+            lock = _sqlite_migration_lock(url)
+            await asyncio.to_thread(lock.__enter__)
+            try:
+                async with engine.begin() as conn:
+                    await conn.run_sync(_upgrade_on, revision)
+            finally:
+                lock.__exit__(None, None, None)
+        else:
+            async with engine.begin() as conn:
+                await conn.run_sync(_upgrade_on, revision)
+    finally:
+        if isinstance(target, str):
+            await engine.dispose()
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Apply the migrations to the database at ``url`` (blocking; for scripts and the CLI)."""
+    asyncio.run(upgrade_async(url, revision))

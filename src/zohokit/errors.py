@@ -1,0 +1,208 @@
+"""Every error zohokit raises, in one tree rooted at :class:`ZohoError`.
+
+::
+
+    ZohoError                        anything zohokit raises on purpose
+    ├── ConfigurationError           a setting is missing or wrong; names the variables to set
+    ├── TokenError                   an access token could not be obtained
+    │   ├── NeedsReauthorization     Zoho rejected the refresh token or client: connect again
+    │   ├── TokenRevoked             the tenant's tokens were revoked on purpose
+    │   ├── TokenRefreshThrottled    Zoho said "Access Denied": wait ``retry_after`` seconds
+    │   └── TokenRefreshFailed       network error, timeout or 5xx; ``retry_after`` when backing off
+    ├── ZohoAPIError                 Zoho answered an API call with an error (status, code, ...)
+    │   ├── AuthenticationError      401: token invalid, expired, or scope mismatch
+    │   ├── RateLimited              429: credits or concurrency; ``retry_after`` when known
+    │   ├── NotFound                 404 (or Zoho's equivalent)
+    │   ├── ServerError              5xx or a non-JSON gateway page
+    │   ├── RecordError              one record of a bulk call failed (``code``, ``details``)
+    │   └── PreconditionFailed       412: the record or event changed since it was read
+    └── TransportError               the request never got an answer (connect/read timeout, DNS)
+
+Each error carries the ``tenant`` (and the ``provider`` where it applies) so a log line or a
+status page can say whose connection is unhealthy. None ever carries a token, a refresh token
+or a client secret: messages are built from codes and names only. Subclass the nearest node
+to add a product-specific error (for example a Calendar ``EtagMismatch(ZohoAPIError)``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AuthenticationError",
+    "ConfigurationError",
+    "NeedsReauthorization",
+    "NotFound",
+    "PreconditionFailed",
+    "RateLimited",
+    "RecordError",
+    "ServerError",
+    "TokenError",
+    "TokenRefreshFailed",
+    "TokenRefreshThrottled",
+    "TokenRevoked",
+    "TransportError",
+    "ZohoAPIError",
+    "ZohoError",
+]
+
+
+class ZohoError(Exception):
+    """The root of every error zohokit raises on purpose.
+
+    ``tenant`` is whose Zoho connection was involved (``None`` when no tenant applies) and
+    ``provider`` is ``"zoho_crm"`` or ``"zoho_calendar"`` when it matters.
+    """
+
+    def __init__(
+        self, message: str, *, tenant: str | None = None, provider: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.tenant = tenant
+        self.provider = provider
+
+    def __str__(self) -> str:
+        where = [f"{k}={v}" for k, v in (("tenant", self.tenant), ("provider", self.provider)) if v]
+        return f"{self.message} ({', '.join(where)})" if where else self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, tenant={self.tenant!r})"
+
+
+class ConfigurationError(ZohoError):
+    """A setting is missing or invalid. ``variables`` lists the environment names to set."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        variables: tuple[str, ...] = (),
+        tenant: str | None = None,
+        provider: str | None = None,
+    ) -> None:
+        super().__init__(message, tenant=tenant, provider=provider)
+        self.variables = variables
+
+
+class TokenError(ZohoError):
+    """An access token could not be obtained for a tenant."""
+
+
+class NeedsReauthorization(TokenError):
+    """Zoho rejected the refresh token or the OAuth client (``invalid_code``, ``invalid_client``).
+
+    Retrying cannot help: the tenant must connect again (or the environment must be fixed).
+    ``reason`` is Zoho's error code, never a secret.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str | None = None,
+        tenant: str | None = None,
+        provider: str | None = None,
+    ) -> None:
+        super().__init__(message, tenant=tenant, provider=provider)
+        self.reason = reason
+
+
+class TokenRevoked(TokenError):
+    """The tenant's tokens were revoked through zohokit; connect again to use Zoho."""
+
+
+class TokenRefreshThrottled(TokenError):
+    """Zoho throttled token minting ("Access Denied"); try again in ``retry_after`` seconds."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float,
+        tenant: str | None = None,
+        provider: str | None = None,
+    ) -> None:
+        super().__init__(message, tenant=tenant, provider=provider)
+        self.retry_after = retry_after
+
+
+class TokenRefreshFailed(TokenError):
+    """A refresh failed for a transient reason (network, timeout, 5xx, a peer that never finished).
+
+    ``retry_after`` is set while the tenant is backing off, ``None`` otherwise.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        tenant: str | None = None,
+        provider: str | None = None,
+    ) -> None:
+        super().__init__(message, tenant=tenant, provider=provider)
+        self.retry_after = retry_after
+
+
+class ZohoAPIError(ZohoError):
+    """Zoho answered an API call with an error.
+
+    ``status`` is the HTTP status, ``code`` Zoho's error code (``INVALID_TOKEN``, ...),
+    ``details`` Zoho's ``details`` object and ``request_id`` whatever id the answer carried.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        details: dict[str, Any] | None = None,
+        request_id: str | None = None,
+        tenant: str | None = None,
+        provider: str | None = None,
+    ) -> None:
+        super().__init__(message, tenant=tenant, provider=provider)
+        self.status = status
+        self.code = code
+        self.details = details or {}
+        self.request_id = request_id
+
+    def __str__(self) -> str:
+        head = " ".join(str(x) for x in (self.status, self.code) if x is not None)
+        base = super().__str__()
+        return f"[{head}] {base}" if head else base
+
+
+class AuthenticationError(ZohoAPIError):
+    """401 from Zoho: the token is invalid, expired, evicted, or lacks the scope."""
+
+
+class RateLimited(ZohoAPIError):
+    """429 from Zoho (API credits or concurrency). ``retry_after`` in seconds when known."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class NotFound(ZohoAPIError):
+    """The URL, module or record does not exist."""
+
+
+class ServerError(ZohoAPIError):
+    """Zoho failed (5xx) or a proxy answered with a non-JSON page; usually transient."""
+
+
+class RecordError(ZohoAPIError):
+    """One record of a bulk write failed; ``code`` and ``details`` are that record's."""
+
+
+class TransportError(ZohoError):
+    """The request got no answer: connection refused, DNS failure or timeout."""
+
+
+class PreconditionFailed(ZohoAPIError):
+    """412 from Zoho: the record (``If-Unmodified-Since``) or the Calendar event (its ``etag``)
+    changed since it was read. Read it again, then retry the change."""

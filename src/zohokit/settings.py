@@ -1,0 +1,137 @@
+"""One :class:`Settings` object read from the environment, for the service, the CLI and the
+module-level defaults. Library classes never read the environment themselves.
+
+The Zoho names are the seed's (``ZOHO_CLIENT_ID``, ``ZOHO_CRM_CLIENT_ID``, ...); zohokit's own
+knobs start with ``ZOHOKIT_``. Secrets are :class:`~pydantic.SecretStr`, so printing a
+``Settings`` never shows them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .datacenters import by_code
+
+__all__ = ["ENV_NAMES", "PROVIDERS", "EnvCredentials", "Provider", "Settings", "to_async_url"]
+
+Provider = Literal["zoho_crm", "zoho_calendar"]
+PROVIDERS: tuple[Provider, ...] = ("zoho_crm", "zoho_calendar")
+
+#: For each provider, the variables read for (client id, client secret, refresh token), in the
+#: seed's precedence: the generic ``ZOHO_*`` first, then the product-specific one.
+ENV_NAMES: dict[str, dict[str, tuple[str, str]]] = {
+    "zoho_crm": {
+        "client_id": ("ZOHO_CLIENT_ID", "ZOHO_CRM_CLIENT_ID"),
+        "client_secret": ("ZOHO_CLIENT_SECRET", "ZOHO_CRM_CLIENT_SECRET"),
+        "refresh_token": ("ZOHO_REFRESH_TOKEN", "ZOHO_CRM_REFRESH_TOKEN"),
+    },
+    "zoho_calendar": {
+        "client_id": ("ZOHO_CLIENT_ID", "ZOHO_CALENDAR_CLIENT_ID"),
+        "client_secret": ("ZOHO_CLIENT_SECRET", "ZOHO_CALENDAR_CLIENT_SECRET"),
+        "refresh_token": ("ZOHO_REFRESH_TOKEN", "ZOHO_CALENDAR_REFRESH_TOKEN"),
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class EnvCredentials:
+    """What the environment holds for one provider; any part may be missing."""
+
+    client_id: str | None
+    client_secret: str | None = None
+    refresh_token: str | None = None
+
+    def __repr__(self) -> str:
+        return f"EnvCredentials(client_id={self.client_id!r}, client_secret=***, refresh_token=***)"
+
+
+def to_async_url(url: str) -> str:
+    """Map a plain database URL to zohokit's async driver (aiosqlite or asyncpg).
+
+    ``sqlite:///x.db`` becomes ``sqlite+aiosqlite:///x.db``; ``postgresql://`` and
+    ``postgres://`` become ``postgresql+asyncpg://``. URLs that already name a driver are kept.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError("a database URL looks like sqlite:///path or postgresql://host/db")
+    if scheme == "sqlite":
+        return f"sqlite+aiosqlite://{rest}"
+    if scheme in {"postgresql", "postgres"}:
+        return f"postgresql+asyncpg://{rest}"
+    return url
+
+
+class Settings(BaseSettings):
+    """Configuration from the environment (and a ``.env`` file when present)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    # The seed's names. Client ids are not secret; client secrets and refresh tokens are.
+    zoho_client_id: str | None = None
+    zoho_client_secret: SecretStr | None = None
+    zoho_refresh_token: SecretStr | None = None
+    zoho_crm_client_id: str | None = None
+    zoho_crm_client_secret: SecretStr | None = None
+    zoho_crm_refresh_token: SecretStr | None = None
+    zoho_calendar_client_id: str | None = None
+    zoho_calendar_client_secret: SecretStr | None = None
+    zoho_calendar_refresh_token: SecretStr | None = None
+    zoho_calendar_id: str | None = None
+
+    #: Data centre of tokens seeded from the environment (``us``, ``eu``, ``in``, ...).
+    zoho_dc: str = "us"
+    #: Overrides every accounts host (the emulator, or an egress proxy).
+    zoho_accounts_url: str | None = None
+    #: Overrides the CRM ``api_domain`` and the Calendar host.
+    zoho_api_url: str | None = None
+    zoho_calendar_url: str | None = None
+
+    zohokit_data_dir: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_data_dir("zohokit"))
+    )
+    zohokit_database_url: str | None = None
+    #: Comma-separated ``[kid:]base64key`` list; the first encrypts, all decrypt.
+    zohokit_encryption_keys: SecretStr | None = None
+
+    #: Refresh this long before expiry, plus a per-tenant jitter of up to ``jitter`` seconds.
+    zohokit_token_margin_seconds: float = 300.0
+    zohokit_token_jitter_seconds: float = 120.0
+    #: How long a refresh lease is held at most; a dead holder loses it after this.
+    zohokit_lease_seconds: float = 15.0
+    #: Timeout of each call to the accounts server; kept below the lease.
+    zohokit_refresh_timeout_seconds: float = 10.0
+
+    def database_url(self) -> str:
+        """The async SQLAlchemy URL: ``ZOHOKIT_DATABASE_URL`` or a SQLite file in the data dir."""
+        if self.zohokit_database_url:
+            return to_async_url(self.zohokit_database_url)
+        return f"sqlite+aiosqlite:///{self.zohokit_data_dir / 'zohokit.db'}"
+
+    def accounts_url(self) -> str:
+        """The accounts server for tokens seeded from the environment."""
+        return (self.zoho_accounts_url or by_code(self.zoho_dc).accounts_url).rstrip("/")
+
+    def env_credentials(self, provider: str) -> EnvCredentials:
+        """The credentials the environment holds for ``provider``, generic names first."""
+        if provider not in ENV_NAMES:
+            raise ValueError(f"unknown provider {provider!r}; use one of {PROVIDERS}")
+        product = "crm" if provider == "zoho_crm" else "calendar"
+
+        def pick(part: str) -> str | None:
+            generic = getattr(self, f"zoho_{part}")
+            specific = getattr(self, f"zoho_{product}_{part}")
+            for value in (generic, specific):
+                plain = value.get_secret_value() if isinstance(value, SecretStr) else value
+                if plain:
+                    return str(plain)
+            return None
+
+        return EnvCredentials(pick("client_id"), pick("client_secret"), pick("refresh_token"))

@@ -1,0 +1,77 @@
+"""Database-backed Zoho OAuth tokens, refreshed once per tenant across a fleet.
+
+The public names::
+
+    from zohokit.tokens import oauth_token_service
+    token = await oauth_token_service.get_access_token("default", "zoho_crm")
+
+``oauth_token_service`` is built from :class:`~zohokit.settings.Settings` on first access
+(no I/O at import). Build an :class:`OAuthTokenService` yourself for anything else: several
+databases, an in-process emulator transport, a test clock.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from ._accounts_client import (
+    AccountsClient,
+    TokenFailure,
+    TokenGrant,
+    classify_token_response,
+)
+from ._crypto import Cipher, DecryptionError, generate_key
+from ._policy import RefreshPolicy
+from ._service import (
+    AccessToken,
+    OAuthTokenService,
+    TokenStatus,
+    ZohoCredentials,
+    ZohoCredentialsDict,
+)
+
+__all__ = [
+    "AccessToken",
+    "AccountsClient",
+    "Cipher",
+    "DecryptionError",
+    "OAuthTokenService",
+    "RefreshPolicy",
+    "TokenFailure",
+    "TokenGrant",
+    "TokenStatus",
+    "ZohoCredentials",
+    "ZohoCredentialsDict",
+    "classify_token_response",
+    "generate_key",
+    "get_oauth_token_service",
+    "oauth_token_service",
+]
+
+if TYPE_CHECKING:
+    oauth_token_service: OAuthTokenService
+
+_default: OAuthTokenService | None = None
+_default_lock = threading.Lock()
+
+
+def get_oauth_token_service() -> OAuthTokenService:
+    """The process-wide service built from the environment, created on first call.
+
+    It binds to the event loop it is first used on: use it from one long-running loop
+    (a web server, a worker). Scripts that call ``asyncio.run`` repeatedly should build
+    their own :class:`OAuthTokenService` with :meth:`OAuthTokenService.from_settings`.
+    """
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = OAuthTokenService.from_settings()
+        return _default
+
+
+def __getattr__(name: str) -> Any:
+    # PEP 562: ``oauth_token_service`` is built when first looked up, not at import.
+    if name == "oauth_token_service":
+        return get_oauth_token_service()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,228 @@
+"""The Zoho accounts server client: refresh, code exchange and revoke.
+
+:func:`classify_token_response` is the pure heart: given the HTTP status and body of a token
+call, it says what happened. Zoho answers errors with HTTP 200 and an ``error`` body, throttles
+with "Access Denied" (200 or 400, possibly translated), and sometimes a proxy answers with an
+HTML page; only a body with ``access_token`` is a success.
+
+The client takes an optional ``httpx.AsyncBaseTransport``: tests hand it an in-process ASGI
+app (the emulator) and nothing is patched.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Literal
+
+import httpx
+
+__all__ = [
+    "AccountsClient",
+    "TokenFailure",
+    "TokenGrant",
+    "TokenOutcome",
+    "classify_token_response",
+]
+
+FailureKind = Literal["permanent", "throttled", "transient"]
+
+#: Errors that retrying cannot fix: the refresh token, code or client is wrong or gone.
+PERMANENT_ERRORS = frozenset(
+    {
+        "invalid_code",
+        "invalid_client",
+        "invalid_client_secret",
+        "invalid_grant",
+        "invalid_redirect_uri",
+        "unauthorized_client",
+        "unsupported_grant_type",
+        "invalid_request",
+    }
+)
+#: Zoho documents 3600 s; a missing field must not make a token look immortal.
+DEFAULT_EXPIRES_IN = 3600.0
+# Legacy answers give ``expires_in`` in milliseconds; no real token lives a day or more.
+_MILLISECONDS_THRESHOLD = 86_400
+
+
+@dataclass(frozen=True, slots=True)
+class TokenGrant:
+    """A successful token answer. ``refresh_token`` only comes with a code exchange."""
+
+    access_token: str = field(repr=False)
+    expires_in: float
+    api_domain: str | None = None
+    scope: str | None = None
+    refresh_token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenFailure:
+    """A failed token answer: ``kind`` decides what the service does next.
+
+    ``error`` is Zoho's error code (or ``http_<status>`` / ``not_json`` / a network error
+    class), safe to log and store: it never contains a token.
+    """
+
+    kind: FailureKind
+    error: str
+    status: int | None = None
+
+
+TokenOutcome = TokenGrant | TokenFailure
+
+
+def _expires_in(body: dict[str, object]) -> float:
+    legacy = body.get("expires_in_sec")
+    if isinstance(legacy, int | float) and not isinstance(legacy, bool) and legacy > 0:
+        return float(legacy)
+    value = body.get("expires_in")
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value) / 1000 if value > _MILLISECONDS_THRESHOLD else float(value)
+    return DEFAULT_EXPIRES_IN
+
+
+def _safe_code(value: object) -> str:
+    # Error codes go to logs and the database; keep them short and printable.
+    text = str(value)[:64]
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
+def classify_token_response(status: int, body: bytes) -> TokenOutcome:
+    """Say what a token-endpoint answer means. Pure: no I/O, no clock.
+
+    - a JSON object with a non-empty ``access_token`` is a success (whatever the status);
+    - 5xx, or a body that is not a JSON object, is transient;
+    - ``invalid_code``, ``invalid_client`` and friends are permanent;
+    - "Access Denied", or any other error with ``"status": "failure"`` (Zoho localizes the
+      text), or HTTP 429, is a throttle;
+    - anything else is transient.
+    """
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        data = None
+    if isinstance(data, dict):
+        token = data.get("access_token")
+        if isinstance(token, str) and token:
+            api_domain = data.get("api_domain")
+            scope = data.get("scope")
+            refresh = data.get("refresh_token")
+            return TokenGrant(
+                access_token=token,
+                expires_in=_expires_in(data),
+                api_domain=api_domain if isinstance(api_domain, str) else None,
+                scope=scope if isinstance(scope, str) else None,
+                refresh_token=refresh if isinstance(refresh, str) and refresh else None,
+            )
+    if status >= 500:
+        return TokenFailure("transient", f"http_{status}", status)
+    if not isinstance(data, dict):
+        return TokenFailure("transient", "not_json", status)
+    error = data.get("error")
+    code = _safe_code(error) if error is not None else f"http_{status}"
+    if isinstance(error, str) and error.strip().lower() in PERMANENT_ERRORS:
+        return TokenFailure("permanent", error.strip().lower(), status)
+    if (
+        status == 429
+        or (isinstance(error, str) and error.strip().lower() == "access denied")
+        or data.get("status") == "failure"
+    ):
+        return TokenFailure("throttled", code, status)
+    return TokenFailure("transient", code, status)
+
+
+class AccountsClient:
+    """Calls one Zoho accounts server (or the emulator) with a timeout on every call.
+
+    ``accounts_url`` is the default server; each call may name another one (a tenant's data
+    centre). Give ``transport`` to route calls in process (tests, the sandbox).
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        user_agent: str = "zohokit",
+    ) -> None:
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout),
+            transport=transport,
+            headers={"User-Agent": user_agent},
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return "AccountsClient()"
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections."""
+        await self._http.aclose()
+
+    async def _token_call(self, accounts_url: str, form: dict[str, str]) -> TokenOutcome:
+        try:
+            response = await self._http.post(
+                f"{accounts_url.rstrip('/')}/oauth/v2/token", data=form
+            )
+        except httpx.TimeoutException:
+            return TokenFailure("transient", "timeout")
+        except httpx.HTTPError as exc:
+            # The class name says what failed; the message could echo the URL, so skip it.
+            return TokenFailure("transient", type(exc).__name__)
+        return classify_token_response(response.status_code, response.content)
+
+    async def refresh(
+        self, accounts_url: str, *, client_id: str, client_secret: str, refresh_token: str
+    ) -> TokenOutcome:
+        """Mint an access token from a refresh token (``grant_type=refresh_token``)."""
+        return await self._token_call(
+            accounts_url,
+            {
+                "grant_type": "refresh_token",
+                "client_id": client_id,
+                "client_secret": client_secret,
+                "refresh_token": refresh_token,
+            },
+        )
+
+    async def exchange_code(
+        self,
+        accounts_url: str,
+        *,
+        client_id: str,
+        client_secret: str,
+        code: str,
+        redirect_uri: str | None = None,
+        code_verifier: str | None = None,
+    ) -> TokenOutcome:
+        """Exchange a grant code (connect flow or Self Client) for tokens."""
+        form = {
+            "grant_type": "authorization_code",
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "code": code,
+        }
+        if redirect_uri:
+            form["redirect_uri"] = redirect_uri
+        if code_verifier:
+            form["code_verifier"] = code_verifier
+        return await self._token_call(accounts_url, form)
+
+    async def revoke(self, accounts_url: str, *, token: str) -> bool:
+        """Revoke a refresh token; ``True`` when Zoho says ``success``.
+
+        An unknown token (400) counts as not revoked; network errors raise
+        :class:`httpx.HTTPError` for the caller to map.
+        """
+        response = await self._http.post(
+            f"{accounts_url.rstrip('/')}/oauth/v2/token/revoke", data={"token": token}
+        )
+        try:
+            data = response.json()
+        except ValueError:
+            return False
+        return isinstance(data, dict) and data.get("status") == "success"

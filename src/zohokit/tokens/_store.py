@@ -1,0 +1,231 @@
+"""The ``oauth_tokens`` table and the few statements the protocol needs.
+
+One row per (tenant, provider). Every statement is a single autocommitted statement: a SQLite
+writer then takes the write lock at its first statement (and waits for it under the busy
+timeout), and PostgreSQL's row lock makes the conditional UPDATEs atomic. Fleet-wide single
+flight is a **lease** (a conditional UPDATE that only succeeds when nobody holds an unexpired
+lease) and writes of new tokens are a **compare-and-swap** on ``version``.
+
+Token columns hold ciphertext from :class:`~zohokit.tokens._crypto.Cipher`; this module never
+sees a plaintext token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Dialect,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    and_,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+__all__ = ["TokenRow", "TokenStore", "metadata", "oauth_tokens"]
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+oauth_tokens = Table(
+    "oauth_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(255), nullable=False),
+    Column("provider", String(32), nullable=False),
+    # The OAuth client the tokens were minted for (an identifier, not a secret).
+    Column("client_id", String(255)),
+    Column("client_secret_enc", Text),
+    Column("refresh_token_enc", Text),
+    Column("access_token_enc", Text),
+    Column("expires_at", UTCDateTime()),
+    Column("api_domain", String(255)),
+    Column("accounts_server", String(255)),
+    Column("data_center", String(16)),
+    Column("scopes", Text),
+    Column("source", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("last_error", Text),
+    Column("failure_count", Integer, nullable=False, default=0),
+    Column("cooldown_until", UTCDateTime()),
+    Column("lease_owner", String(255)),
+    Column("lease_expires_at", UTCDateTime()),
+    Column("version", Integer, nullable=False, default=1),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("refreshed_at", UTCDateTime()),
+    UniqueConstraint("tenant", "provider", name="uq_oauth_tokens_tenant_provider"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRow:
+    """One row as read. Token fields are ciphertext."""
+
+    tenant: str
+    provider: str
+    client_id: str | None
+    client_secret_enc: str | None
+    refresh_token_enc: str | None
+    access_token_enc: str | None
+    expires_at: datetime | None
+    api_domain: str | None
+    accounts_server: str | None
+    data_center: str | None
+    scopes: str | None
+    source: str
+    status: str
+    last_error: str | None
+    failure_count: int
+    cooldown_until: datetime | None
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    refreshed_at: datetime | None
+
+    def __repr__(self) -> str:
+        # Ciphertext is not a secret, but it has no business in logs either.
+        return (
+            f"TokenRow(tenant={self.tenant!r}, provider={self.provider!r}, status={self.status!r},"
+            f" version={self.version}, expires_at={self.expires_at})"
+        )
+
+
+_ROW_FIELDS = [f.name for f in fields(TokenRow)]
+_COLUMNS = [oauth_tokens.c[name] for name in _ROW_FIELDS]
+
+
+def _key(tenant: str, provider: str) -> Any:
+    return and_(oauth_tokens.c.tenant == tenant, oauth_tokens.c.provider == provider)
+
+
+class TokenStore:
+    """Reads and conditional writes of ``oauth_tokens`` on one async engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def get(self, tenant: str, provider: str) -> TokenRow | None:
+        """The row for (tenant, provider), or ``None``."""
+        async with self.engine.connect() as conn:
+            result = await conn.execute(select(*_COLUMNS).where(_key(tenant, provider)))
+            row = result.first()
+        return TokenRow(**row._mapping) if row is not None else None
+
+    async def list(
+        self, *, tenant: str | None = None, provider: str | None = None
+    ) -> list[TokenRow]:
+        """Every row, optionally filtered, ordered by tenant then provider."""
+        query = select(*_COLUMNS).order_by(oauth_tokens.c.tenant, oauth_tokens.c.provider)
+        if tenant is not None:
+            query = query.where(oauth_tokens.c.tenant == tenant)
+        if provider is not None:
+            query = query.where(oauth_tokens.c.provider == provider)
+        async with self.engine.connect() as conn:
+            result = await conn.execute(query)
+            return [TokenRow(**r._mapping) for r in result]
+
+    async def insert(self, values: Mapping[str, Any], *, now: datetime) -> bool:
+        """Insert a new row; ``False`` if a peer inserted the same (tenant, provider) first."""
+        row = {"failure_count": 0, "version": 1, "created_at": now, "updated_at": now, **values}
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(insert(oauth_tokens).values(**row))
+        except IntegrityError:
+            return False
+        return True
+
+    async def try_lease(
+        self, tenant: str, provider: str, *, owner: str, now: datetime, until: datetime
+    ) -> bool:
+        """Take the refresh lease if nobody holds an unexpired one. ``True`` if we hold it now."""
+        stmt = (
+            update(oauth_tokens)
+            .where(
+                _key(tenant, provider),
+                or_(
+                    oauth_tokens.c.lease_owner.is_(None),
+                    oauth_tokens.c.lease_expires_at.is_(None),
+                    oauth_tokens.c.lease_expires_at <= now,
+                ),
+            )
+            .values(lease_owner=owner, lease_expires_at=until)
+        )
+        async with self.engine.begin() as conn:
+            result = await conn.execute(stmt)
+        return bool(result.rowcount == 1)
+
+    async def release_lease(self, tenant: str, provider: str, *, owner: str) -> None:
+        """Give the lease back, only if we still hold it."""
+        stmt = (
+            update(oauth_tokens)
+            .where(_key(tenant, provider), oauth_tokens.c.lease_owner == owner)
+            .values(lease_owner=None, lease_expires_at=None)
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(stmt)
+
+    async def compare_and_swap(
+        self,
+        tenant: str,
+        provider: str,
+        *,
+        expected_version: int,
+        values: Mapping[str, Any],
+        now: datetime,
+    ) -> bool:
+        """Write ``values`` only if the row is still at ``expected_version``; bumps the version.
+
+        ``False`` means a peer wrote first: re-read and use what they wrote.
+        """
+        stmt = (
+            update(oauth_tokens)
+            .where(_key(tenant, provider), oauth_tokens.c.version == expected_version)
+            .values(**values, version=expected_version + 1, updated_at=now)
+        )
+        async with self.engine.begin() as conn:
+            result = await conn.execute(stmt)
+        return bool(result.rowcount == 1)
+
+    async def delete(self, tenant: str, provider: str) -> bool:
+        """Remove the row; ``True`` if there was one."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(oauth_tokens.delete().where(_key(tenant, provider)))
+        return bool(result.rowcount)
