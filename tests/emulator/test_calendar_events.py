@@ -556,3 +556,43 @@ async def test_events_live_on_their_own_calendar(
     assert primary.json()["events"] == []
     wrong_cal = await emu_client.get(f"{BASE}/primary/events/{event['uid']}", headers=auth_headers)
     assert wrong_cal.status_code == 404
+
+
+async def test_update_one_occurrence_moves_only_that_one(
+    emu_client: httpx.AsyncClient, auth_headers: dict[str, str]
+) -> None:
+    series = await create(
+        emu_client,
+        auth_headers,
+        "primary",
+        timed("Daily", "20250106T090000Z", "20250106T100000Z", rrule="FREQ=DAILY;COUNT=3"),
+    )
+    moved = timed(
+        "Moved",
+        "20250107T150000Z",
+        "20250107T160000Z",
+        etag=series["etag"],
+        recurrenceid="20250107T090000Z",
+    )
+    answer = await emu_client.put(
+        f"{BASE}/primary/events/{series['uid']}",
+        params={"eventdata": json.dumps(moved)},
+        headers=auth_headers,
+    )
+    assert answer.status_code == 200, answer.text
+    assert "rrule" not in answer.json()["events"][0]
+    listed = await list_range(
+        emu_client, auth_headers, "primary", "20250101", "20250131", byinstance="true"
+    )
+    assert [(e["title"], e["dateandtime"]["start"]) for e in listed.json()["events"]] == [
+        ("Daily", "20250106T090000+0000"),
+        ("Moved", "20250107T150000+0000"),
+        ("Daily", "20250108T090000+0000"),
+    ]
+    # The series changed, so the etag the client held is now stale.
+    again = await emu_client.put(
+        f"{BASE}/primary/events/{series['uid']}",
+        params={"eventdata": json.dumps(moved)},
+        headers=auth_headers,
+    )
+    assert again.status_code == 412

@@ -261,8 +261,12 @@ class CalendarStore:
         if "dateandtime" not in eventdata:
             raise missing("dateandtime")
         self._check_etag(event, eventdata.get("etag"))
-        merged = {**event.source, **eventdata}
         cal = self.calendar(event.calendar_uid)
+        recurrenceid = eventdata.get("recurrenceid")
+        mode = str(eventdata.get("recurrence_edittype") or "only").lower()
+        if recurrenceid and mode != "all":
+            return self._break_occurrence(event, eventdata, recurrenceid, mode)
+        merged = {**event.source, **eventdata}
         fields = validate_eventdata(merged, default_timezone=cal.timezone)
         event.source = fields.source
         event.title = fields.title
@@ -278,6 +282,44 @@ class CalendarStore:
         event.etag = self._next_etag()
         self._touch(cal)
         return event
+
+    def _occurrence_start(self, event: Event, recurrenceid: Any) -> datetime:
+        if event.rrule is None:
+            raise invalid("recurrenceid given for an event that does not repeat")
+        start = event.parse_recurrence_id(recurrenceid)
+        window = Window(start, start + max(event.end - event.start, timedelta(seconds=1)))
+        if not any(occ.start == start for occ in event.occurrences(window)):
+            raise CalendarError(
+                "NOT_FOUND",
+                "no occurrence has this recurrenceid",
+                404,
+                {"recurrenceid": str(recurrenceid)},
+            )
+        return start
+
+    def _break_occurrence(
+        self, event: Event, eventdata: dict[str, Any], recurrenceid: Any, mode: str
+    ) -> Event:
+        """Edit one occurrence: it leaves the series and becomes an event of its own.
+
+        Zoho calls this a "break event" and keeps the series uid plus a recurrenceid; the
+        emulator gives the detached occurrence its own uid instead, which clients that
+        re-read the answer handle the same way. Editing "following" occurrences is not
+        emulated (its semantics for edits are unverified) and is refused.
+        """
+        if mode != "only":
+            raise invalid("recurrence_edittype for an update must be only or all")
+        start = self._occurrence_start(event, recurrenceid)
+        data = {
+            key: value
+            for key, value in {**event.source, **eventdata}.items()
+            if key not in ("rrule", "recurrenceid", "recurrence_edittype", "etag")
+        }
+        detached = self.create_event(event.calendar_uid, data)
+        event.exdates.add(start)
+        event.modified = self._now()
+        event.etag = self._next_etag()
+        return detached
 
     def delete_event(
         self,
@@ -301,22 +343,12 @@ class CalendarStore:
             del self._events[cal.uid][event.uid]
             self._touch(cal)
             return None
-        if event.rrule is None:
-            raise invalid("recurrenceid given for an event that does not repeat")
-        start = event.parse_recurrence_id(recurrenceid)
-        window = Window(start, start + max(event.end - event.start, timedelta(seconds=1)))
-        if not any(occ.start == start for occ in event.occurrences(window)):
-            raise CalendarError(
-                "NOT_FOUND",
-                "no occurrence has this recurrenceid",
-                404,
-                {"recurrenceid": str(recurrenceid)},
-            )
-        mode = (edittype or "only").lower()
+        start = self._occurrence_start(event, recurrenceid)
+        mode = str(edittype or "only").lower()
         if mode == "only":
             event.exdates.add(start)
         elif mode == "following":
-            if start <= event.start:
+            if start <= event.start or event.rrule is None:
                 del self._events[cal.uid][event.uid]
                 self._touch(cal)
                 return None
