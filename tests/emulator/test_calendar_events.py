@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from zohokit.emulator import Emulator
+from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
+from zohokit.emulator import Emulator, EmulatorServer
 
 BASE = "/api/v1/calendars"
 
@@ -596,3 +597,35 @@ async def test_update_one_occurrence_moves_only_that_one(
         headers=auth_headers,
     )
     assert again.status_code == 412
+
+
+def test_calendar_over_a_real_socket(emulator_server: EmulatorServer) -> None:
+    with httpx.Client(base_url=emulator_server.url, timeout=10) as client:
+        token = client.post(
+            "/oauth/v2/token",
+            data={
+                "grant_type": "refresh_token",
+                "client_id": CLIENT_ID,
+                "client_secret": CLIENT_SECRET,
+                "refresh_token": REFRESH_TOKEN,
+            },
+        ).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        data = timed("Socket", "20250115T100000Z", "20250115T110000Z")
+        created = client.post(
+            f"{BASE}/primary/events", data={"eventdata": json.dumps(data)}, headers=headers
+        )
+        assert created.status_code == 201
+        busy = client.get(
+            f"{BASE}/freebusy",
+            params={
+                "uemail": emulator_server.emulator.config.user_email,
+                "sdate": "20250115T000000",
+                "edate": "20250116T000000",
+                "ftype": "eventbased",
+            },
+            headers=headers,
+        )
+        assert busy.json()["freebusy"] == [
+            {"fbtype": "busy", "startTime": "20250115T100000Z", "endTime": "20250115T110000Z"}
+        ]
