@@ -23,11 +23,12 @@ import email.utils
 import json as jsonlib
 import logging
 import random
+import threading
 import time
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -42,6 +43,8 @@ from .errors import (
     TransportError,
     ZohoAPIError,
 )
+from .settings import Settings
+from .tokens import ZohoCredentials
 
 __all__ = [
     "DEFAULT_MAX_IN_FLIGHT",
@@ -51,9 +54,11 @@ __all__ = [
     "TokenSource",
     "ZohoHTTP",
     "ZohoResponse",
+    "ZohoService",
     "calendar_url_for",
     "classify_exception",
     "classify_response",
+    "default_http",
     "parse_retry_after",
 ]
 
@@ -90,12 +95,18 @@ class TokenLike(Protocol):
 class TokenSource(Protocol):
     """Where tokens come from: :class:`zohokit.tokens.OAuthTokenService` satisfies it."""
 
-    async def get_token(self, tenant: str, provider: str, credentials: Any = None, /) -> TokenLike:
-        """A valid access token for the tenant and provider."""
+    async def get_access_token(self, tenant: str, provider: str, credentials: Any = None, /) -> str:
+        """The seed's call: a valid access token (the string) for the tenant and provider."""
         ...
 
-    async def invalidate(self, tenant: str, provider: str, failed_token: str, /) -> Any:
-        """Forget ``failed_token`` (Zoho refused it) so the next ``get_token`` refreshes."""
+    async def get_token(self, tenant: str, provider: str, credentials: Any = None, /) -> TokenLike:
+        """A valid access token, with its ``api_domain``, for the tenant and provider."""
+        ...
+
+    async def invalidate(
+        self, tenant: str, provider: str, failed_token: str, credentials: Any = None, /
+    ) -> TokenLike:
+        """Forget ``failed_token`` (Zoho refused it) and return a token that is not it."""
         ...
 
 
@@ -349,8 +360,12 @@ class ZohoHTTP:
         cap = self._cap(state, tenant, provider)
         token_recovered = False
         attempt = 0
+        pinned: TokenLike | None = None
         while True:
-            token = await self.tokens.get_token(tenant, provider, credentials)
+            # After a 401 the token handed back by ``invalidate`` is used as is: asking again
+            # could return a cached copy of the token that just failed.
+            token = pinned or await self.tokens.get_token(tenant, provider, credentials)
+            pinned = None
             url = self.base_url(service, token, base_url) + path
             send_headers = {"Authorization": f"Zoho-oauthtoken {token.token}", **(headers or {})}
             failure: Failure
@@ -378,7 +393,8 @@ class ZohoHTTP:
                 if status == 401 and code in TOKEN_DEAD_CODES and not token_recovered:
                     # The token was evicted or expired early: one fresh token, one more try.
                     token_recovered = True
-                    await self.tokens.invalidate(tenant, provider, token.token)
+                    fresh = await self.tokens.invalidate(tenant, provider, token.token, credentials)
+                    pinned = fresh
                     continue
                 maybe = classify_response(status, is_json, body)
                 if maybe is None:
@@ -465,3 +481,115 @@ def _api_error(
         # A 2xx that was not JSON: a proxy page in place of Zoho's answer.
         return ServerError(f"{method} {path}: the answer was not JSON", **common)
     return ZohoAPIError(text, **common)
+
+
+# --- the services' common ground -------------------------------------------------------------
+
+_default_http: ZohoHTTP | None = None
+_default_http_lock = threading.Lock()
+
+
+def default_http() -> ZohoHTTP:
+    """The process-wide :class:`ZohoHTTP` over ``zohokit.tokens.oauth_token_service``.
+
+    Built on first call (which builds the token service from the environment), never at
+    import. Every service built without ``http=`` or ``token_service=`` shares it, and with
+    it one connection pool and one in-flight cap per tenant.
+    """
+    global _default_http
+    with _default_http_lock:
+        if _default_http is None:
+            from .tokens import get_oauth_token_service
+
+            _default_http = ZohoHTTP(get_oauth_token_service())
+        return _default_http
+
+
+class ZohoService:
+    """What :class:`~zohokit.crm.ZohoCRMService` and the Calendar service share (the seed's
+    constructor, credential precedence, ``get_access_token`` and the request call).
+
+    ``credentials`` (a :class:`~zohokit.tokens.ZohoCredentials` or a dict with ``client_id``,
+    ``client_secret``, ``refresh_token``) win over the environment; for each part the generic
+    ``ZOHO_*`` variable comes next, then the product-specific one. ``client_id`` is the
+    **tenant key** (whose tokens to use), as in the seed. No token is kept here: every call
+    asks the token service, which caches.
+    """
+
+    provider: ClassVar[str]
+    service: ClassVar[Service]
+
+    def __init__(
+        self,
+        credentials: ZohoCredentials | Mapping[str, Any] | None = None,
+        client_id: str = "default",
+        *,
+        token_service: TokenSource | None = None,
+        http: ZohoHTTP | None = None,
+        settings: Settings | None = None,
+        base_url: str | None = None,
+    ) -> None:
+        settings = settings or Settings()
+        env = settings.env_credentials(self.provider)
+        given = ZohoCredentials.coerce(credentials) or ZohoCredentials(None)
+        self.tenant = client_id
+        self.client_id = given.client_id or env.client_id or ""
+        self._client_secret = given.client_secret or env.client_secret or ""
+        self._refresh_token = given.refresh_token or env.refresh_token or ""
+        override = settings.zoho_api_url if self.service == "crm" else settings.zoho_calendar_url
+        self.base_url = base_url or override
+        if http is None and token_service is not None:
+            http = ZohoHTTP(token_service)
+        self._http = http
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(tenant={self.tenant!r}, client_id={self.client_id!r})"
+
+    @property
+    def http(self) -> ZohoHTTP:
+        """The request path this service uses (the shared default unless one was given)."""
+        if self._http is None:
+            self._http = default_http()
+        return self._http
+
+    @property
+    def credentials(self) -> ZohoCredentials:
+        """The OAuth client (and refresh token) handed to the token service."""
+        return ZohoCredentials(
+            self.client_id or None, self._client_secret or None, self._refresh_token or None
+        )
+
+    def _has_credentials(self) -> bool:
+        return bool(self.client_id and self._client_secret and self._refresh_token)
+
+    async def get_access_token(self) -> str:
+        """A valid access token for this tenant, from the token service (the seed's call)."""
+        return await self.http.tokens.get_access_token(self.tenant, self.provider, self.credentials)
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        record_results: bool = False,
+    ) -> ZohoResponse:
+        return await self.http.request(
+            self.tenant,
+            self.provider,
+            method,
+            path,
+            service=self.service,
+            credentials=self.credentials,
+            base_url=self.base_url,
+            params=params,
+            json=json,
+            data=data,
+            headers=headers,
+            idempotent=idempotent,
+            record_results=record_results,
+        )
