@@ -16,6 +16,13 @@ app = typer.Typer(
 app.command("emulator")(emulator_command)
 
 
+@app.callback()
+def _root() -> None:
+    # A callback keeps typer in group mode, so `zohokit emulator` stays a subcommand even
+    # while it is the only one.
+    """Zoho CRM and Zoho Calendar for many tenants: tokens, clients, and an offline Zoho."""
+
+
 def main() -> None:
     """Entry point of the ``zohokit`` console script."""
     app()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -123,7 +122,7 @@ def emulator_command(
     console.print(f"  stats            {emu.base_url}/_emulator/stats")
     console.print("Press Ctrl-C to stop.", style="dim")
     try:
-        asyncio.run(server.serve(sockets=[sock]))
+        server.run(sockets=[sock])  # sets up uvloop when installed, unlike asyncio.run
     except KeyboardInterrupt:  # pragma: no cover - interactive stop
         pass
     finally:
