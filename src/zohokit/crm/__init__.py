@@ -1,0 +1,57 @@
+"""Zoho CRM v8 for many tenants: :class:`ZohoCRMService` and its helpers.
+
+::
+
+    from zohokit.crm import ZohoCRMService, where
+
+    crm = ZohoCRMService.for_client(row, client_id="acme")
+    async for lead in crm.search_records("Leads", where("Email", "equals", "a@b.com")):
+        ...
+
+``zoho_crm_service`` is the seed's module-level instance for the ``default`` tenant, built
+from the environment on first access (no I/O at import).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from ._criteria import MAX_CONDITIONS, Criteria, escape, where
+from ._service import BATCH_SIZE, DISCRETE_PAGING_LIMIT, CoqlResult, RecordResult, ZohoCRMService
+
+__all__ = [
+    "BATCH_SIZE",
+    "DISCRETE_PAGING_LIMIT",
+    "MAX_CONDITIONS",
+    "CoqlResult",
+    "Criteria",
+    "RecordResult",
+    "ZohoCRMService",
+    "escape",
+    "get_zoho_crm_service",
+    "where",
+    "zoho_crm_service",
+]
+
+if TYPE_CHECKING:
+    zoho_crm_service: ZohoCRMService
+
+_default: ZohoCRMService | None = None
+_lock = threading.Lock()
+
+
+def get_zoho_crm_service() -> ZohoCRMService:
+    """The module-level service for the ``default`` tenant, built on first call."""
+    global _default
+    with _lock:
+        if _default is None:
+            _default = ZohoCRMService()
+        return _default
+
+
+def __getattr__(name: str) -> Any:
+    # PEP 562: built on first lookup, so importing zohokit.crm reads no setting.
+    if name == "zoho_crm_service":
+        return get_zoho_crm_service()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
