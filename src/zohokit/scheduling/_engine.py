@@ -1,0 +1,238 @@
+"""The availability engine: a schedule, busy time and "now" in; bookable slots out.
+
+Pure: no clock, no I/O, no globals. The work is an interval sweep:
+
+1. Every busy entry becomes the open range of slot *starts* it forbids, widened by its own
+   buffers, the slot's duration and the schedule's buffers; the ranges are sorted and merged.
+2. Each local date in range gets its working intervals as exact UTC instants (see
+   ``_zones``), unless time off, an all-day event or a booking limit closes it.
+3. Inside each working interval, starts walk the grid (``slot_interval`` from the interval's
+   start); a start that falls in a forbidden range jumps straight past it (``bisect``), so
+   the cost is proportional to slots plus busy entries, never to minutes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Iterable
+from zoneinfo import ZoneInfo
+
+from zohokit.scheduling._busy import Busy, BusySource, Slot
+from zohokit.scheduling._schedule import Schedule
+from zohokit.scheduling._zones import (
+    day_intervals,
+    from_epoch,
+    to_epoch_ceil,
+    to_epoch_floor,
+    wall_range_to_utc,
+)
+
+__all__ = ["available_slots", "is_bookable", "slots_between"]
+
+_ONE_DAY = dt.timedelta(days=1)
+_COUNTED = (BusySource.BOOKING, BusySource.HOLD)
+
+
+def _seconds(delta: dt.timedelta) -> int:
+    return int(delta.total_seconds())
+
+
+def _require_aware(name: str, moment: dt.datetime) -> None:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{name} must be a timezone-aware datetime")
+
+
+def _zone(value: str | ZoneInfo | None, default: ZoneInfo) -> ZoneInfo:
+    if value is None:
+        return default
+    return value if isinstance(value, ZoneInfo) else ZoneInfo(value)
+
+
+def available_slots(
+    schedule: Schedule,
+    busy: Iterable[Busy],
+    *,
+    start: dt.date,
+    end: dt.date,
+    now: dt.datetime,
+    booker_zone: str | ZoneInfo | None = None,
+) -> list[Slot]:
+    """Bookable slots starting on the booker's local dates ``start`` to ``end`` inclusive.
+
+    ``booker_zone`` (default: the schedule's zone) decides both which instants those dates
+    cover and the zone of each slot's ``local_start``/``local_end``. ``now`` must be aware.
+    """
+    zone = _zone(booker_zone, schedule.zone)
+    covered = wall_range_to_utc(
+        zone,
+        dt.datetime.combine(start, dt.time(0)),
+        dt.datetime.combine(end + _ONE_DAY, dt.time(0)),
+    )
+    if not covered:
+        return []
+    return slots_between(
+        schedule,
+        busy,
+        range_start=from_epoch(covered[0][0]),
+        range_end=from_epoch(covered[-1][1]),
+        now=now,
+        booker_zone=zone,
+    )
+
+
+def slots_between(
+    schedule: Schedule,
+    busy: Iterable[Busy],
+    *,
+    range_start: dt.datetime,
+    range_end: dt.datetime,
+    now: dt.datetime,
+    booker_zone: str | ZoneInfo | None = None,
+) -> list[Slot]:
+    """Bookable slots whose start lies in ``[range_start, range_end)`` (aware datetimes).
+
+    Sorted by start. Every slot lies inside the schedule's working hours, on the start grid,
+    at least ``minimum_notice`` after ``now``, inside the booking window, and no busy entry
+    (widened by its buffers) touches the slot widened by the schedule's buffers.
+    """
+    for name, moment in (("range_start", range_start), ("range_end", range_end), ("now", now)):
+        _require_aware(name, moment)
+    zone = schedule.zone
+    booker = _zone(booker_zone, zone)
+    duration = _seconds(schedule.slot_duration)
+    step = _seconds(schedule.step)
+
+    earliest = max(to_epoch_ceil(now + schedule.minimum_notice), to_epoch_ceil(range_start))
+    stop = to_epoch_ceil(range_end)  # starts must be < stop
+    if earliest >= stop:
+        return []
+
+    los, his, closed, per_day, per_week = _digest_busy(schedule, busy, duration)
+
+    today = now.astimezone(zone).date()
+    last_day = range_end.astimezone(zone).date() + _ONE_DAY
+    if schedule.booking_window is not None:
+        last_day = min(last_day, schedule.booking_window.last_day(today))
+    # One date of slack on each side: a zone whose clocks go back at midnight shows the
+    # same wall date on both sides of an instant.
+    day = max(range_start.astimezone(zone).date(), today) - _ONE_DAY
+
+    starts: list[int] = []
+    while day <= last_day:
+        if not _is_closed(schedule, day, closed, per_day, per_week):
+            for w0, w1 in day_intervals(zone, day, schedule.hours_on(day)):
+                _grid_starts(w0, w1, duration, step, earliest, stop, los, his, starts)
+        day += _ONE_DAY
+
+    starts.sort()
+    length = dt.timedelta(seconds=duration)
+    slots = []
+    for s in starts:
+        begin = from_epoch(s)
+        finish = begin + length
+        slots.append(Slot(begin, finish, begin.astimezone(booker), finish.astimezone(booker)))
+    return slots
+
+
+def is_bookable(
+    schedule: Schedule, busy: Iterable[Busy], *, start: dt.datetime, now: dt.datetime
+) -> bool:
+    """Whether a slot starting exactly at ``start`` is offered (the check before confirming).
+
+    Pass the busy time *without* the hold being confirmed, or it blocks itself.
+    """
+    _require_aware("start", start)
+    slots = slots_between(
+        schedule, busy, range_start=start, range_end=start + dt.timedelta(seconds=1), now=now
+    )
+    return any(slot.start_utc == start for slot in slots)
+
+
+def _digest_busy(
+    schedule: Schedule, busy: Iterable[Busy], duration: int
+) -> tuple[list[int], list[int], set[dt.date], Counter[dt.date], Counter[tuple[int, int]]]:
+    """Merged forbidden start ranges, dates closed by all-day events, and booking counts."""
+    zone = schedule.zone
+    before = _seconds(schedule.buffer_before)
+    after = _seconds(schedule.buffer_after)
+    closed: set[dt.date] = set()
+    per_day: Counter[dt.date] = Counter()
+    per_week: Counter[tuple[int, int]] = Counter()
+    ranges: list[tuple[int, int]] = []
+    count_bookings = (
+        schedule.max_bookings_per_day is not None or schedule.max_bookings_per_week is not None
+    )
+    for entry in busy:
+        if entry.all_day:
+            if schedule.all_day_events_block_day:
+                closed.update(entry.all_day_dates())
+            continue
+        if count_bookings and entry.source in _COUNTED:
+            local_day = entry.start.astimezone(zone).date()
+            per_day[local_day] += 1
+            year, week, _ = local_day.isocalendar()
+            per_week[(year, week)] += 1
+        b0 = to_epoch_floor(entry.start - entry.buffer_before)
+        b1 = to_epoch_ceil(entry.end + entry.buffer_after)
+        if b1 <= b0:
+            continue  # zero-length busy time blocks nothing
+        # A start s conflicts when [s - before, s + duration + after) meets [b0, b1),
+        # i.e. when b0 - duration - after < s < b1 + before (an open range).
+        ranges.append((b0 - duration - after, b1 + before))
+    ranges.sort()
+    los: list[int] = []
+    his: list[int] = []
+    for lo, hi in ranges:
+        # Open ranges that only touch (lo == previous hi) leave that one start free.
+        if his and lo < his[-1]:
+            if hi > his[-1]:
+                his[-1] = hi
+        else:
+            los.append(lo)
+            his.append(hi)
+    return los, his, closed, per_day, per_week
+
+
+def _is_closed(
+    schedule: Schedule,
+    day: dt.date,
+    closed: set[dt.date],
+    per_day: Counter[dt.date],
+    per_week: Counter[tuple[int, int]],
+) -> bool:
+    if day in closed:
+        return True
+    if schedule.max_bookings_per_day is not None and (
+        per_day[day] >= schedule.max_bookings_per_day
+    ):
+        return True
+    if schedule.max_bookings_per_week is not None:
+        year, week, _ = day.isocalendar()
+        if per_week[(year, week)] >= schedule.max_bookings_per_week:
+            return True
+    return False
+
+
+def _grid_starts(
+    w0: int,
+    w1: int,
+    duration: int,
+    step: int,
+    earliest: int,
+    stop: int,
+    los: list[int],
+    his: list[int],
+    out: list[int],
+) -> None:
+    """Append the free grid starts of one working interval ``[w0, w1)`` to ``out``."""
+    last = min(w1 - duration, stop - 1)
+    s = w0 if earliest <= w0 else w0 + -(-(earliest - w0) // step) * step
+    while s <= last:
+        i = bisect_left(los, s) - 1  # the only range that can contain s: last lo < s
+        if i >= 0 and s < his[i]:
+            s = w0 + -(-(his[i] - w0) // step) * step  # next grid point at or after hi
+            continue
+        out.append(s)
+        s += step
