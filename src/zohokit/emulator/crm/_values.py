@@ -162,7 +162,10 @@ def comparable(f: FieldDef, stored: Any) -> Any:
         return stored.get("id") if isinstance(stored, dict) else stored
     if kind == "datetime":
         return parse_datetime(stored) if isinstance(stored, str) else stored
-    if kind in ("integer", "bigint", "currency", "double"):
+    if kind in ("integer", "bigint"):
+        # 19-digit ids do not survive a float: compare bigints as exact integers.
+        return int(stored)
+    if kind in ("currency", "double"):
         return float(stored)
     if kind == "boolean":
         return bool(stored)
@@ -176,6 +179,8 @@ def literal(f: FieldDef, raw: str) -> Any:
     kind = f.data_type
     text = raw.strip()
     if kind in ("integer", "bigint", "currency", "double"):
+        if _INT.match(text):
+            return int(text)
         if not _NUMBER.match(text):
             raise ValueError(raw)
         return float(text)
