@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from . import db as db_cli
+from . import tokens as tokens_cli
 from .emulator import emulator_command
 
 app = typer.Typer(
@@ -14,6 +16,8 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.command("emulator")(emulator_command)
+app.add_typer(tokens_cli.app, name="tokens")
+app.add_typer(db_cli.app, name="db")
 
 
 @app.callback()

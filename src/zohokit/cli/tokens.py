@@ -1,0 +1,195 @@
+"""``zohokit tokens``: see, refresh, import, revoke and re-encrypt the stored Zoho tokens.
+
+Every command prints a table without secrets; ``--show`` on ``refresh`` prints the access
+token on purpose (for a quick ``curl``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from zohokit.errors import ZohoError
+from zohokit.settings import PROVIDERS
+from zohokit.tokens import OAuthTokenService, TokenStatus, generate_key
+
+app = typer.Typer(help="Stored Zoho OAuth tokens, per tenant and provider.", no_args_is_help=True)
+console = Console()
+T = TypeVar("T")
+
+ProviderOpt = Annotated[str, typer.Option("--provider", "-p", help="zoho_crm or zoho_calendar.")]
+OptionalProviderOpt = Annotated[
+    str | None, typer.Option("--provider", "-p", help="Only this provider.")
+]
+
+
+def _check_provider(provider: str | None) -> None:
+    if provider is not None and provider not in PROVIDERS:
+        raise typer.BadParameter(f"use one of {', '.join(PROVIDERS)}", param_hint="--provider")
+
+
+def _run(work: Callable[[OAuthTokenService], Awaitable[T]]) -> T:
+    """Run ``work`` with a service built from the environment; errors become exit code 1."""
+
+    async def main() -> T:
+        async with OAuthTokenService.from_settings() as service:
+            return await work(service)
+
+    try:
+        return asyncio.run(main())
+    except ZohoError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+
+
+def _when(value: datetime | None) -> str:
+    if value is None:
+        return "-"
+    delta = (value - datetime.now(UTC)).total_seconds()
+    rel = f"in {delta / 60:.0f} min" if delta >= 0 else f"{-delta / 60:.0f} min ago"
+    return f"{value:%Y-%m-%d %H:%M:%S}Z ({rel})"
+
+
+def _table(rows: list[TokenStatus]) -> Table:
+    table = Table(show_lines=False)
+    for column in ("tenant", "provider", "status", "source", "expires", "api domain", "error"):
+        table.add_column(column)
+    colours = {"active": "green", "needs_reauth": "red", "revoked": "yellow"}
+    for s in rows:
+        status = f"[{colours.get(s.status, 'white')}]{s.status}[/]"
+        if s.cooldown_until and s.cooldown_until > datetime.now(UTC):
+            status += f" (cooldown until {s.cooldown_until:%H:%M:%S}Z)"
+        table.add_row(
+            s.tenant,
+            s.provider,
+            status,
+            s.source,
+            _when(s.expires_at),
+            s.api_domain or "-",
+            s.last_error or "",
+        )
+    return table
+
+
+def _details(s: TokenStatus) -> Table:
+    table = Table(show_header=False, title=f"{s.tenant} / {s.provider}")
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    fields = {
+        "status": s.status,
+        "source": s.source,
+        "OAuth client id": s.client_id or "-",
+        "refresh token stored": "yes" if s.has_refresh_token else "no",
+        "access token stored": "yes" if s.has_access_token else "no",
+        "expires": _when(s.expires_at),
+        "api domain": s.api_domain or "-",
+        "accounts server": s.accounts_server or "-",
+        "data centre": s.data_center or "-",
+        "scopes": " ".join(s.scopes) or "-",
+        "last error": s.last_error or "-",
+        "failures": str(s.failure_count),
+        "cooldown until": _when(s.cooldown_until),
+        "lease": f"{s.lease_owner} until {_when(s.lease_expires_at)}" if s.lease_owner else "-",
+        "version": str(s.version),
+        "refreshed": _when(s.refreshed_at),
+        "updated": _when(s.updated_at),
+        "encryption key ids": ", ".join(s.key_ids) or "-",
+    }
+    for name, value in fields.items():
+        table.add_row(name, value)
+    return table
+
+
+@app.command("list")
+def list_command(provider: OptionalProviderOpt = None) -> None:
+    """Every stored connection and its health."""
+    _check_provider(provider)
+    rows = _run(lambda service: service.list_tokens(provider=provider))
+    if not rows:
+        console.print("no tokens stored yet (they are seeded from ZOHO_* on first use)")
+        return
+    console.print(_table(rows))
+
+
+@app.command("status")
+def status_command(tenant: str, provider: ProviderOpt = "zoho_crm") -> None:
+    """Everything known about one tenant's connection (no secret)."""
+    _check_provider(provider)
+    row = _run(lambda service: service.status(tenant, provider))
+    if row is None:
+        console.print(f"no {provider} token stored for tenant {tenant!r}")
+        raise typer.Exit(1)
+    console.print(_details(row))
+
+
+@app.command("refresh")
+def refresh_command(
+    tenant: str,
+    provider: ProviderOpt = "zoho_crm",
+    show: Annotated[bool, typer.Option("--show", help="Print the access token itself.")] = False,
+) -> None:
+    """Mint a new access token now (through the lease; cooldowns are respected)."""
+    _check_provider(provider)
+
+    async def work(service: OAuthTokenService) -> tuple[str, TokenStatus | None]:
+        access = await service.force_refresh(tenant, provider)
+        return access.token, await service.status(tenant, provider)
+
+    token, row = _run(work)
+    if row is not None:
+        console.print(_table([row]))
+    if show:
+        # Printed bare, on its own line, so it can be piped.
+        typer.echo(token)
+
+
+@app.command("import-env")
+def import_env_command(
+    tenant: Annotated[str, typer.Option(help="The tenant key to store the tokens under.")] = (
+        "default"
+    ),
+    provider: OptionalProviderOpt = None,
+) -> None:
+    """Store the ZOHO_* refresh token for TENANT, replacing the row (source=env)."""
+    _check_provider(provider)
+    providers = [provider] if provider else list(PROVIDERS)
+
+    async def work(service: OAuthTokenService) -> list[TokenStatus]:
+        return [await service.import_env(tenant, p) for p in providers]
+
+    console.print(_table(_run(work)))
+
+
+@app.command("revoke")
+def revoke_command(
+    tenant: str,
+    provider: ProviderOpt = "zoho_crm",
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Revoke TENANT's refresh token at Zoho and mark the connection revoked."""
+    _check_provider(provider)
+    if not yes:
+        typer.confirm(f"Revoke the {provider} tokens of tenant {tenant!r} at Zoho?", abort=True)
+    confirmed = _run(lambda service: service.revoke(tenant, provider))
+    console.print(
+        "revoked at Zoho" if confirmed else "Zoho did not confirm; the row is marked revoked"
+    )
+
+
+@app.command("rotate-key")
+def rotate_key_command() -> None:
+    """Re-encrypt every row with the first key of ZOHOKIT_ENCRYPTION_KEYS."""
+    changed = _run(lambda service: service.rotate_encryption_key())
+    console.print(f"re-encrypted {changed} row(s) with the primary key")
+
+
+@app.command("gen-key")
+def gen_key_command() -> None:
+    """Print a new random encryption key for ZOHOKIT_ENCRYPTION_KEYS."""
+    typer.echo(generate_key())

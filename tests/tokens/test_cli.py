@@ -1,0 +1,91 @@
+"""``zohokit tokens`` and ``zohokit db`` against the emulator over loopback and a SQLite file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
+from zohokit.cli import app
+from zohokit.emulator import EmulatorServer
+from zohokit.tokens import generate_key
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(
+    emulator_server: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    values = {
+        "ZOHO_CLIENT_ID": CLIENT_ID,
+        "ZOHO_CLIENT_SECRET": CLIENT_SECRET,
+        "ZOHO_REFRESH_TOKEN": REFRESH_TOKEN,
+        "ZOHO_ACCOUNTS_URL": emulator_server.url,
+        "ZOHOKIT_DATA_DIR": str(tmp_path / "data"),
+        "ZOHOKIT_ENCRYPTION_KEYS": generate_key(),
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("ZOHOKIT_DATABASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env file
+    return values
+
+
+def invoke(*args: str) -> str:
+    result = runner.invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_import_list_status_refresh_revoke(
+    env: dict[str, str], emulator_server: EmulatorServer
+) -> None:
+    assert "up to date" in invoke("db", "upgrade")
+    assert "no tokens stored" in invoke("tokens", "list")
+    out = invoke("tokens", "import-env", "--provider", "zoho_crm")
+    assert "default" in out
+    assert "env" in out
+    hidden = invoke("tokens", "refresh", "default")
+    shown = invoke("tokens", "refresh", "default", "--show")
+    token = shown.strip().splitlines()[-1]
+    assert token in emulator_server.emulator.accounts.access_tokens
+    assert token not in hidden
+    status = invoke("tokens", "status", "default")
+    assert "active" in status
+    assert REFRESH_TOKEN not in status
+    assert CLIENT_SECRET not in status
+    assert token not in status
+    assert "default" in invoke("tokens", "list", "--provider", "zoho_crm")
+    assert "revoked at Zoho" in invoke("tokens", "revoke", "default", "--yes")
+    assert REFRESH_TOKEN not in emulator_server.emulator.accounts.refresh_tokens
+
+
+def test_rotate_key_keeps_tokens_readable(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    invoke("tokens", "import-env", "--provider", "zoho_crm")
+    old = env["ZOHOKIT_ENCRYPTION_KEYS"]
+    new = generate_key()
+    monkeypatch.setenv("ZOHOKIT_ENCRYPTION_KEYS", f"{new},{old}")
+    assert "re-encrypted 1 row" in invoke("tokens", "rotate-key")
+    monkeypatch.setenv("ZOHOKIT_ENCRYPTION_KEYS", new)
+    assert "active" in invoke("tokens", "refresh", "default")
+
+
+def test_missing_configuration_is_reported_with_variable_names(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("ZOHO_CLIENT_ID", "ZOHO_CLIENT_SECRET", "ZOHO_REFRESH_TOKEN"):
+        monkeypatch.delenv(name)
+    result = runner.invoke(app, ["tokens", "refresh", "default", "--provider", "zoho_calendar"])
+    assert result.exit_code == 1
+    flat = " ".join(result.output.split())
+    assert "ZOHO_CLIENT_ID or ZOHO_CALENDAR_CLIENT_ID" in flat
+
+
+def test_unknown_provider_is_a_usage_error(env: dict[str, str]) -> None:
+    result = runner.invoke(app, ["tokens", "list", "--provider", "zoho_books"])
+    assert result.exit_code == 2
