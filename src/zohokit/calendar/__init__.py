@@ -1,0 +1,57 @@
+"""Zoho Calendar v1 for many tenants: :class:`ZohoCalendarService` and its helpers.
+
+::
+
+    from zohokit.calendar import ZohoCalendarService
+
+    cal = ZohoCalendarService.for_client(row, client_id="acme")
+    slots = await cal.get_available_slots(date(2025, 1, 15), 30, timezone="Europe/Paris")
+
+``zoho_calendar_service`` is the seed's module-level instance for the ``default`` tenant,
+built from the environment on first access (no I/O at import).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from ._service import FreeBusy, ZohoCalendarService
+from ._slots import Slot, free_slots
+from ._times import MAX_RANGE, BusyInterval, format_utc, parse_zoho_time, split_range
+
+__all__ = [
+    "MAX_RANGE",
+    "BusyInterval",
+    "FreeBusy",
+    "Slot",
+    "ZohoCalendarService",
+    "format_utc",
+    "free_slots",
+    "get_zoho_calendar_service",
+    "parse_zoho_time",
+    "split_range",
+    "zoho_calendar_service",
+]
+
+if TYPE_CHECKING:
+    zoho_calendar_service: ZohoCalendarService
+
+_default: ZohoCalendarService | None = None
+_lock = threading.Lock()
+
+
+def get_zoho_calendar_service() -> ZohoCalendarService:
+    """The module-level service for the ``default`` tenant, built on first call."""
+    global _default
+    with _lock:
+        if _default is None:
+            _default = ZohoCalendarService()
+        return _default
+
+
+def __getattr__(name: str) -> Any:
+    # PEP 562: built on first lookup, so importing zohokit.calendar reads no setting.
+    if name == "zoho_calendar_service":
+        return get_zoho_calendar_service()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

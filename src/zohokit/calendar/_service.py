@@ -1,0 +1,353 @@
+"""``ZohoCalendarService``: Zoho Calendar v1 for one tenant.
+
+Calendar takes JSON inside form parameters (``eventdata``, ``range``), compact GMT times, at
+most 31 days per listing, and the event's current ``etag`` for every change. This module does
+that translation; the request path (:mod:`zohokit.http`) does the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, ClassVar, Literal
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from ..errors import NotFound, PreconditionFailed, ZohoAPIError
+from ..http import Service, ZohoService
+from ..tokens import ZohoCredentials
+from ._slots import Slot, free_slots
+from ._times import (
+    BusyInterval,
+    format_utc,
+    merge,
+    parse_eventbased,
+    parse_timebased,
+    parse_zoho_time,
+    split_range,
+)
+
+__all__ = ["FreeBusy", "ZohoCalendarService"]
+
+
+@dataclass(frozen=True)
+class FreeBusy:
+    """A user's busy time. ``enabled`` is false when the user does not share free/busy
+    (Zoho's ``fb_not_enabled``): then ``busy`` is empty but means "unknown", not "free"."""
+
+    busy: list[BusyInterval] = field(default_factory=list)
+    enabled: bool = True
+
+
+def _calendar_id_of(credentials: Any) -> str | None:
+    if isinstance(credentials, Mapping):
+        for key in ("calendar_id", "calendarId", "zoho_calendar_id"):
+            if credentials.get(key):
+                return str(credentials[key])
+    return getattr(credentials, "calendar_id", None)
+
+
+def _event_path(calendar_id: str, event_uid: str | None = None) -> str:
+    path = f"/api/v1/calendars/{quote(calendar_id, safe='')}/events"
+    return f"{path}/{quote(event_uid, safe='')}" if event_uid else path
+
+
+class ZohoCalendarService(ZohoService):
+    """Zoho Calendar for one tenant and one calendar (the seed's API, plus events, free/busy
+    and etag handling).
+
+    ``calendar_id`` comes from the credentials (``calendar_id``) or ``ZOHO_CALENDAR_ID``.
+    Calls go to the tenant's ``calendar.zoho.<tld>`` (or ``ZOHO_CALENDAR_URL``). Times are
+    aware datetimes; naive ones are refused rather than guessed.
+    """
+
+    provider: ClassVar[str] = "zoho_calendar"
+    service: ClassVar[Service] = "calendar"
+
+    def __init__(
+        self,
+        credentials: ZohoCredentials | Mapping[str, Any] | None = None,
+        client_id: str = "default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(credentials, client_id, **kwargs)
+        settings = kwargs.get("settings")
+        from ..settings import Settings
+
+        env_calendar = (settings or Settings()).zoho_calendar_id
+        self.calendar_id = _calendar_id_of(credentials) or env_calendar or ""
+
+    @classmethod
+    def for_client(
+        cls, config: Mapping[str, Any], client_id: str = "default", **kwargs: Any
+    ) -> ZohoCalendarService:
+        """The seed's ``forClient``: ``zoho_client_id``, ``zoho_client_secret``,
+        ``zoho_refresh_token`` and ``zoho_calendar_id`` from a client row."""
+        credentials = {
+            "client_id": config.get("zoho_client_id"),
+            "client_secret": config.get("zoho_client_secret"),
+            "refresh_token": config.get("zoho_refresh_token"),
+            "calendar_id": config.get("zoho_calendar_id"),
+        }
+        return cls(credentials, client_id, **kwargs)
+
+    def is_configured(self) -> bool:
+        """Whether credentials and a calendar id are known (the seed's)."""
+        return self._has_credentials() and bool(self.calendar_id)
+
+    def _calendar(self, calendar_id: str | None) -> str:
+        chosen = calendar_id or self.calendar_id
+        if not chosen:
+            raise ValueError("no calendar id: pass calendar_id or set ZOHO_CALENDAR_ID")
+        return chosen
+
+    # --- calendars --------------------------------------------------------------------------
+
+    async def list_calendars(self) -> list[dict[str, Any]]:
+        """The user's calendars (``isdefault`` marks the primary one)."""
+        answer = await self._call("GET", "/api/v1/calendars")
+        return list((answer.body or {}).get("calendars") or [])
+
+    async def get_calendar(self, calendar_id: str | None = None) -> dict[str, Any]:
+        """One calendar's details (``primary`` names the user's default calendar)."""
+        uid = quote(self._calendar(calendar_id), safe="")
+        answer = await self._call("GET", f"/api/v1/calendars/{uid}")
+        calendars = (answer.body or {}).get("calendars") or []
+        if not calendars:
+            raise NotFound(f"calendar {uid} does not exist", tenant=self.tenant)
+        found: dict[str, Any] = calendars[0]
+        return found
+
+    # --- events -----------------------------------------------------------------------------
+
+    async def list_events(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        calendar_id: str | None = None,
+        byinstance: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Events touching ``[start, end)``; a range over 31 days is split into 31-day calls
+        (sent concurrently) and an event seen by two of them is returned once."""
+        path = _event_path(self._calendar(calendar_id))
+
+        async def window(lo: datetime, hi: datetime) -> list[dict[str, Any]]:
+            params = {"range": json.dumps({"start": format_utc(lo), "end": format_utc(hi)})}
+            if byinstance:
+                params["byinstance"] = "true"
+            answer = await self._call("GET", path, params=params)
+            return list((answer.body or {}).get("events") or [])
+
+        pages = await asyncio.gather(*(window(lo, hi) for lo, hi in split_range(start, end)))
+        seen: set[tuple[Any, Any]] = set()
+        events = []
+        for page in pages:
+            for event in page:
+                key = (event.get("uid"), event.get("recurrenceid"))
+                if key not in seen:
+                    seen.add(key)
+                    events.append(event)
+        return events
+
+    async def get_event(self, event_uid: str, *, calendar_id: str | None = None) -> dict[str, Any]:
+        """One event, with its current ``etag``."""
+        answer = await self._call("GET", _event_path(self._calendar(calendar_id), event_uid))
+        events = (answer.body or {}).get("events") or []
+        if not events:
+            raise NotFound(f"event {event_uid} does not exist", tenant=self.tenant)
+        found: dict[str, Any] = events[0]
+        return found
+
+    async def create_event(
+        self,
+        title: str,
+        start: datetime,
+        end: datetime,
+        *,
+        description: str | None = None,
+        location: str | None = None,
+        attendees: Sequence[str | Mapping[str, Any]] = (),
+        timezone: str = "UTC",
+        calendar_id: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Create an event (the seed's ``createEvent``) and return it, with ``uid``/``etag``.
+
+        ``attendees`` are emails or Zoho attendee objects; ``extra`` adds any other
+        ``eventdata`` key (``reminders``, ``rrule``, ``isprivate``, ...). Not retried after a
+        lost answer: an event created twice is worse than an error.
+        """
+        if end <= start:
+            raise ValueError("an event must end after it starts")
+        eventdata: dict[str, Any] = {
+            "title": title,
+            "dateandtime": {
+                "timezone": timezone,
+                "start": format_utc(start),
+                "end": format_utc(end),
+            },
+        }
+        if description is not None:
+            eventdata["description"] = description
+        if location is not None:
+            eventdata["location"] = location
+        if attendees:
+            eventdata["attendees"] = [
+                {"email": a, "permission": 1, "attendance": 1} if isinstance(a, str) else dict(a)
+                for a in attendees
+            ]
+        eventdata.update(extra or {})
+        answer = await self._call(
+            "POST",
+            _event_path(self._calendar(calendar_id)),
+            data={"eventdata": json.dumps(eventdata)},
+            idempotent=False,
+        )
+        return self._only_event(answer.body)
+
+    async def update_event(
+        self,
+        event_uid: str,
+        changes: Mapping[str, Any] | None = None,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        etag: str | int | None = None,
+        calendar_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Change an event and return it with its new ``etag``.
+
+        ``changes`` holds ``eventdata`` keys (``title``, ``description``, ...); ``start`` and
+        ``end`` move it. Without ``etag`` the current one is fetched first, and a change that
+        loses a race with another writer is fetched and applied once more. With ``etag`` a
+        stale one raises :class:`~zohokit.errors.PreconditionFailed`: the caller's copy is old.
+        """
+        cal = self._calendar(calendar_id)
+        path = _event_path(cal, event_uid)
+        attempts = 1 if etag is not None else 2
+        for attempt in range(attempts):
+            current: dict[str, Any] | None = None
+            use_etag = etag
+            if etag is None or attempt > 0:
+                current = await self.get_event(event_uid, calendar_id=cal)
+                use_etag = current["etag"]
+            eventdata = {**(changes or {}), "etag": use_etag}
+            dateandtime = dict(eventdata.get("dateandtime") or {})
+            if not dateandtime:
+                # Zoho wants dateandtime on every update: keep the event's when not moved.
+                if current is None:
+                    current = await self.get_event(event_uid, calendar_id=cal)
+                dateandtime = dict(current["dateandtime"])
+            if start is not None:
+                dateandtime["start"] = format_utc(start)
+            if end is not None:
+                dateandtime["end"] = format_utc(end)
+            eventdata["dateandtime"] = dateandtime
+            try:
+                answer = await self._call("PUT", path, data={"eventdata": json.dumps(eventdata)})
+            except PreconditionFailed:
+                if attempt + 1 >= attempts:
+                    raise
+                continue
+            return self._only_event(answer.body)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def delete_event(
+        self,
+        event_uid: str,
+        *,
+        etag: str | int | None = None,
+        calendar_id: str | None = None,
+    ) -> None:
+        """Delete an event; without ``etag`` the current one is fetched first."""
+        cal = self._calendar(calendar_id)
+        if etag is None:
+            etag = (await self.get_event(event_uid, calendar_id=cal))["etag"]
+        await self._call("DELETE", _event_path(cal, event_uid), headers={"etag": str(etag)})
+
+    @staticmethod
+    def _only_event(body: Any) -> dict[str, Any]:
+        events = body.get("events") if isinstance(body, dict) else None
+        if not events:
+            raise ZohoAPIError("Zoho Calendar answered without the event")
+        event: dict[str, Any] = events[0]
+        return event
+
+    # --- free/busy and slots ----------------------------------------------------------------
+
+    async def get_freebusy(
+        self,
+        user_email: str,
+        start: datetime,
+        end: datetime,
+        *,
+        ftype: Literal["eventbased", "timebased"] = "eventbased",
+    ) -> FreeBusy:
+        """When ``user_email`` is busy in ``[start, end)``, over all their free/busy
+        calendars. Either answer format is read; ranges over 31 days are split."""
+        parse = parse_eventbased if ftype == "eventbased" else parse_timebased
+
+        async def window(lo: datetime, hi: datetime) -> tuple[bool, list[BusyInterval]]:
+            params = {
+                "uemail": user_email,
+                "sdate": format_utc(lo)[:-1],  # Zoho documents no trailing Z: GMT implied
+                "edate": format_utc(hi)[:-1],
+                "ftype": ftype,
+            }
+            answer = await self._call("GET", "/api/v1/calendars/freebusy", params=params)
+            body = answer.body or {}
+            if isinstance(body, dict) and body.get("fb_not_enabled"):
+                return False, []
+            return True, parse(body)
+
+        parts = await asyncio.gather(*(window(lo, hi) for lo, hi in split_range(start, end)))
+        if not all(enabled for enabled, _ in parts):
+            return FreeBusy([], enabled=False)
+        return FreeBusy(merge([block for _, blocks in parts for block in blocks]))
+
+    async def get_available_slots(
+        self,
+        day: date,
+        duration_minutes: int = 30,
+        *,
+        timezone: str = "UTC",
+        work_start: time = time(9),
+        work_end: time = time(17),
+        step_minutes: int | None = None,
+        user_email: str | None = None,
+        calendar_id: str | None = None,
+    ) -> list[Slot]:
+        """Free slots of ``duration_minutes`` on ``day`` between ``work_start`` and
+        ``work_end`` in ``timezone`` (the seed's ``getAvailableSlots``, simple form).
+
+        Busy time is the user's free/busy when ``user_email`` is given, otherwise the
+        events of this calendar. A user who does not share free/busy gets no slots: their
+        busy time is unknown, and offering all of it would double-book them.
+        """
+        zone = ZoneInfo(timezone)
+        window_start = datetime.combine(day, work_start, zone)
+        window_end = datetime.combine(day, work_end, zone)
+        if user_email:
+            freebusy = await self.get_freebusy(user_email, window_start, window_end)
+            if not freebusy.enabled:
+                return []
+            busy = freebusy.busy
+        else:
+            events = await self.list_events(window_start, window_end, calendar_id=calendar_id)
+            busy = [_busy_of(event, zone) for event in events]
+        step = timedelta(minutes=step_minutes) if step_minutes else None
+        return free_slots(window_start, window_end, busy, timedelta(minutes=duration_minutes), step)
+
+
+def _busy_of(event: Mapping[str, Any], zone: ZoneInfo) -> BusyInterval:
+    when = event.get("dateandtime") or {}
+    tz = ZoneInfo(when["timezone"]) if when.get("timezone") else zone
+    start = parse_zoho_time(str(when["start"]), tz)
+    end = parse_zoho_time(str(when["end"]), tz)
+    if event.get("isallday") and len(str(when["end"]).rstrip("Z")) == 8 and end <= start:
+        end = start + timedelta(days=1)  # an all-day end may name the same day: it is inclusive
+    return BusyInterval(start.astimezone(UTC), end.astimezone(UTC))

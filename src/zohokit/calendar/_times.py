@@ -1,0 +1,132 @@
+"""Zoho Calendar's compact times and free/busy answers, as plain functions (no I/O).
+
+Requests use GMT ``yyyyMMdd'T'HHmmss'Z'``; answers carry local times with an offset
+(``20191101T143000+0530``), GMT times, or all-day dates (``yyyyMMdd``, ``yyyyMMddZ``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
+
+__all__ = [
+    "MAX_RANGE",
+    "BusyInterval",
+    "format_utc",
+    "merge",
+    "parse_eventbased",
+    "parse_timebased",
+    "parse_zoho_time",
+    "split_range",
+]
+
+#: Zoho lists events and free/busy over at most 31 days per call.
+MAX_RANGE = timedelta(days=31)
+
+
+@dataclass(frozen=True, order=True)
+class BusyInterval:
+    """A busy ``[start, end)`` in UTC."""
+
+    start: datetime
+    end: datetime
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("Calendar times need a timezone; use datetime(..., tzinfo=...)")
+    return moment.astimezone(UTC)
+
+
+def format_utc(moment: datetime) -> str:
+    """``yyyyMMdd'T'HHmmss'Z'`` in GMT, what Zoho Calendar wants in requests."""
+    return _aware(moment).strftime("%Y%m%dT%H%M%SZ")
+
+
+def parse_zoho_time(text: str, default_tz: tzinfo = UTC) -> datetime:
+    """Any of Zoho Calendar's time forms, as an aware datetime.
+
+    ``20191101T143000+0530`` and ``20191101T090000Z`` carry their zone; ``20191101T090000``
+    is read in ``default_tz``; ``20191101`` and ``20191101Z`` are midnight.
+    """
+    text = text.strip()
+    zone: tzinfo = default_tz
+    if text.endswith("Z"):
+        text, zone = text[:-1], UTC
+    elif len(text) > 15 and text[15] in "+-":
+        sign = 1 if text[15] == "+" else -1
+        hours, minutes = int(text[16:18]), int(text[18:20])
+        from datetime import timezone
+
+        zone = timezone(sign * timedelta(hours=hours, minutes=minutes))
+        text = text[:15]
+    if len(text) == 8:
+        return datetime.combine(datetime.strptime(text, "%Y%m%d").date(), time(), zone)
+    return datetime.strptime(text, "%Y%m%dT%H%M%S").replace(tzinfo=zone)
+
+
+def split_range(
+    start: datetime, end: datetime, limit: timedelta = MAX_RANGE
+) -> list[tuple[datetime, datetime]]:
+    """``[start, end)`` cut into consecutive windows of at most ``limit``."""
+    start, end = _aware(start), _aware(end)
+    if end <= start:
+        raise ValueError("the end must be after the start")
+    windows = []
+    while start < end:
+        stop = min(end, start + limit)
+        windows.append((start, stop))
+        start = stop
+    return windows
+
+
+def merge(intervals: list[BusyInterval]) -> list[BusyInterval]:
+    """Sort and join overlapping or touching intervals."""
+    merged: list[BusyInterval] = []
+    for block in sorted(intervals):
+        if merged and block.start <= merged[-1].end:
+            last = merged[-1]
+            merged[-1] = BusyInterval(last.start, max(last.end, block.end))
+        else:
+            merged.append(block)
+    return merged
+
+
+def parse_eventbased(body: Any) -> list[BusyInterval]:
+    """Busy intervals of an ``ftype=eventbased`` answer (``fbtype`` other than busy skipped)."""
+    entries = body.get("freebusy") if isinstance(body, dict) else None
+    out = []
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or entry.get("fbtype", "busy") != "busy":
+            continue
+        out.append(
+            BusyInterval(
+                parse_zoho_time(str(entry["startTime"])).astimezone(UTC),
+                parse_zoho_time(str(entry["endTime"])).astimezone(UTC),
+            )
+        )
+    return merge(out)
+
+
+def _clock(day: date, text: str) -> datetime:
+    hours, minutes = (int(part) for part in text.split(":"))
+    return datetime.combine(day, time(), UTC) + timedelta(hours=hours, minutes=minutes)
+
+
+def parse_timebased(body: Any) -> list[BusyInterval]:
+    """Busy intervals of an ``ftype=timebased`` answer: ``{"yyyyMMdd": [allday, ["HH:mm-HH:mm",
+    ...]]}``, wrapped in ``freebusy`` or not (Zoho's docs leave it open), in UTC days."""
+    days = body.get("freebusy", body) if isinstance(body, dict) else {}
+    out = []
+    for key, value in (days if isinstance(days, dict) else {}).items():
+        if not (isinstance(key, str) and len(key) == 8 and key.isdigit()):
+            continue
+        day = datetime.strptime(key, "%Y%m%d").date()
+        marker, ranges = [*value, None, None][:2] if isinstance(value, list) else (None, None)
+        if isinstance(marker, dict) and marker.get("allday"):
+            out.append(BusyInterval(_clock(day, "00:00"), _clock(day, "24:00")))
+        for text in ranges if isinstance(ranges, list) else []:
+            first, _, last = str(text).partition("-")
+            out.append(BusyInterval(_clock(day, first), _clock(day, last)))
+    return merge(out)
