@@ -232,6 +232,7 @@ def _leads() -> ModuleDef:
         *_address("", "Zip_Code"),
         FieldDef("Description", "Description", "textarea", 32000),
         FieldDef("External_Id", "External Id", "text", 255, unique=True, custom=True),
+        FieldDef("Lead_Score", "Lead Score", "double", 16, custom=True),
     ]
     return ModuleDef("Leads", "Lead", "Leads", 2175, tuple(fields), "Email", "Full_Name")
 
