@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 RECYCLE_BIN_SECONDS = 60 * 86400
 #: ``page_token`` values stay valid for a day.
 PAGE_TOKEN_TTL = 86400.0
+#: Page tokens kept at most; beyond it the oldest are forgotten (their clients get a mismatch).
+MAX_PAGE_TOKENS = 20_000
 
 SortKey = tuple[int, ...]
 
@@ -526,8 +528,12 @@ class CrmStore:
         existing = self.page_tokens.get(token)
         if existing is not None and existing.expires > now:
             return existing
-        if len(self.page_tokens) > 10_000:
-            self.page_tokens = {k: t for k, t in self.page_tokens.items() if t.expires > now}
+        if len(self.page_tokens) > MAX_PAGE_TOKENS:
+            # Bound memory under long benchmarks: drop expired tokens, then the oldest half.
+            live = [(k, t) for k, t in self.page_tokens.items() if t.expires > now]
+            if len(live) > MAX_PAGE_TOKENS // 2:
+                live = live[len(live) // 2 :]
+            self.page_tokens = dict(live)
         issued = PageToken(
             token, module, signature, last_key, served, now + PAGE_TOKEN_TTL, previous
         )
