@@ -1,0 +1,249 @@
+"""Bulk upsert of 10,000 Leads: zohokit against Zoho's official Python SDK.
+
+The emulator runs here (``EmulatorServer``, 50 ms latency per CRM call, Zoho's concurrency
+limit of 10). Each client runs in its own subprocess, so neither shares a GIL with the
+emulator or with the other, and each is timed from its first upsert to its last answer after
+one warm-up call that fetches a token:
+
+- zohokit: ``ZohoCRMService.upsert_records`` with all 10,000 records (100 per call, at most 10
+  calls in flight);
+- the SDK: its documented upsert (``RecordOperations.upsert_records(BodyWrapper)``), 100
+  records per call, in a loop, as its docs show.
+
+The floor is 100 calls / 10 in flight x 50 ms = 0.5 s. Run: ``.venv/bin/python bench/crm.py``
+(``--records N`` and ``--sdk-records N`` to change the sizes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CLIENT_ID = "bench-client"
+CLIENT_SECRET = "bench-secret"
+REFRESH_TOKEN = "1000.benchrefresh.token"
+LATENCY_MS = float(__import__("os").environ.get("BENCH_LATENCY_MS", "50"))
+CONCURRENCY = 10
+BATCH = 100
+
+
+def leads(count: int) -> list[dict[str, str]]:
+    """The records both clients upsert (Email is the duplicate-check field)."""
+    return [
+        {"Last_Name": f"Lead {i}", "Company": f"Company {i % 97}", "Email": f"lead{i}@bench.test"}
+        for i in range(count)
+    ]
+
+
+# --- the zohokit side (runs in a subprocess) ---------------------------------------------------
+
+
+async def run_zohokit(base: str, count: int, workdir: str) -> dict[str, object]:
+    """Upsert ``count`` Leads with zohokit; return the time and the outcome."""
+    from zohokit.crm import ZohoCRMService
+    from zohokit.db import create_engine
+    from zohokit.http import ZohoHTTP
+    from zohokit.settings import Settings
+    from zohokit.tokens import Cipher, OAuthTokenService, generate_key
+
+    tokens = OAuthTokenService(
+        create_engine(f"sqlite:///{workdir}/tokens.db"),
+        cipher=Cipher.from_spec(generate_key()),
+        accounts_url_override=base,
+    )
+    http = ZohoHTTP(tokens, max_in_flight=CONCURRENCY)
+    credentials = {
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "refresh_token": REFRESH_TOKEN,
+    }
+    crm = ZohoCRMService(credentials, http=http, settings=Settings(_env_file=None))  # type: ignore[call-arg]
+    await crm.get_access_token()  # warm-up: the token, as the SDK's warm-up call gets one
+    records = leads(count)
+    started, cpu = time.perf_counter(), time.process_time()
+    results = await crm.upsert_records("Leads", records, duplicate_check_fields=["Email"])
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    await http.aclose()
+    await tokens.close()
+    return {"seconds": elapsed, "cpu": cpu, "ok": sum(r.ok for r in results), "records": count}
+
+
+# --- the official SDK side (runs in a subprocess) ----------------------------------------------
+
+SDK_SCRIPT = r"""
+import json, sys, time
+
+from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
+from zohocrmsdk.src.com.zoho.api.authenticator.store.file_store import FileStore
+from zohocrmsdk.src.com.zoho.api.logger import Logger
+from zohocrmsdk.src.com.zoho.crm.api import ParameterMap
+from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
+from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
+from zohocrmsdk.src.com.zoho.crm.api.record import (
+    ActionWrapper, BodyWrapper, GetRecordsParam, Record, RecordOperations, SuccessResponse,
+)
+from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig
+
+base, client_id, client_secret, refresh_token, workdir, count = sys.argv[1:7]
+# The same records as zohokit's side (bench/crm.py: leads()).
+records = [
+    {"Last_Name": f"Lead {i}", "Company": f"Company {i % 97}", "Email": f"lead{i}@bench.test"}
+    for i in range(int(count))
+]
+Initializer.initialize(
+    environment=DataCenter.Environment(
+        url=base, accounts_url=base + "/oauth/v2/token", file_upload_url=base
+    ),
+    token=OAuthToken(client_id=client_id, client_secret=client_secret, refresh_token=refresh_token),
+    store=FileStore(workdir + "/tokens.txt"),
+    sdk_config=SDKConfig(auto_refresh_fields=False, pick_list_validation=False),
+    resource_path=workdir,
+    logger=Logger.get_instance(level=Logger.Levels.ERROR, file_path=workdir + "/sdk.log"),
+)
+ops = RecordOperations("Leads")
+warm = ParameterMap()
+warm.add(GetRecordsParam.fields, "Last_Name")
+warm.add(GetRecordsParam.per_page, 1)
+ops.get_records(warm)  # warm-up: the SDK fetches its token here
+
+ok = 0
+started = time.perf_counter()
+for start in range(0, len(records), 100):
+    body = BodyWrapper()
+    batch = []
+    for values in records[start:start + 100]:
+        record = Record()
+        for key, value in values.items():
+            record.add_key_value(key, value)
+        batch.append(record)
+    body.set_data(batch)
+    body.set_duplicate_check_fields(["Email"])
+    answer = ops.upsert_records(body)
+    wrapper = answer.get_object()
+    if isinstance(wrapper, ActionWrapper):
+        ok += sum(isinstance(item, SuccessResponse) for item in wrapper.get_data())
+elapsed = time.perf_counter() - started
+print(json.dumps({"seconds": elapsed, "ok": ok, "records": len(records)}))
+"""
+
+
+def run_sdk(base: str, count: int, workdir: str) -> dict[str, object]:
+    """Run the SDK script in its own process (the SDK keeps process-global state)."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            SDK_SCRIPT,
+            base,
+            CLIENT_ID,
+            CLIENT_SECRET,
+            REFRESH_TOKEN,
+            workdir,
+            str(count),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=1800,
+    )
+    result: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def run_zohokit_subprocess(base: str, count: int, workdir: str) -> dict[str, object]:
+    """Run zohokit's side in its own process, like the SDK's."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--zohokit-child", base, str(count), workdir],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    result: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    """Serve the emulator, run both clients, print times and ratios."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--records", type=int, default=10_000)
+    parser.add_argument(
+        "--sdk-records",
+        type=int,
+        default=None,
+        help="upsert only this many with the SDK and extrapolate (default: all)",
+    )
+    parser.add_argument("--zohokit-child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.zohokit_child:
+        base, count, workdir = args.zohokit_child
+        print(json.dumps(asyncio.run(run_zohokit(base, int(count), workdir))))
+        return
+
+    from zohokit.emulator import EmulatorConfig, EmulatorServer
+
+    config = EmulatorConfig(
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        refresh_token=REFRESH_TOKEN,
+        latency_ms=LATENCY_MS,
+        concurrency_limit=CONCURRENCY,
+        daily_credits=10_000_000,
+    )
+    count = args.records
+    sdk_count = args.sdk_records or count
+    calls = -(-count // BATCH)
+    floor = calls / CONCURRENCY * LATENCY_MS / 1000
+    with EmulatorServer(config) as server, tempfile.TemporaryDirectory() as tmp:
+        emu = server.emulator
+        (Path(tmp) / "z").mkdir()
+        (Path(tmp) / "s").mkdir()
+        cpu_before = time.process_time()
+        ours = run_zohokit_subprocess(server.url, count, str(Path(tmp) / "z"))
+        emulator_cpu = time.process_time() - cpu_before
+        stats = emu.stats.snapshot()
+        stored = len(emu.crm.records("Leads"))
+        emu.reset()
+        sdk = run_sdk(server.url, sdk_count, str(Path(tmp) / "s"))
+        sdk_stored = len(emu.crm.records("Leads"))
+
+    ours_s = float(ours["seconds"])  # type: ignore[arg-type]
+    sdk_s = float(sdk["seconds"])  # type: ignore[arg-type]
+    sdk_full = sdk_s * count / sdk_count
+    print(
+        f"CRM bulk upsert of {count:,} Leads, {LATENCY_MS:.0f} ms emulated latency, "
+        f"concurrency limit {CONCURRENCY}"
+    )
+    print(f"  floor ({calls} calls / {CONCURRENCY} in flight x {LATENCY_MS:.0f} ms): {floor:.3f} s")
+    print(
+        f"  zohokit:      {ours_s:8.3f} s  ({ours['ok']:,}/{count:,} ok, {stored:,} stored, "
+        f"max in flight {stats['max_concurrency_seen']}, 429s {stats['rejected_429']})"
+    )
+    if sdk_count == count:
+        print(
+            f"  official SDK: {sdk_s:8.3f} s  ({sdk['ok']:,}/{count:,} ok, {sdk_stored:,} stored)"
+        )
+    else:
+        print(
+            f"  official SDK: {sdk_s:8.3f} s for {sdk_count:,} records "
+            f"({sdk['ok']:,} ok); EXTRAPOLATED to {count:,}: {sdk_full:.3f} s"
+        )
+    print(
+        f"  CPU during zohokit's run: client {float(ours['cpu']):.3f} s (whole upsert), "  # type: ignore[arg-type]
+        f"emulator {emulator_cpu:.3f} s (incl. its token call and start-up of the child)"
+    )
+    print(f"  zohokit / floor: {ours_s / floor:.2f}x  (target <= 1.5x)")
+    print(
+        f"  SDK / zohokit:   {sdk_full / ours_s:.1f}x faster  (target >= 5x)"
+        + ("" if sdk_count == count else "  [SDK time extrapolated]")
+    )
+
+
+if __name__ == "__main__":
+    main()
