@@ -1,0 +1,267 @@
+"""Tokens: zohokit's database-backed service against the official Zoho SDK, side by side.
+
+1. The cost of a warm ``get_access_token`` (token already minted) against the per-call token
+   path of ``zohocrmsdk`` (``OAuthToken.get_token`` with a ``FileStore``, what every SDK call
+   runs before sending). Target: zohokit at least 50 times cheaper.
+2. Token requests made when N processes start at once on one expired token: zohokit (one
+   shared SQLite database) against the SDK (one SDK per process, its CSV ``FileStore`` shared).
+   Zoho allows 10 per 10 minutes per refresh token and keeps 15 live tokens.
+
+Both run against the emulator over loopback, counted at ``/_emulator/stats``.
+Run: ``.venv/bin/python bench/tokens.py [--processes 12]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from zohokit.emulator import EmulatorConfig, EmulatorServer
+from zohokit.errors import ZohoError
+from zohokit.tokens import OAuthTokenService, generate_key
+
+CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN = "bench-client", "bench-secret", "1000.bench.refresh"
+TARGET_RATIO = 50
+
+
+# --- the official SDK --------------------------------------------------------------------
+
+
+def sdk_token(server_url: str, store_path: Path) -> object:
+    """An SDK ``OAuthToken`` initialized the way its docs show, pointed at the emulator."""
+    from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
+    from zohocrmsdk.src.com.zoho.api.authenticator.store.file_store import FileStore
+    from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
+    from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
+
+    logging.getLogger("SDKLogger").disabled = True
+    environment = DataCenter.Environment(
+        server_url, f"{server_url}/oauth/v2/token", f"{server_url}/upload"
+    )
+    token = OAuthToken(
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        refresh_token=REFRESH_TOKEN,
+        find_user=False,
+    )
+    with tempfile.TemporaryDirectory() as resources:
+        Initializer.initialize(
+            environment=environment,
+            token=token,
+            store=FileStore(str(store_path)),
+            resource_path=resources,
+        )
+    return token
+
+
+def expire_sdk_store(store_path: Path) -> None:
+    """Mark every token in the SDK's CSV store as expired."""
+    with store_path.open(newline="") as f:
+        rows = list(csv.reader(f))
+    column = rows[0].index("expiry_time")
+    for row in rows[1:]:
+        row[column] = str(int(time.time() * 1000) - 60_000)
+    with store_path.open("w", newline="") as f:
+        csv.writer(f).writerows(rows)
+
+
+# --- workers (this file re-run as a subprocess) ------------------------------------------
+
+
+def worker(kind: str, server_url: str, store: str) -> None:
+    """Print ``ready``, wait for a line on stdin, fetch one token, print it."""
+    # Imports are done before "ready"; everything a process does at start comes after "go"
+    # (the SDK's Initializer already fetches a token, so it must be inside the race).
+    if kind == "sdk":
+        import zohocrmsdk.src.com.zoho.crm.api.initializer  # noqa: F401
+
+        print("ready", flush=True)
+        sys.stdin.readline()
+        try:
+            token = sdk_token(server_url, Path(store))
+            print(token.get_token(), flush=True)  # type: ignore[attr-defined]
+        except Exception as exc:  # the SDK raises one catch-all SDKException
+            print(f"FAILED {type(exc).__name__}", flush=True)
+        return
+
+    async def run() -> None:
+        print("ready", flush=True)
+        await asyncio.to_thread(sys.stdin.readline)
+        async with OAuthTokenService.from_settings() as service:
+            try:
+                print(await service.get_access_token("default", "zoho_crm"), flush=True)
+            except ZohoError as exc:
+                print(f"FAILED {type(exc).__name__}", flush=True)
+
+    asyncio.run(run())
+
+
+def fleet(kind: str, n: int, server_url: str, store: str, env: dict[str, str]) -> tuple[float, int]:
+    """Start ``n`` workers and release them together.
+
+    Returns the seconds until all finished and how many were left without a token.
+    """
+    procs = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--worker", kind, server_url, store],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(n)
+    ]
+    for p in procs:
+        assert p.stdout is not None
+        line = p.stdout.readline().strip()
+        if line != "ready":
+            raise SystemExit(f"{kind} worker failed to start: {line!r}")
+    started = time.perf_counter()
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    failed = sum(1 for out in outputs if not out.strip().startswith("1000."))
+    return time.perf_counter() - started, failed
+
+
+def stats(url: str) -> dict[str, int]:
+    """The emulator's counters."""
+    counters: dict[str, int] = httpx.get(f"{url}/_emulator/stats").json()
+    return counters
+
+
+def reset(url: str) -> None:
+    """Forget every token and counter at the emulator."""
+    httpx.post(f"{url}/_emulator/reset")
+
+
+# --- the benchmark -----------------------------------------------------------------------
+
+
+async def zohokit_warm_cost(url: str, env: dict[str, str], calls: int) -> float:
+    """Seconds per warm ``get_access_token``."""
+    os.environ.update(env)
+    async with OAuthTokenService.from_settings() as service:
+        await service.get_access_token("default", "zoho_crm")
+        started = time.perf_counter()
+        for _ in range(calls):
+            await service.get_access_token("default", "zoho_crm")
+        return (time.perf_counter() - started) / calls
+
+
+def sdk_warm_cost(url: str, store: Path, calls: int) -> float:
+    """Seconds per SDK ``get_token`` with the token already in its store."""
+    token = sdk_token(url, store)
+    token.get_token()  # type: ignore[attr-defined]
+    started = time.perf_counter()
+    for _ in range(calls):
+        token.get_token()  # type: ignore[attr-defined]
+    return (time.perf_counter() - started) / calls
+
+
+async def expire_zohokit_row(env: dict[str, str]) -> None:
+    """Mint a token into the database, then make it look expired."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from zohokit.tokens._store import oauth_tokens
+
+    os.environ.update(env)
+    async with OAuthTokenService.from_settings() as service:
+        await service.get_access_token("default", "zoho_crm")
+        async with service.engine.begin() as conn:
+            await conn.execute(
+                update(oauth_tokens).values(expires_at=datetime(2000, 1, 1, tzinfo=UTC))
+            )
+
+
+def main() -> None:
+    """Run both measurements and print them side by side."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--processes", type=int, default=12)
+    parser.add_argument("--calls", type=int, default=20_000)
+    parser.add_argument("--sdk-calls", type=int, default=2_000)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="zohokit-bench-tokens-"))
+    config = EmulatorConfig(
+        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, refresh_token=REFRESH_TOKEN
+    )
+    with EmulatorServer(config) as server:
+        url = server.url
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ZOHO_", "ZOHOKIT_"))} | {
+            "ZOHO_CLIENT_ID": CLIENT_ID,
+            "ZOHO_CLIENT_SECRET": CLIENT_SECRET,
+            "ZOHO_REFRESH_TOKEN": REFRESH_TOKEN,
+            "ZOHO_ACCOUNTS_URL": url,
+            "ZOHOKIT_DATA_DIR": str(work),
+            "ZOHOKIT_DATABASE_URL": f"sqlite:///{work / 'zohokit.db'}",
+            "ZOHOKIT_ENCRYPTION_KEYS": generate_key(),
+        }
+
+        ours = asyncio.run(zohokit_warm_cost(url, env, args.calls))
+        theirs = sdk_warm_cost(url, work / "sdk_warm.csv", args.sdk_calls)
+        ratio = theirs / ours
+
+        reset(url)
+        asyncio.run(expire_zohokit_row(env))
+        before = stats(url)
+        zk_time, zk_failed = fleet("zohokit", args.processes, url, "-", env)
+        zk_after = stats(url)
+
+        reset(url)
+        shared = work / "sdk_shared.csv"
+        sdk_token(url, shared).get_token()  # type: ignore[attr-defined]
+        expire_sdk_store(shared)
+        sdk_before = stats(url)
+        sdk_time, sdk_failed = fleet("sdk", args.processes, url, str(shared), env)
+        sdk_after = stats(url)
+
+    def delta(after: dict[str, int], start: dict[str, int], key: str) -> int:
+        return after[key] - start[key]
+
+    print(f"{'':46} {'zohokit':>12} {'zohocrmsdk':>12} {'ratio':>9}")
+    print(
+        f"{'warm get_access_token, microseconds per call':46} {ours * 1e6:12.1f} "
+        f"{theirs * 1e6:12.1f} {ratio:8.0f}x"
+    )
+    n = args.processes
+    print(
+        f"{f'{n} processes on one expired token: requests':46} "
+        f"{delta(zk_after, before, 'token_requests'):12d} "
+        f"{delta(sdk_after, sdk_before, 'token_requests'):12d}"
+    )
+    print(
+        f"{'  of which throttled (Access Denied)':46} "
+        f"{delta(zk_after, before, 'token_throttled'):12d} "
+        f"{delta(sdk_after, sdk_before, 'token_throttled'):12d}"
+    )
+    print(
+        f"{'  live tokens evicted by the 15-token cap':46} "
+        f"{delta(zk_after, before, 'access_tokens_evicted'):12d} "
+        f"{delta(sdk_after, sdk_before, 'access_tokens_evicted'):12d}"
+    )
+    print(f"{'  processes left without a token':46} {zk_failed:12d} {sdk_failed:12d}")
+    print(f"{'  seconds until every process was done':46} {zk_time:12.2f} {sdk_time:12.2f}")
+    verdict = "met" if ratio >= TARGET_RATIO else "NOT met"
+    print(f"\ntarget: warm path at least {TARGET_RATIO}x cheaper than the SDK's: {verdict}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        worker(sys.argv[2], sys.argv[3], sys.argv[4])
+    else:
+        main()
