@@ -37,10 +37,10 @@ class FastRetry(RetryPolicy):
         return delay / 50
 
 
-def bare_settings() -> Settings:
-    """Settings that ignore the developer's environment and any .env file."""
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+def bare_settings(**overrides: Any) -> Settings:
+    """Settings that ignore the developer's environment and any .env file, plus ``overrides``
+    (given as the environment would give them)."""
+    values: dict[str, Any] = dict(
         zoho_client_id=None,
         zoho_client_secret=None,
         zoho_refresh_token=None,
@@ -54,6 +54,8 @@ def bare_settings() -> Settings:
         zoho_api_url=None,
         zoho_calendar_url=None,
     )
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
 def token_service_for(
