@@ -59,9 +59,10 @@ def bare_settings(**overrides: Any) -> Settings:
 
 
 def token_service_for(
-    db: Path, transport: httpx.AsyncBaseTransport | None, accounts_url: str
+    db: Path, transport: httpx.AsyncBaseTransport | None, accounts_url: str | None
 ) -> OAuthTokenService:
-    """A real token service on the SQLite file ``db`` that mints tokens at ``accounts_url``."""
+    """A real token service on the SQLite file ``db`` that mints tokens at ``accounts_url``
+    (``None``: at each tenant's own accounts server, as stored with its grant)."""
     return OAuthTokenService(
         create_engine(f"sqlite:///{db}"),
         cipher=Cipher.from_spec(generate_key()),
