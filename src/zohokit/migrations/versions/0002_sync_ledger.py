@@ -1,0 +1,70 @@
+"""Create the sync engine's tables: sync_ledger, sync_cursors and sync_runs.
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2025-01-02
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Create the tables as :mod:`zohokit.sync._ledger` describes them."""
+    ts = sa.DateTime(timezone=True)
+    op.create_table(
+        "sync_ledger",
+        sa.Column("tenant", sa.String(255), primary_key=True),
+        sa.Column("module", sa.String(100), primary_key=True),
+        sa.Column("external_id", sa.String(512), primary_key=True),
+        sa.Column("zoho_id", sa.String(32)),
+        sa.Column("content_hash", sa.String(64)),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("last_error_code", sa.String(100)),
+        sa.Column("last_error_details", sa.Text),
+        sa.Column("zoho_modified_time", ts),
+        sa.Column("last_pushed_at", ts),
+        sa.Column("updated_at", ts, nullable=False),
+        sa.CheckConstraint(
+            "status IN ('synced', 'pending', 'failed', 'parked', 'deleted')",
+            name="ck_sync_ledger_status",
+        ),
+    )
+    op.create_index("ix_sync_ledger_zoho_id", "sync_ledger", ["tenant", "module", "zoho_id"])
+    op.create_table(
+        "sync_cursors",
+        sa.Column("tenant", sa.String(255), primary_key=True),
+        sa.Column("module", sa.String(100), primary_key=True),
+        sa.Column("stream", sa.String(16), primary_key=True),
+        sa.Column("cursor", ts),
+        sa.Column("seen", sa.Text, nullable=False),
+        sa.Column("updated_at", ts, nullable=False),
+    )
+    op.create_table(
+        "sync_runs",
+        sa.Column("run_id", sa.String(32), primary_key=True),
+        sa.Column("tenant", sa.String(255), nullable=False),
+        sa.Column("module", sa.String(100), nullable=False),
+        sa.Column("direction", sa.String(8), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("started_at", sa.String(40), nullable=False),
+        sa.Column("report", sa.Text, nullable=False),
+    )
+    op.create_index("ix_sync_runs_tenant_started", "sync_runs", ["tenant", "started_at"])
+
+
+def downgrade() -> None:
+    """Drop the sync tables (the ledger, cursors and reports)."""
+    op.drop_index("ix_sync_runs_tenant_started", table_name="sync_runs")
+    op.drop_table("sync_runs")
+    op.drop_table("sync_cursors")
+    op.drop_index("ix_sync_ledger_zoho_id", table_name="sync_ledger")
+    op.drop_table("sync_ledger")

@@ -1,0 +1,465 @@
+"""The sync ledger: what zohokit last pushed for every row, the pull cursors and run reports.
+
+Three tables (created by migration ``0002_sync_ledger``):
+
+- ``sync_ledger``: one row per (tenant, module, external id) with the Zoho id, the hash of
+  the content last sent, ``status`` (``synced``, ``pending``, ``failed``, ``parked``, or
+  ``deleted`` once a mirror push removed the record), the attempts of that content, the last
+  error, and the ``Modified_Time`` Zoho gave our write (how a pull knows its own echo);
+- ``sync_cursors``: per (tenant, module, stream) the ``Modified_Time`` (or deletion time) a
+  pull has read up to, and the (id, time) pairs already delivered inside the overlap window;
+- ``sync_runs``: every run's :class:`~zohokit.sync.RunReport` as JSON.
+
+Every write is one short transaction of upserts (``INSERT ... ON CONFLICT DO UPDATE``), which
+SQLite and PostgreSQL both run atomically: a process killed between two writes leaves the
+ledger as of the last finished batch, never half of one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    case,
+    delete,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ..db import create_engine, upgrade_async
+from ._plan import LedgerState, Status
+from ._report import RunReport
+
+__all__ = ["Cursor", "Ledger", "LedgerEntry", "Outcome", "metadata"]
+
+#: Rows per ``IN (...)`` list: well under SQLite's bound-parameter limit.
+_CHUNK = 500
+
+
+class _UTC(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+sync_ledger = Table(
+    "sync_ledger",
+    metadata,
+    Column("tenant", String(255), primary_key=True),
+    Column("module", String(100), primary_key=True),
+    Column("external_id", String(512), primary_key=True),
+    Column("zoho_id", String(32)),
+    Column("content_hash", String(64)),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error_code", String(100)),
+    Column("last_error_details", Text),
+    Column("zoho_modified_time", _UTC()),
+    Column("last_pushed_at", _UTC()),
+    Column("updated_at", _UTC(), nullable=False),
+    Index("ix_sync_ledger_zoho_id", "tenant", "module", "zoho_id"),
+)
+
+sync_cursors = Table(
+    "sync_cursors",
+    metadata,
+    Column("tenant", String(255), primary_key=True),
+    Column("module", String(100), primary_key=True),
+    Column("stream", String(16), primary_key=True),
+    Column("cursor", _UTC()),
+    Column("seen", Text, nullable=False),
+    Column("updated_at", _UTC(), nullable=False),
+)
+
+sync_runs = Table(
+    "sync_runs",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("tenant", String(255), nullable=False),
+    Column("module", String(100), nullable=False),
+    Column("direction", String(8), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("started_at", String(40), nullable=False),
+    Column("report", Text, nullable=False),
+    Index("ix_sync_runs_tenant_started", "tenant", "started_at"),
+)
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One ledger row."""
+
+    external_id: str
+    zoho_id: str | None
+    content_hash: str | None
+    status: Status
+    attempts: int
+    last_error_code: str | None
+    last_error_details: dict[str, Any] | None
+    zoho_modified_time: datetime | None
+    last_pushed_at: datetime | None
+
+    @property
+    def state(self) -> LedgerState:
+        """What the push decisions need of this row."""
+        return LedgerState(self.status, self.content_hash, self.attempts)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one row's push ended in, to be written to the ledger."""
+
+    external_id: str
+    status: Status
+    content_hash: str | None
+    attempts: int = 0
+    zoho_id: str | None = None
+    zoho_modified_time: datetime | None = None
+    error_code: str | None = None
+    error_details: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """How far a pull has read one stream, and what it delivered inside the overlap window."""
+
+    position: datetime | None
+    seen: frozenset[tuple[str, int]]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _insert(conn: AsyncConnection, table: Table) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _entry(row: Any) -> LedgerEntry:
+    details = json.loads(row.last_error_details) if row.last_error_details else None
+    return LedgerEntry(
+        external_id=row.external_id,
+        zoho_id=row.zoho_id,
+        content_hash=row.content_hash,
+        status=row.status,
+        attempts=row.attempts,
+        last_error_code=row.last_error_code,
+        last_error_details=details,
+        zoho_modified_time=row.zoho_modified_time,
+        last_pushed_at=row.last_pushed_at,
+    )
+
+
+class Ledger:
+    """The sync tables of one database (SQLite or PostgreSQL), behind a few async calls.
+
+    Build it on an engine, or with :meth:`open` from a URL (which applies the migrations).
+    """
+
+    def __init__(self, engine: AsyncEngine, *, owns_engine: bool = False) -> None:
+        self.engine = engine
+        self._owns_engine = owns_engine
+
+    @classmethod
+    async def open(cls, url: str) -> Ledger:
+        """A ledger on the database at ``url``, migrated to the latest revision."""
+        engine = create_engine(url)
+        await upgrade_async(engine)
+        return cls(engine, owns_engine=True)
+
+    async def close(self) -> None:
+        """Release the engine if this ledger created it."""
+        if self._owns_engine:
+            await self.engine.dispose()
+
+    # --- push ----------------------------------------------------------------------------
+
+    async def entries(
+        self, tenant: str, module: str, external_ids: Sequence[str]
+    ) -> dict[str, LedgerEntry]:
+        """The ledger rows of these external ids (missing ones are simply absent)."""
+        found: dict[str, LedgerEntry] = {}
+        t = sync_ledger.c
+        async with self.engine.connect() as conn:
+            for chunk in _chunks(list(external_ids)):
+                result = await conn.execute(
+                    select(sync_ledger).where(
+                        t.tenant == tenant, t.module == module, t.external_id.in_(chunk)
+                    )
+                )
+                for row in result:
+                    found[row.external_id] = _entry(row)
+        return found
+
+    async def all_entries(self, tenant: str, module: str) -> list[LedgerEntry]:
+        """Every ledger row of a tenant's module."""
+        t = sync_ledger.c
+        async with self.engine.connect() as conn:
+            result = await conn.execute(
+                select(sync_ledger)
+                .where(t.tenant == tenant, t.module == module)
+                .order_by(t.external_id)
+            )
+            return [_entry(row) for row in result]
+
+    async def mark_pending(self, tenant: str, module: str, rows: Sequence[tuple[str, str]]) -> None:
+        """Record that these (external id, hash) rows are about to be sent.
+
+        A run that dies after this resends them; attempts survive only while the content is
+        the same.
+        """
+        if not rows:
+            return
+        now = _now()
+        async with self.engine.begin() as conn:
+            stmt = _insert(conn, sync_ledger)
+            t = sync_ledger.c
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["tenant", "module", "external_id"],
+                set_={
+                    "status": "pending",
+                    "content_hash": stmt.excluded.content_hash,
+                    "attempts": case(
+                        (t.content_hash == stmt.excluded.content_hash, t.attempts), else_=0
+                    ),
+                    "updated_at": stmt.excluded.updated_at,
+                },
+            )
+            await conn.execute(
+                stmt,
+                [
+                    {
+                        "tenant": tenant,
+                        "module": module,
+                        "external_id": external_id,
+                        "content_hash": content_hash,
+                        "status": "pending",
+                        "attempts": 0,
+                        "updated_at": now,
+                    }
+                    for external_id, content_hash in rows
+                ],
+            )
+
+    async def record(self, tenant: str, module: str, outcomes: Sequence[Outcome]) -> None:
+        """Write the outcome of pushed rows, in one transaction."""
+        if not outcomes:
+            return
+        now = _now()
+        async with self.engine.begin() as conn:
+            stmt = _insert(conn, sync_ledger)
+            t = sync_ledger.c
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["tenant", "module", "external_id"],
+                set_={
+                    "status": stmt.excluded.status,
+                    "content_hash": stmt.excluded.content_hash,
+                    "attempts": stmt.excluded.attempts,
+                    # A failure does not make us forget which record the row had.
+                    "zoho_id": func.coalesce(stmt.excluded.zoho_id, t.zoho_id),
+                    "zoho_modified_time": func.coalesce(
+                        stmt.excluded.zoho_modified_time, t.zoho_modified_time
+                    ),
+                    "last_error_code": stmt.excluded.last_error_code,
+                    "last_error_details": stmt.excluded.last_error_details,
+                    "last_pushed_at": stmt.excluded.last_pushed_at,
+                    "updated_at": stmt.excluded.updated_at,
+                },
+            )
+            await conn.execute(
+                stmt,
+                [
+                    {
+                        "tenant": tenant,
+                        "module": module,
+                        "external_id": o.external_id,
+                        "zoho_id": o.zoho_id,
+                        "content_hash": o.content_hash,
+                        "status": o.status,
+                        "attempts": o.attempts,
+                        "last_error_code": o.error_code,
+                        "last_error_details": (
+                            json.dumps(o.error_details, sort_keys=True, default=str)
+                            if o.error_details is not None
+                            else None
+                        ),
+                        "zoho_modified_time": o.zoho_modified_time,
+                        "last_pushed_at": now,
+                        "updated_at": now,
+                    }
+                    for o in outcomes
+                ],
+            )
+
+    async def forget(self, tenant: str, module: str, external_ids: Sequence[str]) -> None:
+        """Drop ledger rows (rows that left the source and never reached Zoho)."""
+        t = sync_ledger.c
+        async with self.engine.begin() as conn:
+            for chunk in _chunks(list(external_ids)):
+                await conn.execute(
+                    delete(sync_ledger).where(
+                        t.tenant == tenant, t.module == module, t.external_id.in_(chunk)
+                    )
+                )
+
+    async def mark_deleted(self, tenant: str, module: str, external_ids: Sequence[str]) -> None:
+        """Record that a mirror push deleted these rows' records."""
+        t = sync_ledger.c
+        now = _now()
+        async with self.engine.begin() as conn:
+            for chunk in _chunks(list(external_ids)):
+                await conn.execute(
+                    update(sync_ledger)
+                    .where(t.tenant == tenant, t.module == module, t.external_id.in_(chunk))
+                    .values(
+                        status="deleted",
+                        content_hash=None,
+                        attempts=0,
+                        last_error_code=None,
+                        last_error_details=None,
+                        updated_at=now,
+                    )
+                )
+
+    # --- pull ----------------------------------------------------------------------------
+
+    async def by_zoho_id(
+        self, tenant: str, module: str, zoho_ids: Sequence[str]
+    ) -> dict[str, LedgerEntry]:
+        """Ledger rows by the Zoho id of their record (how a pull spots its own writes)."""
+        found: dict[str, LedgerEntry] = {}
+        t = sync_ledger.c
+        async with self.engine.connect() as conn:
+            for chunk in _chunks(list(zoho_ids)):
+                result = await conn.execute(
+                    select(sync_ledger).where(
+                        t.tenant == tenant, t.module == module, t.zoho_id.in_(chunk)
+                    )
+                )
+                for row in result:
+                    found[row.zoho_id] = _entry(row)
+        return found
+
+    async def cursor(self, tenant: str, module: str, stream: str) -> Cursor:
+        """Where the pull of ``stream`` (``records`` or ``deleted``) stopped last time."""
+        c = sync_cursors.c
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(sync_cursors).where(
+                        c.tenant == tenant, c.module == module, c.stream == stream
+                    )
+                )
+            ).first()
+        if row is None:
+            return Cursor(None, frozenset())
+        seen = frozenset((str(i), int(ts)) for i, ts in json.loads(row.seen))
+        return Cursor(row.cursor, seen)
+
+    async def save_cursor(self, tenant: str, module: str, stream: str, cursor: Cursor) -> None:
+        """Store where a pull got to (after its output was written)."""
+        async with self.engine.begin() as conn:
+            stmt = _insert(conn, sync_cursors)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["tenant", "module", "stream"],
+                set_={
+                    "cursor": stmt.excluded.cursor,
+                    "seen": stmt.excluded.seen,
+                    "updated_at": stmt.excluded.updated_at,
+                },
+            )
+            await conn.execute(
+                stmt,
+                {
+                    "tenant": tenant,
+                    "module": module,
+                    "stream": stream,
+                    "cursor": cursor.position,
+                    "seen": json.dumps(sorted(cursor.seen)),
+                    "updated_at": _now(),
+                },
+            )
+
+    # --- reports -------------------------------------------------------------------------
+
+    async def save_run(self, report: RunReport) -> None:
+        """Insert or update a run's report."""
+        async with self.engine.begin() as conn:
+            stmt = _insert(conn, sync_runs)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["run_id"],
+                set_={"status": stmt.excluded.status, "report": stmt.excluded.report},
+            )
+            await conn.execute(
+                stmt,
+                {
+                    "run_id": report.run_id,
+                    "tenant": report.tenant,
+                    "module": report.module,
+                    "direction": report.direction,
+                    "status": report.status,
+                    "started_at": report.started_at,
+                    "report": json.dumps(report.to_dict(), sort_keys=True),
+                },
+            )
+
+    async def runs(self, tenant: str | None = None, limit: int = 20) -> list[RunReport]:
+        """The latest run reports, newest first."""
+        r = sync_runs.c
+        query = select(sync_runs.c.report).order_by(r.started_at.desc()).limit(limit)
+        if tenant is not None:
+            query = query.where(r.tenant == tenant)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [RunReport.from_dict(json.loads(row.report)) for row in rows]
+
+    async def status_counts(self, tenant: str | None = None) -> dict[tuple[str, str, str], int]:
+        """How many ledger rows each (tenant, module, status) has."""
+        t = sync_ledger.c
+        query = select(t.tenant, t.module, t.status, func.count()).group_by(
+            t.tenant, t.module, t.status
+        )
+        if tenant is not None:
+            query = query.where(t.tenant == tenant)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return {(row[0], row[1], row[2]): int(row[3]) for row in rows}

@@ -1,0 +1,320 @@
+"""Push: rows from a source into a Zoho CRM module by upsert, through the ledger.
+
+The I/O shell around :mod:`._plan`'s decisions. The source is read in chunks; each chunk's
+ledger rows are loaded, unchanged and parked rows are skipped, and the rest are marked
+``pending`` and gathered into batches of 100 (across chunks, so 100 changed rows anywhere in
+a file make one call). Workers, as many as the request path lets run at once, upsert the
+batches; each batch's outcome is written to the ledger as soon as it is known. A batch Zoho
+rejects whole is halved until the bad rows are found; a batch that got no answer is sent
+again after a pause, up to ``retry_rounds`` times; what still fails is ``failed`` (retried by
+the next run) or, after ``max_attempts`` runs with the same content, ``parked``.
+
+Kill the process anywhere and run again: rows whose outcome was written are skipped or
+retried by the ledger's rules, rows left ``pending`` are sent again, and because every write
+is an upsert on the match key, a row sent twice is still one record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..crm import BATCH_SIZE, RecordResult, ZohoCRMService
+from ._hashing import row_hash
+from ._ledger import Ledger, Outcome
+from ._mapping import SyncMapping
+from ._plan import LedgerState, classify_result, next_attempt, plan_row, split
+from ._report import RunReport
+
+__all__ = ["DEFAULT_MAX_ATTEMPTS", "push"]
+
+#: Runs a row's content may fail before it is parked.
+DEFAULT_MAX_ATTEMPTS = 5
+#: Rows planned (ledger read, pending written) per database round trip.
+PLAN_CHUNK = 1000
+
+Progress = Callable[[RunReport], None]
+
+
+@dataclass(frozen=True)
+class _Row:
+    key: str
+    record: dict[str, Any]
+    hash: str
+    entry: LedgerState | None
+
+
+def _chunked(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
+    iterator = iter(rows)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+def _modified_time(result: RecordResult) -> datetime | None:
+    value = result.details.get("Modified_Time")
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+class _PushRun:
+    """One push: the report, the workers and their shared settings."""
+
+    def __init__(
+        self,
+        crm: ZohoCRMService,
+        ledger: Ledger,
+        mapping: SyncMapping,
+        report: RunReport,
+        *,
+        max_attempts: int,
+        retry_rounds: int,
+        retry_delay: float,
+        trigger: Sequence[str] | None,
+        on_progress: Progress | None,
+    ) -> None:
+        self.crm = crm
+        self.ledger = ledger
+        self.mapping = mapping
+        self.report = report
+        self.max_attempts = max_attempts
+        self.retry_rounds = retry_rounds
+        self.retry_delay = retry_delay
+        self.trigger = trigger
+        self.on_progress = on_progress
+        self.tenant = crm.tenant
+        self.module = mapping.module
+
+    def progress(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress(self.report)
+
+    # --- planning ------------------------------------------------------------------------
+
+    async def produce(
+        self,
+        rows: Iterable[Mapping[str, Any]],
+        queue: asyncio.Queue[list[_Row] | None],
+        seen: set[str],
+        workers: int,
+    ) -> None:
+        report = self.report
+        batch: list[_Row] = []
+        for chunk in _chunked(rows, PLAN_CHUNK):
+            mapped: list[tuple[str, dict[str, Any]]] = []
+            for raw in chunk:
+                report.rows_read += 1
+                record = self.mapping.record(raw)
+                key = self.mapping.external_id(record)
+                if key is None:
+                    report.failed += 1
+                    report.error(
+                        "MISSING_KEY", None, f"row {report.rows_read} has no {self.mapping.key}"
+                    )
+                    continue
+                if key in seen:
+                    # Two rows, one record: sending both would make the last one win silently.
+                    report.failed += 1
+                    report.error(
+                        "DUPLICATE_KEY",
+                        key,
+                        f"row {report.rows_read} repeats the {self.mapping.key} of an earlier row",
+                    )
+                    continue
+                seen.add(key)
+                mapped.append((key, record))
+            entries = await self.ledger.entries(self.tenant, self.module, [k for k, _ in mapped])
+            to_send: list[_Row] = []
+            for key, record in mapped:
+                entry = entries.get(key)
+                state = entry.state if entry is not None else None
+                content = row_hash(record)
+                decision = plan_row(state, content, self.max_attempts)
+                if decision == "unchanged":
+                    report.unchanged += 1
+                elif decision == "parked":
+                    report.parked += 1
+                else:
+                    to_send.append(_Row(key, record, content, state))
+            await self.ledger.mark_pending(
+                self.tenant, self.module, [(r.key, r.hash) for r in to_send]
+            )
+            for row in to_send:
+                batch.append(row)
+                if len(batch) == BATCH_SIZE:
+                    await queue.put(batch)
+                    batch = []
+            self.progress()
+        if batch:
+            await queue.put(batch)
+        for _ in range(workers):
+            await queue.put(None)
+
+    # --- sending -------------------------------------------------------------------------
+
+    async def work(self, queue: asyncio.Queue[list[_Row] | None]) -> None:
+        while (batch := await queue.get()) is not None:
+            await self.send(batch, 0)
+
+    async def send(self, batch: list[_Row], round_: int) -> None:
+        """Upsert one batch and settle every row of it (recursing on halves and retries)."""
+        extra: dict[str, Any] = {}
+        if self.trigger is not None:
+            extra["trigger"] = self.trigger
+        results = await self.crm.upsert_records(
+            self.module,
+            [row.record for row in batch],
+            duplicate_check_fields=self.mapping.duplicate_check_fields,
+            **extra,
+        )
+        self.report.call("write", len(batch))
+        outcomes: list[Outcome] = []
+        retry: list[_Row] = []
+        rejected: list[_Row] = []
+        last_failure: dict[str, RecordResult] = {}
+        for row, result in zip(batch, results, strict=True):
+            verdict = classify_result(result, len(batch))
+            if verdict == "synced":
+                outcomes.append(self.synced(row, result))
+            elif verdict == "retry" and round_ < self.retry_rounds:
+                retry.append(row)
+                last_failure[row.key] = result
+            elif verdict == "split":
+                rejected.append(row)
+            else:
+                outcomes.append(self.failed(row, result))
+        await self.ledger.record(self.tenant, self.module, outcomes)
+        self.progress()
+        if rejected:
+            for half in split(rejected):
+                await self.send(half, round_)
+        if retry:
+            await asyncio.sleep(self.retry_delay * 2**round_)
+            await self.send(retry, round_ + 1)
+
+    def synced(self, row: _Row, result: RecordResult) -> Outcome:
+        if result.action == "insert":
+            self.report.created += 1
+        else:
+            self.report.updated += 1
+        return Outcome(
+            row.key,
+            "synced",
+            row.hash,
+            attempts=0,
+            zoho_id=result.id,
+            zoho_modified_time=_modified_time(result),
+        )
+
+    def failed(self, row: _Row, result: RecordResult) -> Outcome:
+        status, attempts = next_attempt(row.entry, row.hash, self.max_attempts)
+        if status == "parked":
+            self.report.parked += 1
+        else:
+            self.report.failed += 1
+        self.report.error(result.code, row.key, result.message, result.details)
+        return Outcome(
+            row.key,
+            status,
+            row.hash,
+            attempts=attempts,
+            error_code=result.code,
+            error_details={"message": result.message, **result.details},
+        )
+
+    # --- mirror --------------------------------------------------------------------------
+
+    async def mirror(self, seen: set[str]) -> None:
+        """Delete the records of rows that are no longer in the source."""
+        entries = await self.ledger.all_entries(self.tenant, self.module)
+        gone = [e for e in entries if e.external_id not in seen and e.status != "deleted"]
+        never_sent = [e.external_id for e in gone if not e.zoho_id]
+        await self.ledger.forget(self.tenant, self.module, never_sent)
+        targets = [e for e in gone if e.zoho_id]
+        if not targets:
+            return
+        ids = [e.zoho_id for e in targets if e.zoho_id]
+        results = await self.crm.delete_records(self.module, ids)
+        for _ in range(math.ceil(len(ids) / BATCH_SIZE)):
+            self.report.call("other")
+        done: list[str] = []
+        for entry, result in zip(targets, results, strict=True):
+            # "record not deleted" for an id that no longer exists: someone deleted it first.
+            already_gone = result.error is None and result.code == "INVALID_DATA"
+            if result.ok or already_gone:
+                done.append(entry.external_id)
+                self.report.deleted += 1
+            else:
+                self.report.failed += 1
+                self.report.error(result.code, entry.external_id, result.message, result.details)
+        await self.ledger.mark_deleted(self.tenant, self.module, done)
+
+
+async def push(
+    crm: ZohoCRMService,
+    ledger: Ledger,
+    rows: Iterable[Mapping[str, Any]],
+    mapping: SyncMapping,
+    *,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    retry_rounds: int = 3,
+    retry_delay: float = 1.0,
+    mirror: bool = False,
+    trigger: Sequence[str] | None = None,
+    on_progress: Progress | None = None,
+    workers: int | None = None,
+) -> RunReport:
+    """Push ``rows`` (mappings, e.g. from :func:`~zohokit.sync.read_rows`) into
+    ``mapping.module`` for ``crm``'s tenant, and return the run's report.
+
+    ``max_attempts``: runs the same content may fail before its row is parked.
+    ``retry_rounds``/``retry_delay``: how often, and after how long (doubling), rows whose
+    batch got no answer are sent again within this run. ``mirror``: also delete the records
+    of ledger rows missing from ``rows`` (only after the whole source was read).
+    ``trigger``: Zoho's ``trigger`` list (``[]`` runs no workflow). ``workers``: batches in
+    flight (default: the request path's per-tenant cap).
+    """
+    if max_attempts < 1:
+        raise ValueError("max_attempts must be at least 1")
+    report = RunReport(crm.tenant, mapping.module, "push")
+    await ledger.save_run(report)
+    run = _PushRun(
+        crm,
+        ledger,
+        mapping,
+        report,
+        max_attempts=max_attempts,
+        retry_rounds=retry_rounds,
+        retry_delay=retry_delay,
+        trigger=trigger,
+        on_progress=on_progress,
+    )
+    count = workers or crm.http.max_in_flight
+    queue: asyncio.Queue[list[_Row] | None] = asyncio.Queue(maxsize=2 * count)
+    seen: set[str] = set()
+    try:
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(run.produce(rows, queue, seen, count))
+                for _ in range(count):
+                    group.create_task(run.work(queue))
+        except BaseExceptionGroup as failed:
+            # Callers catch zohokit's errors (a token error, a database error), not a group.
+            raise failed.exceptions[0] from None
+        if mirror:
+            await run.mirror(seen)
+    except BaseException as exc:
+        report.finish("failed", f"{type(exc).__name__}: {exc}")
+        await asyncio.shield(ledger.save_run(report))
+        raise
+    report.finish("completed")
+    await ledger.save_run(report)
+    return report

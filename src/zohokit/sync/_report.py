@@ -1,0 +1,119 @@
+"""The run report: what one push or pull did, in counts a person can check.
+
+A report is built while a run goes (``count``, ``error``, ``call``), saved as JSON in the
+``sync_runs`` table and listed by ``zohokit sync status``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+__all__ = ["ErrorGroup", "RunReport", "credits_for"]
+
+Direction = Literal["push", "pull"]
+#: Zoho's published credit costs (zoho-api.md 3.14): writes cost one credit per 10 records,
+#: every other call one credit.
+RECORDS_PER_WRITE_CREDIT = 10
+
+
+def credits_for(kind: Literal["write", "other"], records: int = 0) -> int:
+    """API credits Zoho charges for one call: ``ceil(records / 10)`` for a write (at least
+    one), one for anything else."""
+    if kind == "write":
+        return max(1, math.ceil(records / RECORDS_PER_WRITE_CREDIT))
+    return 1
+
+
+@dataclass
+class ErrorGroup:
+    """Every failure of one Zoho error code in a run, with one example to look at."""
+
+    count: int = 0
+    example_key: str | None = None
+    example_message: str = ""
+    example_details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunReport:
+    """Counts of one sync run.
+
+    ``created``/``updated``: records Zoho inserted or updated (push) or changes read back
+    (pull); ``unchanged``: rows skipped because their hash matched the last push;
+    ``failed``: rows that failed this run and will be retried next run; ``parked``: rows given
+    up on after too many attempts; ``deleted``: records deleted (mirror push) or deletions read
+    (pull); ``echoes``: records a pull skipped because they were our own writes.
+    """
+
+    tenant: str
+    module: str
+    direction: Direction
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    finished_at: str | None = None
+    status: Literal["running", "completed", "failed"] = "running"
+    rows_read: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    parked: int = 0
+    deleted: int = 0
+    echoes: int = 0
+    api_calls: int = 0
+    credits: int = 0
+    errors: dict[str, ErrorGroup] = field(default_factory=dict)
+    message: str = ""
+
+    def call(self, kind: Literal["write", "other"], records: int = 0) -> None:
+        """Count one API call and its credits."""
+        self.api_calls += 1
+        self.credits += credits_for(kind, records)
+
+    def error(
+        self, code: str, key: str | None, message: str, details: dict[str, Any] | None = None
+    ) -> None:
+        """Count one failure under Zoho's ``code``; the first one is kept as the example."""
+        group = self.errors.get(code)
+        if group is None:
+            group = self.errors[code] = ErrorGroup(
+                example_key=key, example_message=message, example_details=dict(details or {})
+            )
+        group.count += 1
+
+    def finish(self, status: Literal["completed", "failed"], message: str = "") -> None:
+        """Stamp the end of the run."""
+        self.status = status
+        self.message = message
+        self.finished_at = datetime.now(UTC).isoformat()
+
+    @property
+    def seconds(self) -> float | None:
+        """How long the run took, once finished."""
+        if self.finished_at is None:
+            return None
+        end = datetime.fromisoformat(self.finished_at)
+        return (end - datetime.fromisoformat(self.started_at)).total_seconds()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain JSON-ready data."""
+        data = asdict(self)
+        data["seconds"] = self.seconds
+        return data
+
+    def to_json(self) -> str:
+        """The report as indented JSON."""
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunReport:
+        """Read back what :meth:`to_dict` wrote."""
+        data = dict(data)
+        data.pop("seconds", None)
+        errors = {code: ErrorGroup(**group) for code, group in data.pop("errors", {}).items()}
+        return cls(**data, errors=errors)

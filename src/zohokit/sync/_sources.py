@@ -1,0 +1,44 @@
+"""Reading rows to push: any iterable of mappings, a CSV file or a JSONL file."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = ["SourceError", "count_rows", "read_rows"]
+
+
+class SourceError(ValueError):
+    """A row that cannot be read; the message names the file and line."""
+
+
+def read_rows(path: Path) -> Iterator[dict[str, Any]]:
+    """Rows of a ``.csv`` (header line first) or ``.jsonl``/``.ndjson`` file, streamed."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            yield from csv.DictReader(handle)
+    elif suffix in (".jsonl", ".ndjson"):
+        with path.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise SourceError(f"{path}:{number}: not valid JSON: {exc.msg}") from exc
+                if not isinstance(row, dict):
+                    raise SourceError(f"{path}:{number}: each line must be a JSON object")
+                yield row
+    else:
+        raise SourceError(f"{path}: unknown format {suffix!r}; use .csv or .jsonl")
+
+
+def count_rows(path: Path) -> int:
+    """How many rows :func:`read_rows` will yield (for a progress bar's total)."""
+    with path.open("rb") as handle:
+        lines = sum(1 for line in handle if line.strip())
+    return max(0, lines - 1) if path.suffix.lower() == ".csv" else lines
