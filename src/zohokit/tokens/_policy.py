@@ -41,7 +41,7 @@ def backoff_seconds(failures: int, rng: random.Random | None = None) -> float:
     The first failure waits about ``BACKOFF_BASE_SECONDS``; the wait doubles up to the cap.
     Half of the wait is fixed so a failing tenant never retries in a tight loop.
     """
-    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, failures - 1))
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2.0 ** max(0, failures - 1))
     r = rng.random() if rng is not None else random.random()
     return ceiling / 2 + r * ceiling / 2
 
