@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from . import db as db_cli
+from . import sync as sync_cli
 from . import tokens as tokens_cli
 from .emulator import emulator_command
 
@@ -18,6 +19,7 @@ app = typer.Typer(
 app.command("emulator")(emulator_command)
 app.add_typer(tokens_cli.app, name="tokens")
 app.add_typer(db_cli.app, name="db")
+app.add_typer(sync_cli.app, name="sync")
 
 
 @app.callback()

@@ -1,0 +1,282 @@
+"""``zohokit sync``: push a file into Zoho CRM, pull changes back, list runs.
+
+The commands read the environment as the rest of zohokit does (``ZOHOKIT_DATABASE_URL``
+holds the ledger next to the tokens; ``ZOHO_*`` give the tenant's OAuth client).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from zohokit.crm import ZohoCRMService
+from zohokit.errors import ZohoError
+from zohokit.http import ZohoHTTP
+from zohokit.settings import Settings
+from zohokit.sync import (
+    DEFAULT_MAX_ATTEMPTS,
+    Ledger,
+    MappingError,
+    RunReport,
+    SourceError,
+    count_rows,
+    load_mapping,
+    pull,
+    push,
+    read_rows,
+)
+from zohokit.tokens import OAuthTokenService
+
+app = typer.Typer(
+    help="Push records into Zoho CRM and pull changes back, through a ledger.",
+    no_args_is_help=True,
+)
+console = Console(stderr=True)
+T = TypeVar("T")
+
+TenantOpt = Annotated[str, typer.Option("--tenant", "-t", help="Whose Zoho account to use.")]
+ReportOpt = Annotated[
+    Path | None, typer.Option("--report", help="Also write the run report as JSON to this file.")
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+
+
+def _run(tenant: str, work: Callable[[ZohoCRMService, Ledger], Awaitable[T]]) -> T:
+    """Run ``work`` with the tenant's CRM service and the ledger; errors become exit code 1."""
+
+    async def main() -> T:
+        settings = Settings()
+        ledger = await Ledger.open(settings.database_url())
+        tokens = OAuthTokenService.from_settings(settings)
+        http = ZohoHTTP(tokens)
+        try:
+            crm = ZohoCRMService(None, client_id=tenant, http=http, settings=settings)
+            return await work(crm, ledger)
+        finally:
+            await http.aclose()
+            await tokens.close()
+            await ledger.close()
+
+    try:
+        return asyncio.run(main())
+    except (ZohoError, MappingError, SourceError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+
+
+def _summary(report: RunReport) -> Table:
+    table = Table(title=f"{report.direction} {report.module} for {report.tenant}: {report.status}")
+    for column in ("created", "updated", "unchanged", "failed", "parked", "deleted", "echoes"):
+        table.add_column(column, justify="right")
+    table.add_column("API calls", justify="right")
+    table.add_column("credits", justify="right")
+    table.add_row(
+        *(
+            str(v)
+            for v in (
+                report.created,
+                report.updated,
+                report.unchanged,
+                report.failed,
+                report.parked,
+                report.deleted,
+                report.echoes,
+                report.api_calls,
+                report.credits,
+            )
+        )
+    )
+    return table
+
+
+def _errors(report: RunReport) -> Table | None:
+    if not report.errors:
+        return None
+    table = Table(title="errors by code")
+    for column in ("code", "rows", "example row", "message"):
+        table.add_column(column)
+    for code, group in sorted(report.errors.items(), key=lambda item: -item[1].count):
+        table.add_row(code, str(group.count), group.example_key or "-", group.example_message)
+    return table
+
+
+def _finish(report: RunReport, path: Path | None) -> None:
+    console.print(_summary(report))
+    errors = _errors(report)
+    if errors is not None:
+        console.print(errors)
+    if path is not None:
+        path.write_text(report.to_json() + "\n", encoding="utf-8")
+
+
+def _progress(quiet: bool) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet,
+        transient=False,
+    )
+
+
+@app.command("push")
+def push_command(
+    file: Annotated[Path, typer.Argument(help="A .csv (with a header) or .jsonl file.")],
+    tenant: TenantOpt = "default",
+    module: Annotated[str | None, typer.Option("--module", "-m", help="CRM module.")] = None,
+    key: Annotated[
+        str | None, typer.Option("--key", "-k", help="CRM field that identifies a row.")
+    ] = None,
+    mapping_file: Annotated[
+        Path | None, typer.Option("--map", help="TOML mapping: module, key, [fields].")
+    ] = None,
+    mirror: Annotated[
+        bool, typer.Option("--mirror", help="Delete records whose rows left the file.")
+    ] = False,
+    max_attempts: Annotated[
+        int, typer.Option("--max-attempts", help="Runs a row may fail before it is parked.")
+    ] = DEFAULT_MAX_ATTEMPTS,
+    report_path: ReportOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Upsert the rows of FILE into a CRM module; unchanged rows cost no API call."""
+    if not file.exists():
+        raise typer.BadParameter(f"{file} does not exist", param_hint="FILE")
+    try:
+        mapping = load_mapping(mapping_file, module=module, key=key)
+    except MappingError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--map/--module/--key") from exc
+    total = count_rows(file)
+
+    async def work(crm: ZohoCRMService, ledger: Ledger) -> RunReport:
+        with _progress(quiet) as bar:
+            task = bar.add_task(f"push {mapping.module}", total=total, detail="")
+
+            def advance(report: RunReport) -> None:
+                done = (
+                    report.created
+                    + report.updated
+                    + report.unchanged
+                    + report.failed
+                    + report.parked
+                )
+                detail = f"{report.api_calls} calls, {report.failed} failed"
+                bar.update(task, completed=done, detail=detail)
+
+            return await push(
+                crm,
+                ledger,
+                read_rows(file),
+                mapping,
+                max_attempts=max_attempts,
+                mirror=mirror,
+                on_progress=advance,
+            )
+
+    report = _run(tenant, work)
+    _finish(report, report_path)
+    if report.failed:
+        raise typer.Exit(2)
+
+
+@app.command("pull")
+def pull_command(
+    tenant: TenantOpt = "default",
+    module: Annotated[str, typer.Option("--module", "-m", help="CRM module.")] = "Contacts",
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="JSONL file to write changes to.")
+    ] = Path("changes.jsonl"),
+    fields: Annotated[
+        str | None, typer.Option("--fields", help="Comma-separated API names (default: all).")
+    ] = None,
+    overlap: Annotated[
+        float, typer.Option("--overlap", help="Seconds re-read before the cursor.")
+    ] = 300.0,
+    deletions: Annotated[
+        bool, typer.Option("--deletions/--no-deletions", help="Also read deleted records.")
+    ] = True,
+    report_path: ReportOpt = None,
+) -> None:
+    """Write what changed in a CRM module since the last pull to a JSONL file."""
+    wanted = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
+
+    async def work(crm: ZohoCRMService, ledger: Ledger) -> RunReport:
+        return await pull(
+            crm,
+            ledger,
+            module,
+            fields=wanted,
+            out=out,
+            overlap=timedelta(seconds=overlap),
+            deletions=deletions,
+        )
+
+    report = _run(tenant, work)
+    _finish(report, report_path)
+
+
+@app.command("status")
+def status_command(
+    tenant: Annotated[str | None, typer.Option("--tenant", "-t", help="Only this tenant.")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs to list.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """List the latest sync runs and the ledger's rows by status."""
+
+    async def main() -> tuple[list[RunReport], dict[tuple[str, str, str], int]]:
+        ledger = await Ledger.open(Settings().database_url())
+        try:
+            return await ledger.runs(tenant, limit), await ledger.status_counts(tenant)
+        finally:
+            await ledger.close()
+
+    runs, counts = asyncio.run(main())
+    if as_json:
+        ledger_rows = [
+            {"tenant": t, "module": m, "status": s, "rows": n}
+            for (t, m, s), n in sorted(counts.items())
+        ]
+        payload = {"runs": [r.to_dict() for r in runs], "ledger": ledger_rows}
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    out = Console()
+    table = Table(title="sync runs")
+    for column in ("started", "tenant", "module", "dir", "status", "created", "updated"):
+        table.add_column(column)
+    for column in ("unchanged", "failed", "parked", "deleted", "calls", "seconds"):
+        table.add_column(column, justify="right")
+    for r in runs:
+        table.add_row(
+            r.started_at[:19],
+            r.tenant,
+            r.module,
+            r.direction,
+            r.status,
+            str(r.created),
+            str(r.updated),
+            str(r.unchanged),
+            str(r.failed),
+            str(r.parked),
+            str(r.deleted),
+            str(r.api_calls),
+            f"{r.seconds:.1f}" if r.seconds is not None else "-",
+        )
+    out.print(table)
+    ledger_table = Table(title="ledger")
+    for column in ("tenant", "module", "status", "rows"):
+        ledger_table.add_column(column)
+    for (t, m, s), n in sorted(counts.items()):
+        ledger_table.add_row(t, m, s, str(n))
+    out.print(ledger_table)
