@@ -9,7 +9,6 @@ import httpx
 import pytest
 
 from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
-from tests.fixtures.postgres import db_url, postgres_cluster  # noqa: F401
 from zohokit.db import create_engine
 from zohokit.emulator import Emulator, create_app
 from zohokit.settings import EnvCredentials

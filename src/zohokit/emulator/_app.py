@@ -95,11 +95,39 @@ class EmulatorMiddleware:
             stats.max_concurrency_seen = max(stats.max_concurrency_seen, stats.in_flight)
         try:
             if latency > 0:
-                await asyncio.sleep(latency / 1000)
-            await self._serve(scope, receive, send, kind, decision)
+                await self._serve_late(scope, receive, send, kind, decision, latency / 1000)
+            else:
+                await self._serve(scope, receive, send, kind, decision)
         finally:
             if limited:
                 stats.in_flight -= 1
+
+    async def _serve_late(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        kind: str,
+        decision: Decision | None,
+        latency: float,
+    ) -> None:
+        # Latency is the least time an answer takes, not a sleep in front of the work: real Zoho
+        # works on many requests at once, while this single-threaded emulator would otherwise
+        # add its own processing time on top and make ten requests in flight move in waves.
+        started = asyncio.get_running_loop().time()
+        held: list[Message] = []
+
+        async def hold(message: Message) -> None:
+            held.append(message)
+
+        try:
+            await self._serve(scope, receive, hold, kind, decision)
+        finally:
+            remaining = latency - (asyncio.get_running_loop().time() - started)
+            if remaining > 0:
+                await asyncio.sleep(remaining)
+            for message in held:
+                await send(message)
 
     async def _serve(
         self, scope: Scope, receive: Receive, send: Send, kind: str, decision: Decision | None
