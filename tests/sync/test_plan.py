@@ -1,0 +1,107 @@
+"""The pure decisions of the sync engine: change detection, send/skip, retry, split."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from zohokit.crm import RecordResult
+from zohokit.errors import RateLimited, ServerError, TransportError, ZohoAPIError
+from zohokit.sync import (
+    LedgerState,
+    classify_result,
+    next_attempt,
+    normalize_key,
+    plan_row,
+    row_hash,
+    split,
+)
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=10,
+)
+
+
+@given(st.dictionaries(st.text(max_size=8), json_values, max_size=8))
+def test_hash_ignores_key_order(record: dict[str, object]) -> None:
+    reordered = dict(reversed(list(record.items())))
+    assert row_hash(record) == row_hash(reordered)
+
+
+def test_hash_sees_every_value_change_but_not_number_spelling() -> None:
+    base = {"Email": "a@example.com", "Employees": 3, "Phone": None}
+    assert row_hash(base) == row_hash({**base, "Employees": 3.0})
+    assert row_hash(base) == row_hash({**base, "Employees": Decimal("3")})
+    assert row_hash(base) != row_hash({**base, "Employees": 4})
+    assert row_hash(base) != row_hash({**base, "Phone": ""})
+    assert row_hash(base) != row_hash({k: v for k, v in base.items() if k != "Phone"})
+
+
+def test_keys_match_the_way_zoho_deduplicates() -> None:
+    assert normalize_key("  Ann@Example.COM ") == normalize_key("ann@example.com")
+    assert normalize_key("") is None
+    assert normalize_key(None) is None
+
+
+@pytest.mark.parametrize(
+    ("entry", "same_hash", "expected"),
+    [
+        (None, True, "send"),
+        (LedgerState("synced", "h"), True, "unchanged"),
+        (LedgerState("synced", "h"), False, "send"),
+        (LedgerState("pending", "h"), True, "send"),  # a run died before it was answered
+        (LedgerState("failed", "h", 2), True, "send"),
+        (LedgerState("failed", "h", 3), True, "parked"),  # max_attempts lowered since
+        (LedgerState("parked", "h", 3), True, "parked"),
+        (LedgerState("parked", "h", 3), False, "send"),  # new content, new chances
+        (LedgerState("deleted", None), True, "send"),  # the row came back
+    ],
+)
+def test_plan_row(entry: LedgerState | None, same_hash: bool, expected: str) -> None:
+    new_hash = "h" if same_hash else "other"
+    assert plan_row(entry, new_hash, max_attempts=3) == expected
+
+
+def test_attempts_count_failures_of_the_same_content() -> None:
+    assert next_attempt(None, "h", 3) == ("failed", 1)
+    assert next_attempt(LedgerState("failed", "h", 1), "h", 3) == ("failed", 2)
+    assert next_attempt(LedgerState("failed", "h", 2), "h", 3) == ("parked", 3)
+    assert next_attempt(LedgerState("failed", "old", 2), "h", 3) == ("failed", 1)
+    assert next_attempt(None, "h", 1) == ("parked", 1)
+
+
+def _whole(exc: Exception) -> RecordResult:
+    return RecordResult.from_exception(0, exc)
+
+
+@pytest.mark.parametrize(
+    ("result", "size", "verdict"),
+    [
+        (RecordResult(0, True, "SUCCESS", id="1", action="insert"), 100, "synced"),
+        (_whole(RateLimited("429", status=429)), 100, "retry"),
+        (_whole(ServerError("502 page", status=502)), 100, "retry"),
+        (_whole(TransportError("read timeout")), 100, "retry"),
+        (_whole(ZohoAPIError("3 results for 4 records")), 4, "retry"),
+        (_whole(ZohoAPIError("bad body", status=400, code="INVALID_DATA")), 100, "split"),
+        (_whole(ZohoAPIError("bad body", status=400, code="INVALID_DATA")), 1, "failed"),
+        (RecordResult(0, False, "MANDATORY_NOT_FOUND"), 100, "failed"),
+        (RecordResult(0, False, "DUPLICATE_DATA"), 100, "failed"),
+        (RecordResult(0, False, "RECORD_LOCKED"), 100, "retry"),
+    ],
+)
+def test_classify_result(result: RecordResult, size: int, verdict: str) -> None:
+    assert classify_result(result, size) == verdict
+
+
+@given(st.lists(st.integers(), max_size=200))
+def test_split_halves_keep_every_row_once_and_shrink(batch: list[int]) -> None:
+    halves = split(batch)
+    assert [row for half in halves for row in half] == batch
+    if len(batch) > 1:
+        assert len(halves) == 2
+        assert all(0 < len(h) < len(batch) for h in halves)
