@@ -1,1 +1,102 @@
-"""zohokit: Zoho CRM and Zoho Calendar for many tenants."""
+"""zohokit: Zoho CRM and Zoho Calendar for many tenants.
+
+The public names live here; everything in a module whose name starts with ``_`` is private.
+The seed's module-level services (``oauth_token_service``, ``zoho_crm_service``,
+``zoho_calendar_service``) are built from the environment on first use, never at import::
+
+    from zohokit import ZohoCRMService, oauth_token_service
+
+    crm = ZohoCRMService.for_client(
+        {"zoho_client_id": "...", "zoho_client_secret": "...", "zoho_refresh_token": "..."},
+        client_id="acme",
+    )
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .calendar import FreeBusy, Slot, ZohoCalendarService
+from .crm import CoqlResult, Criteria, RecordResult, ZohoCRMService, where
+from .errors import (
+    AuthenticationError,
+    ConfigurationError,
+    NeedsReauthorization,
+    NotFound,
+    PreconditionFailed,
+    RateLimited,
+    RecordError,
+    ServerError,
+    TokenError,
+    TokenRefreshFailed,
+    TokenRefreshThrottled,
+    TokenRevoked,
+    TransportError,
+    ZohoAPIError,
+    ZohoError,
+)
+from .http import RetryPolicy, TokenSource, ZohoHTTP
+from .settings import Settings
+from .tokens import AccessToken, OAuthTokenService, TokenStatus, ZohoCredentials
+
+if TYPE_CHECKING:
+    oauth_token_service: OAuthTokenService
+    zoho_crm_service: ZohoCRMService
+    zoho_calendar_service: ZohoCalendarService
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AccessToken",
+    "AuthenticationError",
+    "ConfigurationError",
+    "CoqlResult",
+    "Criteria",
+    "FreeBusy",
+    "NeedsReauthorization",
+    "NotFound",
+    "OAuthTokenService",
+    "PreconditionFailed",
+    "RateLimited",
+    "RecordError",
+    "RecordResult",
+    "RetryPolicy",
+    "ServerError",
+    "Settings",
+    "Slot",
+    "TokenError",
+    "TokenRefreshFailed",
+    "TokenRefreshThrottled",
+    "TokenRevoked",
+    "TokenSource",
+    "TokenStatus",
+    "TransportError",
+    "ZohoAPIError",
+    "ZohoCRMService",
+    "ZohoCalendarService",
+    "ZohoCredentials",
+    "ZohoError",
+    "ZohoHTTP",
+    "__version__",
+    "oauth_token_service",
+    "where",
+    "zoho_calendar_service",
+    "zoho_crm_service",
+]
+
+_LAZY = {
+    "oauth_token_service": ("zohokit.tokens", "get_oauth_token_service"),
+    "zoho_crm_service": ("zohokit.crm", "get_zoho_crm_service"),
+    "zoho_calendar_service": ("zohokit.calendar", "get_zoho_calendar_service"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    # PEP 562: the seed's module-level services are built on first look-up, so importing
+    # zohokit reads no environment and opens no database.
+    if name in _LAZY:
+        import importlib
+
+        module, getter = _LAZY[name]
+        return getattr(importlib.import_module(module), getter)()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
