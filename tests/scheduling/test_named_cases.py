@@ -417,3 +417,18 @@ def test_a_day_the_zone_skipped_has_no_slots() -> None:
     now = dt.datetime(2011, 12, 1, tzinfo=UTC)
     assert on(sched, dt.date(2011, 12, 30), now=now) == []
     assert len(on(sched, dt.date(2011, 12, 31), now=now)) == 8
+
+
+def test_busy_time_with_seconds_blocks_the_whole_slot_it_touches() -> None:
+    # Free/busy from other tools can end at odd seconds; rounding must never free a taken slot.
+    berlin = ZoneInfo("Europe/Berlin")
+    sched = schedule("Europe/Berlin", every_day("09:00-11:00"), duration_minutes=60)
+    busy = [
+        Busy(
+            dt.datetime(2024, 6, 10, 8, 0, tzinfo=berlin),
+            dt.datetime(2024, 6, 10, 9, 0, 0, 500_000, tzinfo=berlin),
+        )
+    ]
+    assert shown(on(sched, dt.date(2024, 6, 10), busy)) == ["10:00+0200"]
+    busy = [Busy(busy[0].start, dt.datetime(2024, 6, 10, 9, 0, tzinfo=berlin))]
+    assert shown(on(sched, dt.date(2024, 6, 10), busy)) == ["09:00+0200", "10:00+0200"]

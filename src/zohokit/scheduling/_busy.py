@@ -64,7 +64,7 @@ class Busy:
     def all_day_dates(self) -> list[dt.date]:
         """The floating dates an all-day entry covers (see the class docstring)."""
         first, stop = self.start.date(), self.end.date()
-        if self.end.timetz().replace(tzinfo=None) != dt.time(0):
+        if self.end.time() != dt.time(0):
             stop += dt.timedelta(days=1)  # an end after midnight still covers its date
         count = max((stop - first).days, 1)
         return [first + dt.timedelta(days=i) for i in range(count)]
