@@ -1,0 +1,190 @@
+"""``zohokit sync`` as a user runs it: a real subprocess against the emulator over loopback,
+killed with SIGKILL half-way and run again."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, emulator_config
+from tests.sync.conftest import contact
+from zohokit.emulator import EmulatorServer
+from zohokit.sync import Ledger
+from zohokit.tokens import generate_key
+
+ROWS = 4000
+
+
+def write_csv(path: Path, rows: list[dict[str, str]]) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def cli_env(server: EmulatorServer, folder: Path) -> dict[str, str]:
+    """The environment of a user pointing zohokit at the emulator, with a private database."""
+    folder.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ZOHO_", "ZOHOKIT_"))}
+    env.update(
+        ZOHO_CLIENT_ID=CLIENT_ID,
+        ZOHO_CLIENT_SECRET=CLIENT_SECRET,
+        ZOHO_REFRESH_TOKEN=REFRESH_TOKEN,
+        ZOHO_ACCOUNTS_URL=server.url,
+        ZOHO_API_URL=server.url,
+        ZOHOKIT_DATABASE_URL=f"sqlite:///{folder / 'zohokit.db'}",
+        ZOHOKIT_ENCRYPTION_KEYS=generate_key(),
+        ZOHOKIT_DATA_DIR=str(folder),
+    )
+    return env
+
+
+def sync_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "zohokit", "sync", *args]
+
+
+MAPPING_TOML = """
+module = "Contacts"
+key = "Email"
+[fields]
+email = "Email"
+first = "First_Name"
+last = "Last_Name"
+phone = "Phone"
+"""
+
+
+def push_args(source: Path, mapping: Path) -> list[str]:
+    return sync_cmd(
+        "push", str(source), "--tenant", "acme", "--module", "Contacts", "--key", "Email",
+        "--map", str(mapping), "--quiet",
+    )  # fmt: skip
+
+
+def final_state(server: EmulatorServer, folder: Path) -> tuple[object, ...]:
+    """What a user could observe: the CRM's records and the ledger, ids aside."""
+    records = server.emulator.crm.records("Contacts")
+    crm = sorted((r["Email"], r["First_Name"], r["Last_Name"], r["Phone"]) for r in records)
+
+    async def read() -> list[tuple[str, str, str | None, bool]]:
+        ledger = await Ledger.open(f"sqlite:///{folder / 'zohokit.db'}")
+        try:
+            entries = await ledger.all_entries("acme", "Contacts")
+        finally:
+            await ledger.close()
+        ids = {r["Email"]: r["id"] for r in records}
+        return [
+            (e.external_id, e.status, e.content_hash, ids.get(e.external_id) == e.zoho_id)
+            for e in entries
+        ]
+
+    return len(records), crm, asyncio.run(read())
+
+
+def test_a_push_killed_half_way_ends_as_an_uninterrupted_one(tmp_path: Path) -> None:
+    source = tmp_path / "contacts.csv"
+    write_csv(source, [contact(n) for n in range(ROWS)])
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(MAPPING_TOML)
+
+    with EmulatorServer(emulator_config(latency_ms=120.0)) as killed_server:
+        env = cli_env(killed_server, tmp_path / "killed")
+        proc = subprocess.Popen(
+            push_args(source, mapping), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + 60
+        while len(killed_server.emulator.crm.records("Contacts")) < ROWS // 2:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert proc.returncode == -signal.SIGKILL
+        written = len(killed_server.emulator.crm.records("Contacts"))
+        assert ROWS // 2 <= written < ROWS
+        rerun = subprocess.run(push_args(source, mapping), env=env, capture_output=True)
+        assert rerun.returncode == 0, rerun.stderr.decode()
+        interrupted = final_state(killed_server, tmp_path / "killed")
+
+    with EmulatorServer(emulator_config()) as clean_server:
+        env = cli_env(clean_server, tmp_path / "clean")
+        clean = subprocess.run(push_args(source, mapping), env=env, capture_output=True)
+        assert clean.returncode == 0, clean.stderr.decode()
+        uninterrupted = final_state(clean_server, tmp_path / "clean")
+
+    assert interrupted == uninterrupted
+    count, _, ledger_rows = interrupted
+    assert count == ROWS
+    assert len(ledger_rows) == ROWS
+    assert {(status, same_id) for _, status, _, same_id in ledger_rows} == {("synced", True)}
+
+
+def test_push_pull_and_status_from_the_command_line(tmp_path: Path) -> None:
+    source = tmp_path / "contacts.jsonl"
+    source.write_text("".join(json.dumps(contact(n)) + "\n" for n in range(30)))
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(MAPPING_TOML)
+    with EmulatorServer(emulator_config()) as server:
+        env = cli_env(server, tmp_path / "state")
+        pushed = subprocess.run(
+            [*push_args(source, mapping), "--report", str(tmp_path / "push.json")],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert pushed.returncode == 0, pushed.stderr
+        report = json.loads((tmp_path / "push.json").read_text())
+        assert (report["created"], report["api_calls"], report["status"]) == (30, 1, "completed")
+
+        server.emulator.clock.advance(5)
+        (record_id,) = server.emulator.crm.seed("Contacts", [{"Last_Name": "Added in Zoho"}])
+        out = tmp_path / "changes.jsonl"
+        pulled = subprocess.run(
+            sync_cmd("pull", "--tenant", "acme", "--module", "Contacts", "--out", str(out)),
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert pulled.returncode == 0, pulled.stderr
+        (line,) = out.read_text().splitlines()
+        assert json.loads(line)["id"] == record_id
+
+        status = subprocess.run(
+            sync_cmd("status", "--tenant", "acme", "--json"),
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert status.returncode == 0, status.stderr
+        listed = json.loads(status.stdout)
+        assert [r["direction"] for r in listed["runs"]] == ["pull", "push"]
+        assert listed["ledger"] == [
+            {"tenant": "acme", "module": "Contacts", "status": "synced", "rows": 30}
+        ]
+        table = subprocess.run(sync_cmd("status"), env=env, capture_output=True, text=True)
+        assert "Contacts" in table.stdout
+        assert "synced" in table.stdout
+
+
+def test_a_bad_mapping_is_refused_naming_the_key(tmp_path: Path) -> None:
+    source = tmp_path / "rows.csv"
+    write_csv(source, [contact(1)])
+    mapping = tmp_path / "bad.toml"
+    mapping.write_text('[fields]\nemail = "Email"\nlast = 7\n')
+    result = subprocess.run(
+        sync_cmd(
+            "push", str(source), "--module", "Contacts", "--key", "Email", "--map", str(mapping)
+        ),
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ZOHOKIT_DATA_DIR": str(tmp_path)},
+    )
+    assert result.returncode == 2
+    assert "fields.last" in result.stderr
