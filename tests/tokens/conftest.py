@@ -44,7 +44,7 @@ def key() -> str:
 
 @pytest.fixture
 async def make_service(
-    db_url: str,  # noqa: F811
+    db_url: str,
     emulator: Emulator,
     key: str,
 ) -> AsyncIterator[ServiceFactory]:
