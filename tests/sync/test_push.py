@@ -13,7 +13,8 @@ import pytest
 from tests.http.support import CREDENTIALS, FastRetry, bare_settings, token_service_for
 from tests.sync.conftest import CONTACTS_MAPPING, contact
 from zohokit.crm import ZohoCRMService
-from zohokit.emulator import Emulator, EmulatorServer
+from zohokit.emulator import Emulator, EmulatorServer, create_app
+from zohokit.errors import TokenError
 from zohokit.http import ZohoHTTP
 from zohokit.sync import Ledger, SyncMapping, push
 
@@ -215,3 +216,29 @@ async def test_the_report_is_saved_and_listed(
     data = json.loads(saved.to_json())
     assert data["errors"]["MANDATORY_NOT_FOUND"]["count"] == 1
     assert await sqlite_ledger.runs("someone-else") == []
+
+
+async def test_a_run_stopped_by_a_token_error_is_reported_and_resumed(
+    sync_crm: ZohoCRMService, emulator: Emulator, sqlite_ledger: Ledger, tmp_path: Path
+) -> None:
+    emulator.faults.configure({"token_throttle": True})  # Zoho: "Access Denied"
+    rows = [contact(n) for n in range(120)]
+    with pytest.raises(TokenError):
+        await push(sync_crm, sqlite_ledger, rows, MAPPING)
+    (failed_run,) = await sqlite_ledger.runs()
+    assert failed_run.status == "failed"
+    assert "TokenRefresh" in failed_run.message
+    statuses = {e.status for e in await sqlite_ledger.all_entries("default", "Contacts")}
+    assert statuses == {"pending"}
+    emulator.faults.configure({"token_throttle": False})
+    # Another worker of the fleet, whose tokens are not in cooldown, picks the push up.
+    tokens = token_service_for(
+        tmp_path / "other.db", httpx.ASGITransport(app=create_app(emulator)), emulator.base_url
+    )
+    http = ZohoHTTP(tokens, transport=httpx.ASGITransport(app=create_app(emulator)))
+    other = ZohoCRMService(CREDENTIALS, http=http, settings=bare_settings())
+    resumed = await push(other, sqlite_ledger, rows, MAPPING)
+    await http.aclose()
+    await tokens.close()
+    assert (resumed.created, resumed.failed) == (120, 0)
+    assert len(emulator.crm.records("Contacts")) == 120

@@ -92,6 +92,24 @@ class _PushRun:
         self.on_progress = on_progress
         self.tenant = crm.tenant
         self.module = mapping.module
+        self.outcomes: asyncio.Queue[list[Outcome] | None] = asyncio.Queue()
+
+    async def write(self) -> None:
+        """The one ledger writer: whatever outcomes are waiting go in one transaction.
+
+        Workers hand their outcomes over and go on sending, instead of queueing for SQLite's
+        single write lock. Outcomes not yet written when the process dies leave their rows
+        ``pending``, and the next run sends them again (an upsert, so no duplicate).
+        """
+        done = False
+        while not done:
+            waiting = [await self.outcomes.get()]
+            while not self.outcomes.empty():
+                waiting.append(self.outcomes.get_nowait())
+            done = None in waiting
+            batch = [o for item in waiting if item is not None for o in item]
+            await self.ledger.record(self.tenant, self.module, batch)
+            self.progress()
 
     def progress(self) -> None:
         if self.on_progress is not None:
@@ -191,8 +209,8 @@ class _PushRun:
                 rejected.append(row)
             else:
                 outcomes.append(self.failed(row, result))
-        await self.ledger.record(self.tenant, self.module, outcomes)
-        self.progress()
+        if outcomes:
+            await self.outcomes.put(outcomes)
         if rejected:
             for half in split(rejected):
                 await self.send(half, round_)
@@ -279,8 +297,8 @@ async def push(
     ``retry_rounds``/``retry_delay``: how often, and after how long (doubling), rows whose
     batch got no answer are sent again within this run. ``mirror``: also delete the records
     of ledger rows missing from ``rows`` (only after the whole source was read).
-    ``trigger``: Zoho's ``trigger`` list (``[]`` runs no workflow). ``workers``: batches in
-    flight (default: the request path's per-tenant cap).
+    ``trigger``: Zoho's ``trigger`` list (``[]`` runs no workflow). ``workers``: batches
+    worked on at once (default: twice the request path's per-tenant cap).
     """
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
@@ -297,18 +315,27 @@ async def push(
         trigger=trigger,
         on_progress=on_progress,
     )
-    count = workers or crm.http.max_in_flight
+    # Twice the request path's cap: while some workers write their batch to the ledger,
+    # others keep the cap full (the request path still lets only max_in_flight through).
+    count = workers or 2 * crm.http.max_in_flight
     queue: asyncio.Queue[list[_Row] | None] = asyncio.Queue(maxsize=2 * count)
     seen: set[str] = set()
     try:
         try:
             async with asyncio.TaskGroup() as group:
-                group.create_task(run.produce(rows, queue, seen, count))
-                for _ in range(count):
-                    group.create_task(run.work(queue))
+                writer = group.create_task(run.write())
+                async with asyncio.TaskGroup() as senders:
+                    senders.create_task(run.produce(rows, queue, seen, count))
+                    for _ in range(count):
+                        senders.create_task(run.work(queue))
+                await run.outcomes.put(None)
+                await writer
         except BaseExceptionGroup as failed:
             # Callers catch zohokit's errors (a token error, a database error), not a group.
-            raise failed.exceptions[0] from None
+            first: BaseException = failed
+            while isinstance(first, BaseExceptionGroup):
+                first = first.exceptions[0]
+            raise first from None
         if mirror:
             await run.mirror(seen)
     except BaseException as exc:

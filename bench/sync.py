@@ -1,0 +1,178 @@
+"""Sync push of 10,000 rows: zohokit's sync engine against the floor and Zoho's official SDK.
+
+The emulator runs here (``EmulatorServer``, 50 ms latency per CRM call, Zoho's concurrency
+limit of 10). Each client runs in its own subprocess and is timed after a warm-up call that
+fetches its token:
+
+- zohokit: ``zohokit.sync.push`` of 10,000 Leads rows (hashing, ledger reads and writes on a
+  SQLite file, upserts of 100 at most 10 in flight), then the same file again (no change:
+  no call) and with 100 rows changed (one call);
+- the official SDK: a plain loop of its documented upsert, 100 records per call (the same
+  script as ``bench/crm.py``), which keeps no ledger at all.
+
+The floor is 100 calls / 10 in flight x 50 ms = 0.5 s. Run: ``.venv/bin/python bench/sync.py``
+(``--rows N``; ``--sdk-rows N`` times the SDK on fewer rows and extrapolates, labelled).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from crm import (
+    BATCH,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    CONCURRENCY,
+    LATENCY_MS,
+    REFRESH_TOKEN,
+    leads,
+    run_sdk,
+)
+
+
+async def run_sync(base: str, count: int, workdir: str) -> dict[str, object]:
+    """Push ``count`` rows three times (new, unchanged, 100 changed); return the timings."""
+    from zohokit.crm import ZohoCRMService
+    from zohokit.db import create_engine
+    from zohokit.http import ZohoHTTP
+    from zohokit.settings import Settings
+    from zohokit.sync import Ledger, SyncMapping, push
+    from zohokit.tokens import Cipher, OAuthTokenService, generate_key
+
+    tokens = OAuthTokenService(
+        create_engine(f"sqlite:///{workdir}/tokens.db"),
+        cipher=Cipher.from_spec(generate_key()),
+        accounts_url_override=base,
+    )
+    http = ZohoHTTP(tokens, max_in_flight=CONCURRENCY)
+    credentials = {
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "refresh_token": REFRESH_TOKEN,
+    }
+    crm = ZohoCRMService(credentials, http=http, settings=Settings(_env_file=None))  # type: ignore[call-arg]
+    ledger = await Ledger.open(f"sqlite:///{workdir}/sync.db")
+    mapping = SyncMapping.from_dict({"module": "Leads", "key": "Email"})
+    await crm.get_access_token()  # warm-up: the token, as the SDK's warm-up call gets one
+    rows = leads(count)
+    timings: dict[str, object] = {}
+    for label in ("first", "unchanged", "changed"):
+        if label == "changed":
+            for i in range(0, count, max(1, count // 100))[:100]:
+                rows[i] = {**rows[i], "Company": "Changed Ltd"}
+        started, cpu = time.perf_counter(), time.process_time()
+        report = await push(crm, ledger, rows, mapping)
+        timings[label] = {
+            "seconds": time.perf_counter() - started,
+            "cpu": time.process_time() - cpu,
+            "calls": report.api_calls,
+            "created": report.created,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "failed": report.failed,
+        }
+    await ledger.close()
+    await http.aclose()
+    await tokens.close()
+    return timings
+
+
+def run_sync_subprocess(base: str, count: int, workdir: str) -> dict[str, object]:
+    """Run zohokit's side in its own process, like the SDK's."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", base, str(count), workdir],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    result: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    """Serve the emulator, run both clients, print times and ratios."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--sdk-rows", type=int, default=None, help="SDK slice to extrapolate")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        base, count, workdir = args.child
+        print(json.dumps(asyncio.run(run_sync(base, int(count), workdir))))
+        return
+
+    from zohokit.emulator import EmulatorConfig, EmulatorServer
+
+    config = EmulatorConfig(
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        refresh_token=REFRESH_TOKEN,
+        latency_ms=LATENCY_MS,
+        concurrency_limit=CONCURRENCY,
+        daily_credits=10_000_000,
+    )
+    count = args.rows
+    sdk_count = args.sdk_rows or count
+    calls = -(-count // BATCH)
+    floor = calls / CONCURRENCY * LATENCY_MS / 1000
+    with EmulatorServer(config) as server, tempfile.TemporaryDirectory() as tmp:
+        emu = server.emulator
+        (Path(tmp) / "z").mkdir()
+        (Path(tmp) / "s").mkdir()
+        ours = run_sync_subprocess(server.url, count, str(Path(tmp) / "z"))
+        stats = emu.stats.snapshot()
+        stored = len(emu.crm.records("Leads"))
+        emu.reset()
+        sdk = run_sdk(server.url, sdk_count, str(Path(tmp) / "s"))
+
+    first, unchanged, changed = (ours[k] for k in ("first", "unchanged", "changed"))
+    assert isinstance(first, dict)
+    assert isinstance(unchanged, dict)
+    assert isinstance(changed, dict)
+    ours_s = float(first["seconds"])
+    sdk_s = float(sdk["seconds"])  # type: ignore[arg-type]
+    sdk_full = sdk_s * count / sdk_count
+    print(
+        f"Sync push of {count:,} Leads rows, {LATENCY_MS:.0f} ms emulated latency, "
+        f"concurrency limit {CONCURRENCY}"
+    )
+    print(f"  floor ({calls} calls / {CONCURRENCY} in flight x {LATENCY_MS:.0f} ms): {floor:.3f} s")
+    print(
+        f"  zohokit sync push:  {ours_s:8.3f} s  ({first['created']:,} created, "
+        f"{first['failed']} failed, {first['calls']} calls, {stored:,} stored, "
+        f"max in flight {stats['max_concurrency_seen']}, 429s {stats['rejected_429']}, "
+        f"client CPU {float(first['cpu']):.2f} s)"
+    )
+    if sdk_count == count:
+        print(f"  official SDK loop:  {sdk_s:8.3f} s  ({sdk['ok']:,}/{count:,} ok, no ledger)")
+    else:
+        print(
+            f"  official SDK loop:  {sdk_s:8.3f} s for {sdk_count:,} rows ({sdk['ok']:,} ok); "
+            f"EXTRAPOLATED to {count:,}: {sdk_full:.3f} s"
+        )
+    print(
+        f"  same file again:    {float(unchanged['seconds']):8.3f} s  "
+        f"({unchanged['unchanged']:,} unchanged, {unchanged['calls']} calls)"
+    )
+    print(
+        f"  100 rows changed:   {float(changed['seconds']):8.3f} s  "
+        f"({changed['updated']} updated, {changed['calls']} call)"
+    )
+    print(f"  zohokit / floor:    {ours_s / floor:.2f}x")
+    print(
+        f"  SDK loop / zohokit: {sdk_full / ours_s:.1f}x"
+        + ("" if sdk_count == count else "  [SDK time extrapolated]")
+    )
+
+
+if __name__ == "__main__":
+    main()
