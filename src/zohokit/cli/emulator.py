@@ -87,7 +87,7 @@ def emulator_command(
     ] = False,
 ) -> None:
     """Serve an offline Zoho (accounts, CRM v8, Calendar v1) until interrupted."""
-    console = Console()
+    console = Console(soft_wrap=True)  # URLs and tokens must stay copyable on one line
     config = EmulatorConfig(
         client_id=client_id,
         client_secret=client_secret,
