@@ -234,6 +234,30 @@ async def test_unreachable_accounts_server_backs_off(
         await service.get_access_token("default", "zoho_crm")
 
 
+@pytest.mark.parametrize("fault", ["error_rate", "html_rate"])
+async def test_a_failing_token_endpoint_backs_off_then_recovers(
+    make_service: ServiceFactory, emulator: Emulator, fault: str
+) -> None:
+    clock = FakeClock()
+    service = await make_service(clock=clock)
+    emulator.faults.configure({"rules": [{"route": "token", fault: 1}]})
+    with pytest.raises(TokenRefreshFailed) as info:
+        await service.get_access_token("default", "zoho_crm")
+    assert info.value.retry_after is not None
+    assert info.value.retry_after > 0
+    asked = stats(emulator)["token_requests"]
+    # While backing off, callers are answered at once and Zoho is left alone.
+    with pytest.raises(TokenRefreshFailed, match="backing off"):
+        await service.get_access_token("default", "zoho_crm")
+    assert stats(emulator)["token_requests"] == asked
+    emulator.faults.configure({"rules": []})
+    clock.advance(info.value.retry_after + 1)
+    assert await service.get_access_token("default", "zoho_crm")
+    status = await service.status("default", "zoho_crm")
+    assert status is not None
+    assert status.failure_count == 0
+
+
 async def test_evicted_token_is_recovered_with_one_refresh_and_one_retry(
     make_service: ServiceFactory, emulator: Emulator, emu_client: httpx.AsyncClient
 ) -> None:
