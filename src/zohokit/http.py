@@ -19,14 +19,17 @@ The retry rules are plain functions of their inputs (:func:`classify_exception`,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import json as jsonlib
 import logging
+import math
 import random
 import threading
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol
 from urllib.parse import urlsplit
@@ -49,6 +52,7 @@ from .tokens import ZohoCredentials
 __all__ = [
     "DEFAULT_MAX_IN_FLIGHT",
     "DEFAULT_TIMEOUT",
+    "RequestTally",
     "RetryPolicy",
     "TokenLike",
     "TokenSource",
@@ -58,8 +62,10 @@ __all__ = [
     "calendar_url_for",
     "classify_exception",
     "classify_response",
+    "credits_for",
     "default_http",
     "parse_retry_after",
+    "tally_requests",
 ]
 
 log = logging.getLogger("zohokit.http")
@@ -123,6 +129,54 @@ class ZohoResponse:
     def not_modified(self) -> bool:
         """Whether Zoho said 304: nothing changed since ``If-Modified-Since``."""
         return self.status == 304
+
+
+def credits_for(method: str, json: Any) -> int:
+    """Zoho API credits one call costs: a write of N records ``ceil(N / 10)``, any other 1.
+
+    These are Zoho's published rates (https://www.zoho.com/crm/developer/docs/api/v8/api-limits.html).
+    """
+    if method in ("POST", "PUT", "PATCH") and isinstance(json, Mapping):
+        records = json.get("data")
+        if isinstance(records, list) and records:
+            return math.ceil(len(records) / 10)
+    return 1
+
+
+@dataclass
+class RequestTally:
+    """What the request path sent while :func:`tally_requests` was active.
+
+    Every attempt counts, retries included: each one reached (or may have reached) Zoho and
+    costs credits there.
+    """
+
+    requests: int = 0
+    credits: int = 0
+
+    def add(self, method: str, json: Any) -> None:
+        """Count one attempt."""
+        self.requests += 1
+        self.credits += credits_for(method, json)
+
+
+_tally: ContextVar[RequestTally | None] = ContextVar("zohokit_request_tally", default=None)
+
+
+@contextlib.contextmanager
+def tally_requests() -> Iterator[RequestTally]:
+    """Count every request sent by this task and the tasks it starts, while the block runs.
+
+    >>> with tally_requests() as tally:  # doctest: +SKIP
+    ...     await crm.upsert_records("Leads", rows)
+    >>> tally.requests, tally.credits  # doctest: +SKIP
+    """
+    tally = RequestTally()
+    reset = _tally.set(tally)
+    try:
+        yield tally
+    finally:
+        _tally.reset(reset)
 
 
 @dataclass(frozen=True)
@@ -373,6 +427,9 @@ class ZohoHTTP:
             error: Exception
             try:
                 async with cap:
+                    tally = _tally.get()
+                    if tally is not None:
+                        tally.add(method, json)
                     response = await state.client.request(
                         method, url, params=params, json=json, data=data, headers=send_headers
                     )

@@ -17,7 +17,7 @@ from tests.http.support import CREDENTIALS, FastRetry, service_kwargs, token_ser
 from zohokit.crm import ZohoCRMService
 from zohokit.emulator import Emulator, EmulatorServer, create_app
 from zohokit.errors import RateLimited, ServerError, TransportError, ZohoError
-from zohokit.http import ZohoHTTP
+from zohokit.http import ZohoHTTP, tally_requests
 from zohokit.tokens import OAuthTokenService
 
 LEADS = [{"Last_Name": f"L{i}", "Email": f"l{i}@example.com"} for i in range(3)]
@@ -33,6 +33,25 @@ async def test_5xx_is_retried_until_zoho_answers(crm: ZohoCRMService, emulator: 
     found = [r async for r in crm.list_records("Leads", fields=["Email"])]
     assert len(found) == 3
     assert emulator.stats.snapshot()["faults_injected"] == 2
+
+
+async def test_tally_counts_every_attempt_and_zoho_credits(
+    crm: ZohoCRMService, emulator: Emulator
+) -> None:
+    faults(emulator, route="crm", error_rate=1.0, count=2)
+    with tally_requests() as tally:
+        await crm.modules()
+    assert (tally.requests, tally.credits) == (3, 3)  # two failures and the answer
+    emulator.faults.configure({"rules": []})
+    rows = [{"Last_Name": f"T{i}", "Email": f"t{i}@example.com"} for i in range(125)]
+    with tally_requests() as tally:
+        await crm.upsert_records("Leads", rows, duplicate_check_fields=["Email"])
+    # Two calls (100 + 25 records); Zoho charges a credit per 10 records written.
+    assert (tally.requests, tally.credits) == (2, 13)
+    with tally_requests() as outer:
+        await crm.modules()
+    assert outer.requests == 1
+    assert tally.requests == 2  # a finished tally stops counting
 
 
 async def test_429_is_retried(crm: ZohoCRMService, emulator: Emulator) -> None:

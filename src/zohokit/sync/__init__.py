@@ -27,7 +27,7 @@ from ._plan import (
 )
 from ._pull import MAX_FIELDS_PER_CALL, Change, field_groups, pull
 from ._push import DEFAULT_MAX_ATTEMPTS, push
-from ._report import ErrorGroup, RunReport, credits_for
+from ._report import ErrorGroup, RunReport
 from ._sources import SourceError, count_rows, read_rows
 
 __all__ = [
@@ -48,7 +48,6 @@ __all__ = [
     "canonical",
     "classify_result",
     "count_rows",
-    "credits_for",
     "field_groups",
     "load_mapping",
     "next_attempt",

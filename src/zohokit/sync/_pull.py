@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import math
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from ..crm import ZohoCRMService
+from ..http import tally_requests
 from ._ledger import Cursor, Ledger
 from ._report import RunReport
 
@@ -158,16 +158,11 @@ async def _records(
             modified_since=since,
         )
 
-    def count_calls(records: int) -> None:
-        for _ in range(max(1, math.ceil(records / per_page))):
-            report.call("other")
-
     if len(groups) == 1:
         seen = 0
         async for record in listing(groups[0]):
             seen += 1
             yield record
-        count_calls(seen)
         return
     merged: dict[str, dict[str, Any]] = {}
     for index, fields in enumerate(groups):
@@ -182,7 +177,6 @@ async def _records(
                 # newer time makes the next pull deliver it again, whole and consistent.
                 extra = {k: v for k, v in record.items() if k != "Modified_Time"}
                 merged[record_id].update(extra)
-        count_calls(seen)
     for record in merged.values():
         yield record
 
@@ -212,35 +206,64 @@ async def pull(
     report = RunReport(tenant, module, "pull")
     await ledger.save_run(report)
     output = _Output(out, on_change)
-    try:
-        if fields is None:
-            fields = [str(f["api_name"]) for f in await crm.fields(module) if f.get("api_name")]
-            report.call("other")
-        groups = field_groups(fields, group_size)
-        records = _Stream(await ledger.cursor(tenant, module, "records"), overlap)
-        buffer: list[dict[str, Any]] = []
-        async for record in _records(crm, module, groups, records.since, per_page, report):
-            buffer.append(record)
-            if len(buffer) >= _BUFFER:
-                await _deliver(ledger, tenant, module, buffer, records, output, report)
-                buffer = []
-        await _deliver(ledger, tenant, module, buffer, records, output, report)
-        removed: _Stream | None = None
-        if deletions:
-            removed = _Stream(await ledger.cursor(tenant, module, "deleted"), overlap)
-            await _deliver_deletions(crm, ledger, tenant, module, removed, output, report)
-        output.close()
-        await ledger.save_cursor(tenant, module, "records", records.cursor())
-        if removed is not None:
-            await ledger.save_cursor(tenant, module, "deleted", removed.cursor())
-    except BaseException as exc:
-        output.close()
-        report.finish("failed", f"{type(exc).__name__}: {exc}")
-        await ledger.save_run(report)
-        raise
+    with tally_requests() as tally:
+        try:
+            await _run_pull(
+                crm,
+                ledger,
+                module,
+                fields,
+                output,
+                overlap,
+                deletions,
+                per_page,
+                group_size,
+                report,
+            )
+        except BaseException as exc:
+            output.close()
+            report.settle_calls(tally)
+            report.finish("failed", f"{type(exc).__name__}: {exc}")
+            await ledger.save_run(report)
+            raise
+        report.settle_calls(tally)
     report.finish("completed")
     await ledger.save_run(report)
     return report
+
+
+async def _run_pull(
+    crm: ZohoCRMService,
+    ledger: Ledger,
+    module: str,
+    fields: Sequence[str] | None,
+    output: _Output,
+    overlap: timedelta,
+    deletions: bool,
+    per_page: int,
+    group_size: int,
+    report: RunReport,
+) -> None:
+    tenant = crm.tenant
+    if fields is None:
+        fields = [str(f["api_name"]) for f in await crm.fields(module) if f.get("api_name")]
+    groups = field_groups(fields, group_size)
+    records = _Stream(await ledger.cursor(tenant, module, "records"), overlap)
+    buffer: list[dict[str, Any]] = []
+    async for record in _records(crm, module, groups, records.since, per_page, report):
+        buffer.append(record)
+        if len(buffer) >= _BUFFER:
+            await _deliver(ledger, tenant, module, buffer, records, output, report)
+            buffer = []
+    await _deliver(ledger, tenant, module, buffer, records, output, report)
+    removed: _Stream | None = None
+    if deletions:
+        removed = _Stream(await ledger.cursor(tenant, module, "deleted"), overlap)
+        await _deliver_deletions(crm, ledger, tenant, module, removed, output, report)
+    output.close()
+    await ledger.save_cursor(tenant, module, "records", records.cursor())
+    if removed is not None:
+        await ledger.save_cursor(tenant, module, "deleted", removed.cursor())
 
 
 async def _deliver(
@@ -293,12 +316,8 @@ async def _deliver_deletions(
     report: RunReport,
 ) -> None:
     entries: list[dict[str, Any]] = []
-    pages = 0
     async for entry in crm.deleted_records(module, modified_since=stream.since):
         entries.append(entry)
-    pages = max(1, math.ceil(len(entries) / 200))
-    for _ in range(pages):
-        report.call("other")
     entries.reverse()  # Zoho lists the newest deletion first; deliver them in order.
     ours = await ledger.by_zoho_id(tenant, module, [str(e.get("id")) for e in entries])
     for entry in entries:

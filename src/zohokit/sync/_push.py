@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from ..crm import BATCH_SIZE, RecordResult, ZohoCRMService
+from ..http import tally_requests
 from ._hashing import row_hash
 from ._ledger import Ledger, Outcome
 from ._mapping import SyncMapping
@@ -193,7 +193,6 @@ class _PushRun:
             duplicate_check_fields=self.mapping.duplicate_check_fields,
             **extra,
         )
-        self.report.call("write", len(batch))
         outcomes: list[Outcome] = []
         retry: list[_Row] = []
         rejected: list[_Row] = []
@@ -261,8 +260,6 @@ class _PushRun:
             return
         ids = [e.zoho_id for e in targets if e.zoho_id]
         results = await self.crm.delete_records(self.module, ids)
-        for _ in range(math.ceil(len(ids) / BATCH_SIZE)):
-            self.report.call("other")
         done: list[str] = []
         for entry, result in zip(targets, results, strict=True):
             # "record not deleted" for an id that no longer exists: someone deleted it first.
@@ -320,28 +317,42 @@ async def push(
     count = workers or 2 * crm.http.max_in_flight
     queue: asyncio.Queue[list[_Row] | None] = asyncio.Queue(maxsize=2 * count)
     seen: set[str] = set()
-    try:
+    with tally_requests() as tally:
         try:
-            async with asyncio.TaskGroup() as group:
-                writer = group.create_task(run.write())
-                async with asyncio.TaskGroup() as senders:
-                    senders.create_task(run.produce(rows, queue, seen, count))
-                    for _ in range(count):
-                        senders.create_task(run.work(queue))
-                await run.outcomes.put(None)
-                await writer
-        except BaseExceptionGroup as failed:
-            # Callers catch zohokit's errors (a token error, a database error), not a group.
-            first: BaseException = failed
-            while isinstance(first, BaseExceptionGroup):
-                first = first.exceptions[0]
-            raise first from None
-        if mirror:
-            await run.mirror(seen)
-    except BaseException as exc:
-        report.finish("failed", f"{type(exc).__name__}: {exc}")
-        await asyncio.shield(ledger.save_run(report))
-        raise
+            await _run_push(run, rows, queue, seen, count, mirror)
+        except BaseException as exc:
+            report.settle_calls(tally)
+            report.finish("failed", f"{type(exc).__name__}: {exc}")
+            await asyncio.shield(ledger.save_run(report))
+            raise
+        report.settle_calls(tally)
     report.finish("completed")
     await ledger.save_run(report)
     return report
+
+
+async def _run_push(
+    run: _PushRun,
+    rows: Iterable[Mapping[str, Any]],
+    queue: asyncio.Queue[list[_Row] | None],
+    seen: set[str],
+    count: int,
+    mirror: bool,
+) -> None:
+    try:
+        async with asyncio.TaskGroup() as group:
+            writer = group.create_task(run.write())
+            async with asyncio.TaskGroup() as senders:
+                senders.create_task(run.produce(rows, queue, seen, count))
+                for _ in range(count):
+                    senders.create_task(run.work(queue))
+            await run.outcomes.put(None)
+            await writer
+    except BaseExceptionGroup as failed:
+        # Callers catch zohokit's errors (a token error, a database error), not a group.
+        first: BaseException = failed
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        raise first from None
+    if mirror:
+        await run.mirror(seen)

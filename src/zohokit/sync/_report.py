@@ -1,32 +1,24 @@
 """The run report: what one push or pull did, in counts a person can check.
 
-A report is built while a run goes (``count``, ``error``, ``call``), saved as JSON in the
+A report is built while a run goes (``count``, ``error``; API calls and credits come from
+the request path's exact tally, retries included), saved as JSON in the
 ``sync_runs`` table and listed by ``zohokit sync status``.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-__all__ = ["ErrorGroup", "RunReport", "credits_for"]
+if TYPE_CHECKING:
+    from ..http import RequestTally
+
+__all__ = ["ErrorGroup", "RunReport"]
 
 Direction = Literal["push", "pull"]
-#: Zoho's published credit costs (zoho-api.md 3.14): writes cost one credit per 10 records,
-#: every other call one credit.
-RECORDS_PER_WRITE_CREDIT = 10
-
-
-def credits_for(kind: Literal["write", "other"], records: int = 0) -> int:
-    """API credits Zoho charges for one call: ``ceil(records / 10)`` for a write (at least
-    one), one for anything else."""
-    if kind == "write":
-        return max(1, math.ceil(records / RECORDS_PER_WRITE_CREDIT))
-    return 1
 
 
 @dataclass
@@ -70,10 +62,10 @@ class RunReport:
     errors: dict[str, ErrorGroup] = field(default_factory=dict)
     message: str = ""
 
-    def call(self, kind: Literal["write", "other"], records: int = 0) -> None:
-        """Count one API call and its credits."""
-        self.api_calls += 1
-        self.credits += credits_for(kind, records)
+    def settle_calls(self, tally: RequestTally) -> None:
+        """Take the run's API calls and credits from the request path's exact count."""
+        self.api_calls = tally.requests
+        self.credits = tally.credits
 
     def error(
         self, code: str, key: str | None, message: str, details: dict[str, Any] | None = None
