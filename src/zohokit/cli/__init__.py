@@ -8,6 +8,7 @@ from . import db as db_cli
 from . import sync as sync_cli
 from . import tokens as tokens_cli
 from .emulator import emulator_command
+from .serve import serve_command
 
 app = typer.Typer(
     name="zohokit",
@@ -20,6 +21,7 @@ app.command("emulator")(emulator_command)
 app.add_typer(tokens_cli.app, name="tokens")
 app.add_typer(db_cli.app, name="db")
 app.add_typer(sync_cli.app, name="sync")
+app.command("serve")(serve_command)
 
 
 @app.callback()

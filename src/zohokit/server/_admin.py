@@ -1,0 +1,203 @@
+"""The admin page: server-rendered (Jinja2, autoescaped), no front-end build.
+
+Log in with an API key; the session lives in a signed cookie (HttpOnly, SameSite=Lax, Secure
+over HTTPS) and every form carries the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from prometheus_client import REGISTRY
+
+from ..datacenters import DATA_CENTERS
+from ..settings import PROVIDERS
+from ._auth import LOGIN_COOKIE, SESSION_COOKIE, Principal, session_principal
+from ._connect import _LABELS, start_connect
+from ._models import TENANT_PATTERN, TenantCreate
+from ._state import ServiceState, State
+from ._tenants import tenant_out
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+
+CsrfField = Annotated[str, Form(max_length=256)]
+
+
+def _secure(state: ServiceState, request: Request) -> bool:
+    public = state.settings.zohokit_public_url or ""
+    return request.url.scheme == "https" or public.startswith("https://")
+
+
+def _html(state: ServiceState, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    body = state.templates.get_template(template).render(**context)
+    # The page shows tenants' states: never let a shared cache keep it.
+    return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def _login_page(state: ServiceState, request: Request, status: int, error: str | None) -> Response:
+    token = state.signer.new_login_token()
+    page = _html(state, "login.html", status, title="Log in", csrf_token=token, error=error)
+    page.set_cookie(
+        LOGIN_COOKIE,
+        token,
+        max_age=3600,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(state, request),
+        path="/admin",
+    )
+    return page
+
+
+def _sample_sum(name: str) -> int:
+    total = 0.0
+    for metric in REGISTRY.collect():
+        for sample in metric.samples:
+            if sample.name == name:
+                total += sample.value
+    return int(total)
+
+
+async def _dashboard(
+    state: ServiceState,
+    principal: Principal,
+    csrf: str,
+    *,
+    flash: str | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    rows = await state.tenants.list(only=principal.tenant)
+    tenants = [await tenant_out(state, row) for row in rows]
+    states = [p.state for t in tenants for p in t.providers]
+    metrics = {
+        "tenants": len(tenants),
+        "healthy": states.count("healthy"),
+        "attention": sum(s in ("needs_reauth", "revoked", "cooldown") for s in states),
+        "refreshes": _sample_sum("zohokit_token_refreshed_total"),
+        "refresh_failures": _sample_sum("zohokit_token_refresh_failed_total"),
+    }
+    runs = await state.ledger.runs(tenant=principal.tenant, limit=10)
+    return _html(
+        state,
+        "admin.html",
+        status,
+        title="Admin",
+        principal=principal,
+        csrf_token=csrf,
+        tenants=tenants,
+        runs=runs,
+        metrics=metrics,
+        labels=_LABELS,
+        data_centers=DATA_CENTERS,
+        flash=flash,
+        error=error,
+    )
+
+
+def _require_session(request: Request, csrf_token: str) -> tuple[Principal, str]:
+    session = session_principal(request)
+    if session is None:
+        raise HTTPException(status_code=401, detail="log in first")
+    principal, expected = session
+    if not hmac.compare_digest(expected, csrf_token):
+        raise HTTPException(status_code=403, detail="the form's CSRF token does not match")
+    return principal, expected
+
+
+@router.get("")
+async def admin_page(request: Request, state: State, connected: str | None = None) -> Response:
+    """The dashboard, or the login form without a session."""
+    session = session_principal(request)
+    if session is None:
+        return _login_page(state, request, 200, None)
+    flash = f"Connected {connected[:200]}." if connected else None
+    return await _dashboard(state, *session, flash=flash)
+
+
+@router.post("/login")
+async def login(
+    request: Request,
+    state: State,
+    api_key: Annotated[str, Form(max_length=512)],
+    csrf_token: CsrfField,
+) -> Response:
+    """Check the key; on success set the session cookie and go to the dashboard."""
+    if not state.signer.check_login_token(csrf_token, request.cookies.get(LOGIN_COOKIE)):
+        return _login_page(state, request, 403, "The form expired. Try again.")
+    principal = state.keyring.authenticate(api_key)
+    if principal is None:
+        return _login_page(state, request, 401, "That key is not valid.")
+    value, _ = state.signer.new_session(principal)
+    response = RedirectResponse("/admin", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        value,
+        max_age=state.signer.max_age,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(state, request),
+    )
+    response.delete_cookie(LOGIN_COOKIE, path="/admin")
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, csrf_token: CsrfField) -> Response:
+    """End the session."""
+    _require_session(request, csrf_token)
+    response = RedirectResponse("/admin", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.post("/tenants")
+async def create_tenant(
+    request: Request,
+    state: State,
+    csrf_token: CsrfField,
+    tenant: Annotated[str, Form(max_length=64)],
+    name: Annotated[str, Form(max_length=255)] = "",
+    data_center: Annotated[str, Form(max_length=16)] = "us",
+) -> Response:
+    """Add a tenant (global keys only) and come back to the dashboard."""
+    principal, csrf = _require_session(request, csrf_token)
+    if not principal.is_global:
+        raise HTTPException(status_code=403, detail="this action needs a key for every tenant")
+    try:
+        body = TenantCreate(tenant=tenant, name=name or None, data_center=data_center)
+    except ValueError:
+        message = f"A tenant key matches {TENANT_PATTERN} and the data centre must be known."
+        return await _dashboard(state, principal, csrf, error=message, status=400)
+    created = await state.tenants.create(
+        body.tenant, body.name or body.tenant, body.data_center, state.clock()
+    )
+    if created is None:
+        message = f"Tenant {body.tenant} already exists."
+        return await _dashboard(state, principal, csrf, error=message, status=409)
+    return RedirectResponse("/admin", status_code=303)
+
+
+@router.post("/tenants/{tenant}/connect")
+async def connect_tenant(
+    request: Request,
+    state: State,
+    tenant: str,
+    csrf_token: CsrfField,
+    provider: Annotated[str, Form(max_length=32)],
+) -> Response:
+    """The Connect / Reconnect button: start the connect flow for one provider."""
+    principal, _ = _require_session(request, csrf_token)
+    if provider not in PROVIDERS:
+        raise HTTPException(status_code=400, detail="unknown provider")
+    if not principal.may_access(tenant):
+        raise HTTPException(status_code=403, detail="this key is not valid for this tenant")
+    found = await state.tenants.get(tenant)
+    if found is None:
+        raise HTTPException(status_code=404, detail=f"no tenant {tenant!r}")
+    return await start_connect(state, request, found, provider)

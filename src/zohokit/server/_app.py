@@ -1,0 +1,157 @@
+"""``create_app(settings)``: the FastAPI service. Nothing is built at import time; the
+database engine, token service and HTTP client are made in the lifespan and closed after."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import jinja2
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .. import db as _db
+from ..emulator import Emulator
+from ..emulator import create_app as create_emulator_app
+from ..sync import Ledger
+from ..tokens import AccountsClient, OAuthTokenService
+from . import _admin, _broker, _connect, _health, _tenants
+from ._auth import ApiKeyring, ApiPrincipal, SessionSigner
+from ._errors import install_error_handlers
+from ._metrics import MetricsMiddleware
+from ._settings import ServerSettings
+from ._state import ServiceState
+from ._tables import StateStore, TenantStore
+
+__all__ = ["EMULATOR_PREFIXES", "create_app"]
+
+log = logging.getLogger("zohokit.server")
+
+#: Paths served by the in-process emulator in sandbox mode (none collides with the service's).
+EMULATOR_PREFIXES = ("/oauth/v2/", "/crm/", "/api/v1/", "/_emulator/")
+
+Setup = Callable[[ServiceState], Awaitable[None]]
+
+
+class EmulatorMount:
+    """Sends the emulator's paths to the emulator app and everything else to the service.
+
+    The emulator's routes are absolute (``/oauth/v2/token``, ``/crm/v8/...``), so it is served
+    at its own root paths rather than under a ``Mount`` prefix.
+    """
+
+    def __init__(self, app: ASGIApp, emulator_app: ASGIApp) -> None:
+        self.app = app
+        self.emulator_app = emulator_app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(EMULATOR_PREFIXES):
+            await self.emulator_app(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("zohokit.server", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def create_app(
+    settings: ServerSettings | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    emulator: Emulator | None = None,
+    setup: Setup | None = None,
+    clock: Callable[[], float] = time.time,
+) -> FastAPI:
+    """Build the service.
+
+    ``transport`` routes every call to Zoho's accounts server (tests, the sandbox);
+    ``emulator`` serves that emulator at its own paths inside this app (sandbox mode);
+    ``setup`` runs once the database is ready (the sandbox's demo tenant); ``clock`` gives
+    epoch seconds (tests move time).
+    """
+    s = settings or ServerSettings()
+    keyring = ApiKeyring.from_spec(
+        s.zohokit_api_keys.get_secret_value() if s.zohokit_api_keys else None
+    )
+    secret = (
+        s.zohokit_session_secret.get_secret_value()
+        if s.zohokit_session_secret
+        else secrets.token_urlsafe(32)
+    )
+    signer = SessionSigner(secret, s.zohokit_session_seconds)
+    templates = _templates()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tokens = OAuthTokenService.from_settings(s, transport=transport, clock=clock)
+        engine = tokens.engine
+        await _db.upgrade_async(engine)
+        accounts = AccountsClient(timeout=s.zohokit_refresh_timeout_seconds, transport=transport)
+        state = ServiceState(
+            settings=s,
+            engine=engine,
+            tokens=tokens,
+            accounts=accounts,
+            keyring=keyring,
+            signer=signer,
+            tenants=TenantStore(engine),
+            states=StateStore(engine),
+            ledger=Ledger(engine),
+            templates=templates,
+            transport=transport,
+            emulator=emulator,
+            clock=clock,
+        )
+        app.state.zohokit = state
+        try:
+            if setup is not None:
+                await setup(state)
+            yield
+        finally:
+            await accounts.aclose()
+            await tokens.close()
+
+    app = FastAPI(
+        title="zohokit",
+        summary="Zoho connections, tokens, availability and bookings for many tenants.",
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    for module in (_health, _tenants, _broker, _connect, _admin):
+        app.include_router(module.router)
+    _include_bookings(app)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi(_: ApiPrincipal) -> JSONResponse:
+        """The OpenAPI document (behind a key, like everything but health and the callback)."""
+        return JSONResponse(app.openapi())
+
+    app.add_middleware(MetricsMiddleware)
+    if emulator is not None:
+        app.add_middleware(EmulatorMount, emulator_app=create_emulator_app(emulator))
+    return app
+
+
+def _include_bookings(app: FastAPI) -> None:
+    """The availability and booking routes, present once the booking module is installed."""
+    try:
+        from . import _bookings  # type: ignore[attr-defined, unused-ignore]
+    except ImportError:
+        return
+    router: Any = _bookings.router
+    app.include_router(router)

@@ -1,0 +1,221 @@
+"""Who may call the service: API keys for ``/api/*`` and a signed session for the admin page.
+
+- **API keys** come from ``ZOHOKIT_API_KEYS``. Only their SHA-256 is kept in memory, and a
+  presented key is compared against every stored digest with :func:`hmac.compare_digest`
+  (no early exit), so neither the digest nor timing tells which key nearly matched.
+- **Scope**: a key is global (``KEY`` or ``*:KEY``) or bound to one tenant (``TENANT:KEY``).
+- **Admin sessions**: logging in with a key sets a cookie signed with itsdangerous that holds
+  the key's scope, a key fingerprint and a random CSRF token; every form posts that token
+  back. The login form itself is protected by a signed double-submit cookie.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+__all__ = [
+    "SESSION_COOKIE",
+    "ApiKeyring",
+    "Principal",
+    "SessionSigner",
+    "parse_api_keys",
+]
+
+SESSION_COOKIE = "zohokit_session"
+LOGIN_COOKIE = "zohokit_login"
+#: A key shorter than this is refused at start: it could be guessed.
+MIN_KEY_LENGTH = 16
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated caller. ``tenant`` is ``None`` for a global key."""
+
+    tenant: str | None
+    #: A short, non-secret fingerprint of the key (for logs and sessions).
+    key_id: str
+
+    def may_access(self, tenant: str) -> bool:
+        """Whether this caller may act on ``tenant``."""
+        return self.tenant is None or hmac.compare_digest(self.tenant, tenant)
+
+    @property
+    def is_global(self) -> bool:
+        """Whether the key covers every tenant."""
+        return self.tenant is None
+
+
+def parse_api_keys(spec: str) -> list[tuple[str | None, str]]:
+    """``"k1, acme:k2, *:k3"`` → ``[(None, "k1"), ("acme", "k2"), (None, "k3")]``.
+
+    Raises :class:`ValueError` (naming the entry's position, never the key) when an entry is
+    too short to be safe.
+    """
+    out: list[tuple[str | None, str]] = []
+    for position, raw in enumerate(spec.split(","), start=1):
+        entry = raw.strip()
+        if not entry:
+            continue
+        scope, sep, key = entry.partition(":")
+        if not sep:
+            scope, key = "", entry
+        tenant = scope if sep and scope not in ("", "*") else None
+        if len(key) < MIN_KEY_LENGTH:
+            raise ValueError(
+                f"ZOHOKIT_API_KEYS entry {position} is shorter than {MIN_KEY_LENGTH} characters"
+            )
+        out.append((tenant, key))
+    return out
+
+
+class ApiKeyring:
+    """The accepted API keys, held as SHA-256 digests with their scope."""
+
+    def __init__(self, keys: list[tuple[str | None, str]]) -> None:
+        self._entries = [(_digest(key), tenant) for tenant, key in keys]
+
+    @classmethod
+    def from_spec(cls, spec: str | None) -> ApiKeyring:
+        """Build from the ``ZOHOKIT_API_KEYS`` format (see :func:`parse_api_keys`)."""
+        return cls(parse_api_keys(spec or ""))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __repr__(self) -> str:
+        return f"ApiKeyring({len(self._entries)} keys)"
+
+    def authenticate(self, presented: str | None) -> Principal | None:
+        """The principal for ``presented``, or ``None``. Every digest is compared."""
+        if not presented:
+            return None
+        digest = _digest(presented)
+        found: Principal | None = None
+        for stored, tenant in self._entries:
+            if hmac.compare_digest(stored, digest) and found is None:
+                found = Principal(tenant, digest.hex()[:12])
+        return found
+
+
+class SessionSigner:
+    """Signs and checks the admin session cookie and the login form's CSRF token."""
+
+    def __init__(self, secret: str, max_age: int) -> None:
+        self._session = URLSafeTimedSerializer(secret, salt="zohokit.session")
+        self._login = URLSafeTimedSerializer(secret, salt="zohokit.login")
+        self.max_age = max_age
+
+    def new_session(self, principal: Principal) -> tuple[str, str]:
+        """A cookie value for ``principal`` and the CSRF token its forms must send."""
+        csrf = secrets.token_urlsafe(24)
+        value = self._session.dumps({"t": principal.tenant, "k": principal.key_id, "c": csrf})
+        return value, csrf
+
+    def read_session(self, value: str | None) -> tuple[Principal, str] | None:
+        """The principal and CSRF token of a valid, unexpired cookie; else ``None``."""
+        if not value:
+            return None
+        try:
+            data: Any = self._session.loads(value, max_age=self.max_age)
+        except BadSignature:
+            return None
+        if not isinstance(data, dict):
+            return None
+        tenant, key_id, csrf = data.get("t"), data.get("k"), data.get("c")
+        if not isinstance(key_id, str) or not isinstance(csrf, str):
+            return None
+        if tenant is not None and not isinstance(tenant, str):
+            return None
+        return Principal(tenant, key_id), csrf
+
+    def new_login_token(self) -> str:
+        """A signed random value for the login form (sent as a cookie and a hidden field)."""
+        return self._login.dumps(secrets.token_urlsafe(16))
+
+    def check_login_token(self, form_value: str | None, cookie_value: str | None) -> bool:
+        """Both copies present, equal, and signed by us within the last hour."""
+        if not form_value or not cookie_value:
+            return False
+        if not hmac.compare_digest(form_value, cookie_value):
+            return False
+        try:
+            self._login.loads(form_value, max_age=3600)
+        except BadSignature:
+            return False
+        return True
+
+
+# OpenAPI security schemes: the document shows both ways of presenting a key.
+_bearer = HTTPBearer(auto_error=False, description="An API key from ZOHOKIT_API_KEYS.")
+_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="An API key from ZOHOKIT_API_KEYS."
+)
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(status_code=401, detail=message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def api_principal(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    header_key: Annotated[str | None, Security(_header)],
+) -> Principal:
+    """Dependency: the caller of an ``/api/*`` route, from ``Authorization: Bearer`` or
+    ``X-API-Key``. 401 without a valid key."""
+    keyring: ApiKeyring = request.app.state.zohokit.keyring
+    presented = bearer.credentials if bearer is not None else header_key
+    if not presented:
+        raise _unauthorized("an API key is required (Authorization: Bearer <key> or X-API-Key)")
+    principal = keyring.authenticate(presented)
+    if principal is None:
+        raise _unauthorized("the API key is not valid")
+    return principal
+
+
+def session_principal(request: Request) -> tuple[Principal, str] | None:
+    """The admin session's principal and CSRF token, or ``None`` when not logged in."""
+    signer: SessionSigner = request.app.state.zohokit.signer
+    return signer.read_session(request.cookies.get(SESSION_COOKIE))
+
+
+def key_or_session_principal(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    header_key: Annotated[str | None, Security(_header)],
+) -> Principal:
+    """Dependency for routes a browser opens too (the connect link): a key, or a session."""
+    if bearer is not None or header_key:
+        return api_principal(request, bearer, header_key)
+    session = session_principal(request)
+    if session is None:
+        raise _unauthorized("log in on the admin page or send an API key")
+    return session[0]
+
+
+def ensure_tenant_access(principal: Principal, tenant: str) -> None:
+    """403 unless ``principal`` may act on ``tenant``."""
+    if not principal.may_access(tenant):
+        raise HTTPException(status_code=403, detail="this API key is not valid for this tenant")
+
+
+def ensure_global(principal: Principal) -> None:
+    """403 unless the key covers every tenant."""
+    if not principal.is_global:
+        raise HTTPException(status_code=403, detail="this action needs a key for every tenant")
+
+
+ApiPrincipal = Annotated[Principal, Depends(api_principal)]
+BrowserPrincipal = Annotated[Principal, Depends(key_or_session_principal)]

@@ -1,0 +1,270 @@
+"""The connect flow: send a browser to the tenant's Zoho accounts server, take the callback,
+exchange the code, store the tokens.
+
+``GET /connect/zoho`` draws a random ``state``, stores its hash bound to the tenant and the
+provider for ten minutes, and redirects with ``access_type=offline`` and ``prompt=consent``
+(so Zoho sends a refresh token every time). ``GET /oauth/zoho/callback`` consumes the state
+(once), refuses an ``accounts-server`` that is not Zoho's (or the configured emulator), so a
+forged callback can never receive the client secret, exchanges the code, and on a reconnect
+revokes the refresh token it replaces. Every failure ends on a short HTML page.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Annotated
+from urllib.parse import urlencode, urlsplit
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ..datacenters import by_accounts_server, by_code, is_known_accounts_server
+from ..errors import ZohoError
+from ..tokens import TokenFailure
+from ._auth import BrowserPrincipal, ensure_tenant_access
+from ._metrics import CONNECTS
+from ._models import TENANT_PATTERN, ProviderName
+from ._state import ServiceState, State
+from ._tables import Tenant
+
+__all__ = ["PROVIDER_SCOPES", "authorization_url", "router", "start_connect"]
+
+log = logging.getLogger("zohokit.server")
+router = APIRouter(tags=["connect"])
+
+CALLBACK_PATH = "/oauth/zoho/callback"
+#: What each provider asks Zoho for: enough for zohokit's CRM and Calendar services.
+PROVIDER_SCOPES: dict[str, tuple[str, ...]] = {
+    "zoho_crm": (
+        "ZohoCRM.modules.ALL",
+        "ZohoCRM.settings.ALL",
+        "ZohoCRM.users.READ",
+        "ZohoCRM.org.READ",
+        "ZohoCRM.coql.READ",
+    ),
+    "zoho_calendar": (
+        "ZohoCalendar.calendar.ALL",
+        "ZohoCalendar.event.ALL",
+        "ZohoCalendar.freebusy.READ",
+    ),
+}
+_LABELS = {"zoho_crm": "Zoho CRM", "zoho_calendar": "Zoho Calendar"}
+
+
+def authorization_url(
+    accounts_url: str, *, client_id: str, scopes: tuple[str, ...], redirect_uri: str, state: str
+) -> str:
+    """The consent URL at ``accounts_url``: offline access and a forced consent screen."""
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": client_id,
+            "scope": ",".join(scopes),
+            "redirect_uri": redirect_uri,
+            "access_type": "offline",
+            "prompt": "consent",
+            "state": state,
+        }
+    )
+    return f"{accounts_url.rstrip('/')}/oauth/v2/auth?{query}"
+
+
+def redirect_uri_for(state: ServiceState, request: Request) -> str:
+    """The callback URL registered with Zoho: ``ZOHOKIT_PUBLIC_URL`` or this request's."""
+    base = state.settings.zohokit_public_url or str(request.base_url)
+    return base.rstrip("/") + CALLBACK_PATH
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url if "//" in url else f"https://{url}")
+    return parts.scheme, (parts.hostname or ""), parts.port
+
+
+def accounts_server_allowed(candidate: str, override: str | None) -> bool:
+    """Zoho's own accounts servers (HTTPS, known hosts), or exactly the configured override."""
+    if override and _origin(candidate) == _origin(override):
+        return True
+    return is_known_accounts_server(candidate)
+
+
+def _client(state: ServiceState, provider: str) -> tuple[str, str]:
+    creds = state.settings.env_credentials(provider)
+    if not creds.client_id or not creds.client_secret:
+        raise HTTPException(
+            status_code=409,
+            detail="no OAuth client configured for this provider: set ZOHO_CLIENT_ID and "
+            "ZOHO_CLIENT_SECRET (or the ZOHO_CRM_* / ZOHO_CALENDAR_* names)",
+        )
+    return creds.client_id, creds.client_secret
+
+
+async def start_connect(
+    state: ServiceState, request: Request, tenant: Tenant, provider: str
+) -> RedirectResponse:
+    """Store a new single-use state for (tenant, provider) and redirect to Zoho's consent."""
+    client_id, _ = _client(state, provider)
+    value = secrets.token_urlsafe(32)
+    redirect_uri = redirect_uri_for(state, request)
+    await state.states.put(
+        value,
+        tenant=tenant.tenant,
+        provider=provider,
+        redirect_uri=redirect_uri,
+        now=state.clock(),
+        ttl=state.settings.zohokit_connect_state_seconds,
+    )
+    accounts = state.settings.zoho_accounts_url or by_code(tenant.data_center).accounts_url
+    url = authorization_url(
+        accounts,
+        client_id=client_id,
+        scopes=PROVIDER_SCOPES[provider],
+        redirect_uri=redirect_uri,
+        state=value,
+    )
+    CONNECTS.labels(provider, "started").inc()
+    # 303: a POST from the admin page becomes a GET at Zoho.
+    return RedirectResponse(url, status_code=303 if request.method == "POST" else 302)
+
+
+@router.get(
+    "/connect/zoho",
+    summary="Start connecting a tenant's Zoho account",
+    response_class=RedirectResponse,
+    status_code=302,
+    responses={
+        302: {"description": "Redirect to Zoho's consent page"},
+        401: {"description": "Missing or invalid API key (or admin session)"},
+        403: {"description": "The key is not valid for this tenant"},
+        404: {"description": "No such tenant"},
+        409: {"description": "No OAuth client configured"},
+    },
+)
+async def connect(
+    request: Request,
+    tenant: Annotated[str, Query(pattern=TENANT_PATTERN)],
+    provider: ProviderName,
+    principal: BrowserPrincipal,
+    state: State,
+) -> RedirectResponse:
+    """Redirect to the tenant's accounts server; Zoho comes back to the callback."""
+    ensure_tenant_access(principal, tenant)
+    found = await state.tenants.get(tenant)
+    if found is None:
+        raise HTTPException(status_code=404, detail=f"no tenant {tenant!r}; create it first")
+    return await start_connect(state, request, found, provider)
+
+
+def _page(state: ServiceState, status: int, title: str, message: str) -> HTMLResponse:
+    html = state.templates.get_template("message.html").render(title=title, message=message)
+    return HTMLResponse(html, status_code=status)
+
+
+@router.get(
+    CALLBACK_PATH,
+    summary="Zoho's redirect after consent",
+    response_class=HTMLResponse,
+    responses={
+        303: {"description": "Connected: on to the admin page"},
+        400: {"description": "Bad, forged, expired or replayed callback"},
+        403: {"description": "The user denied consent"},
+        404: {"description": "The tenant was deleted meanwhile"},
+        502: {"description": "Zoho refused the code exchange"},
+    },
+)
+async def callback(
+    state: State,
+    code: Annotated[str | None, Query(max_length=512)] = None,
+    oauth_state: Annotated[str | None, Query(alias="state", max_length=256)] = None,
+    error: Annotated[str | None, Query(max_length=128)] = None,
+    location: Annotated[str | None, Query(max_length=32)] = None,
+    accounts_server: Annotated[str | None, Query(alias="accounts-server", max_length=256)] = None,
+) -> Response:
+    """Check the state, check ``accounts-server``, exchange the code, store the tokens."""
+    if not oauth_state:
+        return _page(state, 400, "Connection failed", "The link has no state. Start again.")
+    binding = await state.states.consume(oauth_state, now=state.clock())
+    if binding is None:
+        return _page(
+            state,
+            400,
+            "Connection failed",
+            "This link is unknown, expired (links last 10 minutes) or was already used. "
+            "Start the connection again.",
+        )
+    tenant, provider = binding.tenant, binding.provider
+    label = _LABELS.get(provider, provider)
+    if error:
+        CONNECTS.labels(provider, "denied").inc()
+        return _page(
+            state,
+            403,
+            "Access was not granted",
+            f"Zoho reported '{error}': {label} was not connected for tenant {tenant}.",
+        )
+    if not code:
+        return _page(state, 400, "Connection failed", "Zoho sent no authorization code.")
+    found = await state.tenants.get(tenant)
+    if found is None:
+        return _page(state, 404, "Connection failed", f"Tenant {tenant} no longer exists.")
+    override = state.settings.zoho_accounts_url
+    server = accounts_server or override or by_code(found.data_center).accounts_url
+    if not accounts_server_allowed(server, override):
+        CONNECTS.labels(provider, "refused").inc()
+        log.warning("connect refused: foreign accounts-server for tenant=%s", tenant)
+        return _page(
+            state,
+            400,
+            "Connection refused",
+            "The callback named an accounts server that is not Zoho's. Nothing was sent to it.",
+        )
+    known = by_accounts_server(server)
+    if known is not None and location and location.lower() not in (known.code, "com"):
+        CONNECTS.labels(provider, "refused").inc()
+        return _page(state, 400, "Connection refused", "location and accounts-server disagree.")
+    return await _finish(state, found, provider, code, server, binding.redirect_uri)
+
+
+async def _finish(
+    state: ServiceState, tenant: Tenant, provider: str, code: str, server: str, redirect_uri: str
+) -> Response:
+    client_id, client_secret = _client(state, provider)
+    override = state.settings.zoho_accounts_url
+    outcome = await state.accounts.exchange_code(
+        override or server,
+        client_id=client_id,
+        client_secret=client_secret,
+        code=code,
+        redirect_uri=redirect_uri,
+    )
+    label = _LABELS.get(provider, provider)
+    if isinstance(outcome, TokenFailure) or outcome.refresh_token is None:
+        CONNECTS.labels(provider, "failed").inc()
+        reason = outcome.error if isinstance(outcome, TokenFailure) else "no refresh token"
+        return _page(state, 502, "Connection failed", f"Zoho refused the code exchange ({reason}).")
+    previous = await state.tokens.status(tenant.tenant, provider)
+    if previous is not None and previous.has_refresh_token and previous.status != "revoked":
+        # A reconnect: the old refresh token would stay valid at Zoho (and count against the
+        # 20-per-user cap) unless revoked. The new grant is already in hand, so a failure
+        # here costs nothing but a warning.
+        try:
+            await state.tokens.revoke(tenant.tenant, provider)
+        except ZohoError as exc:
+            log.warning("could not revoke the previous refresh token: %s", exc)
+    await state.tokens.store_grant(
+        tenant.tenant,
+        provider,
+        refresh_token=outcome.refresh_token,
+        access_token=outcome.access_token,
+        expires_in=outcome.expires_in,
+        api_domain=outcome.api_domain,
+        accounts_server=server,
+        scopes=outcome.scope,
+        client_id=client_id,
+        client_secret=client_secret,
+        source="connect",
+    )
+    CONNECTS.labels(provider, "connected").inc()
+    log.info("connected tenant=%s provider=%s", tenant.tenant, provider)
+    query = urlencode({"connected": f"{tenant.tenant}:{label}"})
+    return RedirectResponse(f"/admin?{query}", status_code=303)

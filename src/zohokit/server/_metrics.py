@@ -1,0 +1,56 @@
+"""HTTP metrics of the service (Prometheus), labelled by route template, never by raw path,
+so a tenant name or a scanner's random URL cannot grow the series without bound."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["REQUESTS", "REQUEST_SECONDS", "MetricsMiddleware"]
+
+REQUESTS = Counter(
+    "zohokit_http_requests_total",
+    "HTTP requests answered by zohokit serve.",
+    ["method", "route", "status"],
+)
+REQUEST_SECONDS = Histogram(
+    "zohokit_http_request_seconds",
+    "Time to answer an HTTP request.",
+    ["route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+CONNECTS = Counter(
+    "zohokit_connect_total",
+    "Connect flows by outcome (started, connected, denied, refused, failed).",
+    ["provider", "outcome"],
+)
+
+
+class MetricsMiddleware:
+    """Pure ASGI middleware: counts each HTTP request by method, route template and status."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def record(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            REQUESTS.labels(scope["method"], template, str(status)).inc()
+            REQUEST_SECONDS.labels(template).observe(time.perf_counter() - started)

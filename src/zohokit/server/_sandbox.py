@@ -1,0 +1,112 @@
+"""Sandbox mode: the service, an in-process Zoho emulator and a connected demo tenant, with
+nothing to configure (``zohokit serve --sandbox``, ``make run``).
+
+The emulator answers at this service's own URL (``/oauth/v2/*``, ``/crm/v8/*``,
+``/api/v1/*``, ``/_emulator/*``), so a browser's connect flow goes to "Zoho" and back on one
+port; the service's own calls to the emulator go through an :class:`httpx.ASGITransport`
+(no socket, no call to itself). Secrets (OAuth client, API key, session and encryption keys)
+are drawn once and kept in ``sandbox.json`` (mode 0600) in the data folder, next to the SQLite
+database, so a restart keeps the same key and the demo tenant.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from pydantic import SecretStr
+
+from ..emulator import Emulator, EmulatorConfig
+from ..emulator import create_app as create_emulator_app
+from ..settings import PROVIDERS
+from ..tokens import generate_key
+from ._settings import ServerSettings
+from ._state import ServiceState
+
+__all__ = ["DEMO_TENANT", "Sandbox", "build_sandbox"]
+
+DEMO_TENANT = "demo"
+
+
+@dataclass
+class Sandbox:
+    """Everything ``create_app`` needs for sandbox mode, and the API key to print."""
+
+    settings: ServerSettings
+    emulator: Emulator
+    transport: httpx.AsyncBaseTransport
+    api_key: str
+
+    async def setup(self, state: ServiceState) -> None:
+        """Create the demo tenant (once) and connect both providers to the emulator."""
+        if await state.tenants.get(DEMO_TENANT) is None:
+            await state.tenants.create(DEMO_TENANT, "Demo Company", "us", state.clock())
+        config = self.emulator.config
+        refresh, client_id, secret = config.refresh_token, config.client_id, config.client_secret
+        if not (refresh and client_id and secret):
+            raise RuntimeError("the sandbox emulator has no OAuth client or refresh token")
+        # The emulator starts empty on every run and knows only its configured refresh token,
+        # so the demo tenant is stored again each time (a reconnect in an earlier run left a
+        # refresh token this emulator has never seen).
+        for provider in PROVIDERS:
+            await state.tokens.store_grant(
+                DEMO_TENANT,
+                provider,
+                refresh_token=refresh,
+                client_id=client_id,
+                client_secret=secret,
+                accounts_server=self.emulator.base_url,
+                source="admin",
+            )
+
+
+def _secrets(data_dir: Path) -> dict[str, str]:
+    path = data_dir / "sandbox.json"
+    if path.exists():
+        loaded: dict[str, str] = json.loads(path.read_text())
+        return loaded
+    values = {
+        "client_id": f"1000.SANDBOX{secrets.token_hex(10).upper()}",
+        "client_secret": secrets.token_hex(21),
+        "refresh_token": f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}",
+        "api_key": f"zk_sandbox_{secrets.token_urlsafe(24)}",
+        "session_secret": secrets.token_urlsafe(32),
+        "encryption_key": generate_key(),
+    }
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(values, fh, indent=2)
+    return values
+
+
+def build_sandbox(data_dir: Path, base_url: str) -> Sandbox:
+    """The sandbox for a service reachable at ``base_url``, keeping its state in ``data_dir``."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    values = _secrets(data_dir)
+    emulator = Emulator(
+        EmulatorConfig(
+            client_id=values["client_id"],
+            client_secret=values["client_secret"],
+            refresh_token=values["refresh_token"],
+            base_url=base_url,
+        )
+    )
+    settings = ServerSettings(
+        zohokit_data_dir=data_dir,
+        zohokit_database_url=f"sqlite:///{data_dir / 'zohokit.db'}",
+        zohokit_encryption_keys=SecretStr(values["encryption_key"]),
+        zohokit_api_keys=SecretStr(values["api_key"]),
+        zohokit_session_secret=SecretStr(values["session_secret"]),
+        zohokit_public_url=base_url,
+        zoho_accounts_url=base_url,
+        zoho_api_url=base_url,
+        zoho_calendar_url=base_url,
+        zoho_client_id=values["client_id"],
+        zoho_client_secret=SecretStr(values["client_secret"]),
+    )
+    transport = httpx.ASGITransport(app=create_emulator_app(emulator))
+    return Sandbox(settings, emulator, transport, values["api_key"])

@@ -1,0 +1,29 @@
+"""The service's settings: :class:`~zohokit.settings.Settings` plus the ``ZOHOKIT_*`` knobs
+only ``zohokit serve`` reads (API keys, the public URL, the session secret)."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+
+from ..settings import Settings
+
+__all__ = ["ServerSettings"]
+
+
+class ServerSettings(Settings):
+    """Configuration of ``zohokit serve``, from the environment like :class:`Settings`."""
+
+    #: Comma-separated API keys. ``KEY`` or ``*:KEY`` may act on every tenant; ``TENANT:KEY``
+    #: only on that tenant. Held hashed in memory once read.
+    zohokit_api_keys: SecretStr | None = None
+    #: The URL browsers reach this service at (``https://zoho.example.com``). The OAuth
+    #: redirect URI registered with Zoho is this URL plus ``/oauth/zoho/callback``. Without it
+    #: the URL of each request is used, which is only right when no proxy rewrites the host.
+    zohokit_public_url: str | None = None
+    #: Signs the admin page's session cookie. Without it a random secret is drawn at start:
+    #: sessions then end on restart and do not carry across instances behind a balancer.
+    zohokit_session_secret: SecretStr | None = None
+    #: How long an admin session lasts, seconds.
+    zohokit_session_seconds: int = 12 * 3600
+    #: How long a connect link (the OAuth ``state``) stays usable, seconds.
+    zohokit_connect_state_seconds: int = 600

@@ -1,0 +1,51 @@
+"""What every router needs, built once in the app's lifespan and reached through one
+dependency (:data:`State`), so tests can override it instead of patching globals."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+import httpx
+import jinja2
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ..emulator import Emulator
+from ..sync import Ledger
+from ..tokens import AccountsClient, OAuthTokenService
+from ._auth import ApiKeyring, SessionSigner
+from ._settings import ServerSettings
+from ._tables import StateStore, TenantStore
+
+__all__ = ["ServiceState", "State", "get_state"]
+
+
+@dataclass
+class ServiceState:
+    """The running service's objects. ``emulator`` is set in sandbox mode only."""
+
+    settings: ServerSettings
+    engine: AsyncEngine
+    tokens: OAuthTokenService
+    accounts: AccountsClient
+    keyring: ApiKeyring
+    signer: SessionSigner
+    tenants: TenantStore
+    states: StateStore
+    ledger: Ledger
+    templates: jinja2.Environment
+    transport: httpx.AsyncBaseTransport | None = None
+    emulator: Emulator | None = None
+    clock: Callable[[], float] = time.time
+
+
+def get_state(request: Request) -> ServiceState:
+    """Dependency: the service's :class:`ServiceState` (set by the lifespan)."""
+    state: ServiceState = request.app.state.zohokit
+    return state
+
+
+State = Annotated[ServiceState, Depends(get_state)]

@@ -1,0 +1,132 @@
+"""The tenants API: create, list, read, delete, and each provider's connection status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, status
+
+from ..errors import ZohoError
+from ..settings import PROVIDERS
+from ._auth import ApiPrincipal, ensure_global, ensure_tenant_access
+from ._models import (
+    ProviderStatus,
+    TenantCreate,
+    TenantOut,
+    TenantPath,
+    epoch_to_dt,
+    provider_status,
+)
+from ._state import ServiceState, State
+from ._tables import Tenant
+
+__all__ = ["require_tenant", "router", "tenant_out"]
+
+router = APIRouter(prefix="/api/tenants", tags=["tenants"])
+
+_AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or invalid API key"},
+    403: {"description": "The key is not valid for this tenant"},
+}
+
+
+async def tenant_out(state: ServiceState, tenant: Tenant) -> TenantOut:
+    """A tenant with the status of each provider (one query per provider)."""
+    now = state.clock()
+    providers = [
+        provider_status(p, await state.tokens.status(tenant.tenant, p), now) for p in PROVIDERS
+    ]
+    return TenantOut(
+        tenant=tenant.tenant,
+        name=tenant.name,
+        data_center=tenant.data_center,
+        created_at=epoch_to_dt(tenant.created_at),
+        providers=providers,
+    )
+
+
+async def require_tenant(state: ServiceState, tenant: str) -> Tenant:
+    """The tenant's row, or 404."""
+    found = await state.tenants.get(tenant)
+    if found is None:
+        raise HTTPException(status_code=404, detail=f"no tenant {tenant!r}; create it first")
+    return found
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a tenant",
+    responses={**_AUTH_ERRORS, 409: {"description": "The tenant exists"}},
+)
+async def create_tenant(body: TenantCreate, principal: ApiPrincipal, state: State) -> TenantOut:
+    """Create a tenant (a key covering every tenant is required). Connect it next with
+    ``GET /connect/zoho?tenant=...&provider=...``."""
+    ensure_global(principal)
+    created = await state.tenants.create(
+        body.tenant, body.name or body.tenant, body.data_center, state.clock()
+    )
+    if created is None:
+        raise HTTPException(status_code=409, detail=f"tenant {body.tenant!r} already exists")
+    return await tenant_out(state, created)
+
+
+@router.get("", summary="List tenants", responses=_AUTH_ERRORS)
+async def list_tenants(principal: ApiPrincipal, state: State) -> list[TenantOut]:
+    """Every tenant the key may see (a tenant-scoped key sees its own only)."""
+    rows = await state.tenants.list(only=principal.tenant)
+    return [await tenant_out(state, row) for row in rows]
+
+
+@router.get(
+    "/{tenant}",
+    summary="Read a tenant",
+    responses={**_AUTH_ERRORS, 404: {"description": "No such tenant"}},
+)
+async def get_tenant(tenant: TenantPath, principal: ApiPrincipal, state: State) -> TenantOut:
+    """One tenant with its connections."""
+    ensure_tenant_access(principal, tenant)
+    return await tenant_out(state, await require_tenant(state, tenant))
+
+
+@router.get(
+    "/{tenant}/status",
+    summary="Connection status per provider",
+    responses={**_AUTH_ERRORS, 404: {"description": "No such tenant"}},
+)
+async def tenant_status(
+    tenant: TenantPath, principal: ApiPrincipal, state: State
+) -> list[ProviderStatus]:
+    """``healthy``, ``cooldown``, ``needs_reauth``, ``revoked`` or ``not_connected`` per
+    provider, with the last refresh and the last error."""
+    ensure_tenant_access(principal, tenant)
+    return (await tenant_out(state, await require_tenant(state, tenant))).providers
+
+
+@router.delete(
+    "/{tenant}",
+    summary="Delete a tenant",
+    responses={**_AUTH_ERRORS, 404: {"description": "No such tenant"}},
+)
+async def delete_tenant(
+    tenant: TenantPath, principal: ApiPrincipal, state: State
+) -> dict[str, Any]:
+    """Revoke the tenant's refresh tokens at Zoho and forget the tenant.
+
+    ``revoked`` says, per provider, whether Zoho confirmed; the stored tokens are erased
+    either way.
+    """
+    ensure_global(principal)
+    await require_tenant(state, tenant)
+    revoked: dict[str, bool] = {}
+    for provider in PROVIDERS:
+        current = await state.tokens.status(tenant, provider)
+        if current is None or current.status == "revoked":
+            continue
+        try:
+            revoked[provider] = await state.tokens.revoke(tenant, provider)
+        except ZohoError:
+            # Zoho unreachable: the tenant is still deleted; the token dies with its expiry.
+            revoked[provider] = False
+    await state.tenants.delete(tenant)
+    return {"tenant": tenant, "deleted": True, "revoked": revoked}
