@@ -1,0 +1,120 @@
+"""Helpers for the service tests: settings, running the app in process or over loopback,
+and walking the connect flow the way a browser does."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import urlsplit
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET
+from zohokit.server import ServerSettings
+from zohokit.tokens import generate_key
+
+GLOBAL_KEY = "global-key-0123456789abcdef"
+ACME_KEY = "acme-key-0123456789abcdef"
+OTHER_KEY = "other-key-0123456789abcdef"
+SERVICE_URL = "http://service.test"
+
+
+def settings_for(tmp_path: Path, db_url: str | None = None, **extra: object) -> ServerSettings:
+    """Settings of a service whose Zoho is the emulator at ``http://emulator.test``."""
+    values: dict[str, object] = {
+        "zohokit_data_dir": tmp_path,
+        "zohokit_database_url": db_url or f"sqlite:///{tmp_path / 'service.db'}",
+        "zohokit_encryption_keys": SecretStr(generate_key()),
+        "zohokit_api_keys": SecretStr(f"{GLOBAL_KEY},acme:{ACME_KEY},other:{OTHER_KEY}"),
+        "zohokit_session_secret": SecretStr("test-session-secret"),
+        "zohokit_public_url": SERVICE_URL,
+        "zoho_accounts_url": "http://emulator.test",
+        "zoho_client_id": CLIENT_ID,
+        "zoho_client_secret": SecretStr(CLIENT_SECRET),
+    }
+    values.update(extra)
+    return ServerSettings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def key(value: str) -> dict[str, str]:
+    """The header carrying an API key."""
+    return {"X-API-Key": value}
+
+
+async def start_connect(client: httpx.AsyncClient, tenant: str, provider: str) -> str:
+    """``GET /connect/zoho`` with the global key; returns Zoho's consent URL."""
+    answer = await client.get(
+        "/connect/zoho", params={"tenant": tenant, "provider": provider}, headers=key(GLOBAL_KEY)
+    )
+    assert answer.status_code == 302, answer.text
+    return answer.headers["location"]
+
+
+async def consent(emu_client: httpx.AsyncClient, consent_url: str) -> str:
+    """What the user's browser does at Zoho: open the consent URL; returns the callback URL."""
+    parts = urlsplit(consent_url)
+    answer = await emu_client.get(f"{parts.path}?{parts.query}")
+    assert answer.status_code == 302, answer.text
+    return answer.headers["location"]
+
+
+async def callback(client: httpx.AsyncClient, callback_url: str) -> httpx.Response:
+    """Follow Zoho's redirect back to the service."""
+    parts = urlsplit(callback_url)
+    return await client.get(f"{parts.path}?{parts.query}")
+
+
+async def connect(
+    client: httpx.AsyncClient, emu_client: httpx.AsyncClient, tenant: str, provider: str
+) -> httpx.Response:
+    """The whole connect flow; returns the callback's answer."""
+    return await callback(
+        client, await consent(emu_client, await start_connect(client, tenant, provider))
+    )
+
+
+def free_socket() -> socket.socket:
+    """A listening loopback socket on a free port."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    return sock
+
+
+class ServiceThread:
+    """The service served by uvicorn over loopback from a background thread (lifespan on)."""
+
+    def __init__(self, app: FastAPI, sock: socket.socket) -> None:
+        self._sock = sock
+        host, port = sock.getsockname()[:2]
+        self.url = f"http://{host}:{port}"
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(self._server.serve(sockets=[self._sock])), daemon=True
+        )
+
+    def __enter__(self) -> ServiceThread:
+        self._thread.start()
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError("the service did not start")
+            threading.Event().wait(0.02)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._sock.close()
