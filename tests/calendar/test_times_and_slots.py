@@ -48,12 +48,12 @@ def test_freebusy_formats() -> None:
     }
     assert parse_eventbased(eventbased) == [
         BusyInterval(utc(2023, 10, 2, 8, 30), utc(2023, 10, 2, 9)),
-        BusyInterval(utc(2023, 10, 3), utc(2023, 10, 4)),
+        BusyInterval(utc(2023, 10, 3), utc(2023, 10, 4), all_day=True),
     ]
     timebased = {"20211215": [{"allday": True}, []], "20211214": [None, ["00:30-01:00"]]}
     expected = [
         BusyInterval(utc(2021, 12, 14, 0, 30), utc(2021, 12, 14, 1)),
-        BusyInterval(utc(2021, 12, 15), utc(2021, 12, 16)),
+        BusyInterval(utc(2021, 12, 15), utc(2021, 12, 16), all_day=True),
     ]
     assert parse_timebased(timebased) == expected
     assert parse_timebased({"freebusy": timebased}) == expected  # wrapped or bare

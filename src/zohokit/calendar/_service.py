@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from ..errors import NotFound, PreconditionFailed, ZohoAPIError
+from ..errors import NotFound, PreconditionFailed, TransportError, ZohoAPIError
 from ..http import Service, ZohoService
+from ..scheduling._busy import Busy
+from ..scheduling._engine import available_slots
+from ..scheduling._errors import FreeBusyUnavailable
+from ..scheduling._schedule import Schedule, TimeBlock
 from ..tokens import ZohoCredentials
-from ._slots import Slot, free_slots
+from ._slots import Slot
 from ._times import (
     BusyInterval,
     format_utc,
@@ -130,16 +134,21 @@ class ZohoCalendarService(ZohoService):
         *,
         calendar_id: str | None = None,
         byinstance: bool = False,
+        with_description: bool = False,
     ) -> list[dict[str, Any]]:
         """Events touching ``[start, end)``; a range over 31 days is split into 31-day calls
-        (sent concurrently) and an event seen by two of them is returned once."""
+        (sent concurrently) and an event seen by two of them is returned once.
+
+        ``with_description`` asks for descriptions too (Zoho sends them only to
+        ``Accept: application/json+large``)."""
         path = _event_path(self._calendar(calendar_id))
+        headers = {"Accept": "application/json+large"} if with_description else None
 
         async def window(lo: datetime, hi: datetime) -> list[dict[str, Any]]:
             params = {"range": json.dumps({"start": format_utc(lo), "end": format_utc(hi)})}
             if byinstance:
                 params["byinstance"] = "true"
-            answer = await self._call("GET", path, params=params)
+            answer = await self._call("GET", path, params=params, headers=headers)
             return list((answer.body or {}).get("events") or [])
 
         pages = await asyncio.gather(*(window(lo, hi) for lo, hi in split_range(start, end)))
@@ -309,45 +318,153 @@ class ZohoCalendarService(ZohoService):
             return FreeBusy([], enabled=False)
         return FreeBusy(merge([block for _, blocks in parts for block in blocks]))
 
+    async def get_busy(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        user_email: str | None = None,
+        calendar_id: str | None = None,
+        exclude_event_uid: str | None = None,
+    ) -> list[Busy]:
+        """Busy time in ``[start, end)`` as the availability engine's :class:`Busy` entries.
+
+        From ``user_email``'s free/busy when given (all their calendars), otherwise from the
+        events of the calendar, one entry per occurrence of a recurring event, all-day events
+        as floating dates. ``exclude_event_uid`` leaves one event out (a booking being moved
+        must not block itself); free/busy cannot tell events apart, so it ignores it.
+
+        Fails closed: a user who does not share free/busy, or an answer that cannot be read,
+        raises :class:`~zohokit.scheduling.FreeBusyUnavailable` instead of "nothing busy".
+        """
+        try:
+            if user_email:
+                freebusy = await self.get_freebusy(user_email, start, end)
+                if not freebusy.enabled:
+                    raise FreeBusyUnavailable(
+                        f"{user_email} does not share free/busy (fb_not_enabled)",
+                        reason="fb_not_enabled",
+                        tenant=self.tenant,
+                    )
+                intervals = freebusy.busy
+            else:
+                events = await self.list_events(
+                    start, end, calendar_id=calendar_id, byinstance=True
+                )
+                intervals = [
+                    _busy_of(event, UTC)
+                    for event in events
+                    if not (exclude_event_uid and event.get("uid") == exclude_event_uid)
+                    and not _is_free(event)
+                ]
+        except (ZohoAPIError, TransportError) as exc:
+            raise FreeBusyUnavailable(
+                f"busy time could not be read: {exc}", reason=_reason(exc), tenant=self.tenant
+            ) from exc
+        except (KeyError, TypeError, ValueError) as exc:
+            raise FreeBusyUnavailable(
+                f"busy time could not be parsed: {exc!r}", reason="malformed", tenant=self.tenant
+            ) from exc
+        return [_engine_busy(interval) for interval in intervals]
+
     async def get_available_slots(
         self,
         day: date,
-        duration_minutes: int = 30,
+        duration_minutes: int | None = None,
         *,
-        timezone: str = "UTC",
+        timezone: str | None = None,
         work_start: time = time(9),
         work_end: time = time(17),
         step_minutes: int | None = None,
         user_email: str | None = None,
         calendar_id: str | None = None,
+        schedule: Schedule | None = None,
+        end_day: date | None = None,
+        now: datetime | None = None,
+        extra_busy: Iterable[Busy] = (),
     ) -> list[Slot]:
-        """Free slots of ``duration_minutes`` on ``day`` between ``work_start`` and
-        ``work_end`` in ``timezone`` (the seed's ``getAvailableSlots``, simple form).
+        """Free slots on ``day`` (to ``end_day``, inclusive) as seen in ``timezone`` (the
+        seed's ``getAvailableSlots``), computed by the availability engine.
 
-        Busy time is the user's free/busy when ``user_email`` is given, otherwise the
-        events of this calendar. A user who does not share free/busy gets no slots: their
-        busy time is unknown, and offering all of it would double-book them.
+        Simple form: working hours ``work_start``-``work_end`` every day in ``timezone``
+        (default UTC), slots of ``duration_minutes`` (default 30) every ``step_minutes``.
+        With a ``schedule`` its rules apply instead (hours, buffers, notice, window, limits;
+        ``duration_minutes`` overrides its slot length) and ``timezone`` (default: the
+        schedule's) only sets the booker's dates and the zone of the returned times.
+
+        Busy time is :meth:`get_busy` (free/busy of ``user_email``, else this calendar's
+        events) plus ``extra_busy`` (our own bookings and holds). ``now`` defaults to the
+        clock: no slot starts in the past. A user who does not share free/busy gets no slots:
+        their busy time is unknown, and offering all of it would double-book them.
         """
-        zone = ZoneInfo(timezone)
-        window_start = datetime.combine(day, work_start, zone)
-        window_end = datetime.combine(day, work_end, zone)
-        if user_email:
-            freebusy = await self.get_freebusy(user_email, window_start, window_end)
-            if not freebusy.enabled:
+        if schedule is None:
+            zone_name = timezone or "UTC"
+            blocks = (TimeBlock.parse(f"{work_start:%H:%M}-{_clock_end(work_end)}"),)
+            schedule = Schedule(
+                time_zone=zone_name,
+                weekly_hours=tuple(blocks for _ in range(7)),
+                slot_duration=timedelta(minutes=duration_minutes or 30),
+                slot_interval=timedelta(minutes=step_minutes) if step_minutes else None,
+            )
+        elif duration_minutes:
+            schedule = replace(schedule, slot_duration=timedelta(minutes=duration_minutes))
+        booker = ZoneInfo(timezone) if timezone else schedule.zone
+        last_day = end_day or day
+        # Busy time is read a day wider on each side: buffers and other zones reach past the
+        # booker's dates, and all-day events are dates that must be seen whole.
+        lo = datetime.combine(day - timedelta(days=1), time(), booker)
+        hi = datetime.combine(last_day + timedelta(days=2), time(), booker)
+        try:
+            busy = await self.get_busy(lo, hi, user_email=user_email, calendar_id=calendar_id)
+        except FreeBusyUnavailable as exc:
+            if exc.reason == "fb_not_enabled":
                 return []
-            busy = freebusy.busy
-        else:
-            events = await self.list_events(window_start, window_end, calendar_id=calendar_id)
-            busy = [_busy_of(event, zone) for event in events]
-        step = timedelta(minutes=step_minutes) if step_minutes else None
-        return free_slots(window_start, window_end, busy, timedelta(minutes=duration_minutes), step)
+            raise
+        slots = available_slots(
+            schedule,
+            [*busy, *extra_busy],
+            start=day,
+            end=last_day,
+            now=now or datetime.now(UTC),
+            booker_zone=booker,
+        )
+        return [Slot(slot.local_start, slot.local_end) for slot in slots]
 
 
-def _busy_of(event: Mapping[str, Any], zone: ZoneInfo) -> BusyInterval:
+def _clock_end(moment: time) -> str:
+    return "24:00" if moment == time(0) else f"{moment:%H:%M}"
+
+
+def _is_free(event: Mapping[str, Any]) -> bool:
+    # Zoho marks events that do not block time with transparency / "free" status.
+    return str(event.get("transparency") or "").lower() in {"1", "free", "transparent"}
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, TransportError):
+        return "no_answer"
+    status = getattr(exc, "status", None)
+    return f"http_{status}" if status else "api_error"
+
+
+def _engine_busy(interval: BusyInterval) -> Busy:
+    if interval.all_day:
+        last = interval.end - timedelta(days=1)
+        return Busy.all_day_event(interval.start.date(), max(last.date(), interval.start.date()))
+    return Busy(interval.start, max(interval.end, interval.start))
+
+
+def _busy_of(event: Mapping[str, Any], zone: tzinfo) -> BusyInterval:
     when = event.get("dateandtime") or {}
     tz = ZoneInfo(when["timezone"]) if when.get("timezone") else zone
     start = parse_zoho_time(str(when["start"]), tz)
     end = parse_zoho_time(str(when["end"]), tz)
-    if event.get("isallday") and len(str(when["end"]).rstrip("Z")) == 8 and end <= start:
-        end = start + timedelta(days=1)  # an all-day end may name the same day: it is inclusive
+    if event.get("isallday"):
+        # All-day bounds are dates, the end one inclusive: keep them as the floating dates
+        # they name rather than instants in some zone.
+        first = start.date()
+        stop = max(end.date(), first) + timedelta(days=1)
+        return BusyInterval(
+            datetime.combine(first, time(), UTC), datetime.combine(stop, time(), UTC), True
+        )
     return BusyInterval(start.astimezone(UTC), end.astimezone(UTC))

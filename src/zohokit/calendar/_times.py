@@ -27,10 +27,17 @@ MAX_RANGE = timedelta(days=31)
 
 @dataclass(frozen=True, order=True)
 class BusyInterval:
-    """A busy ``[start, end)`` in UTC."""
+    """A busy ``[start, end)`` in UTC.
+
+    ``all_day`` marks an all-day block (Zoho writes its bounds as dates): ``start`` is the
+    first busy date at midnight and ``end`` the midnight after the last one, and the dates are
+    floating calendar dates, not instants (the availability engine closes those dates in the
+    schedule's own zone).
+    """
 
     start: datetime
     end: datetime
+    all_day: bool = False
 
 
 def _aware(moment: datetime) -> datetime:
@@ -82,15 +89,20 @@ def split_range(
 
 
 def merge(intervals: list[BusyInterval]) -> list[BusyInterval]:
-    """Sort and join overlapping or touching intervals."""
+    """Sort and join overlapping or touching intervals (all-day blocks only with all-day
+    blocks: they are dates, not instants, and must stay recognisable)."""
     merged: list[BusyInterval] = []
-    for block in sorted(intervals):
-        if merged and block.start <= merged[-1].end:
-            last = merged[-1]
-            merged[-1] = BusyInterval(last.start, max(last.end, block.end))
+    for block in sorted(intervals, key=lambda b: (b.all_day, b.start, b.end)):
+        last = merged[-1] if merged else None
+        if last is not None and last.all_day == block.all_day and block.start <= last.end:
+            merged[-1] = BusyInterval(last.start, max(last.end, block.end), last.all_day)
         else:
             merged.append(block)
-    return merged
+    return sorted(merged, key=lambda b: (b.start, b.end, b.all_day))
+
+
+def _is_date(text: str) -> bool:
+    return len(text.strip().rstrip("Z")) == 8
 
 
 def parse_eventbased(body: Any) -> list[BusyInterval]:
@@ -100,12 +112,13 @@ def parse_eventbased(body: Any) -> list[BusyInterval]:
     for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, dict) or entry.get("fbtype", "busy") != "busy":
             continue
-        out.append(
-            BusyInterval(
-                parse_zoho_time(str(entry["startTime"])).astimezone(UTC),
-                parse_zoho_time(str(entry["endTime"])).astimezone(UTC),
-            )
-        )
+        first, last = str(entry["startTime"]), str(entry["endTime"])
+        start = parse_zoho_time(first).astimezone(UTC)
+        end = parse_zoho_time(last).astimezone(UTC)
+        all_day = _is_date(first) and _is_date(last)
+        if all_day and end <= start:
+            end = start + timedelta(days=1)  # an end naming the same date is inclusive
+        out.append(BusyInterval(start, end, all_day))
     return merge(out)
 
 
@@ -125,7 +138,7 @@ def parse_timebased(body: Any) -> list[BusyInterval]:
         day = datetime.strptime(key, "%Y%m%d").date()
         marker, ranges = [*value, None, None][:2] if isinstance(value, list) else (None, None)
         if isinstance(marker, dict) and marker.get("allday"):
-            out.append(BusyInterval(_clock(day, "00:00"), _clock(day, "24:00")))
+            out.append(BusyInterval(_clock(day, "00:00"), _clock(day, "24:00"), all_day=True))
         for text in ranges if isinstance(ranges, list) else []:
             first, _, last = str(text).partition("-")
             out.append(BusyInterval(_clock(day, first), _clock(day, last)))

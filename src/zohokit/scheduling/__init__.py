@@ -4,8 +4,29 @@ Everything here is pure (no clock, no I/O): the calendar layer reads Zoho free/b
 booking flow reads own bookings and holds, then both call :func:`available_slots`,
 :func:`slots_between` or :func:`is_bookable`. A schedule's stored form is the dict (TOML or
 JSON) read by :meth:`Schedule.from_dict`. See ``docs/scheduling.md`` for the rules.
+
+The booking flow on top of it (:class:`BookingService`: schedules per tenant in the database,
+holds, confirmations that cannot double-book, the Zoho Calendar event and the CRM record) is
+documented in the "Bookings" section of the same page.
 """
 
+from zohokit.scheduling._booking import (
+    Booking,
+    BookingError,
+    BookingNotFound,
+    BookingService,
+    CrmMapping,
+    Customer,
+    Hold,
+    HoldExpired,
+    HoldNotFound,
+    IdempotencyConflict,
+    ScheduleNotFound,
+    SlotNotOffered,
+    SlotTaken,
+    load_schedule_file,
+    parse_schedule_file,
+)
 from zohokit.scheduling._busy import Busy, BusySource, Slot
 from zohokit.scheduling._engine import available_slots, is_bookable, slots_between
 from zohokit.scheduling._errors import FreeBusyUnavailable, InvalidSchedule
@@ -17,20 +38,37 @@ from zohokit.scheduling._schedule import (
     TimeBlock,
     TimeOff,
 )
+from zohokit.scheduling._store import TenantSchedule
 
 __all__ = [
     "WEEKDAYS",
+    "Booking",
+    "BookingError",
+    "BookingNotFound",
+    "BookingService",
     "BookingWindow",
     "Busy",
     "BusySource",
+    "CrmMapping",
+    "Customer",
     "DateOverride",
     "FreeBusyUnavailable",
+    "Hold",
+    "HoldExpired",
+    "HoldNotFound",
+    "IdempotencyConflict",
     "InvalidSchedule",
     "Schedule",
+    "ScheduleNotFound",
     "Slot",
+    "SlotNotOffered",
+    "SlotTaken",
+    "TenantSchedule",
     "TimeBlock",
     "TimeOff",
     "available_slots",
     "is_bookable",
+    "load_schedule_file",
+    "parse_schedule_file",
     "slots_between",
 ]

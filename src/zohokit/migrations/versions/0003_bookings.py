@@ -1,0 +1,88 @@
+"""Create the booking tables: booking_schedules, booking_holds and bookings.
+
+Revision ID: 0003_bookings
+Revises: 0003_server
+Create Date: 2025-01-03
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003_bookings"
+down_revision = "0003_server"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Create the tables as :mod:`zohokit.scheduling._store` describes them."""
+    ts = sa.DateTime(timezone=True)
+    op.create_table(
+        "booking_schedules",
+        sa.Column("tenant", sa.String(255), primary_key=True),
+        sa.Column("schedule", sa.Text, nullable=False),
+        sa.Column("calendar_id", sa.String(255)),
+        sa.Column("user_email", sa.String(320)),
+        sa.Column("updated_at", ts, nullable=False),
+    )
+    op.create_table(
+        "booking_holds",
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column("tenant", sa.String(255), nullable=False),
+        sa.Column("calendar_id", sa.String(255), nullable=False),
+        sa.Column("start_utc", ts, nullable=False),
+        sa.Column("end_utc", ts, nullable=False),
+        sa.Column("buffer_before_s", sa.Integer, nullable=False),
+        sa.Column("buffer_after_s", sa.Integer, nullable=False),
+        sa.Column("expires_at", ts, nullable=False),
+        sa.Column("created_at", ts, nullable=False),
+    )
+    op.create_index("ix_booking_holds_tenant_start", "booking_holds", ["tenant", "start_utc"])
+    op.create_table(
+        "bookings",
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column("tenant", sa.String(255), nullable=False),
+        sa.Column("calendar_id", sa.String(255), nullable=False),
+        sa.Column("start_utc", ts, nullable=False),
+        sa.Column("end_utc", ts, nullable=False),
+        sa.Column("active_start", ts),
+        sa.Column("buffer_before_s", sa.Integer, nullable=False),
+        sa.Column("buffer_after_s", sa.Integer, nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("event_synced", sa.Boolean, nullable=False),
+        sa.Column("crm_synced", sa.Boolean, nullable=False),
+        sa.Column("pending_reason", sa.Text),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("title", sa.String(255), nullable=False),
+        sa.Column("booker_zone", sa.String(64), nullable=False),
+        sa.Column("customer", sa.Text, nullable=False),
+        sa.Column("idempotency_key", sa.String(255)),
+        sa.Column("zoho_event_uid", sa.String(255)),
+        sa.Column("zoho_event_etag", sa.String(64)),
+        sa.Column("crm_module", sa.String(100)),
+        sa.Column("crm_record_id", sa.String(32)),
+        sa.Column("lease_owner", sa.String(32)),
+        sa.Column("lease_until", ts),
+        sa.Column("created_at", ts, nullable=False),
+        sa.Column("updated_at", ts, nullable=False),
+        sa.Column("cancelled_at", ts),
+        sa.CheckConstraint("state IN ('active', 'cancelled')", name="ck_bookings_state"),
+        # NULL once cancelled; NULLs are distinct on SQLite and PostgreSQL alike, so only
+        # active bookings compete for a start.
+        sa.UniqueConstraint(
+            "tenant", "calendar_id", "active_start", name="uq_bookings_active_slot"
+        ),
+        sa.UniqueConstraint("tenant", "idempotency_key", name="uq_bookings_idempotency_key"),
+    )
+    op.create_index("ix_bookings_tenant_start", "bookings", ["tenant", "start_utc"])
+
+
+def downgrade() -> None:
+    """Drop the booking tables."""
+    op.drop_index("ix_bookings_tenant_start", table_name="bookings")
+    op.drop_table("bookings")
+    op.drop_index("ix_booking_holds_tenant_start", table_name="booking_holds")
+    op.drop_table("booking_holds")
+    op.drop_table("booking_schedules")
