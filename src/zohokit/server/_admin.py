@@ -111,12 +111,15 @@ def _require_session(request: Request, csrf_token: str) -> tuple[Principal, str]
 
 
 @router.get("")
-async def admin_page(request: Request, state: State, connected: str | None = None) -> Response:
+async def admin_page(
+    request: Request, state: State, connected: str | None = None, provider: str | None = None
+) -> Response:
     """The dashboard, or the login form without a session."""
     session = session_principal(request)
     if session is None:
         return _login_page(state, request, 200, None)
-    flash = f"Connected {connected[:200]}." if connected else None
+    label = _LABELS.get(provider or "", "Zoho")
+    flash = f"Connected {connected[:64]} to {label}." if connected else None
     return await _dashboard(state, *session, flash=flash)
 
 

@@ -237,7 +237,6 @@ async def _finish(
         code=code,
         redirect_uri=redirect_uri,
     )
-    label = _LABELS.get(provider, provider)
     if isinstance(outcome, TokenFailure) or outcome.refresh_token is None:
         CONNECTS.labels(provider, "failed").inc()
         reason = outcome.error if isinstance(outcome, TokenFailure) else "no refresh token"
@@ -266,5 +265,5 @@ async def _finish(
     )
     CONNECTS.labels(provider, "connected").inc()
     log.info("connected tenant=%s provider=%s", tenant.tenant, provider)
-    query = urlencode({"connected": f"{tenant.tenant}:{label}"})
+    query = urlencode({"connected": tenant.tenant, "provider": provider})
     return RedirectResponse(f"/admin?{query}", status_code=303)

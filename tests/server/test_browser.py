@@ -1,0 +1,70 @@
+"""Acceptance: in headless Chromium, log in to the sandbox's admin page, add a tenant, click
+Connect, consent at the (emulated) Zoho, and see the tenant healthy. A screenshot is saved to
+``tests/artifacts/``."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.server.support import ServiceThread, free_socket
+from zohokit.server import create_app
+from zohokit.server._sandbox import build_sandbox
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.slow
+
+
+def test_login_connect_new_tenant_and_see_it_healthy(tmp_path: Path) -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium not installed: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    sock = free_socket()
+    host, port = sock.getsockname()[:2]
+    box = build_sandbox(tmp_path / "sandbox", f"http://{host}:{port}")
+    app = create_app(box.settings, transport=box.transport, emulator=box.emulator, setup=box.setup)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with ServiceThread(app, sock) as service, sync_playwright() as pw:
+        browser = pw.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=CHROMIUM, args=FLAGS, headless=True
+        )
+        try:
+            page = browser.new_page()
+            page.goto(f"{service.url}/admin")
+            page.fill("#api_key", "wrong-key-0123456789abcdef")
+            page.click("#login")
+            assert page.inner_text("#login-error") == "That key is not valid."
+            page.fill("#api_key", box.api_key)
+            page.click("#login")
+            # The sandbox's demo tenant is there and healthy.
+            demo = page.locator('tr[data-tenant="demo"][data-provider="zoho_crm"] .badge')
+            assert demo.get_attribute("data-state") == "healthy"
+            page.fill('#new-tenant input[name="tenant"]', "acme")
+            page.fill('#new-tenant input[name="name"]', "Acme Inc")
+            page.click("#create-tenant")
+            row = 'tr[data-tenant="acme"][data-provider="zoho_crm"]'
+            assert page.locator(f"{row} .badge").get_attribute("data-state") == "not_connected"
+            page.click(f"{row} button")
+            # Zoho's consent (simulated) sends the browser back through the callback.
+            page.wait_for_url(f"{service.url}/admin?connected=*")
+            assert page.inner_text("#flash") == "Connected acme to Zoho CRM."
+            assert page.locator(f"{row} .badge").get_attribute("data-state") == "healthy"
+            page.screenshot(path=str(ARTIFACTS / "admin-connected.png"), full_page=True)
+        finally:
+            browser.close()
+    assert (ARTIFACTS / "admin-connected.png").stat().st_size > 10_000
+    assert box.emulator.stats.snapshot()["token_code_requests"] == 1
