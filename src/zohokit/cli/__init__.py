@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from . import bookings as bookings_cli
 from . import db as db_cli
+from . import schedule as schedule_cli
 from . import sync as sync_cli
 from . import tokens as tokens_cli
 from .emulator import emulator_command
@@ -21,6 +23,9 @@ app.command("emulator")(emulator_command)
 app.add_typer(tokens_cli.app, name="tokens")
 app.add_typer(db_cli.app, name="db")
 app.add_typer(sync_cli.app, name="sync")
+app.add_typer(schedule_cli.app, name="schedule")
+app.add_typer(bookings_cli.app, name="bookings")
+app.command("availability")(bookings_cli.availability_command)
 app.command("serve")(serve_command)
 
 

@@ -1,0 +1,206 @@
+"""``zohokit bookings`` and ``zohokit availability``: the booking flow from a terminal.
+
+The commands read the environment as the rest of zohokit does: ``ZOHOKIT_DATABASE_URL``
+holds schedules and bookings next to the tokens; ``ZOHO_*`` give the tenant's OAuth client
+and ``ZOHO_CALENDAR_ID`` the calendar when the schedule names none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import date, datetime
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from zohokit.db import create_engine, upgrade_async
+from zohokit.errors import ZohoError
+from zohokit.http import ZohoHTTP
+from zohokit.scheduling import Booking, BookingService, Customer, Slot
+from zohokit.settings import Settings
+from zohokit.tokens import OAuthTokenService
+
+app = typer.Typer(help="List, create, cancel and finish bookings.", no_args_is_help=True)
+console = Console(stderr=True)
+out = Console(soft_wrap=True)
+T = TypeVar("T")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+@asynccontextmanager
+async def open_service() -> AsyncIterator[BookingService]:
+    """A :class:`BookingService` on the configured database and Zoho, closed afterwards.
+
+    The migrations run first, so a fresh database works at once.
+    """
+    settings = Settings()
+    engine = create_engine(settings.database_url())
+    await upgrade_async(engine)
+    tokens = OAuthTokenService.from_settings(settings)
+    http = ZohoHTTP(tokens)
+    try:
+        yield BookingService.over(engine, http, settings=settings)
+    finally:
+        await http.aclose()
+        await tokens.close()
+        await engine.dispose()
+
+
+def run(work: Callable[[BookingService], Awaitable[T]]) -> T:
+    """Run ``work`` with a booking service; zohokit errors become a red line and exit code 1."""
+
+    async def main() -> T:
+        async with open_service() as service:
+            return await work(service)
+
+    try:
+        return asyncio.run(main())
+    except (ZohoError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {type(exc).__name__}: {exc}")
+        raise typer.Exit(1) from exc
+
+
+def _aware(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise typer.BadParameter("give an offset, e.g. 2031-03-04T10:00:00+01:00 or ...Z")
+    return moment
+
+
+def _bookings_table(found: list[Booking]) -> Table:
+    table = Table(title=f"{len(found)} booking(s)")
+    for column in ("id", "tenant", "start (UTC)", "local", "status", "customer", "reason"):
+        table.add_column(column)
+    for b in found:
+        table.add_row(
+            b.id,
+            b.tenant,
+            f"{b.start:%Y-%m-%d %H:%M}",
+            f"{b.local_start:%Y-%m-%d %H:%M} {b.booker_zone}",
+            b.status,
+            b.customer.email,
+            b.pending_reason or "",
+        )
+    return table
+
+
+def _print_bookings(found: list[Booking], as_json: bool) -> None:
+    if as_json:
+        out.print_json(json.dumps([b.to_dict() for b in found]))
+    else:
+        out.print(_bookings_table(found))
+
+
+def slot_dict(slot: Slot) -> dict[str, Any]:
+    """A slot as JSON: UTC instants and the booker's wall clock."""
+    return {
+        "start": slot.start_utc.isoformat(),
+        "end": slot.end_utc.isoformat(),
+        "local_start": slot.local_start.isoformat(),
+        "local_end": slot.local_end.isoformat(),
+    }
+
+
+def availability_command(
+    tenant: Annotated[str, typer.Argument(help="Whose schedule and calendar.")],
+    start: Annotated[str, typer.Option("--start", help="First date, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--end", help="Last date (inclusive), YYYY-MM-DD.")],
+    duration: Annotated[
+        int | None, typer.Option("--duration", help="Slot length in minutes (default: schedule).")
+    ] = None,
+    tz: Annotated[
+        str | None, typer.Option("--tz", help="The booker's zone (default: the schedule's).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Bookable slots of TENANT between two dates, after Zoho busy time and our bookings."""
+    first, last = date.fromisoformat(start), date.fromisoformat(end)
+    slots = run(lambda s: s.availability(tenant, first, last, duration, tz))
+    if as_json:
+        out.print_json(json.dumps([slot_dict(slot) for slot in slots]))
+        return
+    table = Table(title=f"{len(slots)} slot(s) for {tenant}")
+    table.add_column("local start")
+    table.add_column("local end")
+    table.add_column("UTC start")
+    for slot in slots:
+        table.add_row(
+            slot.local_start.strftime("%a %Y-%m-%d %H:%M %Z"),
+            slot.local_end.strftime("%H:%M"),
+            slot.start_utc.strftime("%Y-%m-%d %H:%M"),
+        )
+    out.print(table)
+
+
+@app.command("list")
+def list_command(
+    tenant: Annotated[str | None, typer.Option("--tenant", "-t", help="Only this tenant.")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option("--status", help="complete, pending, cancel_pending or cancelled."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Bookings by start time, with their Zoho status and any pending reason."""
+    _print_bookings(run(lambda s: s.list(tenant, status=status)), as_json)
+
+
+@app.command("create")
+def create_command(
+    tenant: Annotated[str, typer.Argument(help="Whose calendar.")],
+    start: Annotated[str, typer.Option("--start", help="Slot start, ISO 8601 with offset.")],
+    email: Annotated[str, typer.Option("--email", help="The customer's email.")],
+    first_name: Annotated[str | None, typer.Option("--first-name")] = None,
+    last_name: Annotated[str | None, typer.Option("--last-name")] = None,
+    phone: Annotated[str | None, typer.Option("--phone")] = None,
+    title: Annotated[str | None, typer.Option("--title", help="The event's title.")] = None,
+    duration: Annotated[int | None, typer.Option("--duration", help="Minutes.")] = None,
+    tz: Annotated[str | None, typer.Option("--tz", help="The booker's zone.")] = None,
+    key: Annotated[
+        str | None, typer.Option("--idempotency-key", help="Run twice, book once.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Book a slot and write it to Zoho Calendar and CRM (exit 1 if the slot is taken)."""
+    moment = _aware(start)
+    customer = Customer(email, first_name, last_name, phone)
+    booking = run(
+        lambda s: s.confirm(
+            tenant,
+            start=moment,
+            customer=customer,
+            idempotency_key=key,
+            title=title,
+            duration=duration,
+            tz=tz,
+        )
+    )
+    _print_bookings([booking], as_json)
+
+
+@app.command("cancel")
+def cancel_command(
+    tenant: Annotated[str, typer.Argument(help="Whose booking.")],
+    booking_id: Annotated[str, typer.Argument(help="The booking's id.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Cancel a booking: delete its event and record the cancellation in the CRM."""
+    _print_bookings([run(lambda s: s.cancel(tenant, booking_id))], as_json)
+
+
+@app.command("retry")
+def retry_command(
+    tenant: Annotated[str | None, typer.Option("--tenant", "-t", help="Only this tenant.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Finish bookings Zoho does not reflect yet; exit 1 if any is still pending."""
+    done = run(lambda s: s.retry_pending(tenant))
+    _print_bookings(done, as_json)
+    if any(b.status in ("pending", "cancel_pending") for b in done):
+        raise typer.Exit(1)
