@@ -27,6 +27,9 @@ __all__ = ["TokenOut", "router"]
 
 router = APIRouter(prefix="/api/tenants", tags=["tokens"])
 
+#: Seconds the broker trusts that a tenant exists and is connected before checking again.
+BROKER_RECHECK = 5.0
+
 
 class TokenOut(BaseModel):
     """A valid access token. Send it as ``Authorization: Zoho-oauthtoken <access_token>``
@@ -57,15 +60,18 @@ async def get_token(
     """The tenant's current access token, refreshed first when it is close to expiry (once
     for the whole fleet)."""
     ensure_tenant_access(principal, tenant)
-    await require_tenant(state, tenant)
-    # A tenant is connected explicitly (connect flow or `zohokit tokens import-env`): the
-    # token service's environment fallback would hand one business's account to every tenant.
-    current = await state.tokens.status(tenant, provider)
-    if current is None:
-        raise _dependency_failed(tenant, provider, "not_connected", "connect this tenant first")
+    checked = state.broker_checked.get((tenant, provider), 0.0)
+    if checked < state.clock():
+        await require_tenant(state, tenant)
+        # A tenant is connected explicitly (connect flow or `zohokit tokens import-env`): the
+        # token service's environment fallback would give one business's account to anyone.
+        if await state.tokens.status(tenant, provider) is None:
+            raise _dependency_failed(tenant, provider, "not_connected", "connect this tenant first")
+        state.broker_checked[(tenant, provider)] = state.clock() + BROKER_RECHECK
     try:
         token = await state.tokens.get_token(tenant, provider)
     except (NeedsReauthorization, TokenRevoked, ConfigurationError) as exc:
+        state.broker_checked.pop((tenant, provider), None)
         now = state.clock()
         latest = provider_status(provider, await state.tokens.status(tenant, provider), now)
         raise _dependency_failed(tenant, provider, latest.state, exc.message) from exc

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 import httpx
@@ -40,6 +40,10 @@ class ServiceState:
     transport: httpx.AsyncBaseTransport | None = None
     emulator: Emulator | None = None
     clock: Callable[[], float] = time.time
+    #: (tenant, provider) pairs the broker recently saw exist and connected, until when. Lets
+    #: a warm broker call skip the database entirely (the token itself is cached by the
+    #: token service); a deletion on another instance shows within ``BROKER_RECHECK`` seconds.
+    broker_checked: dict[tuple[str, str], float] = field(default_factory=dict)
 
 
 def get_state(request: Request) -> ServiceState:

@@ -129,4 +129,6 @@ async def delete_tenant(
             # Zoho unreachable: the tenant is still deleted; the token dies with its expiry.
             revoked[provider] = False
     await state.tenants.delete(tenant)
+    for provider in PROVIDERS:
+        state.broker_checked.pop((tenant, provider), None)
     return {"tenant": tenant, "deleted": True, "revoked": revoked}
