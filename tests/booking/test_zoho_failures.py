@@ -1,0 +1,117 @@
+"""Zoho failing mid-booking: every booking ends complete or pending with a reason, and a retry
+finishes it without creating anything twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.booking.conftest import TENANT, Clock, at
+from tests.booking.test_flow import ANN, BO, contacts, events
+from zohokit.calendar import ZohoCalendarService
+from zohokit.crm import ZohoCRMService
+from zohokit.emulator import Emulator
+from zohokit.scheduling import BookingService
+
+CREATE_EVENT = {"route": "/api/v1/calendars", "methods": ["POST"], "error_rate": 1}
+UPSERT = {"route": "/crm/v8/Contacts/upsert", "error_rate": 1}
+
+
+def fail(emulator: Emulator, *rules: dict[str, Any]) -> None:
+    emulator.faults.configure({"rules": list(rules)})
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+async def test_event_creation_fails_then_retry_completes(
+    service: BookingService,
+    emulator: Emulator,
+    calendar: ZohoCalendarService,
+    crm: ZohoCRMService,
+    when: str,
+) -> None:
+    # "after": Zoho wrote the event and the answer was lost, the case that duplicates events.
+    fail(emulator, {**CREATE_EVENT, "when": when})
+    booking = await service.confirm(TENANT, start=at(10), customer=ANN)
+    assert booking.status == "pending"
+    assert booking.pending_reason is not None
+    assert "calendar event" in booking.pending_reason
+    assert booking.zoho_event_uid is None
+    assert len(await events(calendar)) == (1 if when == "after" else 0)
+    with pytest.raises(Exception, match="taken"):  # pending still holds the slot
+        await service.confirm(TENANT, start=at(10), customer=BO)
+
+    fail(emulator)
+    [done] = await service.retry_pending()
+    assert done.status == "complete"
+    found = await events(calendar)
+    assert [e["uid"] for e in found] == [done.zoho_event_uid]
+    assert [p["id"] for p in await contacts(crm)] == [done.crm_record_id]
+    assert await service.retry_pending() == []  # nothing left to do
+
+
+async def test_crm_upsert_fails_then_retry_completes(
+    service: BookingService, emulator: Emulator, calendar: ZohoCalendarService, crm: ZohoCRMService
+) -> None:
+    fail(emulator, UPSERT)
+    booking = await service.confirm(TENANT, start=at(10), customer=ANN)
+    assert booking.status == "pending"
+    assert booking.pending_reason is not None
+    assert "CRM upsert" in booking.pending_reason
+    assert booking.zoho_event_uid is not None  # the first step is recorded
+    assert booking.crm_record_id is None
+    listed = await service.list(TENANT, status="pending")
+    assert [b.id for b in listed] == [booking.id]
+
+    fail(emulator)
+    [done] = await service.retry_pending(TENANT)
+    assert done.status == "complete"
+    assert done.zoho_event_uid == booking.zoho_event_uid
+    assert len(await events(calendar)) == 1
+    assert [p["id"] for p in await contacts(crm)] == [done.crm_record_id]
+
+
+async def test_cancel_while_zoho_fails_is_finished_by_retry(
+    service: BookingService, emulator: Emulator, calendar: ZohoCalendarService
+) -> None:
+    booking = await service.confirm(TENANT, start=at(10), customer=ANN)
+    fail(emulator, {"route": "/api/v1/calendars", "methods": ["DELETE"], "error_rate": 1})
+    cancelled = await service.cancel(TENANT, booking.id)
+    assert cancelled.status == "cancel_pending"
+    assert cancelled.pending_reason is not None
+    assert len(await events(calendar)) == 1
+    fail(emulator)
+    [done] = await service.retry_pending()
+    assert done.status == "cancelled"
+    assert await events(calendar) == []
+    rebooked = await service.confirm(TENANT, start=at(10), customer=BO)
+    assert [e["uid"] for e in await events(calendar)] == [rebooked.zoho_event_uid]
+
+
+async def test_many_bookings_under_random_faults_all_end_complete(
+    service: BookingService,
+    emulator: Emulator,
+    calendar: ZohoCalendarService,
+    crm: ZohoCRMService,
+    clock: Clock,
+) -> None:
+    fail(
+        emulator,
+        {**CREATE_EVENT, "error_rate": 0.4, "when": "random"},
+        {**UPSERT, "error_rate": 0.4},
+    )
+    made = []
+    for i, hour in enumerate((9, 10, 11, 13, 14, 15, 16)):
+        who = ANN if i % 2 else BO
+        made.append(await service.confirm(TENANT, start=at(hour), customer=who))
+    assert all(b.status in ("complete", "pending") for b in made)
+    assert all(b.pending_reason for b in made if b.status == "pending")
+    fail(emulator)
+    clock.advance(minutes=3)  # past any lease
+    await service.retry_pending()
+    final = await service.list(TENANT)
+    assert {b.status for b in final} == {"complete"}
+    assert sorted(e["uid"] for e in await events(calendar)) == sorted(
+        str(b.zoho_event_uid) for b in final
+    )
+    assert sorted(p["Email"] for p in await contacts(crm)) == ["ann@example.com", "bo@example.com"]
