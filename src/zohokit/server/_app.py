@@ -3,6 +3,8 @@ database engine, token service and HTTP client are made in the lifespan and clos
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import logging
 import secrets
 import time
@@ -149,9 +151,8 @@ def create_app(
 
 def _include_bookings(app: FastAPI) -> None:
     """The availability and booking routes, present once the booking module is installed."""
-    try:
-        from . import _bookings  # type: ignore[attr-defined, unused-ignore]
-    except ImportError:
+    # Checked by name rather than by catching ImportError, so a broken module still fails loudly.
+    if importlib.util.find_spec(f"{__package__}._bookings") is None:
         return
-    router: Any = _bookings.router
-    app.include_router(router)
+    module: Any = importlib.import_module(f"{__package__}._bookings")
+    app.include_router(module.router)
