@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
+	$(BIN)/zohokit serve --sandbox --host 127.0.0.1 --port $${PORT:-8000}
+
+emulator: $(STAMP)
 	$(BIN)/zohokit emulator --host 127.0.0.1 --port $${PORT:-8765}
 
 # The test suite drives a real PostgreSQL 15 and a real headless Chromium. Install them from
