@@ -56,9 +56,9 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from zohokit.db import UTCDateTime
 from zohokit.scheduling._busy import Busy, BusySource
 from zohokit.scheduling._schedule import Schedule
-from zohokit.tokens._store import UTCDateTime
 
 __all__ = [
     "BookingRow",

@@ -25,15 +25,12 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
-    DateTime,
-    Dialect,
     Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
-    TypeDecorator,
     case,
     delete,
     func,
@@ -43,7 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ..db import create_engine, upgrade_async
+from ..db import UTCDateTime, create_engine, upgrade_async
 from ._plan import LedgerState, Status
 from ._report import RunReport
 
@@ -51,26 +48,6 @@ __all__ = ["Cursor", "Ledger", "LedgerEntry", "Outcome", "metadata"]
 
 #: Rows per ``IN (...)`` list: well under SQLite's bound-parameter limit.
 _CHUNK = 500
-
-
-class _UTC(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 metadata = MetaData()
@@ -87,9 +64,9 @@ sync_ledger = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error_code", String(100)),
     Column("last_error_details", Text),
-    Column("zoho_modified_time", _UTC()),
-    Column("last_pushed_at", _UTC()),
-    Column("updated_at", _UTC(), nullable=False),
+    Column("zoho_modified_time", UTCDateTime()),
+    Column("last_pushed_at", UTCDateTime()),
+    Column("updated_at", UTCDateTime(), nullable=False),
     Index("ix_sync_ledger_zoho_id", "tenant", "module", "zoho_id"),
 )
 
@@ -99,9 +76,9 @@ sync_cursors = Table(
     Column("tenant", String(255), primary_key=True),
     Column("module", String(100), primary_key=True),
     Column("stream", String(16), primary_key=True),
-    Column("cursor", _UTC()),
+    Column("cursor", UTCDateTime()),
     Column("seen", Text, nullable=False),
-    Column("updated_at", _UTC(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
 )
 
 sync_runs = Table(
