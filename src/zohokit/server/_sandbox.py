@@ -22,14 +22,27 @@ from pydantic import SecretStr
 
 from ..emulator import Emulator, EmulatorConfig
 from ..emulator import create_app as create_emulator_app
+from ..http import ZohoHTTP
+from ..scheduling import Schedule, ScheduleNotFound
 from ..settings import PROVIDERS
 from ..tokens import generate_key
+from ._bookings import booking_service
 from ._settings import ServerSettings
 from ._state import ServiceState
 
-__all__ = ["DEMO_TENANT", "Sandbox", "build_sandbox"]
+__all__ = ["DEMO_SCHEDULE", "DEMO_TENANT", "Sandbox", "build_sandbox"]
 
 DEMO_TENANT = "demo"
+#: The demo tenant's bookable hours: weekdays 09:00-17:00 in Berlin, 30-minute slots.
+DEMO_SCHEDULE: dict[str, object] = {
+    "time_zone": "Europe/Berlin",
+    "duration_minutes": 30,
+    "minimum_notice_minutes": 60,
+    "booking_window": {"days": 60},
+    "weekly_hours": {
+        day: ["09:00-17:00"] for day in ("monday", "tuesday", "wednesday", "thursday", "friday")
+    },
+}
 
 
 @dataclass
@@ -62,6 +75,24 @@ class Sandbox:
                 accounts_server=self.emulator.base_url,
                 source="admin",
             )
+        await self._demo_schedule(state)
+
+    async def _demo_schedule(self, state: ServiceState) -> None:
+        """Give the demo tenant a schedule on the emulator's primary calendar, once: an
+        operator's later changes (``PUT /api/tenants/demo/schedule``) survive restarts."""
+        http = ZohoHTTP(state.tokens, transport=state.transport)
+        try:
+            service = booking_service(state, http)
+            try:
+                await service.get_schedule(DEMO_TENANT)
+            except ScheduleNotFound:
+                # "primary" is the emulator's alias of its user's default calendar, whose uid
+                # is drawn anew when the emulator restarts empty.
+                await service.set_schedule(
+                    DEMO_TENANT, Schedule.from_dict(DEMO_SCHEDULE), calendar_id="primary"
+                )
+        finally:
+            await http.aclose()
 
 
 def _secrets(data_dir: Path) -> dict[str, str]:
