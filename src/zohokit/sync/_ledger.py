@@ -194,17 +194,24 @@ class Ledger:
         self, tenant: str, module: str, external_ids: Sequence[str]
     ) -> dict[str, LedgerEntry]:
         """The ledger rows of these external ids (missing ones are simply absent)."""
+        return await self._lookup(tenant, module, "external_id", external_ids)
+
+    async def _lookup(
+        self, tenant: str, module: str, key: str, values: Sequence[str]
+    ) -> dict[str, LedgerEntry]:
+        """Rows whose column ``key`` is one of ``values``, by that column's value."""
         found: dict[str, LedgerEntry] = {}
         t = sync_ledger.c
+        column = t[key]
         async with self.engine.connect() as conn:
-            for chunk in _chunks(list(external_ids)):
+            for chunk in _chunks(list(values)):
                 result = await conn.execute(
                     select(sync_ledger).where(
-                        t.tenant == tenant, t.module == module, t.external_id.in_(chunk)
+                        t.tenant == tenant, t.module == module, column.in_(chunk)
                     )
                 )
                 for row in result:
-                    found[row.external_id] = _entry(row)
+                    found[getattr(row, key)] = _entry(row)
         return found
 
     async def all_entries(self, tenant: str, module: str) -> list[LedgerEntry]:
@@ -343,18 +350,7 @@ class Ledger:
         self, tenant: str, module: str, zoho_ids: Sequence[str]
     ) -> dict[str, LedgerEntry]:
         """Ledger rows by the Zoho id of their record (how a pull spots its own writes)."""
-        found: dict[str, LedgerEntry] = {}
-        t = sync_ledger.c
-        async with self.engine.connect() as conn:
-            for chunk in _chunks(list(zoho_ids)):
-                result = await conn.execute(
-                    select(sync_ledger).where(
-                        t.tenant == tenant, t.module == module, t.zoho_id.in_(chunk)
-                    )
-                )
-                for row in result:
-                    found[row.zoho_id] = _entry(row)
-        return found
+        return await self._lookup(tenant, module, "zoho_id", zoho_ids)
 
     async def cursor(self, tenant: str, module: str, stream: str) -> Cursor:
         """Where the pull of ``stream`` (``records`` or ``deleted``) stopped last time."""
