@@ -3,15 +3,30 @@ slots, holds, bookings with idempotency, cancel and reschedule, and every refusa
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from tests.server.conftest import Clock
-from tests.server.support import ACME_KEY, GLOBAL_KEY, OTHER_KEY, connect, key
+from tests.server.support import (
+    ACME_KEY,
+    GLOBAL_KEY,
+    OTHER_KEY,
+    ServiceThread,
+    connect,
+    free_socket,
+    key,
+)
+from tests.server.test_admin import login
+from tests.server.test_browser import ARTIFACTS, CHROMIUM, FLAGS
 from zohokit.emulator import Emulator
+from zohokit.server import create_app
+from zohokit.server._sandbox import build_sandbox
 
 #: Every day 09:00-17:00 UTC in 30-minute slots, events on the emulator's primary calendar.
 SCHEDULE: dict[str, Any] = {
@@ -367,3 +382,81 @@ async def test_zoho_calendar_down_means_no_slots_offered_503(
     assert answer.status_code == 503
     assert answer.headers["Retry-After"]
     assert "busy time" in answer.json()["message"]
+
+
+# --- the admin page --------------------------------------------------------------------------
+
+
+async def test_admin_page_shows_a_pending_booking_with_its_reason(
+    client: httpx.AsyncClient, acme: str, clock: Clock, emulator: Emulator
+) -> None:
+    day = day_ahead(clock)
+    assert (await book(client, at(day, 9), "fine")).json()["status"] == "complete"
+    # The CRM refuses every write: the booking is stored (the slot is ours) but pending.
+    emulator.faults.configure({"rules": [{"route": "crm", "error_rate": 1.0}]})
+    pending = (await book(client, at(day, 10), "crm-down")).json()
+    assert pending["status"] == "pending"
+    assert pending["pending_reason"].startswith("CRM upsert failed")
+    emulator.faults.configure({"rules": []})
+
+    await login(client, ACME_KEY)
+    page = (await client.get("/admin")).text
+    assert re.search(r'id="metric-bookings-pending">1<', page)
+    row = re.search(rf'<tr data-booking="{pending["id"]}">(.*?)</tr>', page, re.S)
+    assert row is not None
+    assert 'data-status="pending"' in row.group(1)
+    assert "CRM upsert failed" in row.group(1)
+    assert "bo@example.com" in row.group(1)
+
+
+@pytest.mark.slow
+def test_browser_admin_page_shows_a_booking_made_through_the_api(tmp_path: Path) -> None:
+    """Headless Chromium: book on the sandbox's demo tenant through the API, then see the
+    booking on the admin page (screenshot ``tests/artifacts/admin-booking.png``)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium not installed: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    sock = free_socket()
+    host, port = sock.getsockname()[:2]
+    box = build_sandbox(tmp_path / "sandbox", f"http://{host}:{port}")
+    app = create_app(box.settings, transport=box.transport, emulator=box.emulator, setup=box.setup)
+    ARTIFACTS.mkdir(exist_ok=True)
+    # Next week's Tuesday, 10:00 in Berlin: inside the demo schedule and its booking window.
+    today = datetime.now(UTC).date()
+    tuesday = today + timedelta(days=7 + (1 - today.weekday()) % 7)
+    start = datetime.combine(tuesday, time(10), ZoneInfo("Europe/Berlin")).isoformat()
+    with ServiceThread(app, sock) as service:
+        headers = {"X-API-Key": box.api_key}
+        slots = httpx.get(
+            f"{service.url}/api/tenants/demo/availability",
+            params={"start": tuesday.isoformat(), "end": tuesday.isoformat()},
+            headers=headers,
+        )
+        assert slots.status_code == 200, slots.text
+        assert len(slots.json()["slots"]) == 16  # 09:00-17:00 in 30-minute slots
+        made = httpx.post(
+            f"{service.url}/api/tenants/demo/bookings",
+            json={"customer": {"name": "Ada Lovelace", "email": "ada@example.com"}, "start": start},
+            headers={**headers, "Idempotency-Key": "browser-check"},
+        )
+        assert made.status_code == 201, made.text
+        booking = made.json()
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch_persistent_context(
+                str(tmp_path / "profile"), executable_path=CHROMIUM, args=FLAGS, headless=True
+            )
+            try:
+                page = browser.new_page()
+                page.goto(f"{service.url}/admin")
+                page.fill("#api_key", box.api_key)
+                page.click("#login")
+                row = page.locator(f'tr[data-booking="{booking["id"]}"]')
+                assert "Ada Lovelace" in row.inner_text()
+                assert row.locator(".badge").get_attribute("data-status") == "complete"
+                assert page.inner_text("#metric-bookings-pending") == "0"
+                page.screenshot(path=str(ARTIFACTS / "admin-booking.png"), full_page=True)
+            finally:
+                browser.close()
+    assert (ARTIFACTS / "admin-booking.png").stat().st_size > 10_000
+    assert len(box.emulator.calendar.events(box.emulator.calendar.primary_uid)) == 1

@@ -14,8 +14,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from prometheus_client import REGISTRY
 
 from ..datacenters import DATA_CENTERS
+from ..scheduling import Booking
 from ..settings import PROVIDERS
 from ._auth import LOGIN_COOKIE, SESSION_COOKIE, Principal, session_principal
+from ._bookings import get_booking_service
 from ._connect import _LABELS, start_connect
 from ._models import TENANT_PATTERN, TenantCreate
 from ._state import ServiceState, State
@@ -24,6 +26,13 @@ from ._tenants import tenant_out
 __all__ = ["router"]
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
+
+#: How many of the latest bookings the dashboard lists.
+RECENT_BOOKINGS = 10
+#: Booking states an operator should look at: Zoho does not reflect them yet.
+UNSYNCED = ("pending", "cancel_pending")
+#: Connection states that need a person or heal only with time.
+ATTENTION = ("needs_reauth", "revoked", "cooldown")
 
 CsrfField = Annotated[str, Form(max_length=256)]
 
@@ -63,7 +72,15 @@ def _sample_sum(name: str) -> int:
     return int(total)
 
 
+async def _bookings(request: Request, principal: Principal) -> tuple[list[Booking], int]:
+    """The latest bookings the principal may see (newest first) and how many are unsynced."""
+    every = await get_booking_service(request).list(principal.tenant)
+    recent = sorted(every, key=lambda b: b.created_at, reverse=True)[:RECENT_BOOKINGS]
+    return recent, sum(b.status in UNSYNCED for b in every)
+
+
 async def _dashboard(
+    request: Request,
     state: ServiceState,
     principal: Principal,
     csrf: str,
@@ -78,11 +95,14 @@ async def _dashboard(
     metrics = {
         "tenants": len(tenants),
         "healthy": states.count("healthy"),
-        "attention": sum(s in ("needs_reauth", "revoked", "cooldown") for s in states),
+        "attention": sum(s in ATTENTION for s in states),
+        "tenants_healthy": sum(all(p.state == "healthy" for p in t.providers) for t in tenants),
+        "tenants_attention": sum(any(p.state in ATTENTION for p in t.providers) for t in tenants),
         "refreshes": _sample_sum("zohokit_token_refreshed_total"),
         "refresh_failures": _sample_sum("zohokit_token_refresh_failed_total"),
     }
     runs = await state.ledger.runs(tenant=principal.tenant, limit=10)
+    bookings, metrics["bookings_pending"] = await _bookings(request, principal)
     return _html(
         state,
         "admin.html",
@@ -92,6 +112,7 @@ async def _dashboard(
         csrf_token=csrf,
         tenants=tenants,
         runs=runs,
+        bookings=bookings,
         metrics=metrics,
         labels=_LABELS,
         data_centers=DATA_CENTERS,
@@ -120,7 +141,7 @@ async def admin_page(
         return _login_page(state, request, 200, None)
     label = _LABELS.get(provider or "", "Zoho")
     flash = f"Connected {connected[:64]} to {label}." if connected else None
-    return await _dashboard(state, *session, flash=flash)
+    return await _dashboard(request, state, *session, flash=flash)
 
 
 @router.post("/login")
@@ -176,13 +197,13 @@ async def create_tenant(
         body = TenantCreate(tenant=tenant, name=name or None, data_center=data_center)
     except ValueError:
         message = f"A tenant key matches {TENANT_PATTERN} and the data centre must be known."
-        return await _dashboard(state, principal, csrf, error=message, status=400)
+        return await _dashboard(request, state, principal, csrf, error=message, status=400)
     created = await state.tenants.create(
         body.tenant, body.name or body.tenant, body.data_center, state.clock()
     )
     if created is None:
         message = f"Tenant {body.tenant} already exists."
-        return await _dashboard(state, principal, csrf, error=message, status=409)
+        return await _dashboard(request, state, principal, csrf, error=message, status=409)
     return RedirectResponse("/admin", status_code=303)
 
 

@@ -68,6 +68,7 @@ __all__ = [
     "BookingOut",
     "ScheduleBody",
     "booking_service",
+    "get_booking_service",
     "router",
 ]
 
@@ -359,12 +360,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await http.aclose()
 
 
-def _service(request: Request) -> BookingService:
+def get_booking_service(request: Request) -> BookingService:
+    """Dependency: the service's :class:`BookingService` (set by this router's lifespan)."""
     service: BookingService = request.app.state.zohokit_bookings
     return service
 
 
-Bookings = Annotated[BookingService, Depends(_service)]
+Bookings = Annotated[BookingService, Depends(get_booking_service)]
 
 router = APIRouter(prefix="/api/tenants", tags=["bookings"], lifespan=_lifespan)
 
