@@ -132,6 +132,10 @@ async def test_book_then_the_slot_is_gone_and_zoho_has_the_event_and_contact(
     assert booking["crm_record_id"]
     events = emulator.calendar.events(emulator.calendar.primary_uid)
     assert [e["title"] for e in events] == ["Intro call"]
+    (contact,) = emulator.crm.records("Contacts")
+    assert contact["Email"] == "bo@example.com"
+    assert contact["Last_Name"] == "Lee"
+    assert contact["Description"] == "Parking?"  # the booker's notes
 
     slots = await client.get(
         "/api/tenants/acme/availability",
