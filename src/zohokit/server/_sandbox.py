@@ -86,8 +86,8 @@ class Sandbox:
             try:
                 await service.get_schedule(DEMO_TENANT)
             except ScheduleNotFound:
-                # "primary" is the emulator's alias of its user's default calendar, whose uid
-                # is drawn anew when the emulator restarts empty.
+                # "primary" is the emulator's alias of its user's default calendar: the
+                # stored schedule then names no uid of one emulator run.
                 await service.set_schedule(
                     DEMO_TENANT, Schedule.from_dict(DEMO_SCHEDULE), calendar_id="primary"
                 )
