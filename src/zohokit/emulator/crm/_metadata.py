@@ -77,9 +77,34 @@ class ModuleDef:
     dedupe_field: str | None
     display_field: str
     field_map: dict[str, FieldDef] = field(init=False, repr=False, compare=False)
+    #: What a new record holds before its values are applied: every field unset (booleans
+    #: read false, as in Zoho). Built once: inserts copy it instead of walking the fields.
+    blank: dict[str, Any] = field(init=False, repr=False, compare=False)
+    unique_fields: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    mandatory_fields: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        # Derived once: the write path reads these for every record.
         object.__setattr__(self, "field_map", {f.api_name: f for f in self.fields})
+        object.__setattr__(
+            self,
+            "blank",
+            {
+                f.api_name: False if f.data_type == "boolean" else None
+                for f in self.fields
+                if f.api_name != "id"
+            },
+        )
+        # User-defined unique fields, enforced on every write (DUPLICATE_DATA).
+        object.__setattr__(
+            self, "unique_fields", tuple(f.api_name for f in self.fields if f.unique)
+        )
+        # Fields an insert must carry (MANDATORY_NOT_FOUND otherwise).
+        object.__setattr__(
+            self,
+            "mandatory_fields",
+            tuple(f.api_name for f in self.fields if f.system_mandatory),
+        )
 
     @property
     def id(self) -> str:
@@ -87,20 +112,10 @@ class ModuleDef:
         return f"{ID_PREFIX}{self.number:012d}"
 
     @property
-    def unique_fields(self) -> tuple[str, ...]:
-        """User-defined unique fields, enforced on every write (``DUPLICATE_DATA``)."""
-        return tuple(f.api_name for f in self.fields if f.unique)
-
-    @property
     def duplicate_check_fields(self) -> tuple[str, ...]:
         """Default upsert keys: the system dedupe field first, then the unique fields."""
         first = (self.dedupe_field,) if self.dedupe_field else ()
         return first + tuple(f for f in self.unique_fields if f != self.dedupe_field)
-
-    @property
-    def mandatory_fields(self) -> tuple[str, ...]:
-        """Fields an insert must carry (``MANDATORY_NOT_FOUND`` otherwise)."""
-        return tuple(f.api_name for f in self.fields if f.system_mandatory)
 
 
 def _system(lead_like: bool) -> list[FieldDef]:

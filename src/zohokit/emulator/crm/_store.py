@@ -274,28 +274,33 @@ class CrmStore:
             if key == "id" or key.startswith("$"):
                 continue
             f = mod.field_map.get(key)
-            where = {"api_name": key, "json_path": f"{path}.{key}"}
             if f is None:
                 raise RecordError(
-                    "INVALID_DATA", "the field api name given seems to be invalid", where
+                    "INVALID_DATA",
+                    "the field api name given seems to be invalid",
+                    _where(path, key),
                 )
             if f.read_only:
                 continue  # Zoho ignores values sent for system-maintained fields.
             try:
                 normalized = normalize(f, value)
             except FieldError as exc:
-                raise RecordError(exc.code, exc.message, {**where, **exc.details}) from None
+                raise RecordError(
+                    exc.code, exc.message, {**_where(path, key), **exc.details}
+                ) from None
             if f.data_type == "ownerlookup" and normalized is not None:
                 user = self.users().get(normalized["id"])
                 if user is None:
                     raise RecordError(
                         "INVALID_DATA",
                         "invalid data",
-                        {**where, "expected_data_type": "ownerlookup"},
+                        {**_where(path, key), "expected_data_type": "ownerlookup"},
                     )
                 normalized = dict(user)
             elif f.data_type == "lookup" and normalized is not None:
-                normalized = self._resolve_lookup(f.lookup_module or "", normalized["id"], where)
+                normalized = self._resolve_lookup(
+                    f.lookup_module or "", normalized["id"], _where(path, key)
+                )
             changes[key] = normalized
         for name in mod.unique_fields:
             key = _index_key(changes.get(name))
@@ -370,19 +375,13 @@ class CrmStore:
             return exc.element()
         now = self._now()
         rec_id = self._new_id()
-        data: dict[str, Any] = {"id": rec_id, "Owner": dict(actor)}
+        stamp = iso(now)
         # Unset fields read as null, except booleans, which Zoho defaults to false.
-        data.update(
-            {
-                f.api_name: False if f.data_type == "boolean" else None
-                for f in state.definition.fields
-                if f.api_name != "id"
-            }
-        )
+        data: dict[str, Any] = {"id": rec_id, **state.definition.blank}
         data.update(
             Owner=dict(actor),
-            Created_Time=iso(now),
-            Modified_Time=iso(now),
+            Created_Time=stamp,
+            Modified_Time=stamp,
             Created_By=dict(actor),
             Modified_By=dict(actor),
         )
@@ -566,6 +565,11 @@ def position_after(keys: list[SortKey], last_key: SortKey, descending: bool) -> 
     if descending:
         return len(keys) - bisect_left(keys, last_key)
     return bisect_right(keys, last_key)
+
+
+def _where(path: str, key: str) -> dict[str, str]:
+    """Where a bad value sits, as Zoho reports it: ``api_name`` and ``json_path``."""
+    return {"api_name": key, "json_path": f"{path}.{key}"}
 
 
 def _minified(user: dict[str, Any]) -> dict[str, Any]:
