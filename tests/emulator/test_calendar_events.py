@@ -229,6 +229,19 @@ async def test_offset_times_are_stored_as_the_same_instant(
             ),
             "INVALID_DATA",
         ),
+        (
+            json.dumps(
+                {
+                    "dateandtime": {
+                        # A folder of the tz database, not a zone: no 500 for it.
+                        "timezone": "Europe",
+                        "start": "20250115T100000Z",
+                        "end": "20250115T110000Z",
+                    }
+                }
+            ),
+            "INVALID_DATA",
+        ),
     ],
 )
 async def test_invalid_eventdata_is_400(

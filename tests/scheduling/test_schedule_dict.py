@@ -97,6 +97,9 @@ def test_defaults_need_only_a_time_zone() -> None:
     [
         ({}, "time_zone", "missing"),
         ({"time_zone": "Mars/Olympus"}, "time_zone", "unknown time zone"),
+        # A folder of the tz database: ZoneInfo itself raises IsADirectoryError for it.
+        ({"time_zone": "Europe"}, "time_zone", "unknown time zone"),
+        ({"time_zone": "../../etc/passwd"}, "time_zone", "unknown time zone"),
         ({"time_zone": "UTC", "slot_minutes": 30}, "slot_minutes", "unknown key"),
         ({"time_zone": "UTC", "weekly_hours": {"mon": []}}, "weekly_hours.mon", "weekday"),
         (
@@ -180,6 +183,20 @@ def test_free_busy_failure_is_caught_as_a_zoho_error_that_says_why() -> None:
     assert caught.value.reason == "timeout"
     assert caught.value.provider == "zoho_calendar"
     assert isinstance(caught.value.__cause__, TimeoutError)
+
+
+def test_a_booker_zone_that_is_not_a_zone_is_a_clear_error() -> None:
+    schedule = Schedule.from_dict({"time_zone": "Europe/Berlin"})
+    now = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
+    with pytest.raises(scheduling.UnknownTimeZone, match="IANA name"):
+        scheduling.available_slots(
+            schedule,
+            [],
+            now=now,
+            start=dt.date(2026, 3, 2),
+            end=dt.date(2026, 3, 3),
+            booker_zone="Europe",
+        )
 
 
 def test_public_names_are_exactly_all() -> None:

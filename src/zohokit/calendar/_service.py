@@ -22,6 +22,7 @@ from ..scheduling._busy import Busy
 from ..scheduling._engine import available_slots
 from ..scheduling._errors import FreeBusyUnavailable
 from ..scheduling._schedule import Schedule, TimeBlock
+from ..scheduling._tz import load_zone
 from ..tokens import ZohoCredentials
 from ._slots import Slot
 from ._times import (
@@ -408,7 +409,7 @@ class ZohoCalendarService(ZohoService):
             )
         elif duration_minutes:
             schedule = replace(schedule, slot_duration=timedelta(minutes=duration_minutes))
-        booker = ZoneInfo(timezone) if timezone else schedule.zone
+        booker = load_zone(timezone) if timezone else schedule.zone
         last_day = end_day or day
         # Busy time is read a day wider on each side: buffers and other zones reach past the
         # booker's dates, and all-day events are dates that must be seen whole.

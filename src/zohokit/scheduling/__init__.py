@@ -39,6 +39,7 @@ from zohokit.scheduling._schedule import (
     TimeOff,
 )
 from zohokit.scheduling._store import TenantSchedule
+from zohokit.scheduling._tz import UnknownTimeZone, load_zone
 
 __all__ = [
     "WEEKDAYS",
@@ -66,9 +67,11 @@ __all__ = [
     "TenantSchedule",
     "TimeBlock",
     "TimeOff",
+    "UnknownTimeZone",
     "available_slots",
     "is_bookable",
     "load_schedule_file",
+    "load_zone",
     "parse_schedule_file",
     "slots_between",
 ]

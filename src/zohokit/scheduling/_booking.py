@@ -37,7 +37,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -55,6 +54,7 @@ from zohokit.scheduling._store import (
     TenantSchedule,
     new_id,
 )
+from zohokit.scheduling._tz import load_zone
 
 if TYPE_CHECKING:
     from zohokit.calendar import ZohoCalendarService
@@ -198,7 +198,7 @@ class CrmMapping:
         status = "confirmed" if booking.state == "active" else "cancelled"
         when = f"{booking.start_utc:%Y-%m-%d %H:%M} UTC"
         if booking.booker_zone != "UTC":
-            local = booking.start_utc.astimezone(ZoneInfo(booking.booker_zone))
+            local = booking.start_utc.astimezone(load_zone(booking.booker_zone))
             when += f" ({local:%Y-%m-%d %H:%M} {booking.booker_zone})"
         sources: dict[str, Any] = {
             "email": customer.email,
@@ -286,7 +286,7 @@ class Booking:
             status = "complete" if synced else "pending"
         else:
             status = "cancelled" if synced else "cancel_pending"
-        zone = ZoneInfo(row.booker_zone)
+        zone = load_zone(row.booker_zone)
         return cls(
             id=row.id,
             tenant=row.tenant,
@@ -471,7 +471,7 @@ class BookingService:
         """
         entry = await self.get_schedule(tenant)
         schedule = _with_duration(entry.schedule, duration)
-        booker = ZoneInfo(tz) if tz else schedule.zone
+        booker = load_zone(tz) if tz else schedule.zone
         lo = datetime.combine(start, time(), booker) - _MARGIN
         hi = datetime.combine(end + timedelta(days=1), time(), booker) + _MARGIN
         now = self.clock()

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from zohokit.scheduling._busy import Busy, BusySource, Slot
 from zohokit.scheduling._schedule import Schedule
+from zohokit.scheduling._tz import load_zone
 from zohokit.scheduling._zones import (
     day_intervals,
     from_epoch,
@@ -47,7 +48,7 @@ def _require_aware(name: str, moment: dt.datetime) -> None:
 def _zone(value: str | ZoneInfo | None, default: ZoneInfo) -> ZoneInfo:
     if value is None:
         return default
-    return value if isinstance(value, ZoneInfo) else ZoneInfo(value)
+    return load_zone(value)
 
 
 def available_slots(

@@ -12,9 +12,11 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from zohokit.scheduling._errors import InvalidSchedule
+
+from ._tz import UnknownTimeZone, load_zone
 
 __all__ = [
     "WEEKDAYS",
@@ -197,7 +199,7 @@ class Schedule:
     @property
     def zone(self) -> ZoneInfo:
         """The schedule's time zone (``ZoneInfo`` caches instances, so this is cheap)."""
-        return ZoneInfo(self.time_zone)
+        return load_zone(self.time_zone)
 
     @property
     def step(self) -> dt.timedelta:
@@ -270,9 +272,9 @@ def _minutes(delta: dt.timedelta) -> int:
 
 def _validate(s: Schedule) -> None:
     try:
-        ZoneInfo(s.time_zone)
-    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
-        raise InvalidSchedule("time_zone", f"unknown time zone {s.time_zone!r}") from exc
+        load_zone(s.time_zone)
+    except UnknownTimeZone as exc:
+        raise InvalidSchedule("time_zone", str(exc)) from exc
     if len(s.weekly_hours) != 7:
         raise InvalidSchedule("weekly_hours", "needs exactly seven days, Monday first")
     for name, blocks in zip(WEEKDAYS, s.weekly_hours, strict=True):

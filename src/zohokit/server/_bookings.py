@@ -14,9 +14,7 @@ import math
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
 from typing import Annotated, Any, Literal
-from zoneinfo import available_timezones
 
 from fastapi import (
     APIRouter,
@@ -56,6 +54,7 @@ from ..scheduling import (
     SlotNotOffered,
     SlotTaken,
     TenantSchedule,
+    load_zone,
     parse_schedule_file,
 )
 from ._auth import ApiPrincipal, Principal, ensure_tenant_access
@@ -91,16 +90,8 @@ Block = Annotated[str, Field(pattern=_BLOCK, examples=["09:00-12:30"])]
 IdPath = Annotated[str, Path(pattern=_ID, description="An id this API returned")]
 
 
-@cache
-def _zones() -> frozenset[str]:
-    # Membership in the IANA list, not ZoneInfo(name): ZoneInfo("Europe") raises
-    # IsADirectoryError, and a path-like name should never reach the file system.
-    return frozenset(available_timezones())
-
-
 def _check_zone(name: str) -> str:
-    if name not in _zones():
-        raise ValueError(f"unknown time zone {name[:64]!r}; use an IANA name like Europe/Berlin")
+    load_zone(name)  # UnknownTimeZone is a ValueError: pydantic turns it into a 422
     return name
 
 

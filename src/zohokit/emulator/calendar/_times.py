@@ -100,7 +100,8 @@ def zone_named(name: str) -> ZoneInfo:
         raise TimeFormatError("timezone must be an IANA zone name")
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        # OSError: ZoneInfo("Europe") is a directory of the tz database, not a zone.
         raise TimeFormatError(f"unknown timezone {name!r}") from exc
 
 
