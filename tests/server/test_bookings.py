@@ -135,7 +135,10 @@ async def test_book_then_the_slot_is_gone_and_zoho_has_the_event_and_contact(
     (contact,) = emulator.crm.records("Contacts")
     assert contact["Email"] == "bo@example.com"
     assert contact["Last_Name"] == "Lee"
-    assert contact["Description"] == "Parking?"  # the booker's notes
+    # The summary says what was booked; the booker's notes follow it, in Zoho and the event.
+    assert contact["Description"].startswith("Intro call: ")
+    assert contact["Description"].endswith("\nNotes: Parking?")
+    assert "Notes: Parking?" in events[0]["description"]
 
     slots = await client.get(
         "/api/tenants/acme/availability",

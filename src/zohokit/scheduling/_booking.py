@@ -127,13 +127,16 @@ class IdempotencyConflict(BookingError):
 
 @dataclass(frozen=True)
 class Customer:
-    """Who booked. ``fields`` are extra CRM fields written as given (``{"Lead_Source": ...}``)."""
+    """Who booked. ``notes`` are the booker's own words: they go into the calendar event and
+    the CRM summary. ``fields`` are extra CRM fields written as given (``{"Lead_Source": ...}``).
+    """
 
     email: str
     first_name: str | None = None
     last_name: str | None = None
     phone: str | None = None
     fields: Mapping[str, Any] = field(default_factory=dict)
+    notes: str | None = None
 
     def __post_init__(self) -> None:
         if "@" not in self.email:
@@ -153,6 +156,7 @@ class Customer:
             "last_name": self.last_name,
             "phone": self.phone,
             "fields": dict(self.fields),
+            "notes": self.notes,
         }
 
     @classmethod
@@ -164,6 +168,7 @@ class Customer:
             last_name=data.get("last_name"),
             phone=data.get("phone"),
             fields=dict(data.get("fields") or {}),
+            notes=data.get("notes"),
         )
 
 
@@ -185,7 +190,8 @@ class CrmMapping:
     Email. ``fields`` maps a CRM field to a source: ``email``, ``first_name``, ``last_name``
     (the email's local part when unknown, since Contacts require it), ``phone``, ``name``,
     ``booking_id``, ``booking_start`` / ``booking_end`` (ISO UTC), ``booking_status``
-    (``confirmed`` or ``cancelled``) and ``booking_summary`` (one readable line). Empty sources
+    (``confirmed`` or ``cancelled``), ``notes`` (the booker's) and ``booking_summary`` (one
+    readable line, then the booker's notes on the next line when there are any). Empty sources
     are left out, and the customer's own ``fields`` are added as given.
     """
 
@@ -200,6 +206,9 @@ class CrmMapping:
         if booking.booker_zone != "UTC":
             local = booking.start_utc.astimezone(load_zone(booking.booker_zone))
             when += f" ({local:%Y-%m-%d %H:%M} {booking.booker_zone})"
+        summary = f"{booking.title}: {when}, {status} (booking {booking.id})"
+        if customer.notes:
+            summary += f"\nNotes: {customer.notes}"
         sources: dict[str, Any] = {
             "email": customer.email,
             "first_name": customer.first_name,
@@ -210,7 +219,8 @@ class CrmMapping:
             "booking_start": booking.start_utc.isoformat(),
             "booking_end": booking.end_utc.isoformat(),
             "booking_status": status,
-            "booking_summary": f"{booking.title}: {when}, {status} (booking {booking.id})",
+            "notes": customer.notes,
+            "booking_summary": summary,
         }
         record: dict[str, Any] = {}
         for crm_field, source in self.fields.items():
@@ -867,6 +877,8 @@ def _description(row: BookingRow) -> str:
     lines = [f"Booked by {customer.name} <{customer.email}>"]
     if customer.phone:
         lines.append(f"Phone: {customer.phone}")
+    if customer.notes:
+        lines.append(f"Notes: {customer.notes}")
     lines.append(_marker(row.id))
     return "\n".join(lines)
 

@@ -114,7 +114,7 @@ class CustomerIn(_Body):
     name: str = Field(min_length=1, max_length=200, examples=["Bo Lee"])
     email: str = Field(pattern=_EMAIL, max_length=254, examples=["bo@example.com"])
     phone: str | None = Field(default=None, max_length=40)
-    #: Written to the CRM record's ``Description`` (in place of the booking summary).
+    #: Shown in the calendar event and under the booking summary in the CRM record.
     notes: str | None = Field(default=None, max_length=2000)
 
     @field_validator("name")
@@ -127,8 +127,7 @@ class CustomerIn(_Body):
     def customer(self) -> Customer:
         """The booking flow's :class:`Customer`: the last word is the last name."""
         first, _, last = self.name.rpartition(" ")
-        fields = {"Description": self.notes} if self.notes else {}
-        return Customer(self.email, first.strip() or None, last, self.phone, fields)
+        return Customer(self.email, first.strip() or None, last, self.phone, notes=self.notes)
 
 
 class BookingCreate(_Body):
