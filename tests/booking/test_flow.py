@@ -210,3 +210,19 @@ async def test_all_day_events_close_the_day(
 async def test_unknown_tenant_has_no_schedule(service: BookingService) -> None:
     with pytest.raises(ScheduleNotFound):
         await service.availability("nobody", date(2031, 3, 4), date(2031, 3, 4))
+
+
+async def test_newest_bookings_first_with_a_limit_and_the_unsynced_count(
+    service: BookingService, clock: Clock, emulator: Emulator
+) -> None:
+    first = await service.confirm(TENANT, start=at(14), customer=ANN)
+    clock.now += timedelta(minutes=1)
+    emulator.faults.configure({"rules": [{"route": "/crm/v8/Contacts/upsert", "error_rate": 1}]})
+    second = await service.confirm(TENANT, start=at(10), customer=BO)
+    assert second.status == "pending"
+    newest = await service.list(TENANT, newest_first=True, limit=1)
+    assert [b.id for b in newest] == [second.id]  # made last, though it starts earlier
+    assert [b.id for b in await service.list(TENANT)] == [second.id, first.id]  # by start
+    assert [b.id for b in await service.list(TENANT, status="complete", limit=5)] == [first.id]
+    assert await service.count_unsynced(TENANT) == 1
+    assert await service.count_unsynced("someone-else") == 0

@@ -669,12 +669,27 @@ class BookingService:
         start: datetime | None = None,
         end: datetime | None = None,
         status: str | None = None,
+        newest_first: bool = False,
+        limit: int | None = None,
     ) -> builtins.list[Booking]:
-        """Bookings by start time: of one tenant (or all), overlapping ``[start, end)``, with
-        one ``status`` (``complete``, ``pending``, ``cancel_pending``, ``cancelled``)."""
-        rows = await self.store.list(tenant=tenant, start=start, end=end)
-        found = [Booking.of(row) for row in rows]
-        return [b for b in found if status is None or b.status == status]
+        """Bookings by start time (``newest_first``: the latest made first): of one tenant (or
+        all), overlapping ``[start, end)``, with one ``status`` (``complete``, ``pending``,
+        ``cancel_pending``, ``cancelled``); at most ``limit`` of them."""
+        if status is not None:
+            # Status is derived from several columns: filter here, then cut to the limit.
+            rows = await self.store.list(
+                tenant=tenant, start=start, end=end, newest_first=newest_first
+            )
+            found = [b for b in map(Booking.of, rows) if b.status == status]
+            return found[:limit] if limit is not None else found
+        rows = await self.store.list(
+            tenant=tenant, start=start, end=end, newest_first=newest_first, limit=limit
+        )
+        return [Booking.of(row) for row in rows]
+
+    async def count_unsynced(self, tenant: str | None = None) -> int:
+        """How many bookings wait for Zoho (``pending`` or ``cancel_pending``)."""
+        return await self.store.count_unsynced(tenant=tenant)
 
     async def retry_pending(self, tenant: str | None = None) -> builtins.list[Booking]:
         """Finish every booking Zoho does not reflect yet (of one tenant, or all): create or

@@ -571,10 +571,18 @@ class BookingStore:
         start: datetime | None = None,
         end: datetime | None = None,
         unsynced_only: bool = False,
+        newest_first: bool = False,
+        limit: int | None = None,
     ) -> list[BookingRow]:
-        """Bookings by start time, filtered by tenant, by ``[start, end)`` overlap, or to
-        those Zoho does not reflect yet."""
-        query = select(*_BOOKING_COLUMNS).order_by(bookings.c.start_utc, bookings.c.id)
+        """Bookings by start time (or the newest made first), filtered by tenant, by
+        ``[start, end)`` overlap, or to those Zoho does not reflect yet; at most ``limit``."""
+        query = select(*_BOOKING_COLUMNS)
+        if newest_first:
+            query = query.order_by(bookings.c.created_at.desc(), bookings.c.id.desc())
+        else:
+            query = query.order_by(bookings.c.start_utc, bookings.c.id)
+        if limit is not None:
+            query = query.limit(limit)
         if tenant is not None:
             query = query.where(bookings.c.tenant == tenant)
         if start is not None:
@@ -587,6 +595,16 @@ class BookingStore:
             )
         async with self.engine.connect() as conn:
             return [_booking(row) for row in await conn.execute(query)]
+
+    async def count_unsynced(self, *, tenant: str | None = None) -> int:
+        """How many bookings Zoho does not reflect yet (of one tenant, or all)."""
+        query = select(func.count()).where(
+            or_(bookings.c.event_synced.is_(False), bookings.c.crm_synced.is_(False))
+        )
+        if tenant is not None:
+            query = query.where(bookings.c.tenant == tenant)
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(query)).scalar_one())
 
     async def try_lease(
         self, tenant: str, booking_id: str, *, owner: str, now: datetime, until: datetime

@@ -30,7 +30,6 @@ router = APIRouter(prefix="/admin", include_in_schema=False)
 #: How many of the latest bookings the dashboard lists.
 RECENT_BOOKINGS = 10
 #: Booking states an operator should look at: Zoho does not reflect them yet.
-UNSYNCED = ("pending", "cancel_pending")
 #: Connection states that need a person or heal only with time.
 ATTENTION = ("needs_reauth", "revoked", "cooldown")
 
@@ -74,9 +73,9 @@ def _sample_sum(name: str) -> int:
 
 async def _bookings(request: Request, principal: Principal) -> tuple[list[Booking], int]:
     """The latest bookings the principal may see (newest first) and how many are unsynced."""
-    every = await get_booking_service(request).list(principal.tenant)
-    recent = sorted(every, key=lambda b: b.created_at, reverse=True)[:RECENT_BOOKINGS]
-    return recent, sum(b.status in UNSYNCED for b in every)
+    service = get_booking_service(request)
+    recent = await service.list(principal.tenant, newest_first=True, limit=RECENT_BOOKINGS)
+    return recent, await service.count_unsynced(principal.tenant)
 
 
 async def _dashboard(
