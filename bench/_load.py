@@ -46,11 +46,17 @@ def start_process(
 
 
 async def _worker(
-    host: str, port: int, request: bytes, deadline: float, counts: Counter[int]
+    host: str,
+    port: int,
+    request: bytes,
+    deadline: float,
+    counts: Counter[int],
+    latencies: list[float],
 ) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
         while time.monotonic() < deadline:
+            sent = time.perf_counter()
             writer.write(request)
             status_line = await reader.readline()
             if not status_line:
@@ -65,12 +71,15 @@ async def _worker(
                     length = int(value.strip())
             if length:
                 await reader.readexactly(length)
+            latencies.append(time.perf_counter() - sent)
             counts[int(status_line.split()[1])] += 1
     finally:
         writer.close()
 
 
-async def _run(url: str, headers: dict[str, str], seconds: float, connections: int) -> Counter[int]:
+async def _run(
+    url: str, headers: dict[str, str], seconds: float, connections: int
+) -> tuple[Counter[int], list[float]]:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     path = parts.path + (f"?{parts.query}" if parts.query else "")
@@ -78,21 +87,38 @@ async def _run(url: str, headers: dict[str, str], seconds: float, connections: i
     lines += [f"{k}: {v}" for k, v in headers.items()]
     request = ("\r\n".join(lines) + "\r\n\r\n").encode()
     counts: Counter[int] = Counter()
+    latencies: list[float] = []
     deadline = time.monotonic() + seconds
     await asyncio.gather(
-        *(_worker(host, port, request, deadline, counts) for _ in range(connections))
+        *(_worker(host, port, request, deadline, counts, latencies) for _ in range(connections))
     )
-    return counts
+    return counts, latencies
 
 
 def measure(
     url: str, headers: dict[str, str] | None = None, seconds: float = 3.0, connections: int = 8
 ) -> tuple[float, Counter[int]]:
     """Requests per second answered by ``url`` over ``seconds``, and the status counts."""
+    rate, counts, _ = measure_latency(url, headers, seconds, connections)
+    return rate, counts
+
+
+def measure_latency(
+    url: str, headers: dict[str, str] | None = None, seconds: float = 3.0, connections: int = 8
+) -> tuple[float, Counter[int], list[float]]:
+    """Like :func:`measure`, plus every request's latency in seconds, sorted."""
     started = time.monotonic()
-    counts = asyncio.run(_run(url, headers or {}, seconds, connections))
+    counts, latencies = asyncio.run(_run(url, headers or {}, seconds, connections))
     elapsed = time.monotonic() - started
-    return sum(counts.values()) / elapsed, counts
+    return sum(counts.values()) / elapsed, counts, sorted(latencies)
+
+
+def percentile(sorted_values: Sequence[float], share: float) -> float:
+    """The value below which ``share`` (0..1) of the sorted values lie."""
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, int(len(sorted_values) * share + 0.5) - 1))
+    return sorted_values[index]
 
 
 if __name__ == "__main__":  # pragma: no cover - manual use

@@ -3,10 +3,10 @@
 
 Starts ``zohokit serve --sandbox`` (uvicorn, one process, SQLite, the demo tenant connected)
 in a subprocess and drives it from this process with ``--concurrency`` keep-alive
-connections for ``--seconds``. Client and server share the machine's cores, so the number is
-a floor for a dedicated host: the Python client costs about as much CPU per request as the
-server, and httpx's pool slows down past about 8 connections, so more connections measure
-the client rather than the broker. The token is warm after the first call (the broker then
+connections for ``--seconds``, with the small HTTP/1.1 client of ``bench/_load.py`` so that
+the client is not what is measured. The peer is a bare FastAPI app serving the same route with
+a constant answer: the ceiling of the stack, so the ratio is what authentication, the tenant
+check and the token service cost. The token is warm after the first call (the broker then
 answers from the token service's in-process cache); the emulator's counters show how many
 refreshes the whole run cost.
 
@@ -16,9 +16,7 @@ Run: ``.venv/bin/python bench/service.py [--seconds 5] [--concurrency 8]``
 from __future__ import annotations
 
 import argparse
-import asyncio
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,6 +24,9 @@ import time
 from pathlib import Path
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _load import free_port, measure_latency, percentile, start_process
 
 
 def start(data_dir: Path) -> tuple[subprocess.Popen[str], str, str]:
@@ -70,52 +71,61 @@ def start(data_dir: Path) -> tuple[subprocess.Popen[str], str, str]:
     return proc, url, key
 
 
-async def drive(url: str, key: str, seconds: float, concurrency: int) -> list[float]:
-    """Hammer the broker; return each request's latency in seconds."""
-    latencies: list[float] = []
-    path = "/api/tenants/demo/tokens/zoho_crm"
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, headers={"X-API-Key": key}, limits=limits) as http:
-        first = await http.get(path)
-        first.raise_for_status()
-        stop = time.perf_counter() + seconds
-
-        async def worker() -> None:
-            while time.perf_counter() < stop:
-                started = time.perf_counter()
-                answer = await http.get(path)
-                latencies.append(time.perf_counter() - started)
-                if answer.status_code != 200:
-                    raise SystemExit(f"broker answered {answer.status_code}: {answer.text}")
-
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return latencies
+BARE_APP = """
+import sys, uvicorn
+from fastapi import FastAPI, Header
+app = FastAPI()
+@app.get("/api/tenants/{tenant}/tokens/{provider}")
+async def token(tenant: str, provider: str, x_api_key: str = Header()):
+    return {"access_token": "1000.x.y", "api_domain": "https://www.zohoapis.com",
+            "expires_at": "2030-01-01T00:00:00+00:00"}
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
+            access_log=False, backlog=2048)
+"""
 
 
 def main() -> None:
+    """Measure the broker and a bare FastAPI peer; print throughput, latency and ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
+    path = "/api/tenants/demo/tokens/zoho_crm"
     with tempfile.TemporaryDirectory() as tmp:
         proc, url, key = start(Path(tmp) / "sandbox")
+        bare_port = free_port()
+        bare = start_process(
+            [sys.executable, "-c", BARE_APP, str(bare_port)], f"http://127.0.0.1:{bare_port}/docs"
+        )
         try:
-            started = time.perf_counter()
-            latencies = asyncio.run(drive(url, key, args.seconds, args.concurrency))
-            elapsed = time.perf_counter() - started
+            headers = {"X-API-Key": key}
+            httpx.get(url + path, headers=headers).raise_for_status()  # the one refresh
+            results = {}
+            for name, target in (
+                ("bare FastAPI, same route (peer)", f"http://127.0.0.1:{bare_port}{path}"),
+                ("zohokit token broker", url + path),
+            ):
+                rate, counts, latencies = measure_latency(
+                    target, headers, args.seconds, args.concurrency
+                )
+                bad = {k: v for k, v in counts.items() if k != 200}
+                if bad:
+                    raise SystemExit(f"{name}: unexpected answers {bad}")
+                results[name] = (rate, percentile(latencies, 0.5), percentile(latencies, 0.99))
             stats = httpx.get(f"{url}/_emulator/stats").json()
         finally:
-            proc.terminate()
-            proc.communicate(timeout=10)
-    latencies.sort()
-    p50 = statistics.median(latencies) * 1000
-    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
-    print(f"token broker, {args.concurrency} connections, {elapsed:.1f} s, one uvicorn process")
-    print(f"  requests      {len(latencies)}")
-    print(f"  requests/s    {len(latencies) / elapsed:,.0f}")
-    print(f"  latency p50   {p50:.2f} ms")
-    print(f"  latency p99   {p99:.2f} ms")
-    print(f"  refreshes at Zoho for the whole run: {stats['token_refresh_requests']}")
+            for p in (proc, bare):
+                p.terminate()
+                p.communicate(timeout=10)
+    peer = results["bare FastAPI, same route (peer)"][0]
+    print(
+        f"token broker: {args.concurrency} keep-alive connections, {args.seconds:.0f} s each, "
+        "one uvicorn process"
+    )
+    print(f"{'':34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs peer':>8}")
+    for name, (rate, p50, p99) in results.items():
+        print(f"{name:34} {rate:8.0f} {p50 * 1000:8.2f} {p99 * 1000:8.2f} {rate / peer:7.2f}x")
+    print(f"refreshes at Zoho for the whole run: {stats['token_refresh_requests']}")
 
 
 if __name__ == "__main__":

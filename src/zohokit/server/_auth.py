@@ -168,7 +168,11 @@ def _unauthorized(message: str) -> HTTPException:
     return HTTPException(status_code=401, detail=message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def api_principal(
+# Dependencies are ``async def`` although they never await: FastAPI runs a plain ``def``
+# dependency in a thread pool, and that hop cost more than everything else on the broker's path.
+
+
+async def api_principal(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     header_key: Annotated[str | None, Security(_header)],
@@ -191,14 +195,14 @@ def session_principal(request: Request) -> tuple[Principal, str] | None:
     return signer.read_session(request.cookies.get(SESSION_COOKIE))
 
 
-def key_or_session_principal(
+async def key_or_session_principal(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     header_key: Annotated[str | None, Security(_header)],
 ) -> Principal:
     """Dependency for routes a browser opens too (the connect link): a key, or a session."""
     if bearer is not None or header_key:
-        return api_principal(request, bearer, header_key)
+        return await api_principal(request, bearer, header_key)
     session = session_principal(request)
     if session is None:
         raise _unauthorized("log in on the admin page or send an API key")

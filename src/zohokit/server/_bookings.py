@@ -356,7 +356,12 @@ def get_booking_service(request: Request) -> BookingService:
     return service
 
 
-Bookings = Annotated[BookingService, Depends(get_booking_service)]
+async def _booking_service(request: Request) -> BookingService:
+    # An async dependency runs in the event loop; a plain def would hop through a thread.
+    return get_booking_service(request)
+
+
+Bookings = Annotated[BookingService, Depends(_booking_service)]
 
 router = APIRouter(prefix="/api/tenants", tags=["bookings"], lifespan=_lifespan)
 

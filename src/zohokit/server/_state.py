@@ -46,8 +46,11 @@ class ServiceState:
     broker_checked: dict[tuple[str, str], float] = field(default_factory=dict)
 
 
-def get_state(request: Request) -> ServiceState:
-    """Dependency: the service's :class:`ServiceState` (set by the lifespan)."""
+async def get_state(request: Request) -> ServiceState:
+    """Dependency: the service's :class:`ServiceState` (set by the lifespan).
+
+    ``async`` so that FastAPI calls it in the event loop, not through a worker thread.
+    """
     state: ServiceState = request.app.state.zohokit
     return state
 
