@@ -63,6 +63,7 @@ __all__ = [
     "classify_exception",
     "classify_response",
     "credits_for",
+    "current_tally",
     "default_http",
     "parse_retry_after",
     "tally_requests",
@@ -161,6 +162,11 @@ class RequestTally:
 
 
 _tally: ContextVar[RequestTally | None] = ContextVar("zohokit_request_tally", default=None)
+
+
+def current_tally() -> RequestTally | None:
+    """The tally of the innermost :func:`tally_requests` block this task runs in, if any."""
+    return _tally.get()
 
 
 @contextlib.contextmanager

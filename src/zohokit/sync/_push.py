@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from ..crm import BATCH_SIZE, RecordResult, ZohoCRMService
-from ..http import tally_requests
+from ..http import current_tally, tally_requests
 from ._hashing import row_hash
 from ._ledger import Ledger, Outcome
 from ._mapping import SyncMapping
@@ -113,6 +113,9 @@ class _PushRun:
 
     def progress(self) -> None:
         if self.on_progress is not None:
+            tally = current_tally()
+            if tally is not None:
+                self.report.settle_calls(tally)  # so the progress line shows calls so far
             self.on_progress(self.report)
 
     # --- planning ------------------------------------------------------------------------
