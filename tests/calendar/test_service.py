@@ -6,9 +6,11 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
+from tests.http.support import CREDENTIALS, service_kwargs
 from zohokit.calendar import ZohoCalendarService
 from zohokit.emulator import Emulator
-from zohokit.errors import NotFound, PreconditionFailed
+from zohokit.errors import ConfigurationError, NotFound, PreconditionFailed
+from zohokit.http import ZohoHTTP
 
 DAY = date(2031, 3, 4)
 
@@ -113,3 +115,14 @@ async def test_slots_follow_the_timezone(calendar: ZohoCalendarService) -> None:
 async def test_naive_times_are_refused(calendar: ZohoCalendarService) -> None:
     with pytest.raises(ValueError, match="timezone"):
         await calendar.create_event("x", datetime(2031, 1, 1, 9), datetime(2031, 1, 1, 10))
+
+
+async def test_no_calendar_id_is_a_setting_to_fix_not_unreadable_busy_time(
+    zoho_http: ZohoHTTP,
+) -> None:
+    service = ZohoCalendarService(CREDENTIALS, **service_kwargs(zoho_http))
+    assert not service.is_configured()
+    with pytest.raises(ConfigurationError) as caught:
+        await service.get_busy(at(9), at(17))
+    assert caught.value.variables == ("ZOHO_CALENDAR_ID",)
+    assert "ZOHO_CALENDAR_ID" in str(caught.value)

@@ -16,7 +16,13 @@ from typing import Any, ClassVar, Literal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from ..errors import NotFound, PreconditionFailed, TransportError, ZohoAPIError
+from ..errors import (
+    ConfigurationError,
+    NotFound,
+    PreconditionFailed,
+    TransportError,
+    ZohoAPIError,
+)
 from ..http import Service, ZohoService
 from ..scheduling._busy import Busy
 from ..scheduling._engine import available_slots
@@ -106,7 +112,13 @@ class ZohoCalendarService(ZohoService):
     def _calendar(self, calendar_id: str | None) -> str:
         chosen = calendar_id or self.calendar_id
         if not chosen:
-            raise ValueError("no calendar id: pass calendar_id or set ZOHO_CALENDAR_ID")
+            raise ConfigurationError(
+                f"no Zoho calendar id for tenant {self.tenant!r}: pass calendar_id, set "
+                "ZOHO_CALENDAR_ID, or give the tenant's schedule a [zoho] calendar_id",
+                variables=("ZOHO_CALENDAR_ID",),
+                tenant=self.tenant,
+                provider=self.provider,
+            )
         return chosen
 
     # --- calendars --------------------------------------------------------------------------
@@ -349,9 +361,9 @@ class ZohoCalendarService(ZohoService):
                     )
                 intervals = freebusy.busy
             else:
-                events = await self.list_events(
-                    start, end, calendar_id=calendar_id, byinstance=True
-                )
+                # Resolved first: a missing calendar id is a setting to fix, not unreadable data.
+                calendar = self._calendar(calendar_id)
+                events = await self.list_events(start, end, calendar_id=calendar, byinstance=True)
                 intervals = [
                     _busy_of(event, UTC)
                     for event in events

@@ -16,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape  # messages may hold [brackets]
 from rich.table import Table
 
 from zohokit.db import create_engine, upgrade_async
@@ -62,7 +63,7 @@ def run(work: Callable[[BookingService], Awaitable[T]]) -> T:
     try:
         return asyncio.run(main())
     except (ZohoError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {type(exc).__name__}: {exc}")
+        console.print(f"[red]error:[/red] {escape(f'{type(exc).__name__}: {exc}')}")
         raise typer.Exit(1) from exc
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape  # messages may hold [brackets]
 
 from zohokit.scheduling import BookingService, InvalidSchedule, TenantSchedule, load_schedule_file
 
@@ -42,7 +43,7 @@ def set_command(
     try:
         parsed = load_schedule_file(tenant, file.read_text(encoding="utf-8"))
     except InvalidSchedule as exc:
-        console.print(f"[red]error:[/red] {file}: {exc}")
+        console.print(f"[red]error:[/red] {escape(f'{file}: {exc}')}")
         raise typer.Exit(1) from exc
 
     async def store(service: BookingService) -> TenantSchedule:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 import uvicorn
 from rich.console import Console
+from rich.markup import escape  # messages may hold [brackets]
 
 from zohokit.server import ServerSettings, create_app
 from zohokit.server._sandbox import build_sandbox
@@ -81,7 +82,7 @@ def serve_command(
             app = create_app(settings)
         except ValueError as exc:
             sock.close()
-            console.print(f"[red]{exc}[/]")
+            console.print(f"[red]{escape(str(exc))}[/]")
             raise typer.Exit(2) from exc
         console.print(f"[bold]zohokit[/] serving on [cyan]{url}[/] (admin page: {url}/admin)")
     config = uvicorn.Config(

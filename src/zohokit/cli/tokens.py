@@ -13,6 +13,7 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape  # messages may hold [brackets]
 from rich.table import Table
 
 from zohokit.errors import ZohoError
@@ -44,7 +45,7 @@ def _run(work: Callable[[OAuthTokenService], Awaitable[T]]) -> T:
     try:
         return asyncio.run(main())
     except ZohoError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
 
 
