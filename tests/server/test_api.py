@@ -321,6 +321,21 @@ async def test_delete_tenant_revokes_its_tokens(
     assert (await client.get("/api/tenants/acme", headers=key(GLOBAL_KEY))).status_code == 404
 
 
+async def test_deleting_a_tenant_erases_its_tokens_even_when_zoho_refuses_the_revoke(
+    client: httpx.AsyncClient, emu_client: httpx.AsyncClient, emulator: Emulator, app: FastAPI
+) -> None:
+    await create(client, "acme")
+    await connect(client, emu_client, "acme", "zoho_crm")
+    emulator.faults.configure({"rules": [{"route": "/oauth/v2/token/revoke", "error_rate": 1}]})
+    answer = await client.delete("/api/tenants/acme", headers=key(GLOBAL_KEY))
+    assert answer.json()["revoked"] == {"zoho_crm": False}
+    assert await app.state.zohokit.tokens.status("acme", "zoho_crm") is None
+    # A tenant created again under the same key starts unconnected, not with the old account.
+    await create(client, "acme")
+    token = await client.get("/api/tenants/acme/tokens/zoho_crm", headers=key(GLOBAL_KEY))
+    assert token.status_code == 424
+
+
 async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClient) -> None:
     await client.get("/api/tenants/acme", headers=key(GLOBAL_KEY))
     text = (await client.get("/metrics", headers=key(GLOBAL_KEY))).text

@@ -130,5 +130,8 @@ async def delete_tenant(
             revoked[provider] = False
     await state.tenants.delete(tenant)
     for provider in PROVIDERS:
+        # Erased even when Zoho could not be reached to revoke: a deleted tenant keeps no
+        # secret, and its access token dies with its expiry.
+        await state.tokens.forget(tenant, provider)
         state.broker_checked.pop((tenant, provider), None)
     return {"tenant": tenant, "deleted": True, "revoked": revoked}

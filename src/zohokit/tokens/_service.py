@@ -552,6 +552,20 @@ class OAuthTokenService:
         m.emit("token.revoked", logging.INFO, tenant, provider, confirmed=confirmed)
         return confirmed
 
+    async def forget(self, tenant: str, provider: str) -> bool:
+        """Delete the tenant's row for ``provider``, secrets and all; ``True`` if there was one.
+
+        Nothing is sent to Zoho: :meth:`revoke` first when the refresh token must die too.
+        A later call for this tenant starts from scratch (and may seed from the environment).
+        """
+        await self._ensure_ready()
+        self._key(tenant, provider)
+        self._cache.pop((tenant, provider), None)
+        gone = await self._store.delete(tenant, provider)
+        if gone:
+            m.emit("token.forgotten", logging.INFO, tenant, provider)
+        return gone
+
     async def import_env(self, tenant: str = "default", provider: str = "zoho_crm") -> TokenStatus:
         """Store the environment's refresh token for ``tenant`` (``source=env``), replacing
         the row: the way to recover an env-configured tenant after fixing the variables."""
