@@ -250,3 +250,22 @@ async def test_token_ttl_is_configurable(emu_client: httpx.AsyncClient, emulator
     bad = await emu_client.post("/_emulator/config", json={"client_secret": "x"})
     assert bad.status_code == 400
     assert "client_secret" in bad.json()["message"]
+
+
+async def test_adopting_refresh_tokens_from_an_earlier_run(
+    emu_client: httpx.AsyncClient, emulator: Emulator
+) -> None:
+    earlier = {**REFRESH, "refresh_token": "1000.from.lastrun"}
+    assert (await emu_client.post("/oauth/v2/token", data=earlier)).json() == {
+        "error": "invalid_code"
+    }
+    await emu_client.post("/_emulator/config", json={"adopt_unknown_refresh_tokens": True})
+    minted = (await emu_client.post("/oauth/v2/token", data=earlier)).json()
+    assert "access_token" in minted
+    # Still only for a registered client with its secret.
+    stranger = {**earlier, "client_id": "nobody"}
+    assert (await emu_client.post("/oauth/v2/token", data=stranger)).json() == {
+        "error": "invalid_client"
+    }
+    bad = await emu_client.post("/_emulator/config", json={"adopt_unknown_refresh_tokens": 1})
+    assert bad.status_code == 400

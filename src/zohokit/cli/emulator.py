@@ -85,6 +85,12 @@ def emulator_command(
     throttle_token: Annotated[
         bool, typer.Option(help="Answer every token request with 'Access Denied'.")
     ] = False,
+    adopt_refresh_tokens: Annotated[
+        bool,
+        typer.Option(
+            help="Accept refresh tokens from an earlier run (clients that keep them in a database)."
+        ),
+    ] = False,
 ) -> None:
     """Serve an offline Zoho (accounts, CRM v8, Calendar v1) until interrupted."""
     console = Console(soft_wrap=True)  # URLs and tokens must stay copyable on one line
@@ -98,6 +104,7 @@ def emulator_command(
         concurrency_limit=concurrency_limit,
         daily_credits=daily_credits,
         location=location,
+        adopt_unknown_refresh_tokens=adopt_refresh_tokens,
     )
     payload = _fault_payload(faults, error_rate, html_rate, drop_rate, fault_route, throttle_token)
     try:

@@ -259,7 +259,10 @@ class Accounts:
         return self._exchange_code(client, params)
 
     def _refresh(self, client: OAuthClient, params: dict[str, str]) -> Response:
-        grant = self.refresh_tokens.get(params.get("refresh_token", ""))
+        token = params.get("refresh_token", "")
+        grant = self.refresh_tokens.get(token)
+        if grant is None and token and self.emu.config.adopt_unknown_refresh_tokens:
+            grant = self.grant_refresh_token(client.client_id, token)
         if grant is None or grant.client_id != client.client_id:
             return _error("invalid_code")
         if self._window_full(grant):

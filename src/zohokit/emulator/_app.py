@@ -321,6 +321,7 @@ _RUNTIME_KEYS = {
     "daily_credits",
     "location",
     "user_email",
+    "adopt_unknown_refresh_tokens",
 }
 
 
@@ -333,7 +334,10 @@ def _apply_config(config: EmulatorConfig, payload: Any) -> None:
                 f"{key} cannot be changed at run time (allowed: {sorted(_RUNTIME_KEYS)})"
             )
         current = getattr(config, key)
-        if isinstance(current, str):
+        if isinstance(current, bool):
+            if not isinstance(value, bool):
+                raise ValueError(f"{key} must be true or false")
+        elif isinstance(current, str):
             if not isinstance(value, str):
                 raise ValueError(f"{key} must be a string")
         elif not isinstance(value, int | float) or isinstance(value, bool) or value < 0:

@@ -76,6 +76,10 @@ class EmulatorConfig:
     concurrency_limit: int = 10
     #: CRM API credits per day before 429; each CRM call costs one credit.
     daily_credits: int = 1_000_000
+    #: Accept a refresh token this emulator never issued, from a registered client, as if it
+    #: had (it is granted every scope). For emulators that restart while their clients keep
+    #: tokens in a database, such as sandbox mode. Real Zoho answers ``invalid_code``.
+    adopt_unknown_refresh_tokens: bool = False
 
 
 class Clock:

@@ -124,6 +124,9 @@ def build_sandbox(data_dir: Path, base_url: str) -> Sandbox:
             client_secret=values["client_secret"],
             refresh_token=values["refresh_token"],
             base_url=base_url,
+            # The emulator forgets everything on restart while the database keeps tenants'
+            # refresh tokens: adopting them keeps earlier connections working.
+            adopt_unknown_refresh_tokens=True,
         )
     )
     settings = ServerSettings(
