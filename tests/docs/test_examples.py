@@ -1,0 +1,31 @@
+"""The runnable examples in docs/ run as printed."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+DOCS = Path(__file__).parents[2] / "docs"
+
+
+def runnable_block(doc: str) -> str:
+    """The python block that follows the "Runnable" heading of ``doc``."""
+    text = (DOCS / doc).read_text()
+    section = text[text.index("## Runnable") :]
+    found = re.search(r"```python\n(.*?)```", section, re.S)
+    assert found, f"{doc} has no python block under its Runnable heading"
+    return found.group(1)
+
+
+def test_the_services_guide_example_runs(tmp_path: Path) -> None:
+    script = tmp_path / "docs_example.py"
+    script.write_text(runnable_block("services.md"))
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "250 upserted" in done.stdout
+    assert "250 leads listed" in done.stdout
+    assert "search: ['Lead 7']" in done.stdout
