@@ -16,6 +16,14 @@ from typing import Any, ClassVar, Literal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from ..availability import (
+    Busy,
+    FreeBusyUnavailable,
+    Schedule,
+    TimeBlock,
+    available_slots,
+    load_zone,
+)
 from ..errors import (
     ConfigurationError,
     NotFound,
@@ -24,11 +32,6 @@ from ..errors import (
     ZohoAPIError,
 )
 from ..http import Service, ZohoService
-from ..scheduling._busy import Busy
-from ..scheduling._engine import available_slots
-from ..scheduling._errors import FreeBusyUnavailable
-from ..scheduling._schedule import Schedule, TimeBlock
-from ..scheduling._tz import load_zone
 from ..tokens import ZohoCredentials
 from ._slots import Slot
 from ._times import (

@@ -1,15 +1,34 @@
-"""The availability engine: which slots a tenant's schedule offers, given busy time and now.
+"""Availability and bookings: the pure engine of :mod:`zohokit.availability`, re-exported,
+and the booking flow on top of it.
 
-Everything here is pure (no clock, no I/O): the calendar layer reads Zoho free/busy and the
+The engine is pure (no clock, no I/O): the calendar layer reads Zoho free/busy and the
 booking flow reads own bookings and holds, then both call :func:`available_slots`,
 :func:`slots_between` or :func:`is_bookable`. A schedule's stored form is the dict (TOML or
 JSON) read by :meth:`Schedule.from_dict`. See ``docs/scheduling.md`` for the rules.
 
-The booking flow on top of it (:class:`BookingService`: schedules per tenant in the database,
+The booking flow (:class:`BookingService`: schedules per tenant in the database,
 holds, confirmations that cannot double-book, the Zoho Calendar event and the CRM record) is
 documented in the "Bookings" section of the same page.
 """
 
+from zohokit.availability import (
+    WEEKDAYS,
+    BookingWindow,
+    Busy,
+    BusySource,
+    DateOverride,
+    FreeBusyUnavailable,
+    InvalidSchedule,
+    Schedule,
+    Slot,
+    TimeBlock,
+    TimeOff,
+    UnknownTimeZone,
+    available_slots,
+    is_bookable,
+    load_zone,
+    slots_between,
+)
 from zohokit.scheduling._booking import (
     Booking,
     BookingError,
@@ -27,19 +46,7 @@ from zohokit.scheduling._booking import (
     load_schedule_file,
     parse_schedule_file,
 )
-from zohokit.scheduling._busy import Busy, BusySource, Slot
-from zohokit.scheduling._engine import available_slots, is_bookable, slots_between
-from zohokit.scheduling._errors import FreeBusyUnavailable, InvalidSchedule
-from zohokit.scheduling._schedule import (
-    WEEKDAYS,
-    BookingWindow,
-    DateOverride,
-    Schedule,
-    TimeBlock,
-    TimeOff,
-)
 from zohokit.scheduling._store import TenantSchedule
-from zohokit.scheduling._tz import UnknownTimeZone, load_zone
 
 __all__ = [
     "WEEKDAYS",

@@ -40,11 +40,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from zohokit.availability import (
+    Busy,
+    InvalidSchedule,
+    Schedule,
+    Slot,
+    available_slots,
+    is_bookable,
+    load_zone,
+)
 from zohokit.errors import NotFound, PreconditionFailed, ZohoError
-from zohokit.scheduling._busy import Busy, Slot
-from zohokit.scheduling._engine import available_slots, is_bookable
-from zohokit.scheduling._errors import InvalidSchedule
-from zohokit.scheduling._schedule import Schedule
 from zohokit.scheduling._store import (
     BookingRow,
     BookingStore,
@@ -54,7 +59,6 @@ from zohokit.scheduling._store import (
     TenantSchedule,
     new_id,
 )
-from zohokit.scheduling._tz import load_zone
 
 if TYPE_CHECKING:
     from zohokit.calendar import ZohoCalendarService

@@ -56,9 +56,8 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from zohokit.availability import Busy, BusySource, Schedule
 from zohokit.db import UTCDateTime
-from zohokit.scheduling._busy import Busy, BusySource
-from zohokit.scheduling._schedule import Schedule
 
 __all__ = [
     "BookingRow",

@@ -19,10 +19,10 @@ from collections import Counter
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
-from zohokit.scheduling._busy import Busy, BusySource, Slot
-from zohokit.scheduling._schedule import Schedule
-from zohokit.scheduling._tz import load_zone
-from zohokit.scheduling._zones import (
+from zohokit.availability._busy import Busy, BusySource, Slot
+from zohokit.availability._schedule import Schedule
+from zohokit.availability._tz import load_zone
+from zohokit.availability._zones import (
     day_intervals,
     from_epoch,
     to_epoch_ceil,

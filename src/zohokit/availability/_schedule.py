@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from zohokit.scheduling._errors import InvalidSchedule
-
-from ._tz import UnknownTimeZone, load_zone
+from zohokit.availability._errors import InvalidSchedule
+from zohokit.availability._tz import UnknownTimeZone, load_zone
 
 __all__ = [
     "WEEKDAYS",

@@ -28,7 +28,7 @@ from functools import lru_cache
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-from zohokit.scheduling._schedule import TimeBlock
+from zohokit.availability._schedule import TimeBlock
 
 __all__ = [
     "EPOCH",
