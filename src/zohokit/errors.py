@@ -16,7 +16,19 @@
     │   ├── ServerError              5xx or a non-JSON gateway page
     │   ├── RecordError              one record of a bulk call failed (``code``, ``details``)
     │   └── PreconditionFailed       412: the record or event changed since it was read
-    └── TransportError               the request never got an answer (connect/read timeout, DNS)
+    ├── TransportError               the request never got an answer (connect/read timeout, DNS)
+    │
+    │   defined beside the code that raises them:
+    ├── tokens.DecryptionError       (a ConfigurationError) no configured key opens a stored secret
+    ├── availability.InvalidSchedule a schedule breaks a rule; names the key (also a ValueError)
+    ├── availability.FreeBusyUnavailable  busy time could not be read: no slot is offered
+    └── scheduling.BookingError      the booking flow refused
+        ├── SlotTaken                someone else booked or holds the slot
+        ├── SlotNotOffered           the schedule does not offer that start
+        ├── BookingNotFound, ScheduleNotFound
+        ├── HoldNotFound             no such hold, or it was used already
+        │   └── HoldExpired          the hold ran out before it was confirmed
+        └── IdempotencyConflict      the key was used for a different booking
 
 Each error carries the ``tenant`` (and the ``provider`` where it applies) so a log line or a
 status page can say whose connection is unhealthy. None ever carries a token, a refresh token
