@@ -67,6 +67,9 @@ async def test_get_token_carries_api_domain_and_hides_the_token(
     assert access.token not in repr(access)
     assert access.authorization == f"Zoho-oauthtoken {access.token}"
     assert "ZohoCalendar.event.ALL" in access.scopes
+    status = await service.status("acme", "zoho_calendar")
+    assert status is not None
+    assert status.accounts_server == emulator.base_url  # where token calls really went
 
 
 async def test_explicit_credentials_win_and_plain_dicts_are_accepted(

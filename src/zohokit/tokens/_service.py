@@ -1027,7 +1027,8 @@ class OAuthTokenService:
             has_access_token=row.access_token_enc is not None,
             expires_at=row.expires_at,
             api_domain=row.api_domain,
-            accounts_server=row.accounts_server,
+            # Where token calls really go: ZOHO_ACCOUNTS_URL, when set, wins over the row's.
+            accounts_server=self._accounts_url(row),
             data_center=row.data_center,
             scopes=_scopes(row.scopes),
             last_error=row.last_error,
