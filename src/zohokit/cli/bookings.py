@@ -15,10 +15,10 @@ from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 from rich.markup import escape  # messages may hold [brackets]
 from rich.table import Table
 
+from zohokit.cli._console import make_console
 from zohokit.db import create_engine, upgrade_async
 from zohokit.errors import ZohoError
 from zohokit.http import ZohoHTTP
@@ -27,8 +27,8 @@ from zohokit.settings import Settings
 from zohokit.tokens import OAuthTokenService
 
 app = typer.Typer(help="List, create, cancel and finish bookings.", no_args_is_help=True)
-console = Console(stderr=True)
-out = Console(soft_wrap=True)
+console = make_console(stderr=True)
+out = make_console(soft_wrap=True)
 T = TypeVar("T")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]

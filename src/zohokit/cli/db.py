@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 
+from zohokit.cli._console import make_console
 from zohokit.db import upgrade
 from zohokit.settings import Settings
 
@@ -19,4 +19,6 @@ def upgrade_command() -> None:
     # Render without the password: the URL may carry one.
     from sqlalchemy.engine import make_url
 
-    Console().print(f"database is up to date: {make_url(url).render_as_string(hide_password=True)}")
+    make_console().print(
+        f"database is up to date: {make_url(url).render_as_string(hide_password=True)}"
+    )

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
-from rich.console import Console
 from rich.markup import escape  # messages may hold [brackets]
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from zohokit.cli._console import make_console
 from zohokit.crm import ZohoCRMService
 from zohokit.errors import ZohoError
 from zohokit.http import ZohoHTTP
@@ -41,7 +41,7 @@ app = typer.Typer(
     help="Push records into Zoho CRM and pull changes back, through a ledger.",
     no_args_is_help=True,
 )
-console = Console(stderr=True)
+console = make_console(stderr=True)
 T = TypeVar("T")
 
 TenantOpt = Annotated[str, typer.Option("--tenant", "-t", help="Whose Zoho account to use.")]
@@ -252,7 +252,7 @@ def status_command(
         payload = {"runs": [r.to_dict() for r in runs], "ledger": ledger_rows}
         typer.echo(json.dumps(payload, indent=2))
         return
-    out = Console()
+    out = make_console()
     table = Table(title="sync runs")
     for column in ("started", "tenant", "module", "dir", "status", "created", "updated"):
         table.add_column(column)

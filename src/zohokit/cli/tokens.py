@@ -12,16 +12,16 @@ from datetime import UTC, datetime
 from typing import Annotated, TypeVar
 
 import typer
-from rich.console import Console
 from rich.markup import escape  # messages may hold [brackets]
 from rich.table import Table
 
+from zohokit.cli._console import make_console
 from zohokit.errors import ZohoError
 from zohokit.settings import PROVIDERS
 from zohokit.tokens import OAuthTokenService, TokenStatus, generate_key
 
 app = typer.Typer(help="Stored Zoho OAuth tokens, per tenant and provider.", no_args_is_help=True)
-console = Console()
+console = make_console()
 T = TypeVar("T")
 
 ProviderOpt = Annotated[str, typer.Option("--provider", "-p", help="zoho_crm or zoho_calendar.")]
