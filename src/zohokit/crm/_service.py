@@ -180,7 +180,10 @@ class ZohoCRMService(ZohoService):
             info = body.get("info") or {}
             if not info.get("more_records"):
                 return
-            if page_token or page * per_page >= DISCRETE_PAGING_LIMIT:
+            # ``page`` may only reach the first 2,000 records: when the next page would end
+            # past them (always so with a per_page that does not divide 2,000), follow the
+            # token Zoho hands out with this page instead.
+            if page_token or (page + 1) * per_page > DISCRETE_PAGING_LIMIT:
                 page_token = info.get("next_page_token")
                 if not page_token:
                     raise ZohoAPIError(
