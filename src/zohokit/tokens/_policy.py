@@ -41,7 +41,10 @@ def backoff_seconds(failures: int, rng: random.Random | None = None) -> float:
     The first failure waits about ``BACKOFF_BASE_SECONDS``; the wait doubles up to the cap.
     Half of the wait is fixed so a failing tenant never retries in a tight loop.
     """
-    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2.0 ** max(0, failures - 1))
+    # The exponent is bounded: 2.0 ** 1024 overflows, and a tenant failing for a few days
+    # reaches that many failures (the cap is hit long before anyway).
+    exponent = min(max(0, failures - 1), 64)
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2.0**exponent)
     r = rng.random() if rng is not None else random.random()
     return ceiling / 2 + r * ceiling / 2
 

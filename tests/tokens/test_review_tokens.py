@@ -1,0 +1,43 @@
+"""Review findings on the token protocol."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from sqlalchemy import update
+
+from zohokit.emulator import Emulator
+from zohokit.errors import TokenRefreshFailed
+from zohokit.tokens._policy import BACKOFF_CAP_SECONDS, backoff_seconds
+from zohokit.tokens._store import oauth_tokens
+
+from .conftest import FakeClock, ServiceFactory
+
+
+@pytest.mark.parametrize("failures", [1025, 5000, 10**6])
+def test_backoff_after_very_many_failures_stays_at_the_cap(failures: int) -> None:
+    wait = backoff_seconds(failures, random.Random(1))
+    assert BACKOFF_CAP_SECONDS / 2 <= wait <= BACKOFF_CAP_SECONDS
+
+
+async def test_a_tenant_failing_for_days_keeps_backing_off(
+    make_service: ServiceFactory, emulator: Emulator
+) -> None:
+    clock = FakeClock()
+    service = await make_service(clock=clock)
+    emulator.faults.configure({"rules": [{"route": "token", "error_rate": 1}]})
+    with pytest.raises(TokenRefreshFailed):
+        await service.get_access_token("default", "zoho_crm")
+    # Days of outage later: a thousand-odd failures in a row.
+    async with service.engine.begin() as conn:
+        await conn.execute(update(oauth_tokens).values(failure_count=2000))
+    clock.advance(BACKOFF_CAP_SECONDS + 1)
+    with pytest.raises(TokenRefreshFailed) as info:
+        await service.get_access_token("default", "zoho_crm")
+    assert info.value.retry_after is not None
+    assert info.value.retry_after > 0
+    asked = emulator.stats.snapshot()["token_requests"]
+    with pytest.raises(TokenRefreshFailed, match="backing off"):
+        await service.get_access_token("default", "zoho_crm")
+    assert emulator.stats.snapshot()["token_requests"] == asked
