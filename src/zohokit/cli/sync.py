@@ -69,7 +69,8 @@ def _run(tenant: str, work: Callable[[ZohoCRMService, Ledger], Awaitable[T]]) ->
 
     try:
         return asyncio.run(main())
-    except (ZohoError, MappingError, SourceError) as exc:
+    except (ZohoError, MappingError, SourceError, OSError) as exc:
+        # OSError: a file the user named (``--out``, ``--report``) cannot be written.
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
 
@@ -116,7 +117,11 @@ def _finish(report: RunReport, path: Path | None) -> None:
     if errors is not None:
         console.print(errors)
     if path is not None:
-        path.write_text(report.to_json() + "\n", encoding="utf-8")
+        try:
+            path.write_text(report.to_json() + "\n", encoding="utf-8")
+        except OSError as exc:
+            console.print(f"[red]error:[/red] {escape(str(exc))}")
+            raise typer.Exit(1) from exc
 
 
 def _progress(quiet: bool) -> Progress:
@@ -147,7 +152,8 @@ def push_command(
         bool, typer.Option("--mirror", help="Delete records whose rows left the file.")
     ] = False,
     max_attempts: Annotated[
-        int, typer.Option("--max-attempts", help="Runs a row may fail before it is parked.")
+        int,
+        typer.Option("--max-attempts", min=1, help="Runs a row may fail before it is parked."),
     ] = DEFAULT_MAX_ATTEMPTS,
     report_path: ReportOpt = None,
     quiet: QuietOpt = False,

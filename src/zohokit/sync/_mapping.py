@@ -132,6 +132,10 @@ def load_mapping(
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise MappingError(f"{source}: not valid TOML: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise MappingError(f"{source}: not UTF-8 ({exc.reason}); save it as UTF-8") from exc
+        except OSError as exc:
+            raise MappingError(f"{source}: cannot be read: {exc.strerror or exc}") from exc
     if module is not None:
         data["module"] = module
     if key is not None:

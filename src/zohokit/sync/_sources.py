@@ -16,13 +16,28 @@ class SourceError(ValueError):
 
 
 def read_rows(path: Path) -> Iterator[dict[str, Any]]:
-    """Rows of a ``.csv`` (header line first) or ``.jsonl``/``.ndjson`` file, streamed."""
+    """Rows of a ``.csv`` (header line first) or ``.jsonl``/``.ndjson`` file, streamed.
+
+    Files are UTF-8, with or without a byte order mark; anything else is a
+    :class:`SourceError` naming the file.
+    """
+    try:
+        yield from _read_rows(path)
+    except UnicodeDecodeError as exc:
+        raise SourceError(
+            f"{path}: not UTF-8 (byte {exc.start}: {exc.reason}); save the file as UTF-8"
+        ) from exc
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
+
+
+def _read_rows(path: Path) -> Iterator[dict[str, Any]]:
     suffix = path.suffix.lower()
     if suffix == ".csv":
         with path.open(newline="", encoding="utf-8-sig") as handle:
             yield from csv.DictReader(handle)
     elif suffix in (".jsonl", ".ndjson"):
-        with path.open(encoding="utf-8") as handle:
+        with path.open(encoding="utf-8-sig") as handle:
             for number, line in enumerate(handle, 1):
                 if not line.strip():
                     continue
