@@ -263,9 +263,18 @@ def _control_routes(emu: Emulator) -> list[BaseRoute]:
                 advance = (await body_json(request)).get("advance", 0)
             except (ValueError, AttributeError):
                 advance = None
-            if not isinstance(advance, int | float) or isinstance(advance, bool):
+            if (
+                not isinstance(advance, int | float)
+                or isinstance(advance, bool)
+                or not _lands_in_range(emu.clock.now(), advance)
+            ):
                 return zoho_json(
-                    {"status": "error", "message": "advance must be a number of seconds"}, 400
+                    {
+                        "status": "error",
+                        "message": "advance must be a number of seconds that keeps the clock "
+                        "between the years 1 and 9999",
+                    },
+                    400,
                 )
             emu.clock.advance(float(advance))
         return zoho_json({"now": iso(emu.clock.now()), "offset": emu.clock.offset})
@@ -306,6 +315,18 @@ def _control_routes(emu: Emulator) -> list[BaseRoute]:
         Route("/_emulator/config", config, methods=["GET", "POST"]),
         Route("/_emulator/seed", seed, methods=["POST"]),
     ]
+
+
+def _lands_in_range(now: float, advance: float) -> bool:
+    """Whether moving the clock by ``advance`` seconds leaves a time Zoho's formats can show.
+
+    A clock moved past that (or by NaN) would break every later answer that shows a time.
+    """
+    try:
+        iso(now + float(advance))
+    except (OverflowError, ValueError, OSError):
+        return False
+    return True
 
 
 _RUNTIME_KEYS = {
