@@ -55,7 +55,8 @@ def to_async_url(url: str) -> str:
     """Map a plain database URL to zohokit's async driver (aiosqlite or asyncpg).
 
     ``sqlite:///x.db`` becomes ``sqlite+aiosqlite:///x.db``; ``postgresql://`` and
-    ``postgres://`` become ``postgresql+asyncpg://``. URLs that already name a driver are kept.
+    ``postgres://`` become ``postgresql+asyncpg://``, with libpq's ``sslmode=`` renamed to
+    asyncpg's ``ssl=`` (asyncpg refuses ``sslmode``). URLs that already name a driver are kept.
     """
     scheme, sep, rest = url.partition("://")
     if not sep:
@@ -63,6 +64,13 @@ def to_async_url(url: str) -> str:
     if scheme == "sqlite":
         return f"sqlite+aiosqlite://{rest}"
     if scheme in {"postgresql", "postgres"}:
+        base, qmark, query = rest.partition("?")
+        if qmark:
+            params = [
+                f"ssl={part[len('sslmode=') :]}" if part.startswith("sslmode=") else part
+                for part in query.split("&")
+            ]
+            rest = f"{base}?{'&'.join(params)}"
         return f"postgresql+asyncpg://{rest}"
     return url
 

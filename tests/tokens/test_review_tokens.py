@@ -7,8 +7,10 @@ import random
 import pytest
 from sqlalchemy import update
 
+from zohokit.db import create_engine
 from zohokit.emulator import Emulator
 from zohokit.errors import TokenRefreshFailed
+from zohokit.settings import to_async_url
 from zohokit.tokens._policy import BACKOFF_CAP_SECONDS, backoff_seconds
 from zohokit.tokens._store import oauth_tokens
 
@@ -41,3 +43,32 @@ async def test_a_tenant_failing_for_days_keeps_backing_off(
     with pytest.raises(TokenRefreshFailed, match="backing off"):
         await service.get_access_token("default", "zoho_crm")
     assert emulator.stats.snapshot()["token_requests"] == asked
+
+
+@pytest.mark.parametrize(
+    ("plain", "mapped"),
+    [
+        (
+            "postgresql://u:p%40ss@h/db?sslmode=require",
+            "postgresql+asyncpg://u:p%40ss@h/db?ssl=require",
+        ),
+        (
+            "postgres://u@h:5433/db?target_session_attrs=primary&sslmode=verify-full",
+            "postgresql+asyncpg://u@h:5433/db?target_session_attrs=primary&ssl=verify-full",
+        ),
+    ],
+)
+def test_libpq_sslmode_is_given_to_asyncpg_as_ssl(plain: str, mapped: str) -> None:
+    # Hosted PostgreSQL hands out URLs with ?sslmode=...; asyncpg has no such argument
+    # (connect() raised TypeError), its name for it is ``ssl``.
+    assert to_async_url(plain) == mapped
+
+
+async def test_a_postgres_url_with_sslmode_reaches_the_network() -> None:
+    engine = create_engine("postgresql://u:p@127.0.0.1:1/db?sslmode=disable")
+    try:
+        with pytest.raises(ConnectionRefusedError):  # the URL was accepted
+            async with engine.connect():
+                pass
+    finally:
+        await engine.dispose()
