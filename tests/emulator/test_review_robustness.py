@@ -41,3 +41,50 @@ async def test_clock_refuses_advances_it_cannot_represent_and_stays_usable(
     after = await lenient_client.get("/_emulator/clock")
     assert after.status_code == 200
     assert after.json()["offset"] == 0
+
+
+# --------------------------------------------------------------------------- CRM search, COQL
+
+
+async def test_deeply_nested_criteria_is_invalid_query_not_500(
+    lenient_client: httpx.AsyncClient, auth_headers: dict[str, str]
+) -> None:
+    criteria = "(" * 600 + "Last_Name:equals:Boyle" + ")" * 600  # under the 3000-char limit
+    answer = await lenient_client.get(
+        "/crm/v8/Leads/search", params={"criteria": criteria}, headers=auth_headers
+    )
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "INVALID_QUERY"
+
+
+async def test_redundant_parentheses_in_criteria_still_work(
+    lenient_client: httpx.AsyncClient, auth_headers: dict[str, str]
+) -> None:
+    await lenient_client.post(
+        "/crm/v8/Leads", json={"data": [{"Last_Name": "Boyle"}]}, headers=auth_headers
+    )
+    criteria = "(" * 5 + "Last_Name:equals:Boyle" + ")" * 5
+    answer = await lenient_client.get(
+        "/crm/v8/Leads/search", params={"criteria": criteria}, headers=auth_headers
+    )
+    assert answer.status_code == 200
+    assert [r["Last_Name"] for r in answer.json()["data"]] == ["Boyle"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "select Last_Name from Leads where " + "(" * 2000 + "Last_Name = 'a'" + ")" * 2000,
+        "select Last_Name from Leads where Last_Name = 'a' limit " + "9" * 5000,
+        "select Last_Name from Leads where Last_Name = 'a' limit 1 offset " + "9" * 5000,
+    ],
+    ids=["nested", "huge-limit", "huge-offset"],
+)
+async def test_coql_odd_queries_are_400_not_500(
+    lenient_client: httpx.AsyncClient, auth_headers: dict[str, str], query: str
+) -> None:
+    answer = await lenient_client.post(
+        "/crm/v8/coql", json={"select_query": query}, headers=auth_headers
+    )
+    assert answer.status_code == 400
+    assert answer.json()["code"] in ("SYNTAX_ERROR", "LIMIT_EXCEEDED")

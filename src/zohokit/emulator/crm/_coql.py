@@ -25,6 +25,9 @@ from ._values import comparable, literal
 DEFAULT_LIMIT = 200
 MAX_LIMIT = 2000
 MAX_OFFSET_ROWS = 100_000
+#: Parentheses nested deeper than this in ``where`` are a syntax error: the parser is
+#: recursive, and a long run of "(" would otherwise exhaust Python's stack (a 500).
+MAX_DEPTH = 50
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -93,6 +96,7 @@ class _Parser:
     def __init__(self, tokens: list[_Tok]) -> None:
         self.tokens = tokens
         self.i = 0
+        self.depth = 0
 
     def peek(self, offset: int = 0) -> _Tok | None:
         j = self.i + offset
@@ -259,8 +263,14 @@ def _atom(p: _Parser, module: ModuleDef) -> Predicate:
     tok = p.peek()
     if tok is not None and tok.text == "(":
         p.take()
+        p.depth += 1
+        if p.depth > MAX_DEPTH:
+            raise CoqlError(
+                "SYNTAX_ERROR", "parentheses nested too deeply", clause="where", limit=MAX_DEPTH
+            )
         inner = _or(p, module)
         p.expect_punct(")")
+        p.depth -= 1
         return inner
     return _comparison(p, module)
 
@@ -285,6 +295,11 @@ def _int(p: _Parser) -> int:
     tok = p.take()
     if tok.kind != "number" or not tok.text.isdigit():
         raise CoqlError("SYNTAX_ERROR", f"error near '{tok.text}'", clause="limit", near=tok.text)
+    if len(tok.text) > 9:
+        # Past any limit or offset Zoho allows; int() would refuse thousands of digits anyway.
+        raise CoqlError(
+            "LIMIT_EXCEEDED", "limit or offset too large", limit=MAX_OFFSET_ROWS, clause="limit"
+        )
     return int(tok.text)
 
 

@@ -22,6 +22,9 @@ from ._values import comparable, literal
 
 MAX_CONDITIONS = 10
 MAX_LENGTH = 3000
+#: Parentheses nested deeper than this are refused: the parser is recursive, and 3000
+#: characters of "(" would otherwise exhaust Python's stack (a 500 instead of a 400).
+MAX_DEPTH = 50
 
 Predicate = Callable[[dict[str, Any]], bool]
 
@@ -87,6 +90,7 @@ class _Parser:
         self.text = text
         self.pos = 0
         self.conditions = 0
+        self.depth = 0
 
     def skip_space(self) -> None:
         while self.pos < len(self.text) and self.text[self.pos].isspace():
@@ -126,9 +130,13 @@ class _Parser:
 
     def group(self) -> Node:
         self.expect("(")
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise CriteriaError("parentheses nested too deeply", limit=MAX_DEPTH)
         self.skip_space()
         node = self.expr() if self.text[self.pos : self.pos + 1] == "(" else self.condition()
         self.expect(")")
+        self.depth -= 1
         return node
 
     def condition(self) -> Condition:
