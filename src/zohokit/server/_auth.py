@@ -97,6 +97,14 @@ class ApiKeyring:
     def __repr__(self) -> str:
         return f"ApiKeyring({len(self._entries)} keys)"
 
+    def still_valid(self, principal: Principal) -> bool:
+        """Whether a key with ``principal``'s fingerprint and scope is still configured (a
+        session made with a key that was since removed or re-scoped ends)."""
+        return any(
+            digest.hex()[:12] == principal.key_id and tenant == principal.tenant
+            for digest, tenant in self._entries
+        )
+
     def authenticate(self, presented: str | None) -> Principal | None:
         """The principal for ``presented``, or ``None``. Every digest is compared."""
         if not presented:
@@ -192,7 +200,11 @@ async def api_principal(
 def session_principal(request: Request) -> tuple[Principal, str] | None:
     """The admin session's principal and CSRF token, or ``None`` when not logged in."""
     signer: SessionSigner = request.app.state.zohokit.signer
-    return signer.read_session(request.cookies.get(SESSION_COOKIE))
+    keyring: ApiKeyring = request.app.state.zohokit.keyring
+    session = signer.read_session(request.cookies.get(SESSION_COOKIE))
+    if session is None or not keyring.still_valid(session[0]):
+        return None
+    return session
 
 
 async def key_or_session_principal(
