@@ -88,3 +88,149 @@ async def test_coql_odd_queries_are_400_not_500(
     )
     assert answer.status_code == 400
     assert answer.json()["code"] in ("SYNTAX_ERROR", "LIMIT_EXCEEDED")
+
+
+# --------------------------------------------------------------------------- Calendar
+
+
+@pytest.mark.parametrize(
+    "rrule",
+    ["FREQ=DAILY;COUNT=\u00b2", "FREQ=DAILY;INTERVAL=" + "9" * 5000, "FREQ=WEEKLY;COUNT=\u0663"],
+    ids=["superscript-count", "5000-digit-interval", "arabic-indic-count"],
+)
+async def test_rrule_numbers_that_are_not_plain_integers_are_400(
+    lenient_client: httpx.AsyncClient,
+    auth_headers: dict[str, str],
+    emulator: Emulator,
+    rrule: str,
+) -> None:
+    answer = await lenient_client.post(
+        _events_url(emulator),
+        params=_eventdata(
+            dateandtime={"start": "20250106T100000Z", "end": "20250106T110000Z"}, rrule=rrule
+        ),
+        headers=auth_headers,
+    )
+    assert answer.status_code == 400
+    assert answer.json()["details"]["key"] == "rrule"
+
+
+@pytest.mark.parametrize(
+    "rrule", ["FREQ=DAILY;INTERVAL=100000000", "FREQ=WEEKLY;INTERVAL=100000000"]
+)
+async def test_a_series_with_a_huge_interval_does_not_break_listings_or_freebusy(
+    lenient_client: httpx.AsyncClient,
+    auth_headers: dict[str, str],
+    emulator: Emulator,
+    rrule: str,
+) -> None:
+    created = await lenient_client.post(
+        _events_url(emulator),
+        params=_eventdata(
+            dateandtime={"start": "20250106T100000Z", "end": "20250106T110000Z"}, rrule=rrule
+        ),
+        headers=auth_headers,
+    )
+    if created.status_code == 400:
+        return  # refusing the rule up front is as good as serving it
+    assert created.status_code == 201
+    listed = await lenient_client.get(
+        _events_url(emulator),
+        params={"range": json.dumps({"start": "20250101", "end": "20250131"})},
+        headers=auth_headers,
+    )
+    assert listed.status_code == 200
+    [event] = listed.json()["events"]
+    assert event["rrule"] == rrule
+    busy = await lenient_client.get(
+        "/api/v1/calendars/freebusy",
+        params={
+            "uemail": emulator.config.user_email,
+            "sdate": "20250101T000000",
+            "edate": "20250131T000000",
+        },
+        headers=auth_headers,
+    )
+    assert busy.status_code == 200
+    assert busy.json()["freebusy"] == [
+        {"fbtype": "busy", "startTime": "20250106T100000Z", "endTime": "20250106T110000Z"}
+    ]
+
+
+@pytest.mark.parametrize(
+    "eventdata",
+    [
+        {"dateandtime": {"start": "00010101T000000+0100", "end": "00010101T010000+0100"}},
+        {"dateandtime": {"start": "99991231T220000-0100", "end": "99991231T230000-0100"}},
+        {
+            "dateandtime": {
+                "start": "99991231T220000Z",
+                "end": "99991231T230000Z",
+                "timezone": "Pacific/Kiritimati",
+            }
+        },
+        {"isallday": True, "dateandtime": {"start": "99991231", "end": "99991231"}},
+        {
+            "dateandtime": {"start": "20250106T100000Z", "end": "20250106T110000Z"},
+            "rrule": "FREQ=DAILY;UNTIL=00010101T000000+0100",
+        },
+    ],
+    ids=["year-1", "year-10000", "year-9999-kiritimati", "allday-9999-12-31", "until-year-1"],
+)
+async def test_events_at_the_edge_of_representable_time_are_400(
+    lenient_client: httpx.AsyncClient,
+    auth_headers: dict[str, str],
+    emulator: Emulator,
+    eventdata: dict[str, Any],
+) -> None:
+    answer = await lenient_client.post(
+        _events_url(emulator), params=_eventdata(**eventdata), headers=auth_headers
+    )
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "INVALID_DATA"
+    # Nothing half-stored poisons later listings.
+    assert emulator.calendar.events(emulator.calendar.primary_uid) == []
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        {"start": "99991201", "end": "99991231"},
+        {"start": "00010101T000000+0100", "end": "00010102T000000Z"},
+    ],
+)
+async def test_ranges_at_the_edge_of_representable_time_are_400(
+    lenient_client: httpx.AsyncClient,
+    auth_headers: dict[str, str],
+    emulator: Emulator,
+    window: dict[str, str],
+) -> None:
+    answer = await lenient_client.get(
+        _events_url(emulator), params={"range": json.dumps(window)}, headers=auth_headers
+    )
+    assert answer.status_code == 400
+    assert answer.json()["details"] == {"param_name": "range"}
+
+
+@pytest.mark.parametrize(
+    ("sdate", "edate"),
+    [("99991231T000000", "99991231T235959"), ("00010101T000000+0100", "00010102")],
+)
+async def test_freebusy_at_the_edge_of_representable_time_is_400(
+    lenient_client: httpx.AsyncClient,
+    auth_headers: dict[str, str],
+    emulator: Emulator,
+    sdate: str,
+    edate: str,
+) -> None:
+    answer = await lenient_client.get(
+        "/api/v1/calendars/freebusy",
+        params={
+            "uemail": emulator.config.user_email,
+            "sdate": sdate,
+            "edate": edate,
+            "ftype": "timebased",
+        },
+        headers=auth_headers,
+    )
+    assert answer.status_code == 400

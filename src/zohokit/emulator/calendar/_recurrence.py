@@ -82,7 +82,9 @@ def parse_rrule(text: str) -> RRule:
 
 
 def _positive_int(value: str, name: str) -> int:
-    if not value.isdigit() or int(value) < 1:
+    # ASCII digits only ("²".isdigit() is true but int() refuses it), and few enough of them
+    # for int() (which refuses thousands of digits) and for the dates they lead to.
+    if not (value.isascii() and value.isdigit()) or len(value) > 9 or int(value) < 1:
         raise RecurrenceError(f"{name} must be a positive integer")
     return int(value)
 
@@ -142,8 +144,17 @@ def occurrence_starts(
     the rule's ``COUNT``/``UNTIL`` or once a start passes ``until``, whichever comes first;
     ``COUNT`` counts occurrences before any deletion, as in iCalendar.
     """
-    for produced, local in enumerate(_candidates(rule, first_local), start=1):
-        start = to_utc(local)
+    candidates = _candidates(rule, first_local)
+    produced = 0
+    while True:
+        try:
+            local = next(candidates)
+            start = to_utc(local)
+        except (StopIteration, OverflowError):
+            # OverflowError: the next start lies past year 9999 (a huge INTERVAL, or a series
+            # near the end of time); no occurrence can follow.
+            return
+        produced += 1
         if (rule.until is not None and start > rule.until) or start > until:
             return
         yield start

@@ -16,6 +16,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 #: Longest window Zoho serves in one events listing or free/busy query.
 MAX_RANGE = timedelta(days=31)
+#: Years a date or time may name. Python's datetimes end at years 1 and 9999, and this
+#: emulator shifts times by zone offsets, day ends and window lengths: a margin on both
+#: sides keeps every such shift representable (a value outside is a 400, not a 500).
+#: Years below 1000 would also print unpadded (``%Y``), breaking the compact formats.
+MIN_YEAR, MAX_YEAR = 1000, 9998
 
 _DATETIME = re.compile(
     r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(Z|[+-]\d{4})?$",
@@ -37,6 +42,7 @@ def parse_instant(text: str, *, zone_required: bool = True) -> datetime:
     if match is None:
         raise TimeFormatError(f"{text!r} is not in the format yyyyMMdd'T'HHmmss'Z'")
     year, month, day, hour, minute, second, zone = match.groups()
+    _check_year(text, year)
     if zone is None:
         if zone_required:
             raise TimeFormatError(f"{text!r} has no zone: end it with Z or an offset")
@@ -63,10 +69,16 @@ def parse_date(text: str) -> date:
     match = _DATE.match(text.strip()) if isinstance(text, str) else None
     if match is None:
         raise TimeFormatError(f"{text!r} is not in the format yyyyMMdd")
+    _check_year(text, match[1])
     try:
         return date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError as exc:
         raise TimeFormatError(f"{text!r} is not a real date") from exc
+
+
+def _check_year(text: str, year: str) -> None:
+    if not MIN_YEAR <= int(year) <= MAX_YEAR:
+        raise TimeFormatError(f"{text!r} is outside the years {MIN_YEAR} to {MAX_YEAR}")
 
 
 def is_date_only(text: str) -> bool:
