@@ -7,6 +7,7 @@ import random
 import pytest
 from sqlalchemy import update
 
+from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET
 from zohokit.db import create_engine
 from zohokit.emulator import Emulator
 from zohokit.errors import TokenRefreshFailed
@@ -72,3 +73,28 @@ async def test_a_postgres_url_with_sslmode_reaches_the_network() -> None:
                 pass
     finally:
         await engine.dispose()
+
+
+async def test_a_tenant_with_its_own_oauth_client_is_not_refreshed_with_the_env_client(
+    make_service: ServiceFactory, emulator: Emulator
+) -> None:
+    # An admin imported tenant "acme" with its own Zoho client; the process's environment
+    # (what ZohoCRMService(client_id="acme") passes along) names the app's client. The
+    # refresh token only works with the client it was minted for.
+    emulator.accounts.register_client("1000.ACMEOWNCLIENT", "acme-secret")
+    grant = emulator.accounts.grant_refresh_token("1000.ACMEOWNCLIENT")
+    service = await make_service()
+    await service.store_grant(
+        "acme",
+        "zoho_crm",
+        refresh_token=grant.token,
+        client_id="1000.ACMEOWNCLIENT",
+        client_secret="acme-secret",
+        source="admin",
+    )
+    env_client = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+    token = await service.get_access_token("acme", "zoho_crm", env_client)
+    assert token in emulator.accounts.access_tokens
+    status = await service.status("acme", "zoho_crm")
+    assert status is not None
+    assert status.status == "active"

@@ -747,7 +747,16 @@ class OAuthTokenService:
             )
         env = self._env_credentials(provider) if self._env_credentials else None
         stored = ZohoCredentials(row.client_id, self._decrypt(row, "client_secret_enc"))
-        client = self._merge(creds, stored, env)
+        # The refresh token only works with the OAuth client it was minted for: a client
+        # named by the call or the environment that is not the row's would get invalid_code
+        # and cost the tenant its connection, so only the row's own client may be used.
+        client = self._merge(
+            *(
+                src
+                for src in (creds, stored, env)
+                if not row.client_id or getattr(src, "client_id", None) in (None, row.client_id)
+            )
+        )
         if not client.client_id or not client.client_secret:
             raise self._missing(("client_id", "client_secret"), tenant, provider)
         started = time.perf_counter()
