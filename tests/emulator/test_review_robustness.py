@@ -234,3 +234,77 @@ async def test_freebusy_at_the_edge_of_representable_time_is_400(
         headers=auth_headers,
     )
     assert answer.status_code == 400
+
+
+# --------------------------------------------------------------------------- more control routes
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"records": [1]}',
+        b'{"events": {"primary": [1]}}',
+        b'{"events": {"no-such-calendar": [{"dateandtime": {}}]}}',
+        b'{"events": [1]}',
+    ],
+)
+async def test_seed_with_bad_input_is_400(lenient_client: httpx.AsyncClient, body: bytes) -> None:
+    answer = await lenient_client.post("/_emulator/seed", content=body)
+    assert answer.status_code == 400
+    assert answer.json()["status"] == "error"
+
+
+@pytest.mark.parametrize(
+    "body", [b'{"token_ttl": Infinity}', b'{"token_ttl": 1e400}', b'{"latency_ms": NaN}']
+)
+async def test_config_refuses_non_finite_numbers(
+    lenient_client: httpx.AsyncClient, emulator: Emulator, body: bytes
+) -> None:
+    answer = await lenient_client.post("/_emulator/config", content=body)
+    assert answer.status_code == 400
+    assert emulator.config.token_ttl == 3600
+    assert emulator.config.latency_ms == 0.0
+
+
+async def test_max_refresh_tokens_zero_does_not_break_token_grants(
+    lenient_client: httpx.AsyncClient, emulator: Emulator
+) -> None:
+    answer = await lenient_client.post("/_emulator/config", json={"max_refresh_tokens": 0})
+    if answer.status_code == 400:
+        return  # refusing the setting is as good as honouring it
+    seeded = await lenient_client.post(
+        "/_emulator/seed",
+        json={"refresh_tokens": [{"client_id": emulator.config.client_id}]},
+    )
+    assert seeded.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"rules": [{"latency_ms": Infinity}]}',
+        b'{"rules": [{"stall_ms": 1e400}]}',
+        b'{"rules": [{"error_rate": NaN}]}',
+    ],
+)
+async def test_fault_rules_refuse_non_finite_numbers(
+    lenient_client: httpx.AsyncClient, body: bytes
+) -> None:
+    answer = await lenient_client.post("/_emulator/faults", content=body)
+    assert answer.status_code == 400
+    assert (await lenient_client.get("/_emulator/faults")).json()["rules"] == []
+
+
+async def test_consent_with_an_unparseable_redirect_uri_is_an_error_page(
+    lenient_client: httpx.AsyncClient, emulator: Emulator
+) -> None:
+    answer = await lenient_client.get(
+        "/oauth/v2/auth",
+        params={
+            "client_id": emulator.config.client_id,
+            "response_type": "code",
+            "redirect_uri": "http://[::1/callback",
+        },
+    )
+    assert answer.status_code == 400
+    assert "Invalid Redirect Uri" in answer.text

@@ -144,7 +144,7 @@ class Accounts:
             for g in self.refresh_tokens.values()
             if g.client_id == client_id and g.user_email == user
         ]
-        while len(mine) >= self.emu.config.max_refresh_tokens:
+        while mine and len(mine) >= self.emu.config.max_refresh_tokens:
             self.revoke_refresh_token(mine.pop(0).token)
         self.refresh_tokens[grant.token] = grant
         return grant
@@ -311,7 +311,10 @@ class Accounts:
             return _consent_error_page("Invalid Client", "The client_id is not registered.")
         if q.get("response_type") != "code":
             return _consent_error_page("Invalid Request", "response_type must be code.")
-        parts = urlsplit(redirect_uri)
+        try:
+            parts = urlsplit(redirect_uri)
+        except ValueError:  # e.g. "http://[::1/cb": an unclosed IPv6 bracket
+            return _consent_error_page("Invalid Redirect Uri", "redirect_uri is not a URL.")
         if parts.scheme not in ("http", "https") or not parts.netloc:
             return _consent_error_page("Invalid Redirect Uri", "redirect_uri is not a URL.")
         if client.redirect_uris and redirect_uri not in client.redirect_uris:

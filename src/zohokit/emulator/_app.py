@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 from dataclasses import fields
 from typing import Any
 
@@ -24,6 +25,7 @@ from ._accounts import AccessGrant, accounts_routes
 from ._core import Emulator, EmulatorConfig, iso, zoho_error, zoho_json
 from ._faults import Decision, FaultConfigError
 from .calendar import calendar_routes
+from .calendar._events import CalendarError
 from .crm import crm_routes
 
 _HTML_PAGE = (
@@ -290,8 +292,11 @@ def _control_routes(emu: Emulator) -> list[BaseRoute]:
     async def seed(request: Request) -> Response:
         try:
             result = seed_emulator(emu, await body_json(request))
-        except (ValueError, KeyError, TypeError) as exc:
-            return zoho_json({"status": "error", "message": str(exc)}, 400)
+        except (ValueError, KeyError, TypeError, AttributeError, CalendarError) as exc:
+            # AttributeError: a list where an object belongs; CalendarError: bad eventdata
+            # or an unknown calendar uid.
+            message = exc.message if isinstance(exc, CalendarError) else str(exc)
+            return zoho_json({"status": "error", "message": message}, 400)
         return zoho_json(result)
 
     async def index(request: Request) -> Response:
@@ -361,9 +366,22 @@ def _apply_config(config: EmulatorConfig, payload: Any) -> None:
         elif isinstance(current, str):
             if not isinstance(value, str):
                 raise ValueError(f"{key} must be a string")
-        elif not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+        elif (
+            not isinstance(value, int | float)
+            or isinstance(value, bool)
+            or not _finite(value)
+            or value < 0
+        ):
             raise ValueError(f"{key} must be a non-negative number")
         setattr(config, key, type(current)(value))
+
+
+def _finite(value: float) -> bool:
+    """Whether ``value`` is an ordinary number (not NaN, not infinite, not past a float)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def seed_emulator(emu: Emulator, payload: Any) -> dict[str, Any]:

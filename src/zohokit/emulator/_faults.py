@@ -17,6 +17,7 @@ path prefix such as ``/crm/v8/Leads/upsert``.
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
@@ -100,7 +101,12 @@ class FaultRule:
                     raise FaultConfigError(f"{where}.count must be a non-negative integer")
                 rule.count = value
             else:
-                if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+                if (
+                    not isinstance(value, int | float)
+                    or isinstance(value, bool)
+                    or not _finite(value)
+                    or value < 0
+                ):
                     raise FaultConfigError(f"{where}.{key} must be a non-negative number")
                 if key.endswith("_status"):
                     if not (isinstance(value, int) and 400 <= value <= 599):
@@ -112,6 +118,15 @@ class FaultRule:
         if total > 1.0 + 1e-9:
             raise FaultConfigError(f"{where}: the rates add up to {total:g}, more than 1")
         return rule
+
+
+def _finite(value: float) -> bool:
+    # NaN rates never strike and pass the "rates add up to at most 1" check; an infinite
+    # latency or stall would hang every matching request for good.
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 @dataclass
