@@ -481,9 +481,15 @@ class BookingStore:
                 await self._own_busy(conn, tenant, start, end, now=now, exclude_booking=booking_id)
             )
             try:
-                await conn.execute(
+                # Still active: a cancel does not take the tenant's lock, so on PostgreSQL it
+                # can commit after the read above; moving it anyway would revive its slot.
+                moved = await conn.execute(
                     update(bookings)
-                    .where(bookings.c.id == booking_id)
+                    .where(
+                        bookings.c.tenant == tenant,
+                        bookings.c.id == booking_id,
+                        bookings.c.state == "active",
+                    )
                     .values(
                         start_utc=start,
                         end_utc=end,
@@ -498,6 +504,8 @@ class BookingStore:
                 )
             except IntegrityError as exc:
                 raise DuplicateSlot(str(exc.orig)) from exc
+            if moved.rowcount != 1:
+                return None
             return await self._get(conn, tenant, booking_id)
 
     async def cancel_booking(
