@@ -308,3 +308,25 @@ async def test_consent_with_an_unparseable_redirect_uri_is_an_error_page(
     )
     assert answer.status_code == 400
     assert "Invalid Redirect Uri" in answer.text
+
+
+# --------------------------------------------------------------------------- fault middleware
+
+
+async def test_a_counted_fault_is_not_used_up_by_a_request_rejected_for_credits(
+    lenient_client: httpx.AsyncClient, auth_headers: dict[str, str], emulator: Emulator
+) -> None:
+    await lenient_client.post(
+        "/_emulator/faults", json={"rules": [{"route": "crm", "error_rate": 1.0, "count": 1}]}
+    )
+    emulator.config.daily_credits = 0
+    rejected = await lenient_client.get(
+        "/crm/v8/Leads", params={"fields": "Last_Name"}, headers=auth_headers
+    )
+    assert rejected.status_code == 429
+    emulator.config.daily_credits = 1_000_000
+    struck = await lenient_client.get(
+        "/crm/v8/Leads", params={"fields": "Last_Name"}, headers=auth_headers
+    )
+    assert struck.status_code == 500  # the one injected error is still to come
+    assert emulator.stats.snapshot()["faults_injected"] == 1

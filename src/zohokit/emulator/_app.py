@@ -82,8 +82,6 @@ class EmulatorMiddleware:
         stats = emu.stats
         if kind in ("crm", "calendar"):
             stats.incr(f"{kind}_requests")
-        decision = emu.faults.decide(kind, scope["method"], scope["path"])
-        latency = emu.config.latency_ms + (decision.latency_ms if decision else 0.0)
         limited = kind == "crm"
         if limited:
             if stats.in_flight >= emu.config.concurrency_limit:
@@ -95,6 +93,10 @@ class EmulatorMiddleware:
             stats.incr("credits_used")
             stats.in_flight += 1
             stats.max_concurrency_seen = max(stats.max_concurrency_seen, stats.in_flight)
+        # Only now roll the dice: a request Zoho turns away with 429 must not use up a rule's
+        # ``count`` (or a roll) for a fault that then never strikes.
+        decision = emu.faults.decide(kind, scope["method"], scope["path"])
+        latency = emu.config.latency_ms + (decision.latency_ms if decision else 0.0)
         try:
             if latency > 0:
                 await self._serve_late(scope, receive, send, kind, decision, latency / 1000)
