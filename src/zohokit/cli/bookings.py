@@ -31,6 +31,7 @@ console = make_console(stderr=True)
 out = make_console(soft_wrap=True)
 T = TypeVar("T")
 
+_STATUSES = ("complete", "pending", "cancel_pending", "cancelled")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
@@ -68,10 +69,27 @@ def run(work: Callable[[BookingService], Awaitable[T]]) -> T:
 
 
 def _aware(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(
+            f"{text!r} is not an ISO 8601 time, e.g. 2031-03-04T10:00:00+01:00",
+            param_hint="--start",
+        ) from exc
     if moment.tzinfo is None:
-        raise typer.BadParameter("give an offset, e.g. 2031-03-04T10:00:00+01:00 or ...Z")
+        raise typer.BadParameter(
+            "give an offset, e.g. 2031-03-04T10:00:00+01:00 or ...Z", param_hint="--start"
+        )
     return moment
+
+
+def _date(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(
+            f"{text!r} is not a date (YYYY-MM-DD): {exc}", param_hint=option
+        ) from exc
 
 
 def _bookings_table(found: list[Booking]) -> Table:
@@ -121,7 +139,7 @@ def availability_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Bookable slots of TENANT between two dates, after Zoho busy time and our bookings."""
-    first, last = date.fromisoformat(start), date.fromisoformat(end)
+    first, last = _date(start, "--start"), _date(end, "--end")
     slots = run(lambda s: s.availability(tenant, first, last, duration, tz))
     if as_json:
         out.print_json(json.dumps([slot_dict(slot) for slot in slots]))
@@ -149,6 +167,8 @@ def list_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Bookings by start time, with their Zoho status and any pending reason."""
+    if status is not None and status not in _STATUSES:
+        raise typer.BadParameter(f"use one of {', '.join(_STATUSES)}", param_hint="--status")
     _print_bookings(run(lambda s: s.list(tenant, status=status)), as_json)
 
 
@@ -170,7 +190,10 @@ def create_command(
 ) -> None:
     """Book a slot and write it to Zoho Calendar and CRM (exit 1 if the slot is taken)."""
     moment = _aware(start)
-    customer = Customer(email, first_name, last_name, phone)
+    try:
+        customer = Customer(email, first_name, last_name, phone)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--email") from exc
     booking = run(
         lambda s: s.confirm(
             tenant,

@@ -42,6 +42,9 @@ def set_command(
     """Replace TENANT's schedule with the one in a TOML file (checked before it is stored)."""
     try:
         parsed = load_schedule_file(tenant, file.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        console.print(f"[red]error:[/red] {escape(f'{file}: not UTF-8; save it as UTF-8')}")
+        raise typer.Exit(1) from exc
     except InvalidSchedule as exc:
         console.print(f"[red]error:[/red] {escape(f'{file}: {exc}')}")
         raise typer.Exit(1) from exc
