@@ -11,6 +11,7 @@ app (the emulator) and nothing is patched.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from typing import Literal
@@ -149,6 +150,7 @@ class AccountsClient:
         transport: httpx.AsyncBaseTransport | None = None,
         user_agent: str = "zohokit",
     ) -> None:
+        self._timeout = timeout
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout),
             transport=transport,
@@ -165,10 +167,14 @@ class AccountsClient:
 
     async def _token_call(self, accounts_url: str, form: dict[str, str]) -> TokenOutcome:
         try:
-            response = await self._http.post(
-                f"{accounts_url.rstrip('/')}/oauth/v2/token", data=form
-            )
-        except httpx.TimeoutException:
+            # httpx's timeout applies to each phase (connect, write, read) on its own; the
+            # whole call must fit in it, or a slow answer would outlive the refresher's lease
+            # and a peer would refresh too.
+            async with asyncio.timeout(self._timeout):
+                response = await self._http.post(
+                    f"{accounts_url.rstrip('/')}/oauth/v2/token", data=form
+                )
+        except (httpx.TimeoutException, TimeoutError):
             return TokenFailure("transient", "timeout")
         except httpx.HTTPError as exc:
             # The class name says what failed; the message could echo the URL, so skip it.
