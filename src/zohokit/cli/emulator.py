@@ -23,11 +23,17 @@ def _fault_payload(
 ) -> dict[str, Any]:
     payload: dict[str, Any] = {}
     if faults:
-        text = Path(faults).read_text() if not faults.lstrip().startswith("{") else faults
         try:
+            text = Path(faults).read_text() if not faults.lstrip().startswith("{") else faults
             payload = json.loads(text)
-        except json.JSONDecodeError as exc:
+        except OSError as exc:
+            raise typer.BadParameter(
+                f"cannot read {faults}: {exc.strerror or exc}", param_hint="--faults"
+            ) from exc
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise typer.BadParameter(f"not valid JSON: {exc}", param_hint="--faults") from exc
+        if not isinstance(payload, dict):
+            raise typer.BadParameter("must be a JSON object", param_hint="--faults")
     if error_rate or html_rate or drop_rate:
         rule = {
             "route": fault_route,
