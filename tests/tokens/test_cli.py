@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -89,3 +92,22 @@ def test_missing_configuration_is_reported_with_variable_names(
 def test_unknown_provider_is_a_usage_error(env: dict[str, str]) -> None:
     result = runner.invoke(app, ["tokens", "list", "--provider", "zoho_books"])
     assert result.exit_code == 2
+
+
+def test_a_bad_setting_is_named_without_a_traceback_or_its_value(tmp_path: Path) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("ZOHO_", "ZOHOKIT_"))},
+        "ZOHOKIT_DATA_DIR": str(tmp_path),
+        "ZOHOKIT_LEASE_SECONDS": "s3cr3t-not-a-number",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "zohokit", "tokens", "list"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "invalid setting ZOHOKIT_LEASE_SECONDS" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "s3cr3t" not in done.stderr + done.stdout

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import typer
+from pydantic import ValidationError
+from rich.markup import escape
 
 from . import bookings as bookings_cli
 from . import db as db_cli
 from . import schedule as schedule_cli
 from . import sync as sync_cli
 from . import tokens as tokens_cli
+from ._console import make_console
 from .emulator import emulator_command
 from .serve import serve_command
 
@@ -38,4 +41,15 @@ def _root() -> None:
 
 def main() -> None:
     """Entry point of the ``zohokit`` console script."""
-    app()
+    try:
+        app()
+    except ValidationError as exc:
+        if not exc.title.endswith("Settings"):
+            raise
+        # A bad ZOHO_* / ZOHOKIT_* variable: name it, without a traceback or its value
+        # (the value may be a secret).
+        console = make_console(stderr=True)
+        for problem in exc.errors():
+            name = ".".join(str(part) for part in problem["loc"]).upper()
+            console.print(f"[red]invalid setting[/red] {escape(name)}: {escape(problem['msg'])}")
+        raise SystemExit(2) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 from pathlib import Path
 from typing import Annotated
@@ -69,6 +70,13 @@ def serve_command(
         console.print(f"  try          curl -H 'X-API-Key: {box.api_key}' {url}/api/tenants")
         console.print(f"  emulator     {url}/_emulator/stats (Zoho, in process)")
         console.print(f"  data         {box.settings.zohokit_data_dir}")
+        if not ipaddress.ip_address(sock.getsockname()[0]).is_loopback:
+            # The emulator's /_emulator/* control routes take no key: on a shared network
+            # anyone could reset it or inject faults.
+            console.print(
+                "[yellow]warning:[/] the sandbox listens beyond this machine; its emulator's "
+                "/_emulator/* routes need no key. Prefer --host 127.0.0.1."
+            )
     else:
         settings = ServerSettings()
         if settings.zohokit_api_keys is None:
