@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from zohokit.emulator import EmulatorConfig
+
 CLIENT_ID = "bench-client"
 CLIENT_SECRET = "bench-secret"
 REFRESH_TOKEN = "1000.benchrefresh.token"
@@ -39,6 +41,24 @@ def leads(count: int) -> list[dict[str, str]]:
         {"Last_Name": f"Lead {i}", "Company": f"Company {i % 97}", "Email": f"lead{i}@bench.test"}
         for i in range(count)
     ]
+
+
+def emulator_config() -> EmulatorConfig:
+    """The emulator both CRM benchmarks run against: Zoho's latency and concurrency limit."""
+    return EmulatorConfig(
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        refresh_token=REFRESH_TOKEN,
+        latency_ms=LATENCY_MS,
+        concurrency_limit=CONCURRENCY,
+        daily_credits=10_000_000,
+    )
+
+
+def floor_seconds(records: int) -> tuple[int, float]:
+    """Calls needed for ``records`` and the time they take at best: calls / in flight x latency."""
+    calls = -(-records // BATCH)
+    return calls, calls / CONCURRENCY * LATENCY_MS / 1000
 
 
 # --- the zohokit side (runs in a subprocess) ---------------------------------------------------
@@ -189,20 +209,12 @@ def main() -> None:
         print(json.dumps(asyncio.run(run_zohokit(base, int(count), workdir))))
         return
 
-    from zohokit.emulator import EmulatorConfig, EmulatorServer
+    from zohokit.emulator import EmulatorServer
 
-    config = EmulatorConfig(
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        refresh_token=REFRESH_TOKEN,
-        latency_ms=LATENCY_MS,
-        concurrency_limit=CONCURRENCY,
-        daily_credits=10_000_000,
-    )
+    config = emulator_config()
     count = args.records
     sdk_count = args.sdk_records or count
-    calls = -(-count // BATCH)
-    floor = calls / CONCURRENCY * LATENCY_MS / 1000
+    calls, floor = floor_seconds(count)
     with EmulatorServer(config) as server, tempfile.TemporaryDirectory() as tmp:
         emu = server.emulator
         (Path(tmp) / "z").mkdir()

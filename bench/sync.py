@@ -1,8 +1,8 @@
 """Sync push of 10,000 rows: zohokit's sync engine against the floor and Zoho's official SDK.
 
 The emulator runs here (``EmulatorServer``, 50 ms latency per CRM call, Zoho's concurrency
-limit of 10). Each client runs in its own subprocess and is timed after a warm-up call that
-fetches its token:
+limit of 10). Each client runs in its own subprocess and is timed after the same warm-up call
+(one page of one Lead, which fetches the token):
 
 - zohokit: ``zohokit.sync.push`` of 10,000 Leads rows (hashing, ledger reads and writes on a
   SQLite file, upserts of 100 at most 10 in flight), then the same file again (no change:
@@ -27,12 +27,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from crm import (
-    BATCH,
     CLIENT_ID,
     CLIENT_SECRET,
     CONCURRENCY,
     LATENCY_MS,
     REFRESH_TOKEN,
+    emulator_config,
+    floor_seconds,
     leads,
     run_sdk,
 )
@@ -61,7 +62,9 @@ async def run_sync(base: str, count: int, workdir: str) -> dict[str, object]:
     crm = ZohoCRMService(credentials, http=http, settings=Settings(_env_file=None))  # type: ignore[call-arg]
     ledger = await Ledger.open(f"sqlite:///{workdir}/sync.db")
     mapping = SyncMapping.from_dict({"module": "Leads", "key": "Email"})
-    await crm.get_access_token()  # warm-up: the token, as the SDK's warm-up call gets one
+    # Warm-up: the SDK's own warm-up call (one page of one Lead): the token and a connection.
+    async for _ in crm.list_records("Leads", fields=["Last_Name"], per_page=1):
+        break
     rows = leads(count)
     timings: dict[str, object] = {}
     for label in ("first", "unchanged", "changed"):
@@ -110,20 +113,12 @@ def main() -> None:
         print(json.dumps(asyncio.run(run_sync(base, int(count), workdir))))
         return
 
-    from zohokit.emulator import EmulatorConfig, EmulatorServer
+    from zohokit.emulator import EmulatorServer
 
-    config = EmulatorConfig(
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        refresh_token=REFRESH_TOKEN,
-        latency_ms=LATENCY_MS,
-        concurrency_limit=CONCURRENCY,
-        daily_credits=10_000_000,
-    )
+    config = emulator_config()
     count = args.rows
     sdk_count = args.sdk_rows or count
-    calls = -(-count // BATCH)
-    floor = calls / CONCURRENCY * LATENCY_MS / 1000
+    calls, floor = floor_seconds(count)
     with EmulatorServer(config) as server, tempfile.TemporaryDirectory() as tmp:
         emu = server.emulator
         (Path(tmp) / "z").mkdir()
