@@ -3,6 +3,7 @@ finishes it without creating anything twice."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -16,6 +17,14 @@ from zohokit.scheduling import BookingService
 
 CREATE_EVENT = {"route": "/api/v1/calendars", "methods": ["POST"], "error_rate": 1}
 UPSERT = {"route": "/crm/v8/Contacts/upsert", "error_rate": 1}
+#: Zoho holds an event creation 300 ms before writing it (a stall "before" the handler).
+SLOW_CREATE = {
+    "route": "/api/v1/calendars",
+    "methods": ["POST"],
+    "stall_rate": 1,
+    "stall_ms": 300,
+    "when": "before",
+}
 
 
 def fail(emulator: Emulator, *rules: dict[str, Any]) -> None:
@@ -115,3 +124,46 @@ async def test_many_bookings_under_random_faults_all_end_complete(
         str(b.zoho_event_uid) for b in final
     )
     assert sorted(p["Email"] for p in await contacts(crm)) == ["ann@example.com", "bo@example.com"]
+
+
+async def test_a_cancel_during_the_event_creation_leaves_no_stray_event(
+    service: BookingService, emulator: Emulator, calendar: ZohoCalendarService
+) -> None:
+    # Zoho holds the create request a while before writing the event (a stall "before" the
+    # handler); the booker cancels meanwhile, while the confirm still owns the Zoho writes.
+    fail(emulator, SLOW_CREATE)
+    confirming = asyncio.create_task(service.confirm(TENANT, start=at(10), customer=ANN))
+    for _ in range(100):
+        if await service.list(TENANT):
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)  # the create request is now held at Zoho
+    (booking,) = await service.list(TENANT)
+    cancelled = await service.cancel(TENANT, booking.id)
+    assert cancelled.status in ("cancelled", "cancel_pending")
+    await confirming
+    await service.retry_pending(TENANT)
+    final = await service.get(TENANT, booking.id)
+    assert final.status == "cancelled"
+    assert await events(calendar) == []  # the event made meanwhile was deleted, not orphaned
+
+
+async def test_a_reschedule_during_the_event_creation_moves_the_one_event(
+    service: BookingService, emulator: Emulator, calendar: ZohoCalendarService
+) -> None:
+    fail(emulator, SLOW_CREATE)
+    confirming = asyncio.create_task(service.confirm(TENANT, start=at(10), customer=ANN))
+    for _ in range(100):
+        if await service.list(TENANT):
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)  # the create request is now held at Zoho
+    (booking,) = await service.list(TENANT)
+    await service.reschedule(TENANT, booking.id, at(14))
+    await confirming
+    await service.retry_pending(TENANT)
+    final = await service.get(TENANT, booking.id)
+    assert final.status == "complete"
+    found = await events(calendar)
+    assert [e["uid"] for e in found] == [final.zoho_event_uid]  # one event, not two
+    assert found[0]["dateandtime"]["start"].startswith("20310304T14")

@@ -660,6 +660,8 @@ class BookingService:
             raise SlotTaken(f"the slot at {begin.isoformat()} is taken", tenant=tenant) from exc
         if row is None:
             raise BookingNotFound(f"booking {booking_id} is not active", tenant=tenant)
+        if row.lease_owner != owner:  # a worker is still writing to Zoho: it moves the event
+            return Booking.of(row)
         return Booking.of(await self._sync(row, owner))
 
     async def get(self, tenant: str, booking_id: str) -> Booking:
@@ -751,11 +753,17 @@ class BookingService:
         tenant, latest = row.tenant, row
         step = "calendar event"
         try:
-            if not latest.event_synced:
-                latest = await self._sync_event(latest, owner)
-            step = "CRM upsert"
-            if not latest.crm_synced:
-                latest = await self._sync_crm(latest, owner)
+            # A cancel or a move that lands while we write leaves the row unsynced for its new
+            # state (the lease stays ours): go round again, a bounded number of times.
+            for _ in range(_SYNC_ROUNDS):
+                step = "calendar event"
+                if not latest.event_synced:
+                    latest = await self._sync_event(latest, owner)
+                step = "CRM upsert"
+                if not latest.crm_synced:
+                    latest = await self._sync_crm(latest, owner)
+                if latest.event_synced and latest.crm_synced:
+                    break
         except (ZohoError, ValueError) as exc:
             recorded = await self.store.record(
                 tenant,
@@ -805,7 +813,7 @@ class BookingService:
             values = {"event_synced": True, "zoho_event_uid": uid}
             values["zoho_event_etag"] = str(moved.get("etag") or "") or None
         recorded = await self.store.record(
-            row.tenant, row.id, owner=owner, now=self.clock(), **values
+            row.tenant, row.id, owner=owner, now=self.clock(), synced_for=row, **values
         )
         if recorded is None:
             raise _LeaseLost(row)
@@ -870,6 +878,7 @@ class BookingService:
             row.id,
             owner=owner,
             now=self.clock(),
+            synced_for=row,
             crm_synced=True,
             crm_module=mapping.module,
             crm_record_id=results[0].id or row.crm_record_id,
@@ -878,6 +887,10 @@ class BookingService:
         if recorded is None:
             raise _LeaseLost(row)
         return recorded
+
+
+#: Rounds of Zoho writes one sync makes when the booking changes under it (cancel, move).
+_SYNC_ROUNDS = 3
 
 
 class _LeaseLost(ZohoError):

@@ -45,6 +45,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    case,
     delete,
     func,
     insert,
@@ -497,8 +498,7 @@ class BookingStore:
                         event_synced=False,
                         crm_synced=False,
                         pending_reason="rescheduled: Zoho not updated yet",
-                        lease_owner=lease_owner,
-                        lease_until=lease_until,
+                        **self._lease_if_free(lease_owner, lease_until, now),
                         updated_at=now,
                     )
                 )
@@ -507,6 +507,23 @@ class BookingStore:
             if moved.rowcount != 1:
                 return None
             return await self._get(conn, tenant, booking_id)
+
+    @staticmethod
+    def _lease_if_free(owner: str, until: datetime, now: datetime) -> dict[str, Any]:
+        """Column values that hand the sync lease to ``owner`` only when nobody else holds
+        an unexpired one. A cancel or move that took a lease from a worker still writing to
+        Zoho would make that worker's result unrecordable, and the event it was creating
+        would be left behind in the calendar; the holder finishes and sees the change."""
+        free = or_(
+            bookings.c.lease_owner.is_(None),
+            bookings.c.lease_until.is_(None),
+            bookings.c.lease_until <= now,
+            bookings.c.lease_owner == owner,
+        )
+        return {
+            "lease_owner": case((free, owner), else_=bookings.c.lease_owner),
+            "lease_until": case((free, until), else_=bookings.c.lease_until),
+        }
 
     async def cancel_booking(
         self,
@@ -518,7 +535,8 @@ class BookingStore:
         lease_until: datetime,
     ) -> BookingRow | None:
         """Mark a booking cancelled (its slot is free at once), Zoho out of date, leased to the
-        caller. Returns the row as it is now (unchanged if already cancelled), or ``None``."""
+        caller unless another worker holds the lease. Returns the row as it is now (unchanged
+        if already cancelled), or ``None``."""
         async with self.engine.begin() as conn:
             await conn.execute(
                 update(bookings)
@@ -533,8 +551,7 @@ class BookingStore:
                     event_synced=False,
                     crm_synced=False,
                     pending_reason="cancelled: Zoho not updated yet",
-                    lease_owner=lease_owner,
-                    lease_until=lease_until,
+                    **self._lease_if_free(lease_owner, lease_until, now),
                     cancelled_at=now,
                     updated_at=now,
                 )
@@ -636,19 +653,45 @@ class BookingStore:
         return bool(result.rowcount == 1)
 
     async def record(
-        self, tenant: str, booking_id: str, *, owner: str, now: datetime, **values: Any
+        self,
+        tenant: str,
+        booking_id: str,
+        *,
+        owner: str,
+        now: datetime,
+        synced_for: BookingRow | None = None,
+        **values: Any,
     ) -> BookingRow | None:
         """Write the Zoho outcome (ids, etag, synced flags, reason) while holding the lease.
-        Returns the row, or ``None`` if the lease was lost (a peer owns the booking now)."""
+        Returns the row, or ``None`` if the lease was lost (a peer owns the booking now).
+
+        ``synced_for`` is the row as it was when the Zoho write began: if the booking was
+        cancelled or moved since, the ids are kept but it is not marked synced, so the next
+        round makes Zoho match the booking as it is now."""
+        mine = and_(
+            bookings.c.tenant == tenant,
+            bookings.c.id == booking_id,
+            bookings.c.lease_owner == owner,
+        )
         async with self.engine.begin() as conn:
-            result = await conn.execute(
-                update(bookings)
-                .where(
-                    bookings.c.tenant == tenant,
-                    bookings.c.id == booking_id,
-                    bookings.c.lease_owner == owner,
+            if synced_for is not None:
+                # The comparison sits in the UPDATE itself, so a cancel committed by another
+                # instance a moment earlier is seen even on PostgreSQL's READ COMMITTED.
+                unchanged = and_(
+                    mine,
+                    bookings.c.state == synced_for.state,
+                    bookings.c.start_utc == synced_for.start_utc,
+                    bookings.c.end_utc == synced_for.end_utc,
                 )
-                .values(updated_at=now, **values)
+                result = await conn.execute(
+                    update(bookings).where(unchanged).values(updated_at=now, **values)
+                )
+                if result.rowcount == 1:
+                    return await self._get(conn, tenant, booking_id)
+                for stale in ("event_synced", "crm_synced", "pending_reason"):
+                    values.pop(stale, None)
+            result = await conn.execute(
+                update(bookings).where(mine).values(updated_at=now, **values)
             )
             if result.rowcount != 1:
                 return None
