@@ -196,6 +196,7 @@ async def test_seed_adds_clients_tokens_and_records(
     )
     assert answer.status_code == 200
     assert len(answer.json()["records"]["Leads"]) == 1
+    assert emulator.crm.count("Leads") == 1
     minted = await emu_client.post(
         "/oauth/v2/token",
         data={

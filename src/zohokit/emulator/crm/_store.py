@@ -197,6 +197,10 @@ class CrmStore:
         state = self._state_or_value_error(module)
         return [dict(rec.data) for rec in state.records.values()]
 
+    def count(self, module: str) -> int:
+        """How many live records ``module`` holds (cheap: nothing is copied)."""
+        return len(self._state_or_value_error(module).records)
+
     def edit(self, module: str, record_id: str, fields: dict[str, Any]) -> dict[str, Any]:
         """Change a record as a salesperson would in Zoho's UI (bumps ``Modified_Time``)."""
         state = self._state_or_value_error(module)
