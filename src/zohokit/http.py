@@ -564,7 +564,9 @@ def default_http() -> ZohoHTTP:
         if _default_http is None:
             from .tokens import get_oauth_token_service
 
-            _default_http = ZohoHTTP(get_oauth_token_service())
+            _default_http = ZohoHTTP(
+                get_oauth_token_service(), max_in_flight=Settings().zohokit_max_in_flight
+            )
         return _default_http
 
 

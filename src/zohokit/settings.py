@@ -116,6 +116,10 @@ class Settings(BaseSettings):
     zohokit_lease_seconds: float = 15.0
     #: Timeout of each call to the accounts server; kept below the lease.
     zohokit_refresh_timeout_seconds: float = 10.0
+    #: Zoho requests one process keeps in flight per tenant and product. Zoho's concurrency
+    #: limit is per organisation (10 for heavy APIs in every edition): with several
+    #: processes, give each a share of it.
+    zohokit_max_in_flight: int = Field(default=10, ge=1, le=100)
 
     def database_url(self) -> str:
         """The async SQLAlchemy URL: ``ZOHOKIT_DATABASE_URL`` or a SQLite file in the data dir."""

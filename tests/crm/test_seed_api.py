@@ -3,8 +3,10 @@ environment precedence and the lazily built module-level instances."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -90,6 +92,22 @@ def test_module_level_services_are_built_lazily() -> None:
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_the_in_flight_cap_comes_from_the_environment(tmp_path: Path) -> None:
+    # Several processes share Zoho's per-organisation limit: each is given its share.
+    code = (
+        "import zohokit.http\nassert zohokit.http.default_http().max_in_flight == 3\nprint('ok')\n"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("ZOHO_", "ZOHOKIT_"))},
+        "ZOHOKIT_DATA_DIR": str(tmp_path),
+        "ZOHOKIT_MAX_IN_FLIGHT": "3",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
     )
     assert out.stdout.strip() == "ok", out.stderr
 
