@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ._scopes import allows, calendar_need, crm_need
+
 if TYPE_CHECKING:
     from ._accounts import AccessGrant, Accounts
     from ._faults import Faults
@@ -162,9 +164,6 @@ def iso(ts: float) -> str:
 
 Service = Literal["crm", "calendar"]
 
-#: Scope prefix a token needs for each API.
-_SCOPE_PREFIX: dict[str, str] = {"crm": "ZohoCRM.", "calendar": "ZohoCalendar."}
-
 
 class Emulator:
     """A whole Zoho: accounts server, CRM, Calendar, faults and counters.
@@ -219,7 +218,8 @@ class Emulator:
         Returns the grant behind the token, or the 401 response Zoho would send:
         ``AUTHENTICATION_FAILURE`` without a usable header, ``INVALID_TOKEN`` for an unknown or
         expired token, ``INVALID_OAUTHTOKEN`` for one that was evicted or revoked, and
-        ``OAUTH_SCOPE_MISMATCH`` when the token lacks the service's scope. Calendar also
+        ``OAUTH_SCOPE_MISMATCH`` when the token's scopes do not cover the request (see
+        :mod:`._scopes`). Calendar also
         accepts ``Bearer`` (real Calendar does); CRM wants ``Zoho-oauthtoken``.
         """
         header = request.headers.get("authorization", "")
@@ -235,9 +235,19 @@ class Emulator:
             return zoho_error("INVALID_TOKEN", "invalid oauth token", 401)
         if grant.expires_at <= self.clock.now():
             return zoho_error("INVALID_TOKEN", "invalid oauth token", 401)
-        prefix = _SCOPE_PREFIX[service]
-        if not any(s.startswith(prefix) for s in grant.scopes):
-            return zoho_error("OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL", 401)
+        path = request.url.path
+        need = (
+            crm_need(request.method, path)
+            if service == "crm"
+            else calendar_need(request.method, path)
+        )
+        if not allows(grant.scopes, need):
+            return zoho_error(
+                "OAUTH_SCOPE_MISMATCH",
+                "invalid oauth scope to access this URL",
+                401,
+                {"required": need.describe()},
+            )
         # The middleware reads this to add X-ACCESSTOKEN-RESET to the answer.
         request.scope["zohokit.grant"] = grant
         return grant
