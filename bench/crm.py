@@ -25,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from zohokit.crm import ZohoCRMService
 from zohokit.emulator import EmulatorConfig
 
 CLIENT_ID = "bench-client"
@@ -64,8 +65,10 @@ def floor_seconds(records: int) -> tuple[int, float]:
 # --- the zohokit side (runs in a subprocess) ---------------------------------------------------
 
 
-async def run_zohokit(base: str, count: int, workdir: str) -> dict[str, object]:
-    """Upsert ``count`` Leads with zohokit; return the time and the outcome."""
+async def warm_crm(base: str, workdir: str) -> ZohoCRMService:
+    """A CRM service on a fresh token database, warmed up with the SDK's own warm-up call
+    (one page of one Lead), which fetches the token and opens the connection for both alike.
+    Close it with ``close_crm``."""
     from zohokit.crm import ZohoCRMService
     from zohokit.db import create_engine
     from zohokit.http import ZohoHTTP
@@ -84,16 +87,25 @@ async def run_zohokit(base: str, count: int, workdir: str) -> dict[str, object]:
         "refresh_token": REFRESH_TOKEN,
     }
     crm = ZohoCRMService(credentials, http=http, settings=Settings(_env_file=None))  # type: ignore[call-arg]
-    # Warm-up: the SDK's own warm-up call (one page of one Lead), which fetches the token and
-    # opens the connection for both clients alike.
     async for _ in crm.list_records("Leads", fields=["Last_Name"], per_page=1):
         break
+    return crm
+
+
+async def close_crm(crm: ZohoCRMService) -> None:
+    """Release what ``warm_crm`` opened."""
+    await crm.http.aclose()
+    await crm.http.tokens.close()  # type: ignore[attr-defined]
+
+
+async def run_zohokit(base: str, count: int, workdir: str) -> dict[str, object]:
+    """Upsert ``count`` Leads with zohokit; return the time and the outcome."""
+    crm = await warm_crm(base, workdir)
     records = leads(count)
     started, cpu = time.perf_counter(), time.process_time()
     results = await crm.upsert_records("Leads", records, duplicate_check_fields=["Email"])
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-    await http.aclose()
-    await tokens.close()
+    await close_crm(crm)
     return {"seconds": elapsed, "cpu": cpu, "ok": sum(r.ok for r in results), "records": count}
 
 

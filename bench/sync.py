@@ -27,44 +27,24 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from crm import (
-    CLIENT_ID,
-    CLIENT_SECRET,
     CONCURRENCY,
     LATENCY_MS,
-    REFRESH_TOKEN,
+    close_crm,
     emulator_config,
     floor_seconds,
     leads,
     run_sdk,
+    warm_crm,
 )
 
 
 async def run_sync(base: str, count: int, workdir: str) -> dict[str, object]:
     """Push ``count`` rows three times (new, unchanged, 100 changed); return the timings."""
-    from zohokit.crm import ZohoCRMService
-    from zohokit.db import create_engine
-    from zohokit.http import ZohoHTTP
-    from zohokit.settings import Settings
     from zohokit.sync import Ledger, SyncMapping, push
-    from zohokit.tokens import Cipher, OAuthTokenService, generate_key
 
-    tokens = OAuthTokenService(
-        create_engine(f"sqlite:///{workdir}/tokens.db"),
-        cipher=Cipher.from_spec(generate_key()),
-        accounts_url_override=base,
-    )
-    http = ZohoHTTP(tokens, max_in_flight=CONCURRENCY)
-    credentials = {
-        "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET,
-        "refresh_token": REFRESH_TOKEN,
-    }
-    crm = ZohoCRMService(credentials, http=http, settings=Settings(_env_file=None))  # type: ignore[call-arg]
+    crm = await warm_crm(base, workdir)
     ledger = await Ledger.open(f"sqlite:///{workdir}/sync.db")
     mapping = SyncMapping.from_dict({"module": "Leads", "key": "Email"})
-    # Warm-up: the SDK's own warm-up call (one page of one Lead): the token and a connection.
-    async for _ in crm.list_records("Leads", fields=["Last_Name"], per_page=1):
-        break
     rows = leads(count)
     timings: dict[str, object] = {}
     for label in ("first", "unchanged", "changed"):
@@ -83,8 +63,7 @@ async def run_sync(base: str, count: int, workdir: str) -> dict[str, object]:
             "failed": report.failed,
         }
     await ledger.close()
-    await http.aclose()
-    await tokens.close()
+    await close_crm(crm)
     return timings
 
 
