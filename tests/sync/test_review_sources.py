@@ -97,3 +97,19 @@ def test_push_report_into_a_folder_that_does_not_exist_says_so(tmp_path: Path) -
     assert exc is None
     assert code == 1
     assert "report.json" in output
+
+
+def test_a_csv_header_naming_a_column_twice_is_refused(tmp_path: Path) -> None:
+    source = tmp_path / "contacts.csv"
+    source.write_text("Email,Last_Name,Email\na@x.com,Lee,b@x.com\n")
+    with pytest.raises(SourceError, match=r"contacts\.csv:1: column\(s\) 'Email' appear twice"):
+        list(read_rows(source))
+
+
+def test_a_csv_row_with_more_cells_than_columns_names_its_line(tmp_path: Path) -> None:
+    source = tmp_path / "contacts.csv"
+    source.write_text("Email,Last_Name\na@x.com,Lee\nb@x.com,Diaz, Jr.\n")
+    rows = read_rows(source)
+    assert next(rows) == {"Email": "a@x.com", "Last_Name": "Lee"}
+    with pytest.raises(SourceError, match=r"contacts\.csv:3: 3 cells for 2 columns"):
+        next(rows)

@@ -15,6 +15,9 @@ class SourceError(ValueError):
     """A row that cannot be read; the message names the file and line."""
 
 
+_EXTRA = "\x00extra cells"
+
+
 def read_rows(path: Path) -> Iterator[dict[str, Any]]:
     """Rows of a ``.csv`` (header line first) or ``.jsonl``/``.ndjson`` file, streamed.
 
@@ -35,7 +38,23 @@ def _read_rows(path: Path) -> Iterator[dict[str, Any]]:
     suffix = path.suffix.lower()
     if suffix == ".csv":
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            yield from csv.DictReader(handle)
+            # restkey marks cells beyond the header, which DictReader would otherwise put
+            # under a None key and send to Zoho as a field of that name.
+            reader = csv.DictReader(handle, restkey=_EXTRA)
+            header = reader.fieldnames or []
+            repeated = sorted({name for name in header if header.count(name) > 1})
+            if repeated:
+                raise SourceError(
+                    f"{path}:1: column(s) {', '.join(map(repr, repeated))} appear twice in the "
+                    "header; only one of each can be pushed"
+                )
+            for row in reader:
+                if _EXTRA in row:
+                    raise SourceError(
+                        f"{path}:{reader.line_num}: {len(header) + len(row[_EXTRA])} cells for "
+                        f"{len(header)} columns; quote cells that contain commas"
+                    )
+                yield row
     elif suffix in (".jsonl", ".ndjson"):
         with path.open(encoding="utf-8-sig") as handle:
             for number, line in enumerate(handle, 1):
