@@ -191,10 +191,11 @@ def run_sdk(base: str, count: int, workdir: str) -> dict[str, object]:
     return result
 
 
-def run_zohokit_subprocess(base: str, count: int, workdir: str) -> dict[str, object]:
-    """Run zohokit's side in its own process, like the SDK's."""
+def run_child(script: str, flag: str, base: str, count: int, workdir: str) -> dict[str, object]:
+    """Run a bench script's zohokit side in its own process, like the SDK's; its last output
+    line is the JSON result."""
     out = subprocess.run(
-        [sys.executable, __file__, "--zohokit-child", base, str(count), workdir],
+        [sys.executable, script, flag, base, str(count), workdir],
         capture_output=True,
         text=True,
         check=True,
@@ -232,7 +233,7 @@ def main() -> None:
         (Path(tmp) / "z").mkdir()
         (Path(tmp) / "s").mkdir()
         cpu_before = time.process_time()
-        ours = run_zohokit_subprocess(server.url, count, str(Path(tmp) / "z"))
+        ours = run_child(__file__, "--zohokit-child", server.url, count, str(Path(tmp) / "z"))
         emulator_cpu = time.process_time() - cpu_before
         stats = emu.stats.snapshot()
         stored = len(emu.crm.records("Leads"))

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ from crm import (
     emulator_config,
     floor_seconds,
     leads,
+    run_child,
     run_sdk,
     warm_crm,
 )
@@ -67,19 +67,6 @@ async def run_sync(base: str, count: int, workdir: str) -> dict[str, object]:
     return timings
 
 
-def run_sync_subprocess(base: str, count: int, workdir: str) -> dict[str, object]:
-    """Run zohokit's side in its own process, like the SDK's."""
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", base, str(count), workdir],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=600,
-    )
-    result: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
-
-
 def main() -> None:
     """Serve the emulator, run both clients, print times and ratios."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -102,7 +89,7 @@ def main() -> None:
         emu = server.emulator
         (Path(tmp) / "z").mkdir()
         (Path(tmp) / "s").mkdir()
-        ours = run_sync_subprocess(server.url, count, str(Path(tmp) / "z"))
+        ours = run_child(__file__, "--child", server.url, count, str(Path(tmp) / "z"))
         stats = emu.stats.snapshot()
         stored = len(emu.crm.records("Leads"))
         emu.reset()
