@@ -23,9 +23,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._accounts import AccessGrant, accounts_routes
 from ._core import Emulator, EmulatorConfig, iso, zoho_error, zoho_json
+from ._errors import ApiError
 from ._faults import Decision, FaultConfigError
 from .calendar import calendar_routes
-from .calendar._events import CalendarError
 from .crm import crm_routes
 
 _HTML_PAGE = (
@@ -294,10 +294,10 @@ def _control_routes(emu: Emulator) -> list[BaseRoute]:
     async def seed(request: Request) -> Response:
         try:
             result = seed_emulator(emu, await body_json(request))
-        except (ValueError, KeyError, TypeError, AttributeError, CalendarError) as exc:
-            # AttributeError: a list where an object belongs; CalendarError: bad eventdata
+        except (ValueError, KeyError, TypeError, AttributeError, ApiError) as exc:
+            # AttributeError: a list where an object belongs; ApiError: bad eventdata
             # or an unknown calendar uid.
-            message = exc.message if isinstance(exc, CalendarError) else str(exc)
+            message = exc.message if isinstance(exc, ApiError) else str(exc)
             return zoho_json({"status": "error", "message": message}, 400)
         return zoho_json(result)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .._errors import ApiError
 from ._recurrence import RecurrenceError, RRule, occurrence_starts, parse_rrule, wall_clock_to_utc
 from ._times import (
     TimeFormatError,
@@ -33,27 +34,14 @@ MAX_DESCRIPTION = 10_000
 _REMINDER_ACTIONS = ("email", "popup", "notification")
 
 
-class CalendarError(Exception):
-    """A request Zoho Calendar would refuse; the routes turn it into a CRM-style error body."""
-
-    def __init__(
-        self, code: str, message: str, status: int = 400, details: dict[str, Any] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-        self.details = details or {}
-
-
-def invalid(message: str, **details: Any) -> CalendarError:
+def invalid(message: str, **details: Any) -> ApiError:
     """A 400 ``INVALID_DATA`` error (the emulator's code for malformed ``eventdata``)."""
-    return CalendarError("INVALID_DATA", message, 400, details)
+    return ApiError("INVALID_DATA", message, 400, details)
 
 
-def missing(name: str) -> CalendarError:
+def missing(name: str) -> ApiError:
     """A 400 ``MANDATORY_NOT_FOUND`` error for the parameter or key ``name``."""
-    return CalendarError("MANDATORY_NOT_FOUND", f"{name} is required", 400, {"param_name": name})
+    return ApiError("MANDATORY_NOT_FOUND", f"{name} is required", 400, {"param_name": name})
 
 
 @dataclass(frozen=True)
@@ -228,13 +216,18 @@ def _text(data: Mapping[str, Any], key: str, limit: int | None = None) -> str:
     return value
 
 
-def _attendees(value: Any) -> list[dict[str, Any]]:
+def _list_of(value: Any, key: str) -> list[Any]:
+    """``value`` as a list (absent is empty), or the 400 naming ``key``."""
     if value is None:
         return []
     if not isinstance(value, list):
-        raise invalid("attendees must be a list", key="attendees")
+        raise invalid(f"{key} must be a list", key=key)
+    return value
+
+
+def _attendees(value: Any) -> list[dict[str, Any]]:
     out = []
-    for attendee in value:
+    for attendee in _list_of(value, "attendees"):
         email = attendee.get("email") if isinstance(attendee, dict) else None
         if not isinstance(email, str) or "@" not in email:
             raise invalid("every attendee needs an email", key="attendees")
@@ -243,12 +236,8 @@ def _attendees(value: Any) -> list[dict[str, Any]]:
 
 
 def _reminders(value: Any) -> list[dict[str, Any]]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise invalid("reminders must be a list", key="reminders")
     out = []
-    for reminder in value:
+    for reminder in _list_of(value, "reminders"):
         if not isinstance(reminder, dict) or reminder.get("action") not in _REMINDER_ACTIONS:
             raise invalid(
                 f"every reminder needs an action among {', '.join(_REMINDER_ACTIONS)}",

@@ -6,7 +6,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ._events import CalendarError, Event, Occurrence, invalid, missing, validate_eventdata
+from .._errors import ApiError
+from ._events import Event, Occurrence, invalid, missing, validate_eventdata
 from ._freebusy import Busy
 from ._times import Window, format_utc
 
@@ -148,7 +149,7 @@ class CalendarStore:
             uid = self._primary_uid
         found = self._calendars.get(uid)
         if found is None:
-            raise CalendarError("NOT_FOUND", "the calendar does not exist", 404, {"uid": uid})
+            raise ApiError("NOT_FOUND", "the calendar does not exist", 404, {"uid": uid})
         return found
 
     # ---------------------------------------------------------------- free/busy
@@ -197,7 +198,7 @@ class CalendarStore:
         cal = self.calendar(calendar_uid)
         found = self._events[cal.uid].get(event_uid)
         if found is None:
-            raise CalendarError("NOT_FOUND", "the event does not exist", 404, {"uid": event_uid})
+            raise ApiError("NOT_FOUND", "the event does not exist", 404, {"uid": event_uid})
         return found
 
     def render_event(self, event: Event) -> dict[str, Any]:
@@ -205,7 +206,7 @@ class CalendarStore:
         return self._render(event)
 
     def create_event(self, calendar_uid: str, eventdata: Any) -> Event:
-        """Validate ``eventdata`` and store a new event; raises :class:`CalendarError`."""
+        """Validate ``eventdata`` and store a new event; raises :class:`ApiError`."""
         cal = self.calendar(calendar_uid)
         fields = validate_eventdata(eventdata, default_timezone=cal.timezone)
         now = self._now()
@@ -242,7 +243,7 @@ class CalendarStore:
             # Zoho's answer to a stale etag is undocumented. 412 Precondition Failed is what
             # HTTP says for a failed If-Match, and what our CRM emulator uses for a failed
             # If-Unmodified-Since; the body names the current etag so a client can re-fetch.
-            raise CalendarError(
+            raise ApiError(
                 "ETAG_MISMATCH",
                 "the event was modified since this etag was read",
                 412,
@@ -289,7 +290,7 @@ class CalendarStore:
         start = event.parse_recurrence_id(recurrenceid)
         window = Window(start, start + max(event.end - event.start, timedelta(seconds=1)))
         if not any(occ.start == start for occ in event.occurrences(window)):
-            raise CalendarError(
+            raise ApiError(
                 "NOT_FOUND",
                 "no occurrence has this recurrenceid",
                 404,
@@ -334,7 +335,7 @@ class CalendarStore:
         the default) or that occurrence and the ones after it (``following``).
 
         Returns the event when it survives (an occurrence was cut from its series), else
-        ``None``. Raises :class:`CalendarError` for a missing or stale etag.
+        ``None``. Raises :class:`ApiError` for a missing or stale etag.
         """
         event = self.event(calendar_uid, event_uid)
         self._check_etag(event, etag)

@@ -55,6 +55,13 @@ class CoqlError(Exception):
         self.details = details
 
 
+def _near(tok: _Tok) -> CoqlError:
+    """The ``SYNTAX_ERROR`` Zoho answers for an unexpected token, with where it sits."""
+    return CoqlError(
+        "SYNTAX_ERROR", f"error near '{tok.text}'", near=tok.text, column=tok.pos + 1, line=1
+    )
+
+
 @dataclass
 class CoqlResult:
     """The rows of one page and whether more rows follow."""
@@ -127,13 +134,7 @@ class _Parser:
     def expect_punct(self, char: str) -> None:
         tok = self.take()
         if tok.text != char:
-            raise CoqlError(
-                "SYNTAX_ERROR",
-                f"error near '{tok.text}'",
-                near=tok.text,
-                column=tok.pos + 1,
-                line=1,
-            )
+            raise _near(tok)
 
 
 @dataclass
@@ -164,9 +165,7 @@ def _value(p: _Parser, f: FieldDef) -> Any:
     elif tok.kind == "word" and tok.text.lower() in ("true", "false"):
         text = tok.text.lower()
     else:
-        raise CoqlError(
-            "SYNTAX_ERROR", f"error near '{tok.text}'", near=tok.text, column=tok.pos + 1, line=1
-        )
+        raise _near(tok)
     try:
         return literal(f, text)
     except ValueError:
@@ -186,9 +185,7 @@ def _like(pattern: str) -> re.Pattern[str]:
 def _comparison(p: _Parser, module: ModuleDef) -> Predicate:
     tok = p.take()
     if tok.kind != "word":
-        raise CoqlError(
-            "SYNTAX_ERROR", f"error near '{tok.text}'", near=tok.text, column=tok.pos + 1, line=1
-        )
+        raise _near(tok)
     f = _field(module, tok.text)
     name = f.api_name
 
@@ -234,13 +231,7 @@ def _comparison(p: _Parser, module: ModuleDef) -> Predicate:
         raise CoqlError("SYNTAX_ERROR", "not must precede like, in or between", clause="where")
     op_tok = p.take()
     if op_tok.kind != "op":
-        raise CoqlError(
-            "SYNTAX_ERROR",
-            f"error near '{op_tok.text}'",
-            near=op_tok.text,
-            column=op_tok.pos + 1,
-            line=1,
-        )
+        raise _near(op_tok)
     if p.is_word("null"):
         raise CoqlError("SYNTAX_ERROR", "use is null / is not null", clause="where")
     value = _value(p, f)
@@ -275,20 +266,26 @@ def _atom(p: _Parser, module: ModuleDef) -> Predicate:
     return _comparison(p, module)
 
 
-def _and(p: _Parser, module: ModuleDef) -> Predicate:
-    parts = [_atom(p, module)]
-    while p.is_word("and"):
+def _joined(
+    p: _Parser, module: ModuleDef, word: str, part: Callable[[_Parser, ModuleDef], Predicate]
+) -> Predicate:
+    """``part (word part)*``: one predicate, or all of them joined by ``and``/``or``."""
+    parts = [part(p, module)]
+    while p.is_word(word):
         p.take()
-        parts.append(_atom(p, module))
-    return parts[0] if len(parts) == 1 else (lambda row: all(q(row) for q in parts))
+        parts.append(part(p, module))
+    if len(parts) == 1:
+        return parts[0]
+    join = all if word == "and" else any
+    return lambda row: join(q(row) for q in parts)
+
+
+def _and(p: _Parser, module: ModuleDef) -> Predicate:
+    return _joined(p, module, "and", _atom)
 
 
 def _or(p: _Parser, module: ModuleDef) -> Predicate:
-    parts = [_and(p, module)]
-    while p.is_word("or"):
-        p.take()
-        parts.append(_and(p, module))
-    return parts[0] if len(parts) == 1 else (lambda row: any(q(row) for q in parts))
+    return _joined(p, module, "or", _and)
 
 
 def _int(p: _Parser) -> int:
@@ -354,9 +351,7 @@ def parse_query(query: str, resolve: Resolver) -> _Query:
             offset = _int(p)
     if p.peek() is not None:
         tok = p.take()
-        raise CoqlError(
-            "SYNTAX_ERROR", f"error near '{tok.text}'", near=tok.text, column=tok.pos + 1, line=1
-        )
+        raise _near(tok)
     if limit < 1 or limit > MAX_LIMIT:
         raise CoqlError(
             "LIMIT_EXCEEDED",

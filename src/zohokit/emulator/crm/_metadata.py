@@ -193,6 +193,31 @@ _STAGES = (
 )
 
 
+def _person_name() -> list[FieldDef]:
+    """Salutation, first and last name, as Leads and Contacts hold them."""
+    return [
+        FieldDef(
+            "Salutation",
+            "Salutation",
+            "picklist",
+            120,
+            picklist=("-None-", "Mr.", "Mrs.", "Ms.", "Dr.", "Prof."),
+        ),
+        FieldDef("First_Name", "First Name", "text", 40),
+        FieldDef("Last_Name", "Last Name", "text", 80, system_mandatory=True),
+    ]
+
+
+def _reach() -> list[FieldDef]:
+    """The emails and phones a person has in Leads and Contacts."""
+    return [
+        FieldDef("Email", "Email", "email", 100),
+        FieldDef("Secondary_Email", "Secondary Email", "email", 100),
+        FieldDef("Phone", "Phone", "phone", 30),
+        FieldDef("Mobile", "Mobile", "phone", 30),
+    ]
+
+
 def _address(prefix: str, zip_name: str) -> list[FieldDef]:
     label = prefix.replace("_", " ").strip()
     return [
@@ -207,21 +232,10 @@ def _address(prefix: str, zip_name: str) -> list[FieldDef]:
 def _leads() -> ModuleDef:
     fields = [
         *_system(lead_like=True),
-        FieldDef(
-            "Salutation",
-            "Salutation",
-            "picklist",
-            120,
-            picklist=("-None-", "Mr.", "Mrs.", "Ms.", "Dr.", "Prof."),
-        ),
-        FieldDef("First_Name", "First Name", "text", 40),
-        FieldDef("Last_Name", "Last Name", "text", 80, system_mandatory=True),
+        *_person_name(),
         FieldDef("Company", "Company", "text", 200),
         FieldDef("Designation", "Title", "text", 100),
-        FieldDef("Email", "Email", "email", 100),
-        FieldDef("Secondary_Email", "Secondary Email", "email", 100),
-        FieldDef("Phone", "Phone", "phone", 30),
-        FieldDef("Mobile", "Mobile", "phone", 30),
+        *_reach(),
         FieldDef("Fax", "Fax", "text", 30),
         FieldDef("Website", "Website", "website", 255),
         FieldDef("Lead_Source", "Lead Source", "picklist", 120, picklist=_LEAD_SOURCES),
@@ -255,20 +269,9 @@ def _leads() -> ModuleDef:
 def _contacts() -> ModuleDef:
     fields = [
         *_system(lead_like=True),
-        FieldDef(
-            "Salutation",
-            "Salutation",
-            "picklist",
-            120,
-            picklist=("-None-", "Mr.", "Mrs.", "Ms.", "Dr.", "Prof."),
-        ),
-        FieldDef("First_Name", "First Name", "text", 40),
-        FieldDef("Last_Name", "Last Name", "text", 80, system_mandatory=True),
+        *_person_name(),
         FieldDef("Account_Name", "Account Name", "lookup", 120, lookup_module="Accounts"),
-        FieldDef("Email", "Email", "email", 100),
-        FieldDef("Secondary_Email", "Secondary Email", "email", 100),
-        FieldDef("Phone", "Phone", "phone", 30),
-        FieldDef("Mobile", "Mobile", "phone", 30),
+        *_reach(),
         FieldDef("Home_Phone", "Home Phone", "phone", 30),
         FieldDef("Title", "Title", "text", 100),
         FieldDef("Department", "Department", "text", 100),

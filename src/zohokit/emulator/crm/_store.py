@@ -104,14 +104,8 @@ class ModuleState:
             self.indexes[name] = {}
 
 
-class RecordError(Exception):
+class RecordError(FieldError):
     """A per-record failure, rendered as ``{"code","details","message","status":"error"}``."""
-
-    def __init__(self, code: str, message: str, details: dict[str, Any]) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details
 
     def element(self) -> dict[str, Any]:
         """The element of ``data[]`` that reports this error."""
