@@ -3,7 +3,7 @@
 Runs zohokit's interval sweep and a straightforward minute-by-minute baseline on the same
 inputs, checks that both find exactly the same slots, and prints both times and the ratio.
 Target: zohokit under 50 ms. ``minute_by_minute_slots`` is also the reference the property
-tests compare the engine with (tests/scheduling/test_engine_properties.py).
+tests compare the engine with (tests/availability/test_engine_properties.py).
 
 Usage: ``python bench/slots.py``
 """

@@ -9,25 +9,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.server.support import SERVICE_URL, settings_for
+from tests.server.support import SERVICE_URL, Clock, settings_for
 from zohokit.emulator import Emulator
 from zohokit.emulator import create_app as create_emulator_app
 from zohokit.server import create_app
-
-
-class Clock:
-    """Epoch seconds that a test can move forward."""
-
-    def __init__(self) -> None:
-        import time
-
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ and walking the connect flow the way a browser does."""
 from __future__ import annotations
 
 import asyncio
+import re
+import shutil
 import socket
 import threading
 from pathlib import Path
@@ -23,6 +25,17 @@ GLOBAL_KEY = "global-key-0123456789abcdef"
 ACME_KEY = "acme-key-0123456789abcdef"
 OTHER_KEY = "other-key-0123456789abcdef"
 SERVICE_URL = "http://service.test"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def settings_for(tmp_path: Path, db_url: str | None = None, **extra: object) -> ServerSettings:
@@ -118,3 +131,36 @@ class ServiceThread:
         self._server.should_exit = True
         self._thread.join(timeout=10)
         self._sock.close()
+
+
+class Clock:
+    """Epoch seconds that a test can move forward."""
+
+    def __init__(self) -> None:
+        import time
+
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def csrf_token(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+async def login(client: httpx.AsyncClient, api_key: str) -> str:
+    """Log in; returns the dashboard's CSRF token."""
+    form = await client.get("/admin")
+    answer = await client.post(
+        "/admin/login", data={"api_key": api_key, "csrf_token": csrf_token(form.text)}
+    )
+    assert answer.status_code == 303, answer.text
+    page = await client.get("/admin")
+    assert "Log out" in page.text
+    return csrf_token(page.text)

@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-import re
+from pathlib import Path
 
 import httpx
+from pydantic import SecretStr
 
-from tests.server.support import ACME_KEY, GLOBAL_KEY, key
-
-
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found is not None
-    return found.group(1)
-
-
-async def login(client: httpx.AsyncClient, api_key: str) -> str:
-    """Log in; returns the dashboard's CSRF token."""
-    form = await client.get("/admin")
-    answer = await client.post(
-        "/admin/login", data={"api_key": api_key, "csrf_token": _csrf(form.text)}
-    )
-    assert answer.status_code == 303, answer.text
-    page = await client.get("/admin")
-    assert "Log out" in page.text
-    return _csrf(page.text)
+from tests.server.support import (
+    ACME_KEY,
+    GLOBAL_KEY,
+    SERVICE_URL,
+    csrf_token,
+    key,
+    login,
+    settings_for,
+)
+from zohokit.emulator import Emulator
+from zohokit.emulator import create_app as create_emulator_app
+from zohokit.server import create_app
 
 
 async def test_admin_without_session_shows_the_login_form(client: httpx.AsyncClient) -> None:
@@ -37,7 +31,8 @@ async def test_admin_without_session_shows_the_login_form(client: httpx.AsyncCli
 async def test_login_with_a_wrong_key_is_refused(client: httpx.AsyncClient) -> None:
     form = await client.get("/admin")
     answer = await client.post(
-        "/admin/login", data={"api_key": "nope-0123456789abcdef", "csrf_token": _csrf(form.text)}
+        "/admin/login",
+        data={"api_key": "nope-0123456789abcdef", "csrf_token": csrf_token(form.text)},
     )
     assert answer.status_code == 401
     assert "That key is not valid." in answer.text
@@ -48,7 +43,7 @@ async def test_login_without_the_login_cookie_is_refused(client: httpx.AsyncClie
     form = await client.get("/admin")
     client.cookies.clear()
     answer = await client.post(
-        "/admin/login", data={"api_key": GLOBAL_KEY, "csrf_token": _csrf(form.text)}
+        "/admin/login", data={"api_key": GLOBAL_KEY, "csrf_token": csrf_token(form.text)}
     )
     assert answer.status_code == 403
     assert "zohokit_session" not in answer.cookies
@@ -57,7 +52,7 @@ async def test_login_without_the_login_cookie_is_refused(client: httpx.AsyncClie
 async def test_session_cookie_is_httponly_and_lax(client: httpx.AsyncClient) -> None:
     form = await client.get("/admin")
     answer = await client.post(
-        "/admin/login", data={"api_key": GLOBAL_KEY, "csrf_token": _csrf(form.text)}
+        "/admin/login", data={"api_key": GLOBAL_KEY, "csrf_token": csrf_token(form.text)}
     )
     cookie = answer.headers["set-cookie"]
     assert "zohokit_session=" in cookie
@@ -119,3 +114,36 @@ async def test_tenant_names_are_escaped_on_the_page(client: httpx.AsyncClient) -
     page = (await client.get("/admin")).text
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+async def test_an_admin_session_ends_when_its_key_is_removed(
+    tmp_path: Path, emulator: Emulator
+) -> None:
+    """A leaked key is rotated out of ZOHOKIT_API_KEYS and the service restarted: sessions
+    logged in with it must not keep working for the rest of their twelve hours."""
+    transport = httpx.ASGITransport(app=create_emulator_app(emulator))
+    before = create_app(settings_for(tmp_path), transport=transport)
+    async with (
+        before.router.lifespan_context(before),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=before), base_url=SERVICE_URL
+        ) as browser,
+    ):
+        await browser.post("/api/tenants", json={"tenant": "acme"}, headers=key(GLOBAL_KEY))
+        await login(browser, ACME_KEY)
+        cookie = browser.cookies["zohokit_session"]
+
+    rotated = settings_for(tmp_path, zohokit_api_keys=SecretStr(GLOBAL_KEY))
+    after = create_app(rotated, transport=transport)
+    async with (
+        after.router.lifespan_context(after),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=after),
+            base_url=SERVICE_URL,
+            cookies={"zohokit_session": cookie},
+        ) as browser,
+    ):
+        page = await browser.get("/admin")
+        assert 'action="/admin/login"' in page.text
+        link = await browser.get("/connect/zoho", params={"tenant": "acme", "provider": "zoho_crm"})
+        assert link.status_code == 401

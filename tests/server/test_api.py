@@ -9,11 +9,11 @@ import httpx
 from fastapi import FastAPI
 
 from tests.fixtures.emulator import REFRESH_TOKEN
-from tests.server.conftest import Clock
 from tests.server.support import (
     ACME_KEY,
     GLOBAL_KEY,
     OTHER_KEY,
+    Clock,
     callback,
     connect,
     consent,

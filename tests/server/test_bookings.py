@@ -12,18 +12,20 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.server.conftest import Clock
 from tests.server.support import (
     ACME_KEY,
+    ARTIFACTS,
+    CHROMIUM,
+    FLAGS,
     GLOBAL_KEY,
     OTHER_KEY,
+    Clock,
     ServiceThread,
     connect,
     free_socket,
     key,
+    login,
 )
-from tests.server.test_admin import login
-from tests.server.test_browser import ARTIFACTS, CHROMIUM, FLAGS
 from zohokit.emulator import Emulator
 from zohokit.server import create_app
 from zohokit.server._sandbox import build_sandbox

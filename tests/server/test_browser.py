@@ -4,26 +4,13 @@ Connect, consent at the (emulated) Zoho, and see the tenant healthy. A screensho
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.server.support import ServiceThread, free_socket
+from tests.server.support import ARTIFACTS, CHROMIUM, FLAGS, ServiceThread, free_socket
 from zohokit.server import create_app
 from zohokit.server._sandbox import build_sandbox
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = pytest.mark.slow
 

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import zohokit.tokens
 from zohokit.datacenters import DATA_CENTERS, by_accounts_server, by_code, is_known_accounts_server
+from zohokit.db import create_engine
 from zohokit.errors import ConfigurationError, TokenRefreshThrottled, ZohoError
 from zohokit.settings import Settings, to_async_url
 from zohokit.tokens import (
@@ -268,3 +269,38 @@ def test_public_surface_is_complete_and_lazy() -> None:
     assert public - {"threading", "TYPE_CHECKING", "Any"} <= exported
     # Importing built nothing: the default service appears only when looked up.
     assert zohokit.tokens._default is None
+
+
+@pytest.mark.parametrize("failures", [1025, 5000, 10**6])
+def test_backoff_after_very_many_failures_stays_at_the_cap(failures: int) -> None:
+    wait = backoff_seconds(failures, random.Random(1))
+    assert BACKOFF_CAP_SECONDS / 2 <= wait <= BACKOFF_CAP_SECONDS
+
+
+@pytest.mark.parametrize(
+    ("plain", "mapped"),
+    [
+        (
+            "postgresql://u:p%40ss@h/db?sslmode=require",
+            "postgresql+asyncpg://u:p%40ss@h/db?ssl=require",
+        ),
+        (
+            "postgres://u@h:5433/db?target_session_attrs=primary&sslmode=verify-full",
+            "postgresql+asyncpg://u@h:5433/db?target_session_attrs=primary&ssl=verify-full",
+        ),
+    ],
+)
+def test_libpq_sslmode_is_given_to_asyncpg_as_ssl(plain: str, mapped: str) -> None:
+    # Hosted PostgreSQL hands out URLs with ?sslmode=...; asyncpg has no such argument
+    # (connect() raised TypeError), its name for it is ``ssl``.
+    assert to_async_url(plain) == mapped
+
+
+async def test_a_postgres_url_with_sslmode_reaches_the_network() -> None:
+    engine = create_engine("postgresql://u:p@127.0.0.1:1/db?sslmode=disable")
+    try:
+        with pytest.raises(ConnectionRefusedError):  # the URL was accepted
+            async with engine.connect():
+                pass
+    finally:
+        await engine.dispose()

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
 from zohokit.emulator import Emulator
@@ -21,6 +22,8 @@ from zohokit.errors import (
 )
 from zohokit.settings import EnvCredentials, Settings
 from zohokit.tokens import Cipher, generate_key
+from zohokit.tokens._policy import BACKOFF_CAP_SECONDS
+from zohokit.tokens._store import oauth_tokens
 
 from .conftest import FakeClock, ServiceFactory
 
@@ -432,3 +435,50 @@ async def test_unknown_provider_is_refused(make_service: ServiceFactory) -> None
     service = await make_service()
     with pytest.raises(ValueError, match="zoho_crm"):
         await service.get_access_token("default", "zoho_books")
+
+
+async def test_a_tenant_failing_for_days_keeps_backing_off(
+    make_service: ServiceFactory, emulator: Emulator
+) -> None:
+    clock = FakeClock()
+    service = await make_service(clock=clock)
+    emulator.faults.configure({"rules": [{"route": "token", "error_rate": 1}]})
+    with pytest.raises(TokenRefreshFailed):
+        await service.get_access_token("default", "zoho_crm")
+    # Days of outage later: a thousand-odd failures in a row.
+    async with service.engine.begin() as conn:
+        await conn.execute(update(oauth_tokens).values(failure_count=2000))
+    clock.advance(BACKOFF_CAP_SECONDS + 1)
+    with pytest.raises(TokenRefreshFailed) as info:
+        await service.get_access_token("default", "zoho_crm")
+    assert info.value.retry_after is not None
+    assert info.value.retry_after > 0
+    asked = emulator.stats.snapshot()["token_requests"]
+    with pytest.raises(TokenRefreshFailed, match="backing off"):
+        await service.get_access_token("default", "zoho_crm")
+    assert emulator.stats.snapshot()["token_requests"] == asked
+
+
+async def test_a_tenant_with_its_own_oauth_client_is_not_refreshed_with_the_env_client(
+    make_service: ServiceFactory, emulator: Emulator
+) -> None:
+    # An admin imported tenant "acme" with its own Zoho client; the process's environment
+    # (what ZohoCRMService(client_id="acme") passes along) names the app's client. The
+    # refresh token only works with the client it was minted for.
+    emulator.accounts.register_client("1000.ACMEOWNCLIENT", "acme-secret")
+    grant = emulator.accounts.grant_refresh_token("1000.ACMEOWNCLIENT")
+    service = await make_service()
+    await service.store_grant(
+        "acme",
+        "zoho_crm",
+        refresh_token=grant.token,
+        client_id="1000.ACMEOWNCLIENT",
+        client_secret="acme-secret",
+        source="admin",
+    )
+    env_client = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+    token = await service.get_access_token("acme", "zoho_crm", env_client)
+    assert token in emulator.accounts.access_tokens
+    status = await service.status("acme", "zoho_crm")
+    assert status is not None
+    assert status.status == "active"

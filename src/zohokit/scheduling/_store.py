@@ -1,6 +1,6 @@
 """Schedules, holds and bookings in the database, and the serialized confirm transaction.
 
-Three tables (created by migration ``0003_bookings``):
+Three tables (created by migration ``0004_bookings.py``):
 
 - ``booking_schedules``: one row per tenant: the :class:`~zohokit.scheduling.Schedule` as
   JSON, the Zoho calendar bookings go to, and the user whose free/busy counts as busy time;

@@ -13,7 +13,7 @@ from collections import Counter
 from bench.slots import minute_by_minute_slots
 from hypothesis import HealthCheck, given, settings
 
-from tests.scheduling.strategies import scenarios
+from tests.availability.strategies import scenarios
 from zohokit.scheduling import Busy, BusySource, Schedule, Slot, TimeBlock, slots_between
 
 Scenario = tuple[Schedule, list[Busy], dt.datetime, dt.datetime, dt.datetime]

@@ -1,5 +1,5 @@
 """``zohokit schedule``, ``availability`` and ``bookings`` as a user runs them, against the
-emulator over loopback, plus the migration chain they rely on."""
+emulator over loopback, and the messages a mistyped argument gets."""
 
 from __future__ import annotations
 
@@ -7,13 +7,11 @@ import json
 import os
 from pathlib import Path
 
-from alembic.config import Config
-from alembic.script import ScriptDirectory
+import pytest
 from typer.testing import CliRunner
 
 from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
 from zohokit.cli import app
-from zohokit.db import MIGRATIONS_DIR
 from zohokit.emulator import EmulatorServer
 from zohokit.tokens import generate_key
 
@@ -27,13 +25,6 @@ tuesday = ["09:30-12:30"]
 [zoho]
 calendar_id = "{calendar}"
 """
-
-
-def test_the_migrations_have_one_head() -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    heads = ScriptDirectory.from_config(config).get_heads()
-    assert len(heads) == 1, heads
 
 
 def env_for(server: EmulatorServer, folder: Path) -> dict[str, str]:
@@ -116,3 +107,43 @@ def test_schedule_availability_and_bookings_commands(
     cancelled = json.loads(zk("bookings", "cancel", "acme", made[0]["id"], "--json"))
     assert cancelled[0]["status"] == "cancelled"
     assert json.loads(zk("bookings", "retry", "--json")) == []
+
+
+def _invoke(tmp_path: Path, *args: str) -> tuple[int, str, BaseException | None]:
+    env = {
+        "ZOHOKIT_DATA_DIR": str(tmp_path),
+        "ZOHOKIT_DATABASE_URL": f"sqlite:///{tmp_path / 'zohokit.db'}",
+        "ZOHOKIT_ENCRYPTION_KEYS": generate_key(),
+    }
+    result = CliRunner().invoke(app, list(args), env=env)
+    exc = result.exception if not isinstance(result.exception, SystemExit) else None
+    return result.exit_code, result.output, exc
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (("availability", "acme", "--start", "2031-13-01", "--end", "2031-03-04"), "--start"),
+        (("availability", "acme", "--start", "2031-03-01", "--end", "next week"), "--end"),
+        (("bookings", "create", "acme", "--start", "tomorrow", "--email", "a@x.com"), "--start"),
+        (
+            ("bookings", "create", "acme", "--start", "2031-03-04T10:00Z", "--email", "bo"),
+            "--email",
+        ),
+        (("bookings", "list", "--status", "done"), "--status"),
+    ],
+)
+def test_a_bad_argument_names_the_option(tmp_path: Path, args: tuple[str, ...], named: str) -> None:
+    code, output, exc = _invoke(tmp_path, *args)
+    assert exc is None, repr(exc)
+    assert code == 2
+    assert named in output
+
+
+def test_a_schedule_file_that_is_not_utf8_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "schedule.toml"
+    path.write_bytes('time_zone = "UTC"\n# caf\xe9\n'.encode("latin-1"))
+    code, output, exc = _invoke(tmp_path, "schedule", "set", "acme", "--file", str(path))
+    assert exc is None, repr(exc)
+    assert code == 1
+    assert "UTF-8" in output

@@ -10,8 +10,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.booking.conftest import NOW
 from tests.http.support import CREDENTIALS, FastRetry, bare_settings, token_service_for
+from tests.scheduling.support import NOW
 from zohokit.calendar import ZohoCalendarService
 from zohokit.crm import ZohoCRMService
 from zohokit.db import create_engine

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import zohokit.scheduling as scheduling
-from tests.scheduling.strategies import schedules
+from tests.availability.strategies import schedules
 from zohokit.errors import ZohoError
 from zohokit.scheduling import (
     BookingWindow,

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.booking.conftest import TENANT, Clock, at
-from tests.booking.test_flow import ANN, BO, contacts, events
+from tests.scheduling.support import ANN, BO, TENANT, Clock, at, contacts, events
 from zohokit.calendar import ZohoCalendarService
 from zohokit.crm import ZohoCRMService
 from zohokit.emulator import Emulator

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
 import pytest
 
-from tests.booking.conftest import NOW, SCHEDULE, TENANT, Clock, at
+from tests.scheduling.support import (
+    ANN,
+    BO,
+    NOW,
+    SCHEDULE,
+    TENANT,
+    Clock,
+    at,
+    contacts,
+    events,
+    starts,
+)
 from zohokit.calendar import ZohoCalendarService
 from zohokit.crm import ZohoCRMService
 from zohokit.emulator import Emulator
 from zohokit.scheduling import (
     BookingService,
-    Customer,
     FreeBusyUnavailable,
     HoldExpired,
     HoldNotFound,
@@ -23,25 +32,6 @@ from zohokit.scheduling import (
     SlotNotOffered,
     SlotTaken,
 )
-
-ANN = Customer("ann@example.com", "Ann", "Lee", "+1 555 0100")
-BO = Customer("bo@example.com", "Bo", "Diaz")
-
-
-async def events(calendar: ZohoCalendarService) -> list[dict[str, Any]]:
-    """Every event of the test week, with descriptions."""
-    return await calendar.list_events(at(0, day=3), at(0, day=10), with_description=True)
-
-
-async def contacts(crm: ZohoCRMService) -> list[dict[str, Any]]:
-    fields = ["Email", "Last_Name", "Description"]
-    return [r async for r in crm.list_records("Contacts", fields=fields)]
-
-
-async def starts(service: BookingService) -> list[int]:
-    """Slot start hours*100+minutes on Tuesday 4 March."""
-    slots = await service.availability(TENANT, date(2031, 3, 4), date(2031, 3, 4))
-    return [s.start_utc.hour * 100 + s.start_utc.minute for s in slots]
 
 
 async def test_hold_then_confirm_writes_the_event_and_the_contact(

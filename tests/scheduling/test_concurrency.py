@@ -11,8 +11,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.booking.conftest import NOW, SCHEDULE, TENANT, at
-from tests.booking.test_flow import events
+from tests.scheduling.support import NOW, SCHEDULE, TENANT, at, events
 from zohokit.calendar import ZohoCalendarService
 from zohokit.db import create_engine, upgrade_async
 from zohokit.emulator import EmulatorServer
@@ -66,7 +65,7 @@ async def test_concurrent_processes_book_a_slot_once(
         await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "tests.booking.confirm_worker",
+            "tests.scheduling.confirm_worker",
             db_url,
             str(tmp_path / f"tokens-{i}.db"),  # each process has its own key
             emulator_server.url,

@@ -1,4 +1,4 @@
-"""Booking writes racing each other across instances (PostgreSQL: several writers at once)."""
+"""A cancel from another instance racing a reschedule (PostgreSQL: several writers at once)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import threading
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.booking.conftest import TENANT, at
+from tests.scheduling.support import TENANT, at
 from zohokit.availability import Busy
 from zohokit.db import create_engine
 from zohokit.scheduling import BookingService, Customer

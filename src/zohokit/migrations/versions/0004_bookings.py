@@ -1,5 +1,9 @@
 """Create the booking tables: booking_schedules, booking_holds and bookings.
 
+The fourth step of the chain. Its revision id keeps the name it shipped under
+(``0003_bookings``): databases already upgraded record that id in ``alembic_version``, and a
+new id would leave them unable to upgrade.
+
 Revision ID: 0003_bookings
 Revises: 0003_server
 Create Date: 2025-01-03

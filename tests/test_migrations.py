@@ -1,0 +1,57 @@
+"""The Alembic chain: one line, its files numbered in the order they run, and databases made
+by earlier releases keep upgrading."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+from zohokit.db import MIGRATIONS_DIR, create_engine, upgrade_async
+
+# The heads that releases shipped with: a database may be at any of them.
+SHIPPED_HEADS = ["0001", "0002", "0003_server", "0003_bookings"]
+
+
+def _scripts() -> ScriptDirectory:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return ScriptDirectory.from_config(config)
+
+
+def test_the_migrations_have_one_head() -> None:
+    heads = _scripts().get_heads()
+    assert len(heads) == 1, heads
+
+
+def test_file_numbers_follow_the_chain() -> None:
+    oldest_first = list(reversed(list(_scripts().walk_revisions())))
+    numbers = [int(Path(rev.path).name.split("_", 1)[0]) for rev in oldest_first]
+    assert numbers == list(range(1, len(oldest_first) + 1)), [
+        Path(rev.path).name for rev in oldest_first
+    ]
+
+
+async def _version(url: str) -> str:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return str(
+                (
+                    await conn.execute(sa.text("SELECT version_num FROM alembic_version"))
+                ).scalar_one()
+            )
+    finally:
+        await engine.dispose()
+
+
+async def test_a_database_at_any_shipped_head_upgrades_to_the_head(tmp_path: Path) -> None:
+    head = _scripts().get_current_head()
+    for shipped in SHIPPED_HEADS:
+        url = f"sqlite:///{tmp_path / f'{shipped}.db'}"
+        await upgrade_async(url, shipped)
+        assert await _version(url) == shipped
+        await upgrade_async(url)
+        assert await _version(url) == head
