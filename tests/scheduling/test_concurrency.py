@@ -35,7 +35,7 @@ async def test_concurrent_tasks_book_a_slot_once(
 
     outcomes = await asyncio.gather(*(attempt(i) for i in range(8)))
     assert sorted(outcomes) == ["complete"] + ["taken"] * 7
-    assert len(await service.list(TENANT)) == 1
+    assert len(await service.list_bookings(TENANT)) == 1
     assert len(await events(calendar)) == 1
 
 

@@ -72,7 +72,7 @@ async def test_a_confirmed_slot_cannot_be_booked_again(service: BookingService) 
         await service.confirm(TENANT, start=at(12), customer=BO)
     with pytest.raises(SlotNotOffered):  # before "now"
         await service.confirm(TENANT, start=at(10, day=3) - timedelta(days=7), customer=BO)
-    assert [b.customer.email for b in await service.list(TENANT)] == ["ann@example.com"]
+    assert [b.customer.email for b in await service.list_bookings(TENANT)] == ["ann@example.com"]
 
 
 async def test_the_same_idempotency_key_books_once(
@@ -180,7 +180,7 @@ async def test_unreadable_free_busy_fails_closed(
     emulator.faults.configure({"rules": [{"route": "/api/v1/calendars/freebusy", "error_rate": 1}]})
     with pytest.raises(FreeBusyUnavailable):
         await starts(service)
-    assert await service.list(TENANT) == []
+    assert await service.list_bookings(TENANT) == []
 
 
 async def test_all_day_events_close_the_day(
@@ -210,9 +210,10 @@ async def test_newest_bookings_first_with_a_limit_and_the_unsynced_count(
     emulator.faults.configure({"rules": [{"route": "/crm/v8/Contacts/upsert", "error_rate": 1}]})
     second = await service.confirm(TENANT, start=at(10), customer=BO)
     assert second.status == "pending"
-    newest = await service.list(TENANT, newest_first=True, limit=1)
+    newest = await service.list_bookings(TENANT, newest_first=True, limit=1)
     assert [b.id for b in newest] == [second.id]  # made last, though it starts earlier
-    assert [b.id for b in await service.list(TENANT)] == [second.id, first.id]  # by start
-    assert [b.id for b in await service.list(TENANT, status="complete", limit=5)] == [first.id]
+    assert [b.id for b in await service.list_bookings(TENANT)] == [second.id, first.id]  # by start
+    complete = await service.list_bookings(TENANT, status="complete", limit=5)
+    assert [b.id for b in complete] == [first.id]
     assert await service.count_unsynced(TENANT) == 1
     assert await service.count_unsynced("someone-else") == 0

@@ -68,7 +68,7 @@ async def test_crm_upsert_fails_then_retry_completes(
     assert "CRM upsert" in booking.pending_reason
     assert booking.zoho_event_uid is not None  # the first step is recorded
     assert booking.crm_record_id is None
-    listed = await service.list(TENANT, status="pending")
+    listed = await service.list_bookings(TENANT, status="pending")
     assert [b.id for b in listed] == [booking.id]
 
     fail(emulator)
@@ -117,7 +117,7 @@ async def test_many_bookings_under_random_faults_all_end_complete(
     fail(emulator)
     clock.advance(minutes=3)  # past any lease
     await service.retry_pending()
-    final = await service.list(TENANT)
+    final = await service.list_bookings(TENANT)
     assert {b.status for b in final} == {"complete"}
     assert sorted(e["uid"] for e in await events(calendar)) == sorted(
         str(b.zoho_event_uid) for b in final
@@ -133,11 +133,11 @@ async def test_a_cancel_during_the_event_creation_leaves_no_stray_event(
     fail(emulator, SLOW_CREATE)
     confirming = asyncio.create_task(service.confirm(TENANT, start=at(10), customer=ANN))
     for _ in range(100):
-        if await service.list(TENANT):
+        if await service.list_bookings(TENANT):
             break
         await asyncio.sleep(0.01)
     await asyncio.sleep(0.1)  # the create request is now held at Zoho
-    (booking,) = await service.list(TENANT)
+    (booking,) = await service.list_bookings(TENANT)
     cancelled = await service.cancel(TENANT, booking.id)
     assert cancelled.status in ("cancelled", "cancel_pending")
     await confirming
@@ -153,11 +153,11 @@ async def test_a_reschedule_during_the_event_creation_moves_the_one_event(
     fail(emulator, SLOW_CREATE)
     confirming = asyncio.create_task(service.confirm(TENANT, start=at(10), customer=ANN))
     for _ in range(100):
-        if await service.list(TENANT):
+        if await service.list_bookings(TENANT):
             break
         await asyncio.sleep(0.01)
     await asyncio.sleep(0.1)  # the create request is now held at Zoho
-    (booking,) = await service.list(TENANT)
+    (booking,) = await service.list_bookings(TENANT)
     await service.reschedule(TENANT, booking.id, at(14))
     await confirming
     await service.retry_pending(TENANT)

@@ -169,7 +169,7 @@ def list_command(
     """Bookings by start time, with their Zoho status and any pending reason."""
     if status is not None and status not in _STATUSES:
         raise typer.BadParameter(f"use one of {', '.join(_STATUSES)}", param_hint="--status")
-    _print_bookings(run(lambda s: s.list(tenant, status=status)), as_json)
+    _print_bookings(run(lambda s: s.list_bookings(tenant, status=status)), as_json)
 
 
 @app.command("create")

@@ -29,24 +29,20 @@ from zohokit.availability import (
     load_zone,
     slots_between,
 )
-from zohokit.scheduling._booking import (
-    Booking,
+from zohokit.scheduling._errors import (
     BookingError,
     BookingNotFound,
-    BookingService,
-    CrmMapping,
-    Customer,
-    Hold,
     HoldExpired,
     HoldNotFound,
     IdempotencyConflict,
     ScheduleNotFound,
     SlotNotOffered,
     SlotTaken,
-    load_schedule_file,
-    parse_schedule_file,
 )
-from zohokit.scheduling._store import TenantSchedule
+from zohokit.scheduling._models import Booking, CrmMapping, Customer, Hold
+from zohokit.scheduling._schedule_file import load_schedule_file, parse_schedule_file
+from zohokit.scheduling._service import BookingService
+from zohokit.scheduling._tables import TenantSchedule
 
 __all__ = [
     "WEEKDAYS",

@@ -1,12 +1,6 @@
-"""Schedules, holds and bookings in the database, and the serialized confirm transaction.
+"""The booking store: reads and serialized writes of schedules, holds and bookings.
 
-Three tables (created by migration ``0004_bookings.py``):
-
-- ``booking_schedules``: one row per tenant: the :class:`~zohokit.scheduling.Schedule` as
-  JSON, the Zoho calendar bookings go to, and the user whose free/busy counts as busy time;
-- ``booking_holds``: a slot held for a few minutes while a booker confirms;
-- ``bookings``: every booking, with its Zoho event uid/etag, its CRM record id, whether Zoho
-  reflects it yet (``event_synced``, ``crm_synced``) and, if not, the reason.
+The tables and their row types are in :mod:`zohokit.scheduling._tables`.
 
 **Why a double booking is impossible.** Two guards, either one enough on its own:
 
@@ -30,20 +24,10 @@ import json
 import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
-    Column,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
     and_,
     case,
     delete,
@@ -57,12 +41,27 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from zohokit.availability import Busy, BusySource, Schedule
-from zohokit.db import UTCDateTime
+from zohokit.availability import Busy
+from zohokit.scheduling._tables import (
+    BOOKING_COLUMNS,
+    HOLD_COLUMNS,
+    BookingRow,
+    HoldRow,
+    TenantSchedule,
+    booking_holds,
+    booking_of,
+    booking_schedules,
+    bookings,
+    hold_of,
+    metadata,
+    row_values,
+    schedule_of,
+)
 
 __all__ = [
     "BookingRow",
     "BookingStore",
+    "Check",
     "DuplicateSlot",
     "HoldRow",
     "TenantSchedule",
@@ -80,68 +79,6 @@ _PG_LOCK_NAMESPACE = 0x5A4B42  # "ZKB"
 #: per-week limit (ISO weeks in the schedule's zone) and any buffer.
 _CONTEXT = timedelta(days=8)
 
-metadata = MetaData()
-
-booking_schedules = Table(
-    "booking_schedules",
-    metadata,
-    Column("tenant", String(255), primary_key=True),
-    Column("schedule", Text, nullable=False),
-    Column("calendar_id", String(255)),
-    Column("user_email", String(320)),
-    Column("updated_at", UTCDateTime(), nullable=False),
-)
-
-booking_holds = Table(
-    "booking_holds",
-    metadata,
-    Column("id", String(32), primary_key=True),
-    Column("tenant", String(255), nullable=False),
-    Column("calendar_id", String(255), nullable=False),
-    Column("start_utc", UTCDateTime(), nullable=False),
-    Column("end_utc", UTCDateTime(), nullable=False),
-    Column("buffer_before_s", Integer, nullable=False),
-    Column("buffer_after_s", Integer, nullable=False),
-    Column("expires_at", UTCDateTime(), nullable=False),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Index("ix_booking_holds_tenant_start", "tenant", "start_utc"),
-)
-
-bookings = Table(
-    "bookings",
-    metadata,
-    Column("id", String(32), primary_key=True),
-    Column("tenant", String(255), nullable=False),
-    Column("calendar_id", String(255), nullable=False),
-    Column("start_utc", UTCDateTime(), nullable=False),
-    Column("end_utc", UTCDateTime(), nullable=False),
-    # start_utc while active, NULL once cancelled: the column the double-booking guard is on.
-    Column("active_start", UTCDateTime()),
-    Column("buffer_before_s", Integer, nullable=False),
-    Column("buffer_after_s", Integer, nullable=False),
-    Column("state", String(16), nullable=False),
-    Column("event_synced", Boolean, nullable=False),
-    Column("crm_synced", Boolean, nullable=False),
-    Column("pending_reason", Text),
-    Column("attempts", Integer, nullable=False),
-    Column("title", String(255), nullable=False),
-    Column("booker_zone", String(64), nullable=False),
-    Column("customer", Text, nullable=False),
-    Column("idempotency_key", String(255)),
-    Column("zoho_event_uid", String(255)),
-    Column("zoho_event_etag", String(64)),
-    Column("crm_module", String(100)),
-    Column("crm_record_id", String(32)),
-    Column("lease_owner", String(32)),
-    Column("lease_until", UTCDateTime()),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("updated_at", UTCDateTime(), nullable=False),
-    Column("cancelled_at", UTCDateTime()),
-    UniqueConstraint("tenant", "calendar_id", "active_start", name="uq_bookings_active_slot"),
-    UniqueConstraint("tenant", "idempotency_key", name="uq_bookings_idempotency_key"),
-    Index("ix_bookings_tenant_start", "tenant", "start_utc"),
-)
-
 
 def new_id() -> str:
     """A random 32-character hex id (for bookings, holds and lease owners)."""
@@ -152,117 +89,28 @@ class DuplicateSlot(Exception):
     """The unique constraint refused a second active booking at one start (internal)."""
 
 
-@dataclass(frozen=True)
-class TenantSchedule:
-    """A tenant's stored schedule, with where bookings go and whose free/busy counts.
-
-    ``calendar_id`` is the Zoho calendar that receives booking events (``None``: the Calendar
-    service's own default); ``user_email`` is the Zoho user whose free/busy is busy time
-    (``None``: the events of ``calendar_id`` are).
-    """
-
-    tenant: str
-    schedule: Schedule
-    calendar_id: str | None = None
-    user_email: str | None = None
-    updated_at: datetime | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: the schedule's dict form plus a ``[zoho]`` table (the TOML file shape)."""
-        out = self.schedule.to_dict()
-        zoho = {
-            k: v for k, v in (("calendar_id", self.calendar_id), ("user_email", self.user_email))
-        }
-        out["zoho"] = {k: v for k, v in zoho.items() if v is not None}
-        return out
-
-
-@dataclass(frozen=True)
-class HoldRow:
-    """One ``booking_holds`` row."""
-
-    id: str
-    tenant: str
-    calendar_id: str
-    start_utc: datetime
-    end_utc: datetime
-    buffer_before_s: int
-    buffer_after_s: int
-    expires_at: datetime
-    created_at: datetime
-
-    def busy(self) -> Busy:
-        """This hold as busy time, with the buffers it was taken with."""
-        return Busy(
-            self.start_utc,
-            self.end_utc,
-            BusySource.HOLD,
-            buffer_before=timedelta(seconds=self.buffer_before_s),
-            buffer_after=timedelta(seconds=self.buffer_after_s),
-        )
-
-
-@dataclass(frozen=True)
-class BookingRow:
-    """One ``bookings`` row (``customer`` decoded from JSON)."""
-
-    id: str
-    tenant: str
-    calendar_id: str
-    start_utc: datetime
-    end_utc: datetime
-    active_start: datetime | None
-    buffer_before_s: int
-    buffer_after_s: int
-    state: str
-    event_synced: bool
-    crm_synced: bool
-    pending_reason: str | None
-    attempts: int
-    title: str
-    booker_zone: str
-    customer: dict[str, Any]
-    idempotency_key: str | None
-    zoho_event_uid: str | None
-    zoho_event_etag: str | None
-    crm_module: str | None
-    crm_record_id: str | None
-    lease_owner: str | None
-    lease_until: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    cancelled_at: datetime | None
-
-    def busy(self) -> Busy:
-        """This booking as busy time, keeping the buffers it was booked with."""
-        return Busy(
-            self.start_utc,
-            self.end_utc,
-            BusySource.BOOKING,
-            buffer_before=timedelta(seconds=self.buffer_before_s),
-            buffer_after=timedelta(seconds=self.buffer_after_s),
-        )
-
-
-_BOOKING_COLUMNS = [bookings.c[f.name] for f in fields(BookingRow)]
-_HOLD_COLUMNS = [booking_holds.c[f.name] for f in fields(HoldRow)]
-
-
-def _booking(row: Any) -> BookingRow:
-    values = dict(row._mapping)
-    values["customer"] = json.loads(values["customer"])
-    values["event_synced"] = bool(values["event_synced"])
-    values["crm_synced"] = bool(values["crm_synced"])
-    return BookingRow(**values)
-
-
-def _hold(row: Any) -> HoldRow:
-    return HoldRow(**row._mapping)
-
-
 #: Called inside the serialized transaction with the tenant's own busy time (active bookings
 #: and unexpired holds near the slot); raises to refuse the write.
 Check = Callable[[list[Busy]], None]
+
+
+#: Bookings Zoho does not reflect yet.
+_UNSYNCED = or_(bookings.c.event_synced.is_(False), bookings.c.crm_synced.is_(False))
+
+
+def _booking(tenant: str, booking_id: str) -> Any:
+    """The WHERE clause of one booking."""
+    return and_(bookings.c.tenant == tenant, bookings.c.id == booking_id)
+
+
+def _lease_free(owner: str, now: datetime) -> Any:
+    """Nobody but ``owner`` holds an unexpired sync lease."""
+    return or_(
+        bookings.c.lease_owner.is_(None),
+        bookings.c.lease_until.is_(None),
+        bookings.c.lease_until <= now,
+        bookings.c.lease_owner == owner,
+    )
 
 
 class BookingStore:
@@ -292,33 +140,16 @@ class BookingStore:
 
     async def get_schedule(self, tenant: str) -> TenantSchedule | None:
         """A tenant's schedule, or ``None``."""
+        query = select(booking_schedules).where(booking_schedules.c.tenant == tenant)
         async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(booking_schedules).where(booking_schedules.c.tenant == tenant)
-                )
-            ).first()
-        if row is None:
-            return None
-        return TenantSchedule(
-            tenant,
-            Schedule.from_dict(json.loads(row.schedule)),
-            row.calendar_id,
-            row.user_email,
-            row.updated_at,
-        )
+            row = (await conn.execute(query)).first()
+        return schedule_of(row) if row is not None else None
 
     async def list_schedules(self) -> list[TenantSchedule]:
         """Every tenant's schedule, by tenant."""
+        query = select(booking_schedules).order_by(booking_schedules.c.tenant)
         async with self.engine.connect() as conn:
-            tenants = (
-                await conn.execute(
-                    select(booking_schedules.c.tenant).order_by(booking_schedules.c.tenant)
-                )
-            ).scalars()
-            names = list(tenants)
-        found = [await self.get_schedule(name) for name in names]
-        return [entry for entry in found if entry is not None]
+            return [schedule_of(row) for row in await conn.execute(query)]
 
     # --- the serialized transaction ---------------------------------------------------------
 
@@ -355,7 +186,7 @@ class BookingStore:
         exclude_hold: str | None = None,
     ) -> list[Busy]:
         lo, hi = start - _CONTEXT, end + _CONTEXT
-        query = select(*_BOOKING_COLUMNS).where(
+        query = select(*BOOKING_COLUMNS).where(
             bookings.c.tenant == tenant,
             bookings.c.active_start.is_not(None),
             bookings.c.start_utc < hi,
@@ -363,8 +194,8 @@ class BookingStore:
         )
         if exclude_booking is not None:
             query = query.where(bookings.c.id != exclude_booking)
-        busy = [_booking(row).busy() for row in await conn.execute(query)]
-        holds = select(*_HOLD_COLUMNS).where(
+        busy = [booking_of(row).busy() for row in await conn.execute(query)]
+        holds = select(*HOLD_COLUMNS).where(
             booking_holds.c.tenant == tenant,
             booking_holds.c.expires_at > now,
             booking_holds.c.start_utc < hi,
@@ -372,7 +203,7 @@ class BookingStore:
         )
         if exclude_hold is not None:
             holds = holds.where(booking_holds.c.id != exclude_hold)
-        busy.extend(_hold(row).busy() for row in await conn.execute(holds))
+        busy.extend(hold_of(row).busy() for row in await conn.execute(holds))
         return busy
 
     async def own_busy(
@@ -397,19 +228,19 @@ class BookingStore:
                 )
             )
             check(await self._own_busy(conn, hold.tenant, hold.start_utc, hold.end_utc, now=now))
-            await conn.execute(insert(booking_holds).values(**_values(hold)))
+            await conn.execute(insert(booking_holds).values(**row_values(hold)))
 
     async def get_hold(self, tenant: str, hold_id: str) -> HoldRow | None:
         """One hold (expired or not), or ``None``."""
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(
-                    select(*_HOLD_COLUMNS).where(
+                    select(*HOLD_COLUMNS).where(
                         booking_holds.c.tenant == tenant, booking_holds.c.id == hold_id
                     )
                 )
             ).first()
-        return _hold(row) if row is not None else None
+        return hold_of(row) if row is not None else None
 
     async def release_hold(self, tenant: str, hold_id: str) -> bool:
         """Delete a hold; ``False`` if there was none."""
@@ -454,7 +285,7 @@ class BookingStore:
                     )
                 )
             try:
-                await conn.execute(insert(bookings).values(**_values(booking, customer=True)))
+                await conn.execute(insert(bookings).values(**row_values(booking, customer=True)))
             except IntegrityError as exc:
                 raise DuplicateSlot(str(exc.orig)) from exc
         return booking
@@ -486,11 +317,7 @@ class BookingStore:
                 # can commit after the read above; moving it anyway would revive its slot.
                 moved = await conn.execute(
                     update(bookings)
-                    .where(
-                        bookings.c.tenant == tenant,
-                        bookings.c.id == booking_id,
-                        bookings.c.state == "active",
-                    )
+                    .where(_booking(tenant, booking_id), bookings.c.state == "active")
                     .values(
                         start_utc=start,
                         end_utc=end,
@@ -514,12 +341,7 @@ class BookingStore:
         an unexpired one. A cancel or move that took a lease from a worker still writing to
         Zoho would make that worker's result unrecordable, and the event it was creating
         would be left behind in the calendar; the holder finishes and sees the change."""
-        free = or_(
-            bookings.c.lease_owner.is_(None),
-            bookings.c.lease_until.is_(None),
-            bookings.c.lease_until <= now,
-            bookings.c.lease_owner == owner,
-        )
+        free = _lease_free(owner, now)
         return {
             "lease_owner": case((free, owner), else_=bookings.c.lease_owner),
             "lease_until": case((free, until), else_=bookings.c.lease_until),
@@ -540,11 +362,7 @@ class BookingStore:
         async with self.engine.begin() as conn:
             await conn.execute(
                 update(bookings)
-                .where(
-                    bookings.c.tenant == tenant,
-                    bookings.c.id == booking_id,
-                    bookings.c.state == "active",
-                )
+                .where(_booking(tenant, booking_id), bookings.c.state == "active")
                 .values(
                     state="cancelled",
                     active_start=None,
@@ -558,25 +376,17 @@ class BookingStore:
             )
             return await self._get(conn, tenant, booking_id)
 
+    @staticmethod
+    async def _one(conn: AsyncConnection, tenant: str, where: Any) -> BookingRow | None:
+        query = select(*BOOKING_COLUMNS).where(bookings.c.tenant == tenant, where)
+        row = (await conn.execute(query)).first()
+        return booking_of(row) if row is not None else None
+
     async def _get(self, conn: AsyncConnection, tenant: str, booking_id: str) -> BookingRow | None:
-        row = (
-            await conn.execute(
-                select(*_BOOKING_COLUMNS).where(
-                    bookings.c.tenant == tenant, bookings.c.id == booking_id
-                )
-            )
-        ).first()
-        return _booking(row) if row is not None else None
+        return await self._one(conn, tenant, bookings.c.id == booking_id)
 
     async def _by_key(self, conn: AsyncConnection, tenant: str, key: str) -> BookingRow | None:
-        row = (
-            await conn.execute(
-                select(*_BOOKING_COLUMNS).where(
-                    bookings.c.tenant == tenant, bookings.c.idempotency_key == key
-                )
-            )
-        ).first()
-        return _booking(row) if row is not None else None
+        return await self._one(conn, tenant, bookings.c.idempotency_key == key)
 
     async def get(self, tenant: str, booking_id: str) -> BookingRow | None:
         """One booking, or ``None``."""
@@ -588,7 +398,7 @@ class BookingStore:
         async with self.engine.connect() as conn:
             return await self._by_key(conn, tenant, key)
 
-    async def list(
+    async def list_bookings(
         self,
         *,
         tenant: str | None = None,
@@ -600,7 +410,7 @@ class BookingStore:
     ) -> list[BookingRow]:
         """Bookings by start time (or the newest made first), filtered by tenant, by
         ``[start, end)`` overlap, or to those Zoho does not reflect yet; at most ``limit``."""
-        query = select(*_BOOKING_COLUMNS)
+        query = select(*BOOKING_COLUMNS)
         if newest_first:
             query = query.order_by(bookings.c.created_at.desc(), bookings.c.id.desc())
         else:
@@ -614,17 +424,13 @@ class BookingStore:
         if end is not None:
             query = query.where(bookings.c.start_utc < end)
         if unsynced_only:
-            query = query.where(
-                or_(bookings.c.event_synced.is_(False), bookings.c.crm_synced.is_(False))
-            )
+            query = query.where(_UNSYNCED)
         async with self.engine.connect() as conn:
-            return [_booking(row) for row in await conn.execute(query)]
+            return [booking_of(row) for row in await conn.execute(query)]
 
     async def count_unsynced(self, *, tenant: str | None = None) -> int:
         """How many bookings Zoho does not reflect yet (of one tenant, or all)."""
-        query = select(func.count()).where(
-            or_(bookings.c.event_synced.is_(False), bookings.c.crm_synced.is_(False))
-        )
+        query = select(func.count()).where(_UNSYNCED)
         if tenant is not None:
             query = query.where(bookings.c.tenant == tenant)
         async with self.engine.connect() as conn:
@@ -638,16 +444,7 @@ class BookingStore:
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 update(bookings)
-                .where(
-                    bookings.c.tenant == tenant,
-                    bookings.c.id == booking_id,
-                    or_(
-                        bookings.c.lease_owner.is_(None),
-                        bookings.c.lease_until.is_(None),
-                        bookings.c.lease_until <= now,
-                        bookings.c.lease_owner == owner,
-                    ),
-                )
+                .where(_booking(tenant, booking_id), _lease_free(owner, now))
                 .values(lease_owner=owner, lease_until=until)
             )
         return bool(result.rowcount == 1)
@@ -668,11 +465,7 @@ class BookingStore:
         ``synced_for`` is the row as it was when the Zoho write began: if the booking was
         cancelled or moved since, the ids are kept but it is not marked synced, so the next
         round makes Zoho match the booking as it is now."""
-        mine = and_(
-            bookings.c.tenant == tenant,
-            bookings.c.id == booking_id,
-            bookings.c.lease_owner == owner,
-        )
+        mine = and_(_booking(tenant, booking_id), bookings.c.lease_owner == owner)
         async with self.engine.begin() as conn:
             if synced_for is not None:
                 # The comparison sits in the UPDATE itself, so a cancel committed by another
@@ -702,27 +495,6 @@ class BookingStore:
         async with self.engine.begin() as conn:
             await conn.execute(
                 update(bookings)
-                .where(
-                    and_(
-                        bookings.c.tenant == tenant,
-                        bookings.c.id == booking_id,
-                        bookings.c.lease_owner == owner,
-                    )
-                )
+                .where(_booking(tenant, booking_id), bookings.c.lease_owner == owner)
                 .values(lease_owner=None, lease_until=None)
             )
-
-    async def count(self, tenant: str) -> int:
-        """How many bookings (any state) a tenant has."""
-        async with self.engine.connect() as conn:
-            value = await conn.scalar(
-                select(func.count()).select_from(bookings).where(bookings.c.tenant == tenant)
-            )
-        return int(value or 0)
-
-
-def _values(row: BookingRow | HoldRow, *, customer: bool = False) -> dict[str, Any]:
-    values = {f.name: getattr(row, f.name) for f in fields(row)}
-    if customer:
-        values["customer"] = json.dumps(values["customer"], sort_keys=True)
-    return values

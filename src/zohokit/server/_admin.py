@@ -74,7 +74,7 @@ def _sample_sum(name: str) -> int:
 async def _bookings(request: Request, principal: Principal) -> tuple[list[Booking], int]:
     """The latest bookings the principal may see (newest first) and how many are unsynced."""
     service = get_booking_service(request)
-    recent = await service.list(principal.tenant, newest_first=True, limit=RECENT_BOOKINGS)
+    recent = await service.list_bookings(principal.tenant, newest_first=True, limit=RECENT_BOOKINGS)
     return recent, await service.count_unsynced(principal.tenant)
 
 

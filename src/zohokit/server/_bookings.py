@@ -627,7 +627,7 @@ async def list_bookings(
     if start_from is not None and to is not None and to < start_from:
         raise HTTPException(422, "to: must not be before from")
     with _answers(tenant):
-        found = await bookings.list(tenant, start=start_from, end=to, status=status)
+        found = await bookings.list_bookings(tenant, start=start_from, end=to, status=status)
     return [BookingOut.of(b) for b in found[:limit]]
 
 

@@ -1,0 +1,242 @@
+"""The booking tables and their rows: the schema of schedules, holds and bookings.
+
+Three tables (created by migration ``0004_bookings.py``):
+
+- ``booking_schedules``: one row per tenant: the :class:`~zohokit.scheduling.Schedule` as
+  JSON, the Zoho calendar bookings go to, and the user whose free/busy counts as busy time;
+- ``booking_holds``: a slot held for a few minutes while a booker confirms;
+- ``bookings``: every booking, with its Zoho event uid/etag, its CRM record id, whether Zoho
+  reflects it yet (``event_synced``, ``crm_synced``) and, if not, the reason.
+
+The row dataclasses mirror the tables column for column (``customer`` decoded from JSON);
+:mod:`zohokit.scheduling._store` reads and writes them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from zohokit.availability import Busy, BusySource, Schedule
+from zohokit.db import UTCDateTime
+
+__all__ = [
+    "BOOKING_COLUMNS",
+    "HOLD_COLUMNS",
+    "BookingRow",
+    "HoldRow",
+    "TenantSchedule",
+    "booking_holds",
+    "booking_of",
+    "booking_schedules",
+    "bookings",
+    "hold_of",
+    "metadata",
+    "row_values",
+    "schedule_of",
+]
+
+metadata = MetaData()
+
+booking_schedules = Table(
+    "booking_schedules",
+    metadata,
+    Column("tenant", String(255), primary_key=True),
+    Column("schedule", Text, nullable=False),
+    Column("calendar_id", String(255)),
+    Column("user_email", String(320)),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+booking_holds = Table(
+    "booking_holds",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("tenant", String(255), nullable=False),
+    Column("calendar_id", String(255), nullable=False),
+    Column("start_utc", UTCDateTime(), nullable=False),
+    Column("end_utc", UTCDateTime(), nullable=False),
+    Column("buffer_before_s", Integer, nullable=False),
+    Column("buffer_after_s", Integer, nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_booking_holds_tenant_start", "tenant", "start_utc"),
+)
+
+bookings = Table(
+    "bookings",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("tenant", String(255), nullable=False),
+    Column("calendar_id", String(255), nullable=False),
+    Column("start_utc", UTCDateTime(), nullable=False),
+    Column("end_utc", UTCDateTime(), nullable=False),
+    # start_utc while active, NULL once cancelled: the column the double-booking guard is on.
+    Column("active_start", UTCDateTime()),
+    Column("buffer_before_s", Integer, nullable=False),
+    Column("buffer_after_s", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("event_synced", Boolean, nullable=False),
+    Column("crm_synced", Boolean, nullable=False),
+    Column("pending_reason", Text),
+    Column("attempts", Integer, nullable=False),
+    Column("title", String(255), nullable=False),
+    Column("booker_zone", String(64), nullable=False),
+    Column("customer", Text, nullable=False),
+    Column("idempotency_key", String(255)),
+    Column("zoho_event_uid", String(255)),
+    Column("zoho_event_etag", String(64)),
+    Column("crm_module", String(100)),
+    Column("crm_record_id", String(32)),
+    Column("lease_owner", String(32)),
+    Column("lease_until", UTCDateTime()),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("cancelled_at", UTCDateTime()),
+    UniqueConstraint("tenant", "calendar_id", "active_start", name="uq_bookings_active_slot"),
+    UniqueConstraint("tenant", "idempotency_key", name="uq_bookings_idempotency_key"),
+    Index("ix_bookings_tenant_start", "tenant", "start_utc"),
+)
+
+
+@dataclass(frozen=True)
+class TenantSchedule:
+    """A tenant's stored schedule, with where bookings go and whose free/busy counts.
+
+    ``calendar_id`` is the Zoho calendar that receives booking events (``None``: the Calendar
+    service's own default); ``user_email`` is the Zoho user whose free/busy is busy time
+    (``None``: the events of ``calendar_id`` are).
+    """
+
+    tenant: str
+    schedule: Schedule
+    calendar_id: str | None = None
+    user_email: str | None = None
+    updated_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the schedule's dict form plus a ``[zoho]`` table (the TOML file shape)."""
+        out = self.schedule.to_dict()
+        zoho = {
+            k: v for k, v in (("calendar_id", self.calendar_id), ("user_email", self.user_email))
+        }
+        out["zoho"] = {k: v for k, v in zoho.items() if v is not None}
+        return out
+
+
+@dataclass(frozen=True)
+class HoldRow:
+    """One ``booking_holds`` row."""
+
+    id: str
+    tenant: str
+    calendar_id: str
+    start_utc: datetime
+    end_utc: datetime
+    buffer_before_s: int
+    buffer_after_s: int
+    expires_at: datetime
+    created_at: datetime
+
+    def busy(self) -> Busy:
+        """This hold as busy time, with the buffers it was taken with."""
+        return Busy(
+            self.start_utc,
+            self.end_utc,
+            BusySource.HOLD,
+            buffer_before=timedelta(seconds=self.buffer_before_s),
+            buffer_after=timedelta(seconds=self.buffer_after_s),
+        )
+
+
+@dataclass(frozen=True)
+class BookingRow:
+    """One ``bookings`` row (``customer`` decoded from JSON)."""
+
+    id: str
+    tenant: str
+    calendar_id: str
+    start_utc: datetime
+    end_utc: datetime
+    active_start: datetime | None
+    buffer_before_s: int
+    buffer_after_s: int
+    state: str
+    event_synced: bool
+    crm_synced: bool
+    pending_reason: str | None
+    attempts: int
+    title: str
+    booker_zone: str
+    customer: dict[str, Any]
+    idempotency_key: str | None
+    zoho_event_uid: str | None
+    zoho_event_etag: str | None
+    crm_module: str | None
+    crm_record_id: str | None
+    lease_owner: str | None
+    lease_until: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    cancelled_at: datetime | None
+
+    def busy(self) -> Busy:
+        """This booking as busy time, keeping the buffers it was booked with."""
+        return Busy(
+            self.start_utc,
+            self.end_utc,
+            BusySource.BOOKING,
+            buffer_before=timedelta(seconds=self.buffer_before_s),
+            buffer_after=timedelta(seconds=self.buffer_after_s),
+        )
+
+
+BOOKING_COLUMNS = [bookings.c[f.name] for f in fields(BookingRow)]
+HOLD_COLUMNS = [booking_holds.c[f.name] for f in fields(HoldRow)]
+
+
+def booking_of(row: Any) -> BookingRow:
+    """The :class:`BookingRow` of a selected ``bookings`` row."""
+    values = dict(row._mapping)
+    values["customer"] = json.loads(values["customer"])
+    values["event_synced"] = bool(values["event_synced"])
+    values["crm_synced"] = bool(values["crm_synced"])
+    return BookingRow(**values)
+
+
+def schedule_of(row: Any) -> TenantSchedule:
+    """The :class:`TenantSchedule` of a selected ``booking_schedules`` row."""
+    return TenantSchedule(
+        row.tenant,
+        Schedule.from_dict(json.loads(row.schedule)),
+        row.calendar_id,
+        row.user_email,
+        row.updated_at,
+    )
+
+
+def hold_of(row: Any) -> HoldRow:
+    """The :class:`HoldRow` of a selected ``booking_holds`` row."""
+    return HoldRow(**row._mapping)
+
+
+def row_values(row: BookingRow | HoldRow, *, customer: bool = False) -> dict[str, Any]:
+    """Column values of a row, ready to insert (``customer``: the booking's JSON-encoded)."""
+    values = {f.name: getattr(row, f.name) for f in fields(row)}
+    if customer:
+        values["customer"] = json.dumps(values["customer"], sort_keys=True)
+    return values
