@@ -164,7 +164,7 @@ def bench_inputs(seed: int = 5) -> tuple[Schedule, list[Busy], dt.datetime, dt.d
 
 def main() -> int:
     """Run both, compare, print the times; exit 1 if they disagree."""
-    from zohokit.availability._zones import _wall_range_to_utc
+    from zohokit.availability._wallclock import _wall_range_to_utc
 
     schedule, busy, now, range_end = bench_inputs()
     runs = []

@@ -14,16 +14,18 @@ SRC = Path(__file__).parents[1] / "src" / "zohokit"
 #: What each part of zohokit may import from zohokit (besides itself).
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
+    "_clock": set(),
     "settings": {"errors", "datacenters"},
     "datacenters": {"errors"},
     "db": {"settings", "errors"},
     "migrations": {"db", "settings", "errors", "tokens", "sync", "scheduling", "server"},
-    "tokens": {"db", "settings", "errors", "datacenters"},
+    "tokens": {"_clock", "db", "settings", "errors", "datacenters"},
     "http": {"tokens", "db", "settings", "errors", "datacenters"},
     "availability": {"errors"},
     "crm": {"http", "tokens", "db", "settings", "errors", "datacenters"},
     "calendar": {"availability", "http", "tokens", "db", "settings", "errors", "datacenters"},
     "scheduling": {
+        "_clock",
         "availability",
         "calendar",
         "crm",
@@ -34,7 +36,7 @@ ALLOWED: dict[str, set[str]] = {
         "errors",
         "datacenters",
     },
-    "sync": {"crm", "http", "tokens", "db", "settings", "errors", "datacenters"},
+    "sync": {"_clock", "crm", "http", "tokens", "db", "settings", "errors", "datacenters"},
     "emulator": set(),
 }
 

@@ -24,7 +24,7 @@ Provider = Literal["zoho_crm", "zoho_calendar"]
 PROVIDERS: tuple[Provider, ...] = ("zoho_crm", "zoho_calendar")
 
 #: For each provider, the variables read for (client id, client secret, refresh token), in the
-#: seed's precedence: the generic ``ZOHO_*`` first, then the product-specific one.
+#: seed's precedence: the generic ``ZOHO_*`` first, then the provider's own one.
 ENV_NAMES: dict[str, dict[str, tuple[str, str]]] = {
     "zoho_crm": {
         "client_id": ("ZOHO_CLIENT_ID", "ZOHO_CRM_CLIENT_ID"),
@@ -116,7 +116,7 @@ class Settings(BaseSettings):
     zohokit_lease_seconds: float = 15.0
     #: Timeout of each call to the accounts server; kept below the lease.
     zohokit_refresh_timeout_seconds: float = 10.0
-    #: Zoho requests one process keeps in flight per tenant and product. Zoho's concurrency
+    #: Zoho requests one process keeps in flight per tenant and provider. Zoho's concurrency
     #: limit is per organisation (10 for heavy APIs in every edition): with several
     #: processes, give each a share of it.
     zohokit_max_in_flight: int = Field(default=10, ge=1, le=100)
@@ -135,11 +135,10 @@ class Settings(BaseSettings):
         """The credentials the environment holds for ``provider``, generic names first."""
         if provider not in ENV_NAMES:
             raise ValueError(f"unknown provider {provider!r}; use one of {PROVIDERS}")
-        product = "crm" if provider == "zoho_crm" else "calendar"
 
         def pick(part: str) -> str | None:
             generic = getattr(self, f"zoho_{part}")
-            specific = getattr(self, f"zoho_{product}_{part}")
+            specific = getattr(self, f"{provider}_{part}")  # zoho_crm_client_id, ...
             for value in (generic, specific):
                 plain = value.get_secret_value() if isinstance(value, SecretStr) else value
                 if plain:

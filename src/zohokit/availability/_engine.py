@@ -5,7 +5,7 @@ Pure: no clock, no I/O, no globals. The work is an interval sweep:
 1. Every busy entry becomes the open range of slot *starts* it forbids, widened by its own
    buffers, the slot's duration and the schedule's buffers; the ranges are sorted and merged.
 2. Each local date in range gets its working intervals as exact UTC instants (see
-   ``_zones``), unless time off, an all-day event or a booking limit closes it.
+   ``_wallclock``), unless time off, an all-day event or a booking limit closes it.
 3. Inside each working interval, starts walk the grid (``slot_interval`` from the interval's
    start); a start that falls in a forbidden range jumps straight past it (``bisect``), so
    the cost is proportional to slots plus busy entries, never to minutes.
@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from zohokit.availability._busy import Busy, BusySource, Slot
 from zohokit.availability._schedule import Schedule
 from zohokit.availability._tz import load_zone
-from zohokit.availability._zones import (
+from zohokit.availability._wallclock import (
     day_intervals,
     from_epoch,
     to_epoch_ceil,

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from zohokit._clock import Clock, system_clock
 from zohokit.availability import Busy, Schedule, Slot, available_slots, is_bookable, load_zone
 from zohokit.scheduling._errors import (
     BookingNotFound,
@@ -73,10 +74,6 @@ __all__ = ["BookingService"]
 _MARGIN = timedelta(days=2)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class BookingService:
     """Availability, holds and bookings for many tenants, on one database.
 
@@ -101,7 +98,7 @@ class BookingService:
         crm_mapping: CrmMapping | None = None,
         hold_ttl: timedelta = timedelta(minutes=5),
         lease: timedelta = timedelta(minutes=2),
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Clock = system_clock,
     ) -> None:
         self.store = BookingStore(engine)
         self.calendar_for = calendar_for

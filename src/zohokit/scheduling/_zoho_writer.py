@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from zohokit._clock import Clock
 from zohokit.errors import NotFound, PreconditionFailed, ZohoError
 from zohokit.scheduling._models import CrmMapping, Customer
 from zohokit.scheduling._store import BookingRow, BookingStore
@@ -71,7 +72,7 @@ class ZohoWriter:
     calendar_for: Callable[[str], ZohoCalendarService]
     crm_for: Callable[[str], ZohoCRMService]
     crm_mapping: CrmMapping
-    clock: Callable[[], datetime]
+    clock: Clock
 
     async def sync(self, row: BookingRow, owner: str) -> BookingRow:
         """Make Zoho match ``row`` (we hold its lease); record each step as it lands.
