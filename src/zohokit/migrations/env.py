@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from zohokit.tokens._store import metadata
+from zohokit.migrations import target_metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:
@@ -12,7 +12,7 @@ if connection is None:
 
 context.configure(
     connection=connection,
-    target_metadata=metadata,
+    target_metadata=target_metadata(),
     render_as_batch=connection.dialect.name == "sqlite",
 )
 with context.begin_transaction():

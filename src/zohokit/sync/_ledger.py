@@ -61,7 +61,7 @@ sync_ledger = Table(
     Column("zoho_id", String(32)),
     Column("content_hash", String(64)),
     Column("status", String(16), nullable=False),
-    Column("attempts", Integer, nullable=False, default=0),
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
     Column("last_error_code", String(100)),
     Column("last_error_details", Text),
     Column("zoho_modified_time", UTCDateTime()),
