@@ -15,7 +15,7 @@ def target_metadata() -> list[MetaData]:
     Imported here rather than at module level so that finding the migrations folder
     (``zohokit.db``) does not load the parts.
     """
-    from zohokit.scheduling._store import metadata as scheduling
+    from zohokit.scheduling._tables import metadata as scheduling
     from zohokit.server._tables import metadata as server
     from zohokit.sync._ledger import metadata as sync
     from zohokit.tokens._store import metadata as tokens
