@@ -201,3 +201,103 @@ async def test_freebusy_needs_a_token(emu_client: httpx.AsyncClient, emulator: E
         },
     )
     assert answer.status_code == 401
+
+
+async def test_a_calendar_left_out_of_freebusy_looks_free_until_it_is_counted(
+    emu_client: httpx.AsyncClient, auth_headers: dict[str, str], emulator: Emulator
+) -> None:
+    """Zoho says nothing about a calendar that is not counted: its events read as free time,
+    which is how integrators double-book. Turning the setting on makes them busy."""
+    answer = await emu_client.post(
+        "/api/v1/calendars",
+        params={"calendarData": '{"name": "Bookings", "include_infreebusy": false}'},
+        headers=auth_headers,
+    )
+    assert answer.status_code == 201
+    uid = answer.json()["calendars"][0]["uid"]
+    assert answer.json()["calendars"][0]["include_infreebusy"] is False
+    emulator.calendar.seed_events(uid, [timed("20250106T100000Z", "20250106T110000Z")])
+    window = {
+        "uemail": emulator.config.user_email,
+        "sdate": "20250106T000000",
+        "edate": "20250107T000000",
+    }
+    assert (await freebusy(emu_client, auth_headers, **window)).json() == {"freebusy": []}
+
+    changed = await emu_client.put(
+        f"/api/v1/calendars/{uid}",
+        params={"calendarData": '{"include_infreebusy": true}'},
+        headers=auth_headers,
+    )
+    assert changed.status_code == 200
+    assert changed.json()["calendars"][0]["include_infreebusy"] is True
+    assert (await freebusy(emu_client, auth_headers, **window)).json() == {
+        "freebusy": [
+            {"fbtype": "busy", "startTime": "20250106T100000Z", "endTime": "20250106T110000Z"}
+        ]
+    }
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        '{"include_infreebusy": "yes"}',
+        '{"owner": "someone@else.com"}',
+        '{"name": ""}',
+        '{"timezone": "Mars/Olympus"}',
+        "[1]",
+    ],
+)
+async def test_a_bad_calendar_update_is_refused(
+    emu_client: httpx.AsyncClient, auth_headers: dict[str, str], emulator: Emulator, data: str
+) -> None:
+    answer = await emu_client.put(
+        "/api/v1/calendars/primary", params={"calendarData": data}, headers=auth_headers
+    )
+    assert answer.status_code == 400, answer.text
+    assert emulator.calendar.calendar("primary").include_infreebusy is True
+
+
+async def test_seeded_calendars_may_be_left_out_of_freebusy(
+    emu_client: httpx.AsyncClient, auth_headers: dict[str, str], emulator: Emulator
+) -> None:
+    answer = await emu_client.post(
+        "/_emulator/seed",
+        json={"calendars": [{"name": "Side", "include_infreebusy": False}]},
+    )
+    [uid] = answer.json()["calendars"]
+    assert emulator.calendar.calendar(uid).include_infreebusy is False
+
+
+async def test_repeating_allday_and_timed_events_in_both_formats(
+    emu_client: httpx.AsyncClient, auth_headers: dict[str, str], emulator: Emulator
+) -> None:
+    """A weekly all-day event and a daily timed series, as Zoho writes them: all-day blocks
+    as ``yyyyMMddZ`` dates (end exclusive) or ``{"allday": true}``, timed ones in GMT."""
+    holiday = {**allday("20250106", "20250106"), "rrule": "FREQ=WEEKLY;COUNT=2"}
+    standup = timed("20250106T233000Z", "20250107T003000Z", rrule="FREQ=DAILY;COUNT=2")
+    emulator.calendar.seed_events(emulator.calendar.primary_uid, [holiday, standup])
+    window = {
+        "uemail": emulator.config.user_email,
+        "sdate": "20250106T000000",
+        "edate": "20250115T000000",
+    }
+    events = await freebusy(emu_client, auth_headers, **window, ftype="eventbased")
+    assert events.json() == {
+        "freebusy": [
+            {"fbtype": "busy", "startTime": "20250106Z", "endTime": "20250107Z"},
+            {"fbtype": "busy", "startTime": "20250106T233000Z", "endTime": "20250107T003000Z"},
+            {"fbtype": "busy", "startTime": "20250107T233000Z", "endTime": "20250108T003000Z"},
+            {"fbtype": "busy", "startTime": "20250113Z", "endTime": "20250114Z"},
+        ]
+    }
+    times = await freebusy(emu_client, auth_headers, **window, ftype="timebased")
+    # A block that crosses midnight UTC is split at the day boundary, written 24:00.
+    assert times.json() == {
+        "freebusy": {
+            "20250106": [{"allday": True}, ["23:30-24:00"]],
+            "20250107": [None, ["00:00-00:30", "23:30-24:00"]],
+            "20250108": [None, ["00:00-00:30"]],
+            "20250113": [{"allday": True}, []],
+        }
+    }

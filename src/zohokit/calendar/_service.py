@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from ..availability import (
     Busy,
@@ -33,18 +33,23 @@ from ..errors import (
 )
 from ..http import Service, ZohoService
 from ..tokens import ZohoCredentials
+from ._health import NOT_IN_FREEBUSY, CalendarHealth, CalendarWarning, freebusy_warnings
 from ._slots import Slot
 from ._times import (
     BusyInterval,
+    busy_of_event,
+    engine_busy,
     format_utc,
+    is_free_event,
     merge,
     parse_eventbased,
     parse_timebased,
-    parse_zoho_time,
     split_range,
 )
 
 __all__ = ["FreeBusy", "ZohoCalendarService"]
+
+logger = logging.getLogger("zohokit.calendar")
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,9 @@ class ZohoCalendarService(ZohoService):
 
     ``calendar_id`` comes from the credentials (``calendar_id``) or ``ZOHO_CALENDAR_ID``.
     Calls go to the tenant's ``calendar.zoho.<tld>`` (or ``ZOHO_CALENDAR_URL``). Times are
-    aware datetimes; naive ones are refused rather than guessed.
+    aware datetimes; naive ones are refused rather than guessed. ``health`` (a
+    :class:`~zohokit.calendar.CalendarHealth`, shared by a tenant's services) receives the
+    warnings found in the tenant's calendar settings; without one the service keeps its own.
     """
 
     provider: ClassVar[str] = "zoho_calendar"
@@ -85,9 +92,12 @@ class ZohoCalendarService(ZohoService):
         self,
         credentials: ZohoCredentials | Mapping[str, Any] | None = None,
         client_id: str = "default",
+        *,
+        health: CalendarHealth | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(credentials, client_id, **kwargs)
+        self.health = health if health is not None else CalendarHealth()
         settings = kwargs.get("settings")
         from ..settings import Settings
 
@@ -140,6 +150,22 @@ class ZohoCalendarService(ZohoService):
             raise NotFound(f"calendar {uid} does not exist", tenant=self.tenant)
         found: dict[str, Any] = calendars[0]
         return found
+
+    async def check_freebusy(self, calendar_id: str | None = None) -> list[CalendarWarning]:
+        """Whether Zoho counts the calendar (default: this service's) toward free/busy, as
+        warnings (``calendar_not_in_freebusy``), recorded on :attr:`health` and logged at
+        WARNING on ``zohokit.calendar``: Zoho itself answers as if the calendar were free."""
+        uid = self._calendar(calendar_id)
+        warnings = freebusy_warnings(await self.get_calendar(uid))
+        self.health.record(self.tenant, uid, warnings)
+        for warning in warnings:
+            logger.warning("tenant %s: %s", self.tenant, warning.message)
+        return warnings
+
+    async def _left_out_of_freebusy(self, calendar_id: str) -> bool:
+        known = self.health.fresh(self.tenant, calendar_id)
+        found = await self.check_freebusy(calendar_id) if known is None else known
+        return any(warning.code == NOT_IN_FREEBUSY for warning in found)
 
     # --- events -----------------------------------------------------------------------------
 
@@ -350,6 +376,10 @@ class ZohoCalendarService(ZohoService):
         as floating dates. ``exclude_event_uid`` leaves one event out (a booking being moved
         must not block itself); free/busy cannot tell events apart, so it ignores it.
 
+        With free/busy, the booking calendar (``calendar_id``, default this service's) is
+        checked too (see :meth:`check_freebusy`): if Zoho leaves it out of free/busy, its
+        events are read and added, and the tenant gets a ``calendar_not_in_freebusy`` warning.
+
         Fails closed: a user who does not share free/busy, or an answer that cannot be read,
         raises :class:`~zohokit.scheduling.FreeBusyUnavailable` instead of "nothing busy".
         """
@@ -363,16 +393,17 @@ class ZohoCalendarService(ZohoService):
                         tenant=self.tenant,
                     )
                 intervals = freebusy.busy
+                booking = calendar_id or self.calendar_id
+                if booking and await self._left_out_of_freebusy(booking):
+                    # Zoho's free/busy does not see this calendar: read it, or every event
+                    # on it (our own bookings included) would look free.
+                    intervals = intervals + await self._event_busy(
+                        start, end, booking, exclude_event_uid
+                    )
             else:
                 # Resolved first: a missing calendar id is a setting to fix, not unreadable data.
                 calendar = self._calendar(calendar_id)
-                events = await self.list_events(start, end, calendar_id=calendar, byinstance=True)
-                intervals = [
-                    _busy_of(event, UTC)
-                    for event in events
-                    if not (exclude_event_uid and event.get("uid") == exclude_event_uid)
-                    and not _is_free(event)
-                ]
+                intervals = await self._event_busy(start, end, calendar, exclude_event_uid)
         except (ZohoAPIError, TransportError) as exc:
             raise FreeBusyUnavailable(
                 f"busy time could not be read: {exc}", reason=_reason(exc), tenant=self.tenant
@@ -381,7 +412,18 @@ class ZohoCalendarService(ZohoService):
             raise FreeBusyUnavailable(
                 f"busy time could not be parsed: {exc!r}", reason="malformed", tenant=self.tenant
             ) from exc
-        return [_engine_busy(interval) for interval in intervals]
+        return [engine_busy(interval) for interval in intervals]
+
+    async def _event_busy(
+        self, start: datetime, end: datetime, calendar_id: str, exclude_event_uid: str | None
+    ) -> list[BusyInterval]:
+        events = await self.list_events(start, end, calendar_id=calendar_id, byinstance=True)
+        return [
+            busy_of_event(event, UTC)
+            for event in events
+            if not (exclude_event_uid and event.get("uid") == exclude_event_uid)
+            and not is_free_event(event)
+        ]
 
     async def get_available_slots(
         self,
@@ -451,36 +493,8 @@ def _clock_end(moment: time) -> str:
     return "24:00" if moment == time(0) else f"{moment:%H:%M}"
 
 
-def _is_free(event: Mapping[str, Any]) -> bool:
-    # Zoho marks events that do not block time with transparency / "free" status.
-    return str(event.get("transparency") or "").lower() in {"1", "free", "transparent"}
-
-
 def _reason(exc: Exception) -> str:
     if isinstance(exc, TransportError):
         return "no_answer"
     status = getattr(exc, "status", None)
     return f"http_{status}" if status else "api_error"
-
-
-def _engine_busy(interval: BusyInterval) -> Busy:
-    if interval.all_day:
-        last = interval.end - timedelta(days=1)
-        return Busy.all_day_event(interval.start.date(), max(last.date(), interval.start.date()))
-    return Busy(interval.start, max(interval.end, interval.start))
-
-
-def _busy_of(event: Mapping[str, Any], zone: tzinfo) -> BusyInterval:
-    when = event.get("dateandtime") or {}
-    tz = ZoneInfo(when["timezone"]) if when.get("timezone") else zone
-    start = parse_zoho_time(str(when["start"]), tz)
-    end = parse_zoho_time(str(when["end"]), tz)
-    if event.get("isallday"):
-        # All-day bounds are dates, the end one inclusive: keep them as the floating dates
-        # they name rather than instants in some zone.
-        first = start.date()
-        stop = max(end.date(), first) + timedelta(days=1)
-        return BusyInterval(
-            datetime.combine(first, time(), UTC), datetime.combine(stop, time(), UTC), True
-        )
-    return BusyInterval(start.astimezone(UTC), end.astimezone(UTC))

@@ -6,14 +6,21 @@ Requests use GMT ``yyyyMMdd'T'HHmmss'Z'``; answers carry local times with an off
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from ..availability import Busy
 
 __all__ = [
     "MAX_RANGE",
     "BusyInterval",
+    "busy_of_event",
+    "engine_busy",
     "format_utc",
+    "is_free_event",
     "merge",
     "parse_eventbased",
     "parse_timebased",
@@ -143,3 +150,34 @@ def parse_timebased(body: Any) -> list[BusyInterval]:
             first, _, last = str(text).partition("-")
             out.append(BusyInterval(_clock(day, first), _clock(day, last)))
     return merge(out)
+
+
+def is_free_event(event: Mapping[str, Any]) -> bool:
+    """Whether the event leaves its time free (Zoho's transparency / "free" status)."""
+    return str(event.get("transparency") or "").lower() in {"1", "free", "transparent"}
+
+
+def busy_of_event(event: Mapping[str, Any], zone: tzinfo) -> BusyInterval:
+    """The busy time of one event as the events list returns it (``zone`` for an event
+    without a time zone)."""
+    when = event.get("dateandtime") or {}
+    tz = ZoneInfo(when["timezone"]) if when.get("timezone") else zone
+    start = parse_zoho_time(str(when["start"]), tz)
+    end = parse_zoho_time(str(when["end"]), tz)
+    if event.get("isallday"):
+        # All-day bounds are dates, the end one inclusive: keep them as the floating dates
+        # they name rather than instants in some zone.
+        first = start.date()
+        stop = max(end.date(), first) + timedelta(days=1)
+        return BusyInterval(
+            datetime.combine(first, time(), UTC), datetime.combine(stop, time(), UTC), True
+        )
+    return BusyInterval(start.astimezone(UTC), end.astimezone(UTC))
+
+
+def engine_busy(interval: BusyInterval) -> Busy:
+    """The availability engine's :class:`Busy` for one interval (all-day ones as dates)."""
+    if interval.all_day:
+        last = interval.end - timedelta(days=1)
+        return Busy.all_day_event(interval.start.date(), max(last.date(), interval.start.date()))
+    return Busy(interval.start, max(interval.end, interval.start))

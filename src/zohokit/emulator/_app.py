@@ -392,7 +392,7 @@ def seed_emulator(emu: Emulator, payload: Any) -> dict[str, Any]:
     ``{"clients": [{"client_id", "client_secret", "redirect_uris"?}],
     "refresh_tokens": [{"client_id", "token"?, "scopes"?, "user_email"?}],
     "records": {"Leads": [{...}]}, "events": {"<calendar uid or primary>": [{eventdata}]},
-    "calendars": [{"name", "timezone"?}]}``
+    "calendars": [{"name", "timezone"?, "include_infreebusy"?}]}``
     """
     if not isinstance(payload, dict):
         raise ValueError("the body must be a JSON object")
@@ -416,7 +416,11 @@ def seed_emulator(emu: Emulator, payload: Any) -> dict[str, Any]:
     if tokens:
         out["refresh_tokens"] = tokens
     calendars = [
-        emu.calendar.add_calendar(raw["name"], timezone=raw.get("timezone", "UTC"))
+        emu.calendar.add_calendar(
+            raw["name"],
+            timezone=raw.get("timezone", "UTC"),
+            include_infreebusy=bool(raw.get("include_infreebusy", True)),
+        )
         for raw in payload.get("calendars", [])
     ]
     if calendars:

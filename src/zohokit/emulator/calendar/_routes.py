@@ -122,6 +122,20 @@ class CalendarApi:
         cal = self.emu.calendar.calendar(request.path_params["calendar_uid"])
         return {"calendars": [cal.render()]}
 
+    async def update_calendar(self, request: Request) -> Any:
+        """``PUT /api/v1/calendars/{uid}?calendarData={...}``: rename, recolour, or turn
+        "include in free/busy" on or off."""
+        data = _json_param(await _params(request), "calendarData", required=True)
+        if isinstance(data, dict) and "timezone" in data:
+            try:
+                from ._times import zone_named
+
+                zone_named(str(data["timezone"]))
+            except TimeFormatError as exc:
+                raise invalid(str(exc), key="timezone") from exc
+        cal = self.emu.calendar.update_calendar(request.path_params["calendar_uid"], data)
+        return {"calendars": [cal.render()]}
+
     async def events(self, request: Request) -> Any:
         """``GET`` lists events in a ``range``; ``POST`` creates one from ``eventdata``."""
         calendar_uid = request.path_params["calendar_uid"]
@@ -235,6 +249,7 @@ class CalendarApi:
             Route(prefix, self.guarded(self.create_calendar), methods=["POST"]),
             Route(f"{prefix}/freebusy", self.guarded(self.freebusy), methods=["GET"]),
             Route(prefix + "/{calendar_uid}", self.guarded(self.get_calendar), methods=["GET"]),
+            Route(prefix + "/{calendar_uid}", self.guarded(self.update_calendar), methods=["PUT"]),
             Route(
                 prefix + "/{calendar_uid}/events",
                 self.guarded(self.events),

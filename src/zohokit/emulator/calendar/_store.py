@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 #: Calendar uids a client may use instead of the primary calendar's real uid.
 PRIMARY_ALIASES = ("default", "primary")
+#: The ``calendarData`` keys an update may change.
+_CALENDAR_KEYS = frozenset({"name", "description", "color", "timezone", "include_infreebusy"})
 _COLORS = ("#005DE0", "#8CBF40", "#E5533D", "#F2B807", "#7B5EA7", "#2BA3A8")
 
 
@@ -139,6 +141,27 @@ class CalendarStore:
         self._events[uid] = {}
         return uid
 
+    def update_calendar(self, uid: str, data: Any) -> Calendar:
+        """Change a calendar's ``name``, ``description``, ``color``, ``timezone`` or
+        ``include_infreebusy`` (the keys of ``calendarData``); others are refused."""
+        cal = self.calendar(uid)
+        if not isinstance(data, dict):
+            raise invalid("calendarData must be a JSON object")
+        unknown = sorted(set(data) - _CALENDAR_KEYS)
+        if unknown:
+            raise invalid(f"calendarData cannot change {', '.join(unknown)}", key=unknown[0])
+        for key in ("name", "description", "color", "timezone"):
+            if key in data and not isinstance(data[key], str):
+                raise invalid(f"calendarData.{key} must be a string", key=key)
+        if "include_infreebusy" in data and not isinstance(data["include_infreebusy"], bool):
+            raise invalid("calendarData.include_infreebusy must be true or false")
+        if data.get("name") == "":
+            raise missing("calendarData.name")
+        for key, value in data.items():
+            setattr(cal, key, value)
+        self._touch(cal)
+        return cal
+
     def calendars(self) -> list[Calendar]:
         """Every calendar, the default one first."""
         return sorted(self._calendars.values(), key=lambda cal: not cal.isdefault)
@@ -169,7 +192,11 @@ class CalendarStore:
 
     def busy(self, user_email: str, window: Window) -> list[Busy]:
         """Busy blocks of ``user_email`` in ``window``: every occurrence of every event on a
-        calendar that counts in free/busy."""
+        calendar that counts in free/busy.
+
+        A calendar whose ``include_infreebusy`` is off is left out without a word, as Zoho
+        does: the answer looks exactly like free time (this is how integrators double-book).
+        """
         blocks: list[Busy] = []
         for cal in self._calendars.values():
             if cal.owner.lower() != user_email.lower() or not cal.include_infreebusy:
