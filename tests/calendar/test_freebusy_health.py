@@ -45,7 +45,8 @@ async def test_an_uncounted_booking_calendar_still_blocks_its_slots_and_warns(
     [warning] = health.warnings("default")
     assert warning.code == NOT_IN_FREEBUSY
     assert warning.calendar_id == bookings
-    assert "'Bookings'" in warning.message and "Include in free/busy" in warning.message
+    assert "'Bookings'" in warning.message
+    assert "Include in free/busy" in warning.message
     assert [r.getMessage() for r in caplog.records] == [f"tenant default: {warning.message}"]
 
     # The setting is read once per ttl, not on every availability call.

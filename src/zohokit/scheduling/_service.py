@@ -62,7 +62,7 @@ from zohokit.scheduling._store import (
 from zohokit.scheduling._zoho_writer import ZohoWriter
 
 if TYPE_CHECKING:
-    from zohokit.calendar import ZohoCalendarService
+    from zohokit.calendar import CalendarHealth, ZohoCalendarService
     from zohokit.crm import ZohoCRMService
     from zohokit.http import ZohoHTTP
     from zohokit.settings import Settings
@@ -99,9 +99,12 @@ class BookingService:
         hold_ttl: timedelta = timedelta(minutes=5),
         lease: timedelta = timedelta(minutes=2),
         clock: Clock = system_clock,
+        calendar_health: CalendarHealth | None = None,
     ) -> None:
         self.store = BookingStore(engine)
         self.calendar_for = calendar_for
+        #: The tenants' calendar warnings, when ``calendar_for``'s services share one board.
+        self.calendar_health = calendar_health
         self.crm_for = crm_for
         self.crm_mapping = crm_mapping or CrmMapping()
         self.hold_ttl = hold_ttl
@@ -126,16 +129,22 @@ class BookingService:
     ) -> BookingService:
         """The usual wiring: each tenant's Calendar and CRM services on the shared request
         path ``http`` (tokens from its token service, by tenant)."""
-        from zohokit.calendar import ZohoCalendarService
+        from zohokit.calendar import CalendarHealth, ZohoCalendarService
         from zohokit.crm import ZohoCRMService
 
+        health = kwargs.pop("calendar_health", None) or CalendarHealth()
+
         def calendar_for(tenant: str) -> ZohoCalendarService:
-            return ZohoCalendarService(client_id=tenant, http=http, settings=settings)
+            return ZohoCalendarService(
+                client_id=tenant, http=http, settings=settings, health=health
+            )
 
         def crm_for(tenant: str) -> ZohoCRMService:
             return ZohoCRMService(client_id=tenant, http=http, settings=settings)
 
-        return cls(engine, calendar_for=calendar_for, crm_for=crm_for, **kwargs)
+        return cls(
+            engine, calendar_for=calendar_for, crm_for=crm_for, calendar_health=health, **kwargs
+        )
 
     # --- schedules --------------------------------------------------------------------------
 

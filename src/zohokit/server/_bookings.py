@@ -258,6 +258,11 @@ class AvailabilityOut(BaseModel):
     end: date
     tz: str | None = Field(description="The booker's zone asked for (null: the schedule's)")
     slots: list[SlotOut]
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What in the tenant's Zoho Calendar settings puts bookings at risk, and "
+        "the fix (e.g. a booking calendar Zoho leaves out of free/busy)",
+    )
 
 
 class TimeOffBody(_Body):
@@ -334,6 +339,7 @@ def booking_service(state: ServiceState, http: ZohoHTTP) -> BookingService:
         http,
         settings=state.settings,
         clock=lambda: datetime.fromtimestamp(state.clock(), UTC),
+        calendar_health=state.calendar_health,
     )
 
 
@@ -509,7 +515,12 @@ async def availability(
         await _connected(state, tenant, "zoho_calendar")
         slots = await bookings.availability(tenant, start, end, duration, tz)
     return AvailabilityOut(
-        tenant=tenant, start=start, end=end, tz=tz, slots=[SlotOut.of(s) for s in slots]
+        tenant=tenant,
+        start=start,
+        end=end,
+        tz=tz,
+        slots=[SlotOut.of(s) for s in slots],
+        warnings=[w.message for w in state.calendar_health.warnings(tenant)],
     )
 
 

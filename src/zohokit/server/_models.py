@@ -63,6 +63,9 @@ class ProviderStatus(BaseModel):
     cooldown_until: datetime | None = None
     api_domain: str | None = None
     data_center: str | None = None
+    #: Not a token problem, yet one to fix: e.g. a booking calendar that Zoho leaves out of
+    #: free/busy (double bookings elsewhere). Each says what to change.
+    warnings: list[str] = []
 
 
 def provider_status(

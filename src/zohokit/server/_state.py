@@ -13,6 +13,7 @@ import jinja2
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ..calendar import CalendarHealth
 from ..emulator import Emulator
 from ..sync import Ledger
 from ..tokens import AccountsClient, OAuthTokenService
@@ -44,6 +45,9 @@ class ServiceState:
     #: a warm broker call skip the database entirely (the token itself is cached by the
     #: token service); a deletion on another instance shows within ``BROKER_RECHECK`` seconds.
     broker_checked: dict[tuple[str, str], float] = field(default_factory=dict)
+    #: Each tenant's Zoho Calendar warnings (a booking calendar left out of free/busy), as
+    #: the booking flow last saw them: shown on the tenant's status and the admin page.
+    calendar_health: CalendarHealth = field(default_factory=CalendarHealth)
 
 
 async def get_state(request: Request) -> ServiceState:

@@ -36,6 +36,9 @@ async def tenant_out(state: ServiceState, tenant: Tenant) -> TenantOut:
     providers = [
         provider_status(p, await state.tokens.status(tenant.tenant, p), now) for p in PROVIDERS
     ]
+    for provider in providers:
+        if provider.provider == "zoho_calendar":
+            provider.warnings = [w.message for w in state.calendar_health.warnings(tenant.tenant)]
     return TenantOut(
         tenant=tenant.tenant,
         name=tenant.name,
