@@ -14,7 +14,8 @@ The seed's module-level services (``oauth_token_service``, ``zoho_crm_service``,
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
 
 from .calendar import FreeBusy, Slot, ZohoCalendarService
 from .crm import CoqlResult, Criteria, RecordResult, ZohoCRMService, where
@@ -39,7 +40,7 @@ from .http import RetryPolicy, TokenSource, ZohoHTTP
 from .settings import Settings
 from .tokens import AccessToken, OAuthTokenService, TokenStatus, ZohoCredentials
 
-if TYPE_CHECKING:
+if _TYPE_CHECKING:
     oauth_token_service: OAuthTokenService
     zoho_crm_service: ZohoCRMService
     zoho_calendar_service: ZohoCalendarService
@@ -84,6 +85,29 @@ __all__ = [
     "zoho_crm_service",
 ]
 
+
+def _publish(names: list[str]) -> None:
+    # Tracebacks, reprs and API docs name the public path, not the private module (as httpx
+    # does); every exported class and function is importable from here, so pickling still
+    # finds it. A class's string annotations are resolved first: typing.get_type_hints looks
+    # names up in the module ``__module__`` names, which would no longer be the defining one.
+    import inspect
+    import typing
+
+    for name in names:
+        value = globals().get(name)
+        if isinstance(value, type):
+            own = inspect.get_annotations(value)
+            if own:
+                hints = typing.get_type_hints(value, include_extras=True)
+                value.__annotations__ = {key: hints[key] for key in own if key in hints}
+            value.__module__ = __name__
+        elif callable(value):
+            value.__module__ = __name__
+
+
+_publish(__all__)
+
 _LAZY = {
     "oauth_token_service": ("zohokit.tokens", "get_oauth_token_service"),
     "zoho_crm_service": ("zohokit.crm", "get_zoho_crm_service"),
@@ -91,7 +115,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     # PEP 562: the seed's module-level services are built on first look-up, so importing
     # zohokit reads no environment and opens no database.
     if name in _LAZY:
