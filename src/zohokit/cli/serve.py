@@ -14,6 +14,7 @@ from rich.markup import escape  # messages may hold [brackets]
 
 from zohokit.server import ServerSettings, create_app
 from zohokit.server._sandbox import build_sandbox
+from zohokit.server._uvicorn import uvicorn_config
 
 #: Where ``--sandbox`` keeps its database and secrets unless ``--data-dir`` says otherwise.
 SANDBOX_DIR = Path(".zohokit") / "sandbox"
@@ -59,8 +60,10 @@ def serve_command(
         console.print(f"[red]Cannot listen on {host}:{port}: {exc.strerror}.[/] Try --port.")
         raise typer.Exit(1) from exc
     url = _url_of(sock)
+    settings: ServerSettings
     if sandbox:
         box = build_sandbox(data_dir or SANDBOX_DIR, url)
+        settings = box.settings
         app = create_app(
             box.settings, transport=box.transport, emulator=box.emulator, setup=box.setup
         )
@@ -93,9 +96,7 @@ def serve_command(
             console.print(f"[red]{escape(str(exc))}[/]")
             raise typer.Exit(2) from exc
         console.print(f"[bold]zohokit[/] serving on [cyan]{url}[/] (admin page: {url}/admin)")
-    config = uvicorn.Config(
-        app, log_level=log_level, access_log=False, lifespan="on", timeout_keep_alive=30
-    )
+    config = uvicorn_config(app, settings, log_level=log_level)
     try:
         uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:  # pragma: no cover - interactive stop

@@ -1,7 +1,8 @@
 """The admin page: server-rendered (Jinja2, autoescaped), no front-end build.
 
-Log in with an API key; the session lives in a signed cookie (HttpOnly, SameSite=Lax, Secure
-over HTTPS) and every form carries the session's CSRF token.
+Log in with an API key; the session lives in the database (its random id in a cookie:
+HttpOnly, SameSite=Lax, Secure over HTTPS), so logging out ends it on every instance, and
+every form carries the session's CSRF token.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from prometheus_client import REGISTRY
 from ..datacenters import DATA_CENTERS
 from ..scheduling import Booking
 from ..settings import PROVIDERS
-from ._auth import LOGIN_COOKIE, SESSION_COOKIE, Principal, session_principal
+from ._auth import LOGIN_COOKIE, Principal
 from ._bookings import get_booking_service
 from ._connect import _LABELS, start_connect
 from ._models import TENANT_PATTERN, TenantCreate
+from ._sessions import SESSION_COOKIE, AdminSession
 from ._state import ServiceState, State
 from ._tenants import tenant_out
 
@@ -120,8 +122,8 @@ async def _dashboard(
     )
 
 
-def _require_session(request: Request, csrf_token: str) -> tuple[Principal, str]:
-    session = session_principal(request)
+async def _require_session(state: ServiceState, request: Request, csrf_token: str) -> AdminSession:
+    session = await state.sessions.read(request.headers)
     if session is None:
         raise HTTPException(status_code=401, detail="log in first")
     principal, expected = session
@@ -135,7 +137,7 @@ async def admin_page(
     request: Request, state: State, connected: str | None = None, provider: str | None = None
 ) -> Response:
     """The dashboard, or the login form without a session."""
-    session = session_principal(request)
+    session = await state.sessions.read(request.headers)
     if session is None:
         return _login_page(state, request, 200, None)
     label = _LABELS.get(provider or "", "Zoho")
@@ -156,12 +158,12 @@ async def login(
     principal = state.keyring.authenticate(api_key)
     if principal is None:
         return _login_page(state, request, 401, "That key is not valid.")
-    value, _ = state.signer.new_session(principal)
+    value, _ = await state.sessions.create(principal)
     response = RedirectResponse("/admin", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         value,
-        max_age=state.signer.max_age,
+        max_age=int(state.sessions.max_age),
         httponly=True,
         samesite="lax",
         secure=_secure(state, request),
@@ -171,9 +173,10 @@ async def login(
 
 
 @router.post("/logout")
-async def logout(request: Request, csrf_token: CsrfField) -> Response:
-    """End the session."""
-    _require_session(request, csrf_token)
+async def logout(request: Request, state: State, csrf_token: CsrfField) -> Response:
+    """End the session: its row is deleted, so a copy of the cookie is worth nothing."""
+    await _require_session(state, request, csrf_token)
+    await state.sessions.end(request.headers)
     response = RedirectResponse("/admin", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -189,7 +192,7 @@ async def create_tenant(
     data_center: Annotated[str, Form(max_length=16)] = "us",
 ) -> Response:
     """Add a tenant (global keys only) and come back to the dashboard."""
-    principal, csrf = _require_session(request, csrf_token)
+    principal, csrf = await _require_session(state, request, csrf_token)
     if not principal.is_global:
         raise HTTPException(status_code=403, detail="this action needs a key for every tenant")
     try:
@@ -215,7 +218,7 @@ async def connect_tenant(
     provider: Annotated[str, Form(max_length=32)],
 ) -> Response:
     """The Connect / Reconnect button: start the connect flow for one provider."""
-    principal, _ = _require_session(request, csrf_token)
+    principal, _ = await _require_session(state, request, csrf_token)
     if provider not in PROVIDERS:
         raise HTTPException(status_code=400, detail="unknown provider")
     if not principal.may_access(tenant):

@@ -24,9 +24,11 @@ from ..emulator import create_app as create_emulator_app
 from ..sync import Ledger
 from ..tokens import AccountsClient, OAuthTokenService
 from . import _admin, _broker, _connect, _health, _tenants
-from ._auth import ApiKeyring, ApiPrincipal, SessionSigner
+from ._auth import ApiKeyring, ApiPrincipal, LoginSigner
 from ._errors import install_error_handlers
+from ._guard import RequestGuard
 from ._metrics import MetricsMiddleware
+from ._sessions import SessionStore
 from ._settings import ServerSettings
 from ._state import ServiceState
 from ._tables import StateStore, TenantStore
@@ -91,7 +93,7 @@ def create_app(
         if s.zohokit_session_secret
         else secrets.token_urlsafe(32)
     )
-    signer = SessionSigner(secret, s.zohokit_session_seconds)
+    signer = LoginSigner(secret)
     templates = _templates()
 
     @asynccontextmanager
@@ -107,6 +109,9 @@ def create_app(
             accounts=accounts,
             keyring=keyring,
             signer=signer,
+            sessions=SessionStore(
+                engine, keyring, secret=secret, max_age=s.zohokit_session_seconds, clock=clock
+            ),
             tenants=TenantStore(engine),
             states=StateStore(engine),
             ledger=Ledger(engine),
@@ -143,6 +148,8 @@ def create_app(
         """The OpenAPI document (behind a key, like everything but health and the callback)."""
         return JSONResponse(app.openapi())
 
+    # Innermost first: the guard answers before any route reads a body; metrics count it.
+    app.add_middleware(RequestGuard)
     app.add_middleware(MetricsMiddleware)
     if emulator is not None:
         app.add_middleware(EmulatorMount, emulator_app=create_emulator_app(emulator))

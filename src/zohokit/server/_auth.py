@@ -4,9 +4,10 @@
   presented key is compared against every stored digest with :func:`hmac.compare_digest`
   (no early exit), so neither the digest nor timing tells which key nearly matched.
 - **Scope**: a key is global (``KEY`` or ``*:KEY``) or bound to one tenant (``TENANT:KEY``).
-- **Admin sessions**: logging in with a key sets a cookie signed with itsdangerous that holds
-  the key's scope, a key fingerprint and a random CSRF token; every form posts that token
-  back. The login form itself is protected by a signed double-submit cookie.
+- **Admin sessions** live in the database (:mod:`zohokit.server._sessions`); the login form
+  itself is protected by a double-submit cookie signed here with itsdangerous.
+- Keys are checked by :class:`~zohokit.server._guard.RequestGuard` before any body is read;
+  the dependencies here take the principal it found.
 """
 
 from __future__ import annotations
@@ -14,22 +15,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 __all__ = [
-    "SESSION_COOKIE",
     "ApiKeyring",
+    "LoginSigner",
     "Principal",
-    "SessionSigner",
+    "authenticate_headers",
     "parse_api_keys",
 ]
 
-SESSION_COOKIE = "zohokit_session"
 LOGIN_COOKIE = "zohokit_login"
 #: A key shorter than this is refused at start: it could be guessed.
 MIN_KEY_LENGTH = 16
@@ -117,36 +118,11 @@ class ApiKeyring:
         return found
 
 
-class SessionSigner:
-    """Signs and checks the admin session cookie and the login form's CSRF token."""
+class LoginSigner:
+    """Signs and checks the login form's CSRF token (a signed double-submit cookie)."""
 
-    def __init__(self, secret: str, max_age: int) -> None:
-        self._session = URLSafeTimedSerializer(secret, salt="zohokit.session")
+    def __init__(self, secret: str) -> None:
         self._login = URLSafeTimedSerializer(secret, salt="zohokit.login")
-        self.max_age = max_age
-
-    def new_session(self, principal: Principal) -> tuple[str, str]:
-        """A cookie value for ``principal`` and the CSRF token its forms must send."""
-        csrf = secrets.token_urlsafe(24)
-        value = self._session.dumps({"t": principal.tenant, "k": principal.key_id, "c": csrf})
-        return value, csrf
-
-    def read_session(self, value: str | None) -> tuple[Principal, str] | None:
-        """The principal and CSRF token of a valid, unexpired cookie; else ``None``."""
-        if not value:
-            return None
-        try:
-            data: Any = self._session.loads(value, max_age=self.max_age)
-        except BadSignature:
-            return None
-        if not isinstance(data, dict):
-            return None
-        tenant, key_id, csrf = data.get("t"), data.get("k"), data.get("c")
-        if not isinstance(key_id, str) or not isinstance(csrf, str):
-            return None
-        if tenant is not None and not isinstance(tenant, str):
-            return None
-        return Principal(tenant, key_id), csrf
 
     def new_login_token(self) -> str:
         """A signed random value for the login form (sent as a cookie and a hidden field)."""
@@ -180,31 +156,37 @@ def _unauthorized(message: str) -> HTTPException:
 # dependency in a thread pool, and that hop cost more than everything else on the broker's path.
 
 
+def authenticate_headers(
+    keyring: ApiKeyring, headers: Mapping[str, str]
+) -> tuple[Principal | None, str]:
+    """The caller a request's headers name (``Authorization: Bearer`` or ``X-API-Key``), or
+    ``None`` and what is wrong, in words for the 401."""
+    scheme, _, credentials = headers.get("authorization", "").partition(" ")
+    presented = credentials.strip() if scheme.lower() == "bearer" else ""
+    presented = presented or headers.get("x-api-key", "")
+    if not presented:
+        return None, "an API key is required (Authorization: Bearer <key> or X-API-Key)"
+    principal = keyring.authenticate(presented)
+    if principal is None:
+        return None, "the API key is not valid"
+    return principal, ""
+
+
 async def api_principal(
     request: Request,
+    # Declared for the OpenAPI document (both ways of presenting a key); the guard read them.
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     header_key: Annotated[str | None, Security(_header)],
 ) -> Principal:
     """Dependency: the caller of an ``/api/*`` route, from ``Authorization: Bearer`` or
     ``X-API-Key``. 401 without a valid key."""
-    keyring: ApiKeyring = request.app.state.zohokit.keyring
-    presented = bearer.credentials if bearer is not None else header_key
-    if not presented:
-        raise _unauthorized("an API key is required (Authorization: Bearer <key> or X-API-Key)")
-    principal = keyring.authenticate(presented)
+    found: Principal | None = request.scope.get("state", {}).get("zohokit.principal")
+    if found is not None:
+        return found
+    principal, problem = authenticate_headers(request.app.state.zohokit.keyring, request.headers)
     if principal is None:
-        raise _unauthorized("the API key is not valid")
+        raise _unauthorized(problem)
     return principal
-
-
-def session_principal(request: Request) -> tuple[Principal, str] | None:
-    """The admin session's principal and CSRF token, or ``None`` when not logged in."""
-    signer: SessionSigner = request.app.state.zohokit.signer
-    keyring: ApiKeyring = request.app.state.zohokit.keyring
-    session = signer.read_session(request.cookies.get(SESSION_COOKIE))
-    if session is None or not keyring.still_valid(session[0]):
-        return None
-    return session
 
 
 async def key_or_session_principal(
@@ -215,10 +197,11 @@ async def key_or_session_principal(
     """Dependency for routes a browser opens too (the connect link): a key, or a session."""
     if bearer is not None or header_key:
         return await api_principal(request, bearer, header_key)
-    session = session_principal(request)
+    session = await request.app.state.zohokit.sessions.read(request.headers)
     if session is None:
         raise _unauthorized("log in on the admin page or send an API key")
-    return session[0]
+    principal: Principal = session[0]
+    return principal
 
 
 def ensure_tenant_access(principal: Principal, tenant: str) -> None:

@@ -3,7 +3,7 @@ only ``zohokit serve`` reads (API keys, the public URL, the session secret)."""
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 
 from ..settings import Settings
 
@@ -27,3 +27,11 @@ class ServerSettings(Settings):
     zohokit_session_seconds: int = 12 * 3600
     #: How long a connect link (the OAuth ``state``) stays usable, seconds.
     zohokit_connect_state_seconds: int = 600
+    #: The largest request body accepted, bytes (413 above it). The API's bodies are small
+    #: JSON documents (a schedule, a booking), so the default is small too.
+    zohokit_max_body_bytes: int = Field(default=256 * 1024, ge=0)
+    #: The largest request head (request line and headers) accepted, bytes (431 above it).
+    zohokit_max_header_bytes: int = Field(default=32 * 1024, ge=1024)
+    #: A request must arrive whole (head and body) within this many seconds of its first
+    #: byte, or its connection is closed (a client that stalls mid-request holds nothing).
+    zohokit_request_timeout_seconds: float = Field(default=15.0, gt=0)

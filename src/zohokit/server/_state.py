@@ -17,7 +17,8 @@ from ..calendar import CalendarHealth
 from ..emulator import Emulator
 from ..sync import Ledger
 from ..tokens import AccountsClient, OAuthTokenService
-from ._auth import ApiKeyring, SessionSigner
+from ._auth import ApiKeyring, LoginSigner
+from ._sessions import SessionStore
 from ._settings import ServerSettings
 from ._tables import StateStore, TenantStore
 
@@ -33,7 +34,8 @@ class ServiceState:
     tokens: OAuthTokenService
     accounts: AccountsClient
     keyring: ApiKeyring
-    signer: SessionSigner
+    signer: LoginSigner
+    sessions: SessionStore
     tenants: TenantStore
     states: StateStore
     ledger: Ledger

@@ -1,9 +1,11 @@
-"""The service's own tables, ``tenants`` and ``oauth_states``, and the statements on them.
+"""The service's own tables, ``tenants``, ``oauth_states`` and ``admin_sessions``, and the
+statements on the first two (sessions: :mod:`zohokit.server._sessions`).
 
 Times are epoch seconds (floats): the same on SQLite and PostgreSQL, no time-zone handling.
 A connect ``state`` is stored as its SHA-256 only, so a database dump cannot finish someone's
 connect flow, and it is consumed with one conditional UPDATE, so it works exactly once even
-when two callbacks race on two instances.
+when two callbacks race on two instances. The state's PKCE ``code_verifier`` is kept beside
+it, encrypted with the token keys, for the code exchange that consumes it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ __all__ = [
     "StateStore",
     "Tenant",
     "TenantStore",
+    "admin_sessions",
     "hash_state",
     "metadata",
     "oauth_states",
@@ -60,6 +63,20 @@ oauth_states = Table(
     Column("used_at", Float),
     # Expired states are swept by range on every new connect.
     Index("ix_oauth_states_expires_at", "expires_at"),
+    #: The PKCE verifier of the flow, encrypted (``None`` for a flow started without PKCE).
+    Column("code_verifier", Text),
+)
+
+admin_sessions = Table(
+    "admin_sessions",
+    metadata,
+    # SHA-256 of the cookie's random value: a database dump cannot be replayed as a cookie.
+    Column("session_hash", String(64), primary_key=True),
+    Column("key_id", String(32), nullable=False),
+    Column("tenant", String(64)),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Index("ix_admin_sessions_expires_at", "expires_at"),
 )
 
 
@@ -85,6 +102,8 @@ class ConnectState:
     tenant: str
     provider: str
     redirect_uri: str
+    #: The flow's PKCE verifier as stored (encrypted), or ``None``.
+    code_verifier: str | None = None
 
 
 class TenantStore:
@@ -135,7 +154,15 @@ class StateStore:
         self._engine = engine
 
     async def put(
-        self, state: str, *, tenant: str, provider: str, redirect_uri: str, now: float, ttl: float
+        self,
+        state: str,
+        *,
+        tenant: str,
+        provider: str,
+        redirect_uri: str,
+        now: float,
+        ttl: float,
+        code_verifier: str | None = None,
     ) -> None:
         """Remember ``state`` (hashed) for ``ttl`` seconds, bound to tenant and provider.
 
@@ -152,6 +179,7 @@ class StateStore:
                     redirect_uri=redirect_uri,
                     created_at=now,
                     expires_at=now + ttl,
+                    code_verifier=code_verifier,
                 )
             )
 
@@ -170,7 +198,9 @@ class StateStore:
                 return None
             row = (
                 await conn.execute(
-                    select(c.tenant, c.provider, c.redirect_uri).where(c.state_hash == digest)
+                    select(c.tenant, c.provider, c.redirect_uri, c.code_verifier).where(
+                        c.state_hash == digest
+                    )
                 )
             ).one()
-        return ConnectState(row.tenant, row.provider, row.redirect_uri)
+        return ConnectState(row.tenant, row.provider, row.redirect_uri, row.code_verifier)
