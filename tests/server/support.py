@@ -7,6 +7,8 @@ import asyncio
 import re
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from types import TracebackType
@@ -164,3 +166,21 @@ async def login(client: httpx.AsyncClient, api_key: str) -> str:
     page = await client.get("/admin")
     assert "Log out" in page.text
     return csrf_token(page.text)
+
+
+def start_serve(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+    """A real ``zohokit serve`` process on a free port with ``env``; returns it and its URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zohokit", "serve", "--port", "0", "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    found = re.search(r"http://127\.0\.0\.1:\d+", line)
+    if found is None:
+        proc.kill()
+        raise AssertionError(f"zohokit serve said {line!r}: {proc.communicate()[1]}")
+    return proc, found.group(0)

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,29 +14,12 @@ import pytest
 
 from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
 from tests.fixtures.postgres import PostgresCluster
-from tests.server.support import GLOBAL_KEY, key
+from tests.server.support import GLOBAL_KEY, key, start_serve
 from zohokit.db import create_engine
 from zohokit.emulator import EmulatorServer
 from zohokit.tokens import Cipher, OAuthTokenService, generate_key
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
-
-
-def _serve(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "zohokit", "serve", "--port", "0", "--log-level", "warning"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    found = re.search(r"http://127\.0\.0\.1:\d+", line)
-    if found is None:
-        proc.kill()
-        raise AssertionError(f"zohokit serve said {line!r}: {proc.communicate()[1]}")
-    return proc, found.group(0)
 
 
 def _wait_ready(url: str) -> None:
@@ -77,7 +58,7 @@ async def test_two_processes_one_refresh(
     try:
         urls: list[str] = []
         for _ in range(2):
-            proc, url = _serve(fleet_env)
+            proc, url = start_serve(fleet_env)
             procs.append(proc)
             urls.append(url)
         for url in urls:

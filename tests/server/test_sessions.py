@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 from pydantic import SecretStr
 
 from tests.server.support import ACME_KEY, GLOBAL_KEY, SERVICE_URL, settings_for
@@ -81,23 +82,25 @@ async def test_logout_on_one_instance_ends_the_session_on_another(
         assert _is_login_page(after)
 
 
-async def test_removing_the_key_ends_its_sessions(
-    client: httpx.AsyncClient, tmp_path: Path, emulator: Emulator
+@pytest.mark.parametrize(
+    ("logged_in_with", "keys_after"),
+    [
+        (ACME_KEY, GLOBAL_KEY),  # the key was removed
+        # The same key, now bound to one tenant: a session made for every tenant must end.
+        (GLOBAL_KEY, f"acme:{GLOBAL_KEY}"),
+    ],
+    ids=["removed", "re-scoped"],
+)
+async def test_removing_or_rescoping_the_key_ends_its_sessions(
+    client: httpx.AsyncClient,
+    tmp_path: Path,
+    emulator: Emulator,
+    logged_in_with: str,
+    keys_after: str,
 ) -> None:
-    await login(client, ACME_KEY)
+    await login(client, logged_in_with)
     copied = client.cookies["zohokit_session"]
-    async with instance(tmp_path, emulator, GLOBAL_KEY) as restarted:
-        answer = await restarted.get("/admin", headers=_cookie(copied))
-        assert _is_login_page(answer)
-
-
-async def test_rescoping_the_key_ends_its_sessions(
-    client: httpx.AsyncClient, tmp_path: Path, emulator: Emulator
-) -> None:
-    await login(client, GLOBAL_KEY)
-    copied = client.cookies["zohokit_session"]
-    # The same key, now bound to one tenant: the session made for "every tenant" must end.
-    async with instance(tmp_path, emulator, f"acme:{GLOBAL_KEY}") as restarted:
+    async with instance(tmp_path, emulator, keys_after) as restarted:
         answer = await restarted.get("/admin", headers=_cookie(copied))
         assert _is_login_page(answer)
 
