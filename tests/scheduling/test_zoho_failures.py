@@ -4,30 +4,75 @@ finishes it without creating anything twice."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tests.http.support import FastRetry
 from tests.scheduling.support import ANN, BO, TENANT, Clock, at, contacts, events
 from zohokit.calendar import ZohoCalendarService
 from zohokit.crm import ZohoCRMService
-from zohokit.emulator import Emulator
-from zohokit.scheduling import BookingService
+from zohokit.emulator import Emulator, create_app
+from zohokit.http import ZohoHTTP
+from zohokit.scheduling import Booking, BookingService, SlotTaken
+from zohokit.tokens import OAuthTokenService
 
 CREATE_EVENT = {"route": "/api/v1/calendars", "methods": ["POST"], "error_rate": 1}
 UPSERT = {"route": "/crm/v8/Contacts/upsert", "error_rate": 1}
-#: Zoho holds an event creation 300 ms before writing it (a stall "before" the handler).
-SLOW_CREATE = {
-    "route": "/api/v1/calendars",
-    "methods": ["POST"],
-    "stall_rate": 1,
-    "stall_ms": 300,
-    "when": "before",
-}
 
 
 def fail(emulator: Emulator, *rules: dict[str, Any]) -> None:
     emulator.faults.configure({"rules": list(rules)})
+
+
+class HeldCreates:
+    """Zoho's side of the transport, able to hold event creations: once ``armed``, a POST to a
+    calendar waits at Zoho, before anything is written, until ``release`` is set. A test acts
+    exactly while Zoho holds the request, however loaded the machine is."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.armed = False
+        self.arrived = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            self.armed
+            and scope["type"] == "http"
+            and scope["method"] == "POST"
+            and scope["path"].startswith("/api/v1/calendars/")
+        ):
+            self.arrived.set()
+            await self.release.wait()
+        await self.app(scope, receive, send)
+
+
+@pytest.fixture
+def held(emulator: Emulator) -> HeldCreates:
+    return HeldCreates(create_app(emulator))
+
+
+@pytest.fixture
+async def zoho_http(token_service: OAuthTokenService, held: HeldCreates) -> AsyncIterator[ZohoHTTP]:
+    """The request path of every service in this module goes through :class:`HeldCreates`."""
+    http = ZohoHTTP(token_service, transport=httpx.ASGITransport(app=held), retry=FastRetry())
+    yield http
+    await http.aclose()
+
+
+async def _while_the_create_is_held(
+    service: BookingService, held: HeldCreates
+) -> tuple[asyncio.Task[Booking], Booking]:
+    """Start a confirm and return once Zoho holds its event creation, with the booking row."""
+    held.armed = True
+    confirming = asyncio.create_task(service.confirm(TENANT, start=at(10), customer=ANN))
+    await asyncio.wait_for(held.arrived.wait(), 30)
+    (booking,) = await service.list_bookings(TENANT)
+    return confirming, booking
 
 
 @pytest.mark.parametrize("when", ["before", "after"])
@@ -46,7 +91,7 @@ async def test_event_creation_fails_then_retry_completes(
     assert "calendar event" in booking.pending_reason
     assert booking.zoho_event_uid is None
     assert len(await events(calendar)) == (1 if when == "after" else 0)
-    with pytest.raises(Exception, match="taken"):  # pending still holds the slot
+    with pytest.raises(SlotTaken):  # pending still holds the slot
         await service.confirm(TENANT, start=at(10), customer=BO)
 
     fail(emulator)
@@ -126,20 +171,15 @@ async def test_many_bookings_under_random_faults_all_end_complete(
 
 
 async def test_a_cancel_during_the_event_creation_leaves_no_stray_event(
-    service: BookingService, emulator: Emulator, calendar: ZohoCalendarService
+    service: BookingService, held: HeldCreates, calendar: ZohoCalendarService
 ) -> None:
-    # Zoho holds the create request a while before writing the event (a stall "before" the
-    # handler); the booker cancels meanwhile, while the confirm still owns the Zoho writes.
-    fail(emulator, SLOW_CREATE)
-    confirming = asyncio.create_task(service.confirm(TENANT, start=at(10), customer=ANN))
-    for _ in range(100):
-        if await service.list_bookings(TENANT):
-            break
-        await asyncio.sleep(0.01)
-    await asyncio.sleep(0.1)  # the create request is now held at Zoho
-    (booking,) = await service.list_bookings(TENANT)
-    cancelled = await service.cancel(TENANT, booking.id)
+    # Zoho holds the create request before writing the event; the booker cancels meanwhile,
+    # while the confirm still owns the Zoho writes.
+    confirming, booking = await _while_the_create_is_held(service, held)
+    cancelled = await asyncio.wait_for(service.cancel(TENANT, booking.id), 30)
     assert cancelled.status in ("cancelled", "cancel_pending")
+    assert not confirming.done()  # the cancel did happen while Zoho held the create
+    held.release.set()
     await confirming
     await service.retry_pending(TENANT)
     final = await service.get(TENANT, booking.id)
@@ -148,17 +188,12 @@ async def test_a_cancel_during_the_event_creation_leaves_no_stray_event(
 
 
 async def test_a_reschedule_during_the_event_creation_moves_the_one_event(
-    service: BookingService, emulator: Emulator, calendar: ZohoCalendarService
+    service: BookingService, held: HeldCreates, calendar: ZohoCalendarService
 ) -> None:
-    fail(emulator, SLOW_CREATE)
-    confirming = asyncio.create_task(service.confirm(TENANT, start=at(10), customer=ANN))
-    for _ in range(100):
-        if await service.list_bookings(TENANT):
-            break
-        await asyncio.sleep(0.01)
-    await asyncio.sleep(0.1)  # the create request is now held at Zoho
-    (booking,) = await service.list_bookings(TENANT)
-    await service.reschedule(TENANT, booking.id, at(14))
+    confirming, booking = await _while_the_create_is_held(service, held)
+    await asyncio.wait_for(service.reschedule(TENANT, booking.id, at(14)), 30)
+    assert not confirming.done()  # the move did happen while Zoho held the create
+    held.release.set()
     await confirming
     await service.retry_pending(TENANT)
     final = await service.get(TENANT, booking.id)

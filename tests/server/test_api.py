@@ -3,6 +3,7 @@ and each refusal the issue lists, each as its own test."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
@@ -51,7 +52,13 @@ async def test_missing_api_key_is_refused_everywhere_but_health(client: httpx.As
     ):
         answer = await client.get(path)
         assert answer.status_code == 401, path
-        assert "API key" in answer.json()["message"] or "log in" in answer.json()["message"]
+        # The connect link is opened in a browser, where logging in is the way in.
+        expected = (
+            "log in on the admin page or send an API key"
+            if path.startswith("/connect/")
+            else "an API key is required (Authorization: Bearer <key> or X-API-Key)"
+        )
+        assert answer.json() == {"error": "unauthorized", "message": expected}, path
 
 
 async def test_wrong_api_key_is_refused(client: httpx.AsyncClient) -> None:
@@ -299,10 +306,15 @@ async def test_tenant_create_validates_and_refuses_duplicates(client: httpx.Asyn
 
 async def test_invalid_path_parameters_are_4xx_json(client: httpx.AsyncClient) -> None:
     await create(client, "acme")
-    for path in ("/api/tenants/acme/tokens/zoho_books", "/api/tenants/bad%20name/status"):
+    for path, field in (
+        ("/api/tenants/acme/tokens/zoho_books", "provider"),
+        ("/api/tenants/bad%20name/status", "tenant"),
+    ):
         answer = await client.get(path, headers=key(GLOBAL_KEY))
         assert answer.status_code == 422, path
-        assert answer.json()["error"] == "unprocessable_content" or answer.json()["message"]
+        assert answer.json()["error"] == "unprocessable_entity"
+        assert answer.json()["message"].startswith(f"{field}: "), answer.json()
+        assert [d["loc"] for d in answer.json()["details"]] == [["path", field]]
     missing = await client.get("/api/tenants/ghost", headers=key(GLOBAL_KEY))
     assert missing.status_code == 404
     unknown = await client.get("/api/nothing-here", headers=key(GLOBAL_KEY))
@@ -339,5 +351,26 @@ async def test_deleting_a_tenant_erases_its_tokens_even_when_zoho_refuses_the_re
 async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClient) -> None:
     await client.get("/api/tenants/acme", headers=key(GLOBAL_KEY))
     text = (await client.get("/metrics", headers=key(GLOBAL_KEY))).text
-    assert 'route="/api/tenants/{tenant}"' in text
-    assert "zohokit_token_refreshed_total" in text or "zohokit_http_requests_total" in text
+    assert 'zohokit_http_requests_total{method="GET",route="/api/tenants/{tenant}"' in text
+
+
+async def _metric(client: httpx.AsyncClient, sample: str) -> float:
+    """A sample's value on /metrics (0 before it is first counted)."""
+    text = (await client.get("/metrics", headers=key(GLOBAL_KEY))).text
+    found = re.search(rf"^{re.escape(sample)} (\S+)$", text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+async def test_metrics_count_token_refreshes(
+    client: httpx.AsyncClient, emu_client: httpx.AsyncClient, emulator: Emulator, clock: Clock
+) -> None:
+    sample = 'zohokit_token_refreshed_total{provider="zoho_crm"}'
+    await create(client, "acme")
+    await connect(client, emu_client, "acme", "zoho_crm")
+    await client.get("/api/tenants/acme/tokens/zoho_crm", headers=key(ACME_KEY))
+    before = await _metric(client, sample)  # the registry is the process's: other tests count
+    clock.advance(3600)
+    emulator.clock.advance(3600)
+    await client.get("/api/tenants/acme/tokens/zoho_crm", headers=key(ACME_KEY))
+    assert stats(emulator)["token_refresh_requests"] == 1
+    assert await _metric(client, sample) == before + 1
