@@ -6,7 +6,10 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
+import zohokit
+import zohokit.scheduling
 from tests.http.support import CREDENTIALS, service_kwargs
+from zohokit.availability import Busy
 from zohokit.calendar import ZohoCalendarService
 from zohokit.emulator import Emulator
 from zohokit.errors import ConfigurationError, NotFound, PreconditionFailed
@@ -81,7 +84,8 @@ async def test_freebusy_in_both_formats(calendar: ZohoCalendarService, emulator:
     for ftype in ("eventbased", "timebased"):
         result = await calendar.get_freebusy(email, at(0), at(23), ftype=ftype)
         assert result.enabled
-        assert [(b.start, b.end) for b in result.busy] == [(at(10), at(12))]
+        # Straight into the engine's busy type: nothing to convert on the way to the engine.
+        assert result.busy == [Busy(at(10), at(12))]
 
 
 async def test_freebusy_not_shared(calendar: ZohoCalendarService, emulator: Emulator) -> None:
@@ -110,6 +114,10 @@ async def test_slots_follow_the_timezone(calendar: ZohoCalendarService) -> None:
     slots = await calendar.get_available_slots(DAY, 120, timezone="Asia/Kolkata")
     assert [s.start.strftime("%H:%M") for s in slots] == ["09:00", "11:00", "13:00", "15:00"]
     assert slots[0].start.utcoffset() == timedelta(hours=5, minutes=30)
+    # One Slot everywhere: the engine's, with the UTC instants beside the booker's times.
+    assert type(slots[0]) is zohokit.Slot is zohokit.scheduling.Slot
+    assert slots[0].start_utc == slots[0].start
+    assert slots[0].start_utc.utcoffset() == timedelta(0)
 
 
 async def test_naive_times_are_refused(calendar: ZohoCalendarService) -> None:

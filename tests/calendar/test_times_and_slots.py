@@ -1,16 +1,17 @@
-"""Calendar's pure helpers: compact times, 31-day windows, free/busy parsing, slots."""
+"""Calendar's pure helpers: compact times, 31-day windows, free/busy parsing into the
+engine's busy type."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 from itertools import pairwise
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zohokit.calendar import BusyInterval, format_utc, free_slots, parse_zoho_time, split_range
-from zohokit.calendar._times import parse_eventbased, parse_timebased
+from zohokit.availability import Busy
+from zohokit.calendar import format_utc, parse_zoho_time, split_range
+from zohokit.calendar._times import busy_of_event, parse_eventbased, parse_timebased
 
 
 def utc(*args: int) -> datetime:
@@ -47,36 +48,30 @@ def test_freebusy_formats() -> None:
         ]
     }
     assert parse_eventbased(eventbased) == [
-        BusyInterval(utc(2023, 10, 2, 8, 30), utc(2023, 10, 2, 9)),
-        BusyInterval(utc(2023, 10, 3), utc(2023, 10, 4), all_day=True),
+        Busy(utc(2023, 10, 2, 8, 30), utc(2023, 10, 2, 9)),
+        Busy(utc(2023, 10, 3), utc(2023, 10, 4), all_day=True),
     ]
     timebased = {"20211215": [{"allday": True}, []], "20211214": [None, ["00:30-01:00"]]}
     expected = [
-        BusyInterval(utc(2021, 12, 14, 0, 30), utc(2021, 12, 14, 1)),
-        BusyInterval(utc(2021, 12, 15), utc(2021, 12, 16), all_day=True),
+        Busy(utc(2021, 12, 14, 0, 30), utc(2021, 12, 14, 1)),
+        Busy(utc(2021, 12, 15), utc(2021, 12, 16), all_day=True),
     ]
     assert parse_timebased(timebased) == expected
     assert parse_timebased({"freebusy": timebased}) == expected  # wrapped or bare
 
 
-def test_slots_avoid_busy_time_and_fit_the_window() -> None:
-    busy = [BusyInterval(utc(2031, 1, 1, 10), utc(2031, 1, 1, 10, 45))]
-    slots = free_slots(utc(2031, 1, 1, 9), utc(2031, 1, 1, 12), busy, timedelta(minutes=30))
-    assert [s.start.hour * 60 + s.start.minute for s in slots] == [540, 570, 660, 690]
-    with pytest.raises(ValueError, match="positive"):
-        free_slots(utc(2031, 1, 1), utc(2031, 1, 2), [], timedelta(0))
-
-
-@given(
-    st.lists(st.tuples(st.integers(0, 600), st.integers(1, 180)), max_size=8),
-    st.integers(10, 120),
-)
-def test_no_slot_ever_overlaps_busy_time(blocks: list[tuple[int, int]], minutes: int) -> None:
-    day = utc(2031, 1, 1, 8)
-    busy = [
-        BusyInterval(day + timedelta(minutes=s), day + timedelta(minutes=s + d)) for s, d in blocks
-    ]
-    end = day + timedelta(hours=10)
-    for slot in free_slots(day, end, busy, timedelta(minutes=minutes)):
-        assert day <= slot.start < slot.end <= end
-        assert not any(b.start < slot.end and b.end > slot.start for b in busy)
+def test_events_become_busy_time_in_their_own_zone_and_all_day_as_dates() -> None:
+    timed = {
+        "dateandtime": {
+            "timezone": "Asia/Kolkata",
+            "start": "20310101T090000",
+            "end": "20310101T100000",
+        }
+    }
+    assert busy_of_event(timed, UTC) == Busy(utc(2031, 1, 1, 3, 30), utc(2031, 1, 1, 4, 30))
+    all_day = {"isallday": True, "dateandtime": {"start": "20310102", "end": "20310103"}}
+    busy = busy_of_event(all_day, UTC)
+    assert busy.all_day
+    assert busy.all_day_dates() == [utc(2031, 1, 2).date(), utc(2031, 1, 3).date()]
+    backwards = {"dateandtime": {"start": "20310101T100000Z", "end": "20310101T090000Z"}}
+    assert busy_of_event(backwards, UTC).end == utc(2031, 1, 1, 10)  # empty, not an error

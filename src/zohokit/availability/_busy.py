@@ -72,9 +72,23 @@ class Busy:
 
 @dataclass(frozen=True, order=True)
 class Slot:
-    """A bookable slot: UTC instants, and the same instants in the booker's zone."""
+    """A bookable slot: UTC instants, and the same instants in the booker's zone.
+
+    ``start`` and ``end`` are the booker's (``local_start``/``local_end``), as the seed's
+    ``get_available_slots`` returned them; being aware, they equal the UTC instants.
+    """
 
     start_utc: dt.datetime
     end_utc: dt.datetime
     local_start: dt.datetime
     local_end: dt.datetime
+
+    @property
+    def start(self) -> dt.datetime:
+        """When the slot starts, on the booker's wall clock."""
+        return self.local_start
+
+    @property
+    def end(self) -> dt.datetime:
+        """When the slot ends, on the booker's wall clock."""
+        return self.local_end

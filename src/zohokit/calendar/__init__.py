@@ -16,22 +16,20 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
+from ..availability import Slot
 from ._health import NOT_IN_FREEBUSY, CalendarHealth, CalendarWarning, freebusy_warnings
 from ._service import FreeBusy, ZohoCalendarService
-from ._slots import Slot, free_slots
-from ._times import MAX_RANGE, BusyInterval, format_utc, parse_zoho_time, split_range
+from ._times import MAX_RANGE, format_utc, parse_zoho_time, split_range
 
 __all__ = [
     "MAX_RANGE",
     "NOT_IN_FREEBUSY",
-    "BusyInterval",
     "CalendarHealth",
     "CalendarWarning",
     "FreeBusy",
     "Slot",
     "ZohoCalendarService",
     "format_utc",
-    "free_slots",
     "freebusy_warnings",
     "get_zoho_calendar_service",
     "parse_zoho_time",

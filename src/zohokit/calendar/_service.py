@@ -20,6 +20,7 @@ from ..availability import (
     Busy,
     FreeBusyUnavailable,
     Schedule,
+    Slot,
     TimeBlock,
     available_slots,
     load_zone,
@@ -34,11 +35,8 @@ from ..errors import (
 from ..http import Service, ZohoService
 from ..tokens import ZohoCredentials
 from ._health import NOT_IN_FREEBUSY, CalendarHealth, CalendarWarning, freebusy_warnings
-from ._slots import Slot
 from ._times import (
-    BusyInterval,
     busy_of_event,
-    engine_busy,
     format_utc,
     is_free_event,
     merge,
@@ -57,7 +55,7 @@ class FreeBusy:
     """A user's busy time. ``enabled`` is false when the user does not share free/busy
     (Zoho's ``fb_not_enabled``): then ``busy`` is empty but means "unknown", not "free"."""
 
-    busy: list[BusyInterval] = field(default_factory=list)
+    busy: list[Busy] = field(default_factory=list)
     enabled: bool = True
 
 
@@ -342,7 +340,7 @@ class ZohoCalendarService(ZohoService):
         calendars. Either answer format is read; ranges over 31 days are split."""
         parse = parse_eventbased if ftype == "eventbased" else parse_timebased
 
-        async def window(lo: datetime, hi: datetime) -> tuple[bool, list[BusyInterval]]:
+        async def window(lo: datetime, hi: datetime) -> tuple[bool, list[Busy]]:
             params = {
                 "uemail": user_email,
                 "sdate": format_utc(lo)[:-1],  # Zoho documents no trailing Z: GMT implied
@@ -412,11 +410,11 @@ class ZohoCalendarService(ZohoService):
             raise FreeBusyUnavailable(
                 f"busy time could not be parsed: {exc!r}", reason="malformed", tenant=self.tenant
             ) from exc
-        return [engine_busy(interval) for interval in intervals]
+        return intervals
 
     async def _event_busy(
         self, start: datetime, end: datetime, calendar_id: str, exclude_event_uid: str | None
-    ) -> list[BusyInterval]:
+    ) -> list[Busy]:
         events = await self.list_events(start, end, calendar_id=calendar_id, byinstance=True)
         return [
             busy_of_event(event, UTC)
@@ -478,7 +476,7 @@ class ZohoCalendarService(ZohoService):
             if exc.reason == "fb_not_enabled":
                 return []
             raise
-        slots = available_slots(
+        return available_slots(
             schedule,
             [*busy, *extra_busy],
             start=day,
@@ -486,7 +484,6 @@ class ZohoCalendarService(ZohoService):
             now=now or datetime.now(UTC),
             booker_zone=booker,
         )
-        return [Slot(slot.local_start, slot.local_end) for slot in slots]
 
 
 def _clock_end(moment: time) -> str:

@@ -2,23 +2,23 @@
 
 Requests use GMT ``yyyyMMdd'T'HHmmss'Z'``; answers carry local times with an offset
 (``20191101T143000+0530``), GMT times, or all-day dates (``yyyyMMdd``, ``yyyyMMddZ``).
+Busy time is parsed straight into the availability engine's :class:`~zohokit.availability.Busy`
+(all-day blocks as floating dates, ``all_day=True``), and zones are loaded by
+:func:`~zohokit.availability.load_zone`, as everywhere on the client side.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from ..availability import Busy
+from ..availability import Busy, load_zone
 
 __all__ = [
     "MAX_RANGE",
-    "BusyInterval",
     "busy_of_event",
-    "engine_busy",
     "format_utc",
     "is_free_event",
     "merge",
@@ -32,19 +32,9 @@ __all__ = [
 MAX_RANGE = timedelta(days=31)
 
 
-@dataclass(frozen=True, order=True)
-class BusyInterval:
-    """A busy ``[start, end)`` in UTC.
-
-    ``all_day`` marks an all-day block (Zoho writes its bounds as dates): ``start`` is the
-    first busy date at midnight and ``end`` the midnight after the last one, and the dates are
-    floating calendar dates, not instants (the availability engine closes those dates in the
-    schedule's own zone).
-    """
-
-    start: datetime
-    end: datetime
-    all_day: bool = False
+def _busy(start: datetime, end: datetime, all_day: bool = False) -> Busy:
+    # Zoho has sent an end before its start: read it as an empty span, not as an error.
+    return Busy(start, max(end, start), all_day=all_day)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -71,8 +61,6 @@ def parse_zoho_time(text: str, default_tz: tzinfo = UTC) -> datetime:
     elif len(text) > 15 and text[15] in "+-":
         sign = 1 if text[15] == "+" else -1
         hours, minutes = int(text[16:18]), int(text[18:20])
-        from datetime import timezone
-
         zone = timezone(sign * timedelta(hours=hours, minutes=minutes))
         text = text[:15]
     if len(text) == 8:
@@ -95,14 +83,14 @@ def split_range(
     return windows
 
 
-def merge(intervals: list[BusyInterval]) -> list[BusyInterval]:
+def merge(intervals: list[Busy]) -> list[Busy]:
     """Sort and join overlapping or touching intervals (all-day blocks only with all-day
     blocks: they are dates, not instants, and must stay recognisable)."""
-    merged: list[BusyInterval] = []
+    merged: list[Busy] = []
     for block in sorted(intervals, key=lambda b: (b.all_day, b.start, b.end)):
         last = merged[-1] if merged else None
         if last is not None and last.all_day == block.all_day and block.start <= last.end:
-            merged[-1] = BusyInterval(last.start, max(last.end, block.end), last.all_day)
+            merged[-1] = replace(last, end=max(last.end, block.end))
         else:
             merged.append(block)
     return sorted(merged, key=lambda b: (b.start, b.end, b.all_day))
@@ -112,7 +100,7 @@ def _is_date(text: str) -> bool:
     return len(text.strip().rstrip("Z")) == 8
 
 
-def parse_eventbased(body: Any) -> list[BusyInterval]:
+def parse_eventbased(body: Any) -> list[Busy]:
     """Busy intervals of an ``ftype=eventbased`` answer (``fbtype`` other than busy skipped)."""
     entries = body.get("freebusy") if isinstance(body, dict) else None
     out = []
@@ -125,16 +113,16 @@ def parse_eventbased(body: Any) -> list[BusyInterval]:
         all_day = _is_date(first) and _is_date(last)
         if all_day and end <= start:
             end = start + timedelta(days=1)  # an end naming the same date is inclusive
-        out.append(BusyInterval(start, end, all_day))
+        out.append(_busy(start, end, all_day))
     return merge(out)
 
 
-def _clock(day: date, text: str) -> datetime:
+def _at(day: date, text: str) -> datetime:
     hours, minutes = (int(part) for part in text.split(":"))
     return datetime.combine(day, time(), UTC) + timedelta(hours=hours, minutes=minutes)
 
 
-def parse_timebased(body: Any) -> list[BusyInterval]:
+def parse_timebased(body: Any) -> list[Busy]:
     """Busy intervals of an ``ftype=timebased`` answer: ``{"yyyyMMdd": [allday, ["HH:mm-HH:mm",
     ...]]}``, wrapped in ``freebusy`` or not (Zoho's docs leave it open), in UTC days."""
     days = body.get("freebusy", body) if isinstance(body, dict) else {}
@@ -145,10 +133,10 @@ def parse_timebased(body: Any) -> list[BusyInterval]:
         day = datetime.strptime(key, "%Y%m%d").date()
         marker, ranges = [*value, None, None][:2] if isinstance(value, list) else (None, None)
         if isinstance(marker, dict) and marker.get("allday"):
-            out.append(BusyInterval(_clock(day, "00:00"), _clock(day, "24:00"), all_day=True))
+            out.append(_busy(_at(day, "00:00"), _at(day, "24:00"), all_day=True))
         for text in ranges if isinstance(ranges, list) else []:
             first, _, last = str(text).partition("-")
-            out.append(BusyInterval(_clock(day, first), _clock(day, last)))
+            out.append(_busy(_at(day, first), _at(day, last)))
     return merge(out)
 
 
@@ -157,11 +145,11 @@ def is_free_event(event: Mapping[str, Any]) -> bool:
     return str(event.get("transparency") or "").lower() in {"1", "free", "transparent"}
 
 
-def busy_of_event(event: Mapping[str, Any], zone: tzinfo) -> BusyInterval:
+def busy_of_event(event: Mapping[str, Any], zone: tzinfo) -> Busy:
     """The busy time of one event as the events list returns it (``zone`` for an event
     without a time zone)."""
     when = event.get("dateandtime") or {}
-    tz = ZoneInfo(when["timezone"]) if when.get("timezone") else zone
+    tz = load_zone(str(when["timezone"])) if when.get("timezone") else zone
     start = parse_zoho_time(str(when["start"]), tz)
     end = parse_zoho_time(str(when["end"]), tz)
     if event.get("isallday"):
@@ -169,15 +157,7 @@ def busy_of_event(event: Mapping[str, Any], zone: tzinfo) -> BusyInterval:
         # they name rather than instants in some zone.
         first = start.date()
         stop = max(end.date(), first) + timedelta(days=1)
-        return BusyInterval(
+        return _busy(
             datetime.combine(first, time(), UTC), datetime.combine(stop, time(), UTC), True
         )
-    return BusyInterval(start.astimezone(UTC), end.astimezone(UTC))
-
-
-def engine_busy(interval: BusyInterval) -> Busy:
-    """The availability engine's :class:`Busy` for one interval (all-day ones as dates)."""
-    if interval.all_day:
-        last = interval.end - timedelta(days=1)
-        return Busy.all_day_event(interval.start.date(), max(last.date(), interval.start.date()))
-    return Busy(interval.start, max(interval.end, interval.start))
+    return _busy(start.astimezone(UTC), end.astimezone(UTC))
