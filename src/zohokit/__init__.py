@@ -33,6 +33,7 @@ from .errors import (
     TokenRefreshThrottled,
     TokenRevoked,
     TransportError,
+    UntrustedAccountsServer,
     ZohoAPIError,
     ZohoError,
 )
@@ -72,6 +73,7 @@ __all__ = [
     "TokenSource",
     "TokenStatus",
     "TransportError",
+    "UntrustedAccountsServer",
     "ZohoAPIError",
     "ZohoCRMService",
     "ZohoCalendarService",

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 __all__ = [
     "DATA_CENTERS",
     "DataCenter",
+    "accounts_server_allowed",
     "by_accounts_server",
     "by_code",
     "is_known_accounts_server",
@@ -123,6 +124,23 @@ def _host(url: str) -> str | None:
 def by_accounts_server(url: str) -> DataCenter | None:
     """The data centre whose accounts server is ``url`` (a URL or a bare host), or ``None``."""
     return _BY_ACCOUNTS_HOST.get(_host(url))
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url if "//" in url else f"https://{url}")
+    return parts.scheme, (parts.hostname or ""), parts.port
+
+
+def accounts_server_allowed(candidate: str, override: str | None) -> bool:
+    """The one rule for an ``accounts-server`` a callback names: Zoho's own accounts servers
+    (HTTPS, known hosts, no port), or exactly the configured override's origin.
+
+    The token service's code exchange checks it before any secret is sent; the connect
+    callback goes through that exchange, so the rule is enforced in one place.
+    """
+    if override and _origin(candidate) == _origin(override):
+        return True
+    return is_known_accounts_server(candidate)
 
 
 def is_known_accounts_server(url: str) -> bool:

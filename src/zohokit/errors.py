@@ -8,7 +8,8 @@
     │   ├── NeedsReauthorization     Zoho rejected the refresh token or client: connect again
     │   ├── TokenRevoked             the tenant's tokens were revoked on purpose
     │   ├── TokenRefreshThrottled    Zoho said "Access Denied": wait ``retry_after`` seconds
-    │   └── TokenRefreshFailed       network error, timeout or 5xx; ``retry_after`` when backing off
+    │   ├── TokenRefreshFailed       network error, timeout or 5xx; ``retry_after`` when backing off
+    │   └── UntrustedAccountsServer  a callback named an accounts server that is not Zoho's
     ├── ZohoAPIError                 Zoho answered an API call with an error (status, code, ...)
     │   ├── AuthenticationError      401: token invalid, expired, or scope mismatch
     │   ├── RateLimited              429: credits or concurrency; ``retry_after`` when known
@@ -54,6 +55,7 @@ __all__ = [
     "TokenRefreshThrottled",
     "TokenRevoked",
     "TransportError",
+    "UntrustedAccountsServer",
     "ZohoAPIError",
     "ZohoError",
 ]
@@ -155,6 +157,14 @@ class TokenRefreshFailed(TokenError):
     ) -> None:
         super().__init__(message, tenant=tenant, provider=provider)
         self.retry_after = retry_after
+
+
+class UntrustedAccountsServer(TokenError):
+    """A callback's ``accounts-server`` is neither Zoho's nor the configured override.
+
+    Nothing was sent to it: the code exchange refuses before the client secret leaves.
+    The value itself is not in the message (it came from a stranger).
+    """
 
 
 class ZohoAPIError(ZohoError):

@@ -59,7 +59,6 @@ def _status(**changes: object) -> TokenStatus:
         accounts_server=None,
         data_center="us",
         scopes=(),
-        last_error=None,
         failure_count=0,
         cooldown_until=None,
         lease_owner=None,

@@ -355,7 +355,7 @@ async def test_store_grant_replaces_a_needs_reauth_row(
         await service.get_access_token("acme", "zoho_crm")
     await service.store_grant("acme", "zoho_crm", refresh_token=REFRESH_TOKEN, source="admin")
     assert await service.get_access_token("acme", "zoho_crm")
-    listed = await service.list(provider="zoho_crm")
+    listed = await service.list_tokens(provider="zoho_crm")
     assert [(s.tenant, s.source, s.status) for s in listed] == [("acme", "admin", "active")]
 
 

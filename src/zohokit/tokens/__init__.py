@@ -22,14 +22,9 @@ from ._accounts_client import (
     classify_token_response,
 )
 from ._crypto import Cipher, DecryptionError, generate_key
+from ._models import AccessToken, TokenStatus, ZohoCredentials, ZohoCredentialsDict
 from ._policy import RefreshPolicy
-from ._service import (
-    AccessToken,
-    OAuthTokenService,
-    TokenStatus,
-    ZohoCredentials,
-    ZohoCredentialsDict,
-)
+from ._service import OAuthTokenService
 
 __all__ = [
     "AccessToken",

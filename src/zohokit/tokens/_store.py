@@ -6,6 +6,7 @@ timeout), and PostgreSQL's row lock makes the conditional UPDATEs atomic. Fleet-
 flight is a **lease** (a conditional UPDATE that only succeeds when nobody holds an unexpired
 lease) and writes of new tokens are a **compare-and-swap** on ``version``.
 
+The methods take ``tenant`` and ``provider`` by keyword, so the two can never be swapped.
 Token columns hold ciphertext from :class:`~zohokit.tokens._crypto.Cipher`; this module never
 sees a plaintext token.
 """
@@ -59,7 +60,10 @@ oauth_tokens = Table(
     Column("scopes", Text),
     Column("source", String(16), nullable=False),
     Column("status", String(16), nullable=False),
-    Column("last_error", Text),
+    # The last refresh failure: its kind (permanent, throttled, transient), Zoho's code, when.
+    Column("last_failure_kind", String(16)),
+    Column("last_failure_code", String(255)),
+    Column("last_failure_at", UTCDateTime()),
     Column("failure_count", Integer, nullable=False, default=0, server_default="0"),
     Column("cooldown_until", UTCDateTime()),
     Column("lease_owner", String(255)),
@@ -89,7 +93,9 @@ class TokenRow:
     scopes: str | None
     source: str
     status: str
-    last_error: str | None
+    last_failure_kind: str | None
+    last_failure_code: str | None
+    last_failure_at: datetime | None
     failure_count: int
     cooldown_until: datetime | None
     lease_owner: str | None
@@ -121,7 +127,7 @@ class TokenStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
-    async def get(self, tenant: str, provider: str) -> TokenRow | None:
+    async def get(self, *, tenant: str, provider: str) -> TokenRow | None:
         """The row for (tenant, provider), or ``None``."""
         async with self.engine.connect() as conn:
             result = await conn.execute(select(*_COLUMNS).where(_key(tenant, provider)))
@@ -152,7 +158,7 @@ class TokenStore:
         return True
 
     async def try_lease(
-        self, tenant: str, provider: str, *, owner: str, now: datetime, until: datetime
+        self, *, tenant: str, provider: str, owner: str, now: datetime, until: datetime
     ) -> bool:
         """Take the refresh lease if nobody holds an unexpired one. ``True`` if we hold it now."""
         stmt = (
@@ -171,7 +177,7 @@ class TokenStore:
             result = await conn.execute(stmt)
         return bool(result.rowcount == 1)
 
-    async def release_lease(self, tenant: str, provider: str, *, owner: str) -> None:
+    async def release_lease(self, *, tenant: str, provider: str, owner: str) -> None:
         """Give the lease back, only if we still hold it."""
         stmt = (
             update(oauth_tokens)
@@ -183,9 +189,9 @@ class TokenStore:
 
     async def compare_and_swap(
         self,
+        *,
         tenant: str,
         provider: str,
-        *,
         expected_version: int,
         values: Mapping[str, Any],
         now: datetime,
@@ -203,7 +209,7 @@ class TokenStore:
             result = await conn.execute(stmt)
         return bool(result.rowcount == 1)
 
-    async def delete(self, tenant: str, provider: str) -> bool:
+    async def delete(self, *, tenant: str, provider: str) -> bool:
         """Remove the row; ``True`` if there was one."""
         async with self.engine.begin() as conn:
             result = await conn.execute(oauth_tokens.delete().where(_key(tenant, provider)))
