@@ -9,7 +9,15 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from zohokit.emulator import EmulatorConfig, FaultConfigError
+from zohokit.emulator import (
+    DEFAULT_EDITION,
+    EDITIONS,
+    FROM_EDITION,
+    EmulatorConfig,
+    FaultConfigError,
+    SchemaError,
+    load_schema,
+)
 from zohokit.emulator._server import bind, build_server
 
 
@@ -65,12 +73,30 @@ def emulator_command(
         float, typer.Option(min=0, help="Latency added to every Zoho request.")
     ] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed for ids and fault rolls.")] = 0,
-    concurrency_limit: Annotated[
-        int, typer.Option(min=1, help="CRM requests in flight before 429.")
+    edition: Annotated[
+        str,
+        typer.Option(
+            help="Zoho CRM edition: free, standard, professional, enterprise or ultimate. "
+            "Sets /org's licence and Zoho's concurrency and credit limits for it."
+        ),
+    ] = DEFAULT_EDITION,
+    licensed_users: Annotated[
+        int, typer.Option(min=1, help="User licences of the org (credits grow with them).")
     ] = 10,
+    concurrency_limit: Annotated[
+        int | None,
+        typer.Option(min=1, help="CRM requests in flight before 429 (default: the edition's)."),
+    ] = None,
     daily_credits: Annotated[
-        int, typer.Option(min=1, help="CRM credits per day before 429.")
-    ] = 1_000_000,
+        int | None,
+        typer.Option(min=1, help="CRM credits per day before 429 (default: the edition's)."),
+    ] = None,
+    schema: Annotated[
+        Path | None,
+        typer.Option(
+            help="JSON file with the org's own modules and fields (as `snapshot` writes it)."
+        ),
+    ] = None,
     location: Annotated[str, typer.Option(help="Data centre code sent in callbacks.")] = "us",
     faults: Annotated[
         str | None,
@@ -98,8 +124,10 @@ def emulator_command(
         ),
     ] = False,
 ) -> None:
-    """Serve an offline Zoho (accounts, CRM v8, Calendar v1) until interrupted."""
+    """Serve an offline Zoho (accounts, CRM v2 to v8, Calendar v1) until interrupted."""
     console = Console(soft_wrap=True)  # URLs and tokens must stay copyable on one line
+    if edition.lower() not in EDITIONS:
+        raise typer.BadParameter(f"choose one of {', '.join(EDITIONS)}", param_hint="--edition")
     config = EmulatorConfig(
         client_id=client_id,
         client_secret=client_secret,
@@ -107,11 +135,19 @@ def emulator_command(
         token_ttl=token_ttl,
         latency_ms=latency_ms,
         seed=seed,
-        concurrency_limit=concurrency_limit,
-        daily_credits=daily_credits,
+        edition=edition,
+        licensed_users=licensed_users,
+        concurrency_limit=FROM_EDITION if concurrency_limit is None else concurrency_limit,
+        daily_credits=FROM_EDITION if daily_credits is None else daily_credits,
         location=location,
         adopt_unknown_refresh_tokens=adopt_refresh_tokens,
+        schema_file=str(schema) if schema else None,
     )
+    if schema is not None:
+        try:
+            load_schema(schema)  # refuse a bad file before listening, naming what to fix
+        except SchemaError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--schema") from exc
     payload = _fault_payload(faults, error_rate, html_rate, drop_rate, fault_route, throttle_token)
     try:
         sock = bind(host, port)
@@ -127,7 +163,11 @@ def emulator_command(
         raise typer.BadParameter(str(exc), param_hint="--faults") from exc
     console.print(f"[bold]Zoho emulator[/] listening on [cyan]{emu.base_url}[/]")
     console.print(f"  accounts server  {emu.base_url}  (token: {emu.base_url}/oauth/v2/token)")
-    console.print(f"  CRM              {emu.base_url}/crm/v8")
+    console.print(f"  CRM              {emu.base_url}/crm/v8  (also v2, v2.1, v3 .. v7)")
+    console.print(
+        f"  edition          {config.edition}: {config.concurrency_limit} CRM calls in flight, "
+        f"{config.daily_credits:,} credits a day"
+    )
     console.print(f"  Calendar         {emu.base_url}/api/v1")
     console.print(f"  client id        {config.client_id}")
     console.print(f"  client secret    {config.client_secret}")

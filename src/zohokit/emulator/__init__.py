@@ -1,4 +1,4 @@
-"""An offline Zoho: accounts server, CRM v8 and Calendar v1 under one base URL.
+"""An offline Zoho: accounts server, CRM (API v2 to v8) and Calendar v1 under one base URL.
 
 Run it with ``zohokit emulator`` or in a test::
 
@@ -18,15 +18,22 @@ This package imports nothing from the client side of zohokit.
 
 from ._accounts import AccessGrant, RefreshGrant
 from ._app import ConnectionDropped, create_app, seed_emulator
-from ._core import ALL_SCOPES, Clock, Emulator, EmulatorConfig, Stats
+from ._core import ALL_SCOPES, FROM_EDITION, Clock, Emulator, EmulatorConfig, Stats
+from ._editions import DEFAULT_EDITION, EDITIONS, Edition
 from ._faults import FaultConfigError, FaultRule, Faults
 from ._server import EmulatorServer
+from .crm import CrmSchema, SchemaError, load_schema, schema_from_json
 
 __all__ = [
     "ALL_SCOPES",
+    "DEFAULT_EDITION",
+    "EDITIONS",
+    "FROM_EDITION",
     "AccessGrant",
     "Clock",
     "ConnectionDropped",
+    "CrmSchema",
+    "Edition",
     "Emulator",
     "EmulatorConfig",
     "EmulatorServer",
@@ -34,7 +41,10 @@ __all__ = [
     "FaultRule",
     "Faults",
     "RefreshGrant",
+    "SchemaError",
     "Stats",
     "create_app",
+    "load_schema",
+    "schema_from_json",
     "seed_emulator",
 ]

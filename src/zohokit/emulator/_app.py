@@ -83,15 +83,22 @@ class EmulatorMiddleware:
         if kind in ("crm", "calendar"):
             stats.incr(f"{kind}_requests")
         limited = kind == "crm"
+        # COQL is one of Zoho's heavy APIs: at most 10 of them in flight in every edition.
+        heavy = limited and scope["path"].endswith("/coql")
         if limited:
-            if stats.in_flight >= emu.config.concurrency_limit:
-                await self._too_many(send, {"limit": emu.config.concurrency_limit})
+            config = emu.config
+            if stats.in_flight >= config.concurrency_limit:
+                await self._too_many(send, {"limit": config.concurrency_limit})
                 return
-            if stats.counts["credits_used"] >= emu.config.daily_credits:
-                await self._too_many(send, {"credits": emu.config.daily_credits})
+            if heavy and stats.heavy_in_flight >= config.heavy_concurrency_limit:
+                await self._too_many(send, {"limit": config.heavy_concurrency_limit})
+                return
+            if stats.counts["credits_used"] >= config.daily_credits:
+                await self._too_many(send, {"credits": config.daily_credits})
                 return
             stats.incr("credits_used")
             stats.in_flight += 1
+            stats.heavy_in_flight += heavy
             stats.max_concurrency_seen = max(stats.max_concurrency_seen, stats.in_flight)
         # Only now roll the dice: a request Zoho turns away with 429 must not use up a rule's
         # ``count`` (or a roll) for a fault that then never strikes.
@@ -105,6 +112,7 @@ class EmulatorMiddleware:
         finally:
             if limited:
                 stats.in_flight -= 1
+                stats.heavy_in_flight -= heavy
 
     async def _serve_late(
         self,
@@ -346,6 +354,7 @@ _RUNTIME_KEYS = {
     "grant_code_ttl_seconds",
     "throttle_status",
     "concurrency_limit",
+    "heavy_concurrency_limit",
     "daily_credits",
     "location",
     "user_email",

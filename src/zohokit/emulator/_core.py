@@ -21,15 +21,19 @@ from typing import TYPE_CHECKING, Any, Literal
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ._editions import DEFAULT_EDITION, edition_named
 from ._scopes import allows, calendar_need, crm_need
 
 if TYPE_CHECKING:
     from ._accounts import AccessGrant, Accounts
     from ._faults import Faults
     from .calendar import CalendarStore
-    from .crm import CrmStore
+    from .crm import CrmSchema, CrmStore
 
 JSON_CONTENT_TYPE = "application/json;charset=UTF-8"
+
+#: A limit left at this value takes the edition's number (Zoho's published table).
+FROM_EDITION = -1
 
 #: Scope granted to the initial refresh token: every CRM and Calendar scope.
 ALL_SCOPES = (
@@ -74,14 +78,33 @@ class EmulatorConfig:
     grant_code_ttl_seconds: float = 180.0
     #: HTTP status of the "Access Denied" throttle answer (Zoho has been seen to send 400 and 200).
     throttle_status: int = 400
+    #: The org's Zoho CRM edition: what ``/org`` reports, and the source of the three limits
+    #: below when they are left at :data:`FROM_EDITION` (see :mod:`._editions`).
+    edition: str = DEFAULT_EDITION
+    #: User licences of the org (``/org``'s ``users_license_purchased``); credits grow with it.
+    licensed_users: int = 10
     #: CRM requests allowed in flight at once before 429 (Zoho's concurrency limit).
-    concurrency_limit: int = 10
+    concurrency_limit: int = FROM_EDITION
+    #: Heavy CRM requests (COQL) allowed in flight at once before 429 (Zoho: 10).
+    heavy_concurrency_limit: int = FROM_EDITION
     #: CRM API credits per day before 429; each CRM call costs one credit.
-    daily_credits: int = 1_000_000
+    daily_credits: int = FROM_EDITION
     #: Accept a refresh token this emulator never issued, from a registered client, as if it
     #: had (it is granted every scope). For emulators that restart while their clients keep
     #: tokens in a database, such as sandbox mode. Real Zoho answers ``invalid_code``.
     adopt_unknown_refresh_tokens: bool = False
+    #: A schema file with the org's own modules and fields (see :mod:`.crm._schema`).
+    schema_file: str | None = None
+
+    def __post_init__(self) -> None:
+        edition = edition_named(self.edition)  # ValueError naming the choices
+        self.edition = edition.name
+        if self.concurrency_limit == FROM_EDITION:
+            self.concurrency_limit = edition.concurrency
+        if self.heavy_concurrency_limit == FROM_EDITION:
+            self.heavy_concurrency_limit = edition.heavy_concurrency
+        if self.daily_credits == FROM_EDITION:
+            self.daily_credits = edition.daily_credits(self.licensed_users)
 
 
 class Clock:
@@ -109,6 +132,7 @@ class Stats:
 
     counts: Counter[str] = field(default_factory=Counter)
     in_flight: int = 0
+    heavy_in_flight: int = 0
     max_concurrency_seen: int = 0
 
     def incr(self, name: str, n: int = 1) -> None:
@@ -137,6 +161,7 @@ class Stats:
         }
         out.update(self.counts)
         out["in_flight"] = self.in_flight
+        out["heavy_in_flight"] = self.heavy_in_flight
         out["max_concurrency_seen"] = self.max_concurrency_seen
         return out
 
@@ -172,13 +197,20 @@ class Emulator:
     of it. Tests may also call its methods directly to seed data or read state.
     """
 
-    def __init__(self, config: EmulatorConfig | None = None) -> None:
+    def __init__(
+        self, config: EmulatorConfig | None = None, *, schema: CrmSchema | None = None
+    ) -> None:
         from ._accounts import Accounts
         from ._faults import Faults
         from .calendar import CalendarStore
-        from .crm import CrmStore
+        from .crm import CrmSchema, CrmStore, load_schema
 
         self.config = config or EmulatorConfig()
+        if schema is None:
+            file = self.config.schema_file
+            schema = load_schema(file) if file else CrmSchema.standard()
+        #: The org's modules and fields; it outlives :meth:`reset`, as an org's setup does.
+        self.schema: CrmSchema = schema
         self.clock = Clock()
         self.stats = Stats()
         self.faults: Faults = Faults(self.config.seed)

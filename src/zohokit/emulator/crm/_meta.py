@@ -1,4 +1,4 @@
-"""CRM metadata handlers: modules, fields, users and the organization."""
+"""CRM metadata handlers: modules, fields, layouts, users and the organization."""
 
 from __future__ import annotations
 
@@ -6,31 +6,61 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .._core import zoho_json
+from .._editions import edition_named
 from .._errors import ApiError
-from ._metadata import ORG_ID, ORG_ZGID, USER_ID, USER_ZUID, fields_json, find_module, modules_json
-from ._params import Handlers, missing_param
+from ._metadata import ORG_ID, ORG_ZGID, USER_ID, USER_ZUID, ModuleDef
+from ._params import Handlers, choice_param, invalid_module, missing_param, version_of
 
 
 class MetaHandlers(Handlers):
-    """``/settings/modules``, ``/settings/fields``, ``/users`` and ``/org``."""
+    """``/settings/modules``, ``/settings/fields``, ``/settings/layouts``, ``/users``, ``/org``."""
 
-    async def settings_modules(self, request: Request) -> Response:
-        """Modules metadata."""
-        return zoho_json(modules_json())
-
-    async def settings_fields(self, request: Request) -> Response:
-        """Fields metadata of ``?module=``."""
+    def _module_param(self, request: Request) -> ModuleDef:
+        """The module named by ``?module=``: required, and one of the org's."""
         name = request.query_params.get("module")
         if not name:
             raise missing_param("module")
-        mod = find_module(name)
+        mod = self.store.schema.find(name)
         if mod is None:
+            raise invalid_module(param_name="module")
+        return mod
+
+    async def settings_modules(self, request: Request) -> Response:
+        """Modules metadata: a summary of every module."""
+        return zoho_json(self.store.schema.modules_answer(version_of(request)))
+
+    async def settings_module(self, request: Request) -> Response:
+        """One module's metadata, ``/settings/modules/{api_name}``."""
+        mod = self.store.schema.find(request.path_params["api_name"])
+        if mod is None:
+            raise invalid_module(resource_path_index=2)
+        return zoho_json(self.store.schema.module_answer(mod, version_of(request)))
+
+    async def settings_fields(self, request: Request) -> Response:
+        """Fields metadata of ``?module=``; ``type``: ``used`` (default), ``all``, ``unused``."""
+        mod = self._module_param(request)
+        kind = choice_param(request, "type", "used", ("used", "all", "unused"))
+        if kind == "unused":
+            # Every field of the emulated org is in its one layout, so none is unused.
+            return zoho_json({"fields": []})
+        return zoho_json(self.store.schema.fields_answer(mod, version_of(request)))
+
+    async def settings_layouts(self, request: Request) -> Response:
+        """Layouts metadata of ``?module=``: one ``Standard`` layout holding every field."""
+        mod = self._module_param(request)
+        return zoho_json(self.store.schema.layouts_answer(mod, version_of(request)))
+
+    async def settings_layout(self, request: Request) -> Response:
+        """One layout, ``/settings/layouts/{id}?module=``."""
+        mod = self._module_param(request)
+        answer = self.store.schema.layouts_answer(mod, version_of(request))
+        if request.path_params["layout_id"] != answer["layouts"][0]["id"]:
             raise ApiError(
-                "INVALID_MODULE",
-                "the module name given seems to be invalid",
-                details={"param_name": "module"},
+                "INVALID_DATA",
+                "the id given seems to be invalid",
+                details={"resource_path_index": 2},
             )
-        return zoho_json(fields_json(mod.api_name))
+        return zoho_json(answer)
 
     async def users(self, request: Request) -> Response:
         """Users; ``type=CurrentUser`` gives the grant's user."""
@@ -74,8 +104,9 @@ class MetaHandlers(Handlers):
         )
 
     async def org(self, request: Request) -> Response:
-        """The organization."""
+        """The organization; its licence is the emulator's edition (whose limits apply)."""
         cfg = self.emu.config
+        edition = edition_named(cfg.edition)
         return zoho_json(
             {
                 "org": [
@@ -94,9 +125,12 @@ class MetaHandlers(Handlers):
                         "type": "production",
                         "mc_status": False,
                         "license_details": {
-                            "paid": True,
-                            "paid_type": "enterprise",
-                            "users_license_purchased": 10,
+                            "paid": edition.paid,
+                            "paid_type": edition.name,
+                            "paid_expiry": None,
+                            "trial_type": None,
+                            "trial_expiry": None,
+                            "users_license_purchased": cfg.licensed_users,
                         },
                     }
                 ]

@@ -1,15 +1,15 @@
-"""Module and field definitions of the emulated CRM org, and their metadata JSON.
+"""Module and field definitions of a CRM org: the standard modules and their fields.
 
-The definitions mirror a fresh Zoho CRM org (standard modules with their usual fields) plus one
-user-defined unique field, ``External_Id``, on Leads and Contacts so that upserts can key on an
-identifier owned by the integrating system. The metadata JSON served by ``/settings/modules``
-and ``/settings/fields`` is built once per process: it never changes.
+The standard definitions mirror a fresh Zoho CRM org (Leads, Contacts, Accounts, Deals with
+their usual fields) plus one user-defined unique field, ``External_Id``, on Leads and Contacts
+so that upserts can key on an identifier owned by the integrating system. A user's own modules
+and fields come from a schema file (:mod:`._schema`); the metadata JSON is rendered per API
+version by :mod:`._render`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 #: All ids of this org share this prefix, as Zoho's ids share the org's prefix.
@@ -25,7 +25,8 @@ SALES_USER_EMAIL = "sam.seller@example.com"
 ORG_ID = "5725767000000000001"
 ORG_ZGID = "700012345"
 
-DATA_TYPES = frozenset(
+#: The data types of the standard modules.
+STANDARD_DATA_TYPES = frozenset(
     {
         "text",
         "email",
@@ -45,13 +46,50 @@ DATA_TYPES = frozenset(
     }
 )
 
+#: Every data type a schema may use: the standard ones and those of custom fields.
+DATA_TYPES = STANDARD_DATA_TYPES | {
+    "multiselectpicklist",
+    "userlookup",
+    "multiselectlookup",
+    "autonumber",
+    "formula",
+    "subform",
+}
+
+#: Data types whose values the CRM computes; a value written to them is ignored.
+COMPUTED_TYPES = frozenset({"autonumber", "formula"})
+
 #: Field names every module has, maintained by the CRM itself.
 SYSTEM_FIELDS = ("id", "Created_Time", "Modified_Time", "Created_By", "Modified_By")
 
 
 @dataclass(frozen=True)
+class AutoNumber:
+    """How an ``autonumber`` field numbers new records: prefix, counter, suffix."""
+
+    prefix: str = ""
+    suffix: str = ""
+    start_number: int = 1
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A ``formula`` field: its return type and expression (the emulator does not evaluate it)."""
+
+    return_type: str = "text"
+    expression: str = ""
+
+
+@dataclass(frozen=True)
 class FieldDef:
-    """One field of a module, as ``/settings/fields`` describes it."""
+    """One field of a module, as ``/settings/fields`` describes it.
+
+    ``lookup_module`` is the target of a ``lookup`` or ``multiselectlookup`` field and the
+    row module of a ``subform``; ``mandatory`` is a layout-level requirement (Zoho refuses a
+    record without it as it does a ``system_mandatory`` one); ``field_id`` and
+    ``picklist_ids`` keep the ids of a field loaded from a snapshot, so a second emulator
+    serves the same metadata.
+    """
 
     api_name: str
     label: str
@@ -63,11 +101,32 @@ class FieldDef:
     picklist: tuple[str, ...] = ()
     lookup_module: str | None = None
     custom: bool = False
+    mandatory: bool = False
+    decimal_place: int | None = None
+    auto_number: AutoNumber | None = None
+    formula: Formula | None = None
+    field_id: str | None = None
+    picklist_ids: tuple[str, ...] = ()
+
+    @property
+    def required(self) -> bool:
+        """Whether an insert must carry a value (system or layout mandatory)."""
+        return self.system_mandatory or self.mandatory
+
+    @property
+    def computed(self) -> bool:
+        """Whether the CRM computes the value (auto-number, formula): writes ignore it."""
+        return self.read_only or self.data_type in COMPUTED_TYPES
 
 
 @dataclass(frozen=True)
 class ModuleDef:
-    """One CRM module: names, fields, and the field Zoho checks for duplicates by default."""
+    """One CRM module: names, fields, and the field Zoho checks for duplicates by default.
+
+    ``generated_type`` is Zoho's: ``default`` for standard modules, ``custom`` for the user's,
+    ``subform`` for the rows of a subform field. ``module_id`` keeps the id of a module loaded
+    from a snapshot; otherwise the id derives from ``number``.
+    """
 
     api_name: str
     singular: str
@@ -76,12 +135,16 @@ class ModuleDef:
     fields: tuple[FieldDef, ...]
     dedupe_field: str | None
     display_field: str
+    generated_type: str = "default"
+    module_id: str | None = None
     field_map: dict[str, FieldDef] = field(init=False, repr=False, compare=False)
     #: What a new record holds before its values are applied: every field unset (booleans
-    #: read false, as in Zoho). Built once: inserts copy it instead of walking the fields.
+    #: read false, multi-select picklists an empty list, as in Zoho). Built once: inserts
+    #: copy it instead of walking the fields.
     blank: dict[str, Any] = field(init=False, repr=False, compare=False)
     unique_fields: tuple[str, ...] = field(init=False, repr=False, compare=False)
     mandatory_fields: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    auto_numbered: tuple[FieldDef, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Derived once: the write path reads these for every record.
@@ -89,11 +152,7 @@ class ModuleDef:
         object.__setattr__(
             self,
             "blank",
-            {
-                f.api_name: False if f.data_type == "boolean" else None
-                for f in self.fields
-                if f.api_name != "id"
-            },
+            {f.api_name: _unset(f) for f in self.fields if f.api_name != "id"},
         )
         # User-defined unique fields, enforced on every write (DUPLICATE_DATA).
         object.__setattr__(
@@ -103,13 +162,16 @@ class ModuleDef:
         object.__setattr__(
             self,
             "mandatory_fields",
-            tuple(f.api_name for f in self.fields if f.system_mandatory),
+            tuple(f.api_name for f in self.fields if f.required),
+        )
+        object.__setattr__(
+            self, "auto_numbered", tuple(f for f in self.fields if f.auto_number is not None)
         )
 
     @property
     def id(self) -> str:
         """The module's id, a 19-digit string like every Zoho id."""
-        return f"{ID_PREFIX}{self.number:012d}"
+        return self.module_id or f"{ID_PREFIX}{self.number:012d}"
 
     @property
     def duplicate_check_fields(self) -> tuple[str, ...]:
@@ -118,7 +180,17 @@ class ModuleDef:
         return first + tuple(f for f in self.unique_fields if f != self.dedupe_field)
 
 
-def _system(lead_like: bool) -> list[FieldDef]:
+def _unset(f: FieldDef) -> Any:
+    """What an unset field reads as (UNVERIFIED for the list types: Zoho's samples show [])."""
+    if f.data_type == "boolean":
+        return False
+    if f.data_type in ("multiselectpicklist", "multiselectlookup", "subform"):
+        return []
+    return None
+
+
+def system_fields(lead_like: bool = False) -> list[FieldDef]:
+    """The fields the CRM keeps on every record (``Full_Name`` too on person modules)."""
     fields = [
         FieldDef("id", "Record Id", "bigint", 19, read_only=True),
         FieldDef("Owner", "Owner", "ownerlookup", 120, lookup_module="users"),
@@ -231,7 +303,7 @@ def _address(prefix: str, zip_name: str) -> list[FieldDef]:
 
 def _leads() -> ModuleDef:
     fields = [
-        *_system(lead_like=True),
+        *system_fields(lead_like=True),
         *_person_name(),
         FieldDef("Company", "Company", "text", 200),
         FieldDef("Designation", "Title", "text", 100),
@@ -268,7 +340,7 @@ def _leads() -> ModuleDef:
 
 def _contacts() -> ModuleDef:
     fields = [
-        *_system(lead_like=True),
+        *system_fields(lead_like=True),
         *_person_name(),
         FieldDef("Account_Name", "Account Name", "lookup", 120, lookup_module="Accounts"),
         *_reach(),
@@ -287,7 +359,7 @@ def _contacts() -> ModuleDef:
 
 def _accounts() -> ModuleDef:
     fields = [
-        *_system(lead_like=False),
+        *system_fields(lead_like=False),
         FieldDef("Account_Name", "Account Name", "text", 200, system_mandatory=True),
         FieldDef("Website", "Website", "website", 255),
         FieldDef("Phone", "Phone", "phone", 30),
@@ -328,7 +400,7 @@ def _accounts() -> ModuleDef:
 
 def _deals() -> ModuleDef:
     fields = [
-        *_system(lead_like=False),
+        *system_fields(lead_like=False),
         FieldDef("Deal_Name", "Deal Name", "text", 120, system_mandatory=True),
         FieldDef("Stage", "Stage", "picklist", 120, system_mandatory=True, picklist=_STAGES),
         FieldDef("Closing_Date", "Closing Date", "date", 20),
@@ -350,98 +422,7 @@ def _deals() -> ModuleDef:
     return ModuleDef("Deals", "Deal", "Deals", 2181, tuple(fields), "Deal_Name", "Deal_Name")
 
 
-#: Every module of the emulated org, by API name, in the order ``/settings/modules`` lists them.
+#: The standard modules of a fresh org, by API name, in the order ``/settings/modules`` lists them.
 MODULES: dict[str, ModuleDef] = {
     m.api_name: m for m in (_leads(), _contacts(), _accounts(), _deals())
 }
-
-_BY_LOWER = {name.lower(): m for name, m in MODULES.items()}
-
-
-def find_module(name: str) -> ModuleDef | None:
-    """The module called ``name`` (Zoho matches module names in URLs case-insensitively)."""
-    return _BY_LOWER.get(name.lower())
-
-
-def _field_json(module: ModuleDef, index: int, f: FieldDef) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "api_name": f.api_name,
-        "field_label": f.label,
-        "display_label": f.label,
-        "data_type": f.data_type,
-        "json_type": _JSON_TYPES.get(f.data_type, "string"),
-        "length": f.length,
-        "system_mandatory": f.system_mandatory,
-        "unique": {"casesensitive": False} if f.unique else {},
-        "read_only": f.read_only,
-        "field_read_only": f.read_only,
-        "custom_field": f.custom,
-        "visible": True,
-        "id": f"{ID_PREFIX}{module.number * 1000 + index:012d}",
-        "pick_list_values": [
-            {
-                "display_value": value,
-                "actual_value": value,
-                "sequence_number": seq,
-                "id": f"{ID_PREFIX}{module.number * 100000 + index * 100 + seq:012d}",
-            }
-            for seq, value in enumerate(f.picklist, start=1)
-        ],
-    }
-    if f.data_type == "lookup" and f.lookup_module:
-        target = MODULES[f.lookup_module]
-        out["lookup"] = {
-            "display_label": target.singular,
-            "api_name": f.lookup_module,
-            "module": {"api_name": target.api_name, "id": target.id},
-            "id": f"{ID_PREFIX}{module.number * 1000 + index + 500:012d}",
-        }
-    else:
-        out["lookup"] = {}
-    return out
-
-
-_JSON_TYPES = {
-    "lookup": "jsonobject",
-    "ownerlookup": "jsonobject",
-    "boolean": "boolean",
-    "integer": "integer",
-    "bigint": "string",
-    "currency": "double",
-    "double": "double",
-}
-
-
-@cache
-def fields_json(module_name: str) -> dict[str, Any]:
-    """The ``/settings/fields?module=`` answer for a module (built once)."""
-    module = MODULES[module_name]
-    return {"fields": [_field_json(module, i, f) for i, f in enumerate(module.fields)]}
-
-
-@cache
-def modules_json() -> dict[str, Any]:
-    """The ``/settings/modules`` answer (built once)."""
-    return {
-        "modules": [
-            {
-                "api_name": m.api_name,
-                "module_name": m.api_name,
-                "singular_label": m.singular,
-                "plural_label": m.plural,
-                "api_supported": True,
-                "generated_type": "default",
-                "id": m.id,
-                "creatable": True,
-                "editable": True,
-                "deletable": True,
-                "viewable": True,
-                "global_search_supported": True,
-                "visible": True,
-                "sequence_number": seq,
-                "modified_time": None,
-                "profiles": [],
-            }
-            for seq, m in enumerate(MODULES.values(), start=1)
-        ]
-    }

@@ -14,9 +14,10 @@ from starlette.responses import Response
 
 from .._core import zoho_json
 from .._errors import ApiError
-from ._metadata import ModuleDef, find_module
+from ._metadata import ModuleDef
 from ._store import CrmStore, ModuleState, Record
 from ._values import parse_header_time
+from ._versions import VERSIONS, ApiVersion
 
 if TYPE_CHECKING:
     from .._core import Emulator
@@ -53,15 +54,25 @@ def missing_param(name: str) -> ApiError:
     )
 
 
+def version_of(request: Request) -> ApiVersion:
+    """The API version in the path (the route wrapper has refused unknown ones)."""
+    return VERSIONS[request.path_params["version"]]
+
+
+def invalid_module(**details: Any) -> ApiError:
+    """``INVALID_MODULE``, with where the module name sat."""
+    return ApiError("INVALID_MODULE", "the module name given seems to be invalid", details=details)
+
+
 def module_of(store: CrmStore, request: Request) -> ModuleState:
-    """The state of the module named in the path, or ``INVALID_MODULE``."""
-    mod = find_module(request.path_params["module"])
-    if mod is None:
-        raise ApiError(
-            "INVALID_MODULE",
-            "the module name given seems to be invalid",
-            details={"resource_path_index": 0},
-        )
+    """The state of the module named in the path, or ``INVALID_MODULE``.
+
+    Subform row modules are not reachable through the records API (``api_supported`` is
+    false for them, as in Zoho).
+    """
+    mod = store.schema.find(request.path_params["module"])
+    if mod is None or mod.generated_type == "subform":
+        raise invalid_module(resource_path_index=0)
     return store.state(mod.api_name)
 
 

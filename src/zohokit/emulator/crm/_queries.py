@@ -13,7 +13,7 @@ from .._core import iso, zoho_json
 from .._errors import ApiError
 from ._coql import CoqlError, run_coql
 from ._criteria import CriteriaError, compile_criteria
-from ._metadata import ModuleDef, find_module
+from ._metadata import ModuleDef
 from ._params import (
     Handlers,
     converted_param,
@@ -191,8 +191,8 @@ class QueryHandlers(Handlers):
         )
 
     def _coql_records(self, request: Request, name: str) -> tuple[ModuleDef, list[Record]] | None:
-        mod = find_module(name)
-        if mod is None:
+        mod = self.store.schema.find(name)
+        if mod is None or mod.generated_type == "subform":
             return None
         recs, _ = self.store.view(self.store.state(mod.api_name), "id", "false")
         return mod, recs

@@ -26,6 +26,7 @@ from ._params import (
     project,
     records_of,
     sort_params,
+    version_of,
     write_answer,
 )
 from ._store import ModuleState, lookup_id_or_none, page_of, position_after, sort_key
@@ -49,8 +50,7 @@ class RecordHandlers(Handlers):
         """Get Records with ``page``/``page_token`` paging, sorting and filters."""
         mod = state.definition
         q = request.query_params
-        fields = fields_param(mod, q.get("fields"), required=True)
-        assert fields is not None
+        fields = fields_param(mod, q.get("fields"), required=version_of(request).list_needs_fields)
         per_page = per_page_param(request)
         token_text = q.get("page_token")
         if token_text is not None and q.get("page") is not None:
@@ -69,7 +69,7 @@ class RecordHandlers(Handlers):
         ids_raw = q.get("ids")
         ids = tuple(i.strip() for i in ids_raw.split(",") if i.strip()) if ids_raw else ()
         since = header_time(request, "if-modified-since")
-        signature = (tuple(fields), per_page, sort_by, sort_order, converted, ids, since)
+        signature = (tuple(fields or ()), per_page, sort_by, sort_order, converted, ids, since)
 
         recs, keys = self.store.view(state, sort_by, converted)
         if ids or since is not None:

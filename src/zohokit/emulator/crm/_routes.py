@@ -20,6 +20,7 @@ from .._errors import ApiError, invalid_url
 from ._meta import MetaHandlers
 from ._queries import QueryHandlers
 from ._records import RecordHandlers
+from ._versions import VERSIONS
 
 if TYPE_CHECKING:
     from .._core import Emulator
@@ -36,6 +37,8 @@ def _guarded(emu: Emulator, handler: Handler, methods: tuple[str, ...]) -> Handl
         grant = emu.authenticate(request, "crm")
         if isinstance(grant, Response):
             return grant
+        if request.path_params.get("version") not in VERSIONS:
+            return invalid_url().response()
         if request.method not in methods:
             return zoho_error(
                 "INVALID_REQUEST_METHOD",
@@ -52,7 +55,10 @@ def _guarded(emu: Emulator, handler: Handler, methods: tuple[str, ...]) -> Handl
 
 
 def crm_routes(emu: Emulator) -> list[BaseRoute]:
-    """Every CRM v8 route, with full paths, plus a catch-all answering ``INVALID_URL_PATTERN``."""
+    """Every CRM route of every version (``/crm/v2`` .. ``/crm/v8``), plus a catch-all.
+
+    The catch-all answers ``INVALID_URL_PATTERN``, as does a version Zoho does not serve.
+    """
     records = RecordHandlers(emu)
     queries = QueryHandlers(emu)
     meta = MetaHandlers(emu)
@@ -63,10 +69,13 @@ def crm_routes(emu: Emulator) -> list[BaseRoute]:
     def route(path: str, handler: Handler, *methods: str) -> Route:
         return Route(path, _guarded(emu, handler, methods), methods=_ALL_METHODS)
 
-    base = "/crm/v8"
+    base = "/crm/{version}"
     return [
         route(f"{base}/settings/modules", meta.settings_modules, "GET"),
+        route(f"{base}/settings/modules/{{api_name}}", meta.settings_module, "GET"),
         route(f"{base}/settings/fields", meta.settings_fields, "GET"),
+        route(f"{base}/settings/layouts", meta.settings_layouts, "GET"),
+        route(f"{base}/settings/layouts/{{layout_id}}", meta.settings_layout, "GET"),
         route(f"{base}/users", meta.users, "GET"),
         route(f"{base}/org", meta.org, "GET"),
         route(f"{base}/coql", queries.coql, "POST"),
@@ -77,6 +86,8 @@ def crm_routes(emu: Emulator) -> list[BaseRoute]:
         route(f"{base}/{{module}}", records.collection, "GET", "POST", "PUT", "DELETE"),
         route(f"{base}/{{module}}/{{record_id}}", records.one, "GET", "PUT", "DELETE"),
         Route(
-            "/crm/{rest:path}", _guarded(emu, not_found, tuple(_ALL_METHODS)), methods=_ALL_METHODS
+            "/crm/{rest:path}",
+            _guarded(emu, not_found, tuple(_ALL_METHODS)),
+            methods=_ALL_METHODS,
         ),
     ]

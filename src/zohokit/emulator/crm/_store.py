@@ -19,15 +19,14 @@ from typing import TYPE_CHECKING, Any
 from .._core import iso
 from ._metadata import (
     ID_PREFIX,
-    MODULES,
     SALES_USER_EMAIL,
     SALES_USER_ID,
     SALES_USER_NAME,
     SALES_USER_ZUID,
     USER_ID,
     USER_ZUID,
+    FieldDef,
     ModuleDef,
-    find_module,
 )
 from ._values import FieldError, lookup_id, normalize
 
@@ -42,6 +41,8 @@ PAGE_TOKEN_TTL = 86400.0
 MAX_PAGE_TOKENS = 20_000
 
 SortKey = tuple[int, ...]
+
+_ID_FIELD = FieldDef("id", "Record Id", "bigint", 19, read_only=True)
 
 
 @dataclass
@@ -93,6 +94,8 @@ class ModuleState:
     deleted: list[DeletedRecord] = field(default_factory=list)
     version: int = 0
     converted_count: int = 0
+    #: The next number of each auto-number field.
+    counters: dict[str, int] = field(default_factory=dict)
     #: ``field -> lower-cased value -> ids`` for unique fields and the dedupe field.
     indexes: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     views: dict[tuple[str, str], tuple[int, list[Record], list[SortKey]]] = field(
@@ -134,7 +137,8 @@ class CrmStore:
 
     def __init__(self, emu: Emulator) -> None:
         self.emu = emu
-        self._modules = {name: ModuleState(mod) for name, mod in MODULES.items()}
+        self.schema = emu.schema
+        self._modules = {name: ModuleState(mod) for name, mod in self.schema.modules.items()}
         # Ids are 19-digit numbers that only grow, starting at a seeded base like Zoho's.
         self._next_id = ID_PREFIX * 10**12 + 524_157 + emu.rng("crm-ids").randrange(10**6)
         self.page_tokens: dict[str, PageToken] = {}
@@ -150,7 +154,7 @@ class CrmStore:
 
     def state(self, module: str) -> ModuleState:
         """The state of ``module`` (matched case-insensitively); :class:`KeyError` if unknown."""
-        mod = find_module(module)
+        mod = self.schema.find(module)
         if mod is None:
             raise KeyError(module)
         return self._modules[mod.api_name]
@@ -257,49 +261,7 @@ class CrmStore:
         """Validate ``raw`` and return the values to store, or raise :class:`RecordError`."""
         mod = state.definition
         path = f"$.data[{index}]"
-        if not isinstance(raw, dict):
-            raise RecordError("INVALID_DATA", "invalid data", {"json_path": path})
-        for name in mod.mandatory_fields:
-            present = name in raw
-            if (creating or present) and raw.get(name) in (None, ""):
-                raise RecordError(
-                    "MANDATORY_NOT_FOUND",
-                    "required field not found",
-                    {"api_name": name, "json_path": f"{path}.{name}"},
-                )
-        changes: dict[str, Any] = {}
-        for key, value in raw.items():
-            if key == "id" or key.startswith("$"):
-                continue
-            f = mod.field_map.get(key)
-            if f is None:
-                raise RecordError(
-                    "INVALID_DATA",
-                    "the field api name given seems to be invalid",
-                    _where(path, key),
-                )
-            if f.read_only:
-                continue  # Zoho ignores values sent for system-maintained fields.
-            try:
-                normalized = normalize(f, value)
-            except FieldError as exc:
-                raise RecordError(
-                    exc.code, exc.message, {**_where(path, key), **exc.details}
-                ) from None
-            if f.data_type == "ownerlookup" and normalized is not None:
-                user = self.users().get(normalized["id"])
-                if user is None:
-                    raise RecordError(
-                        "INVALID_DATA",
-                        "invalid data",
-                        {**_where(path, key), "expected_data_type": "ownerlookup"},
-                    )
-                normalized = dict(user)
-            elif f.data_type == "lookup" and normalized is not None:
-                normalized = self._resolve_lookup(
-                    f.lookup_module or "", normalized["id"], _where(path, key)
-                )
-            changes[key] = normalized
+        changes = self._values_of(mod, raw, path, creating)
         for name in mod.unique_fields:
             key = _index_key(changes.get(name))
             if key is None:
@@ -327,6 +289,75 @@ class CrmStore:
                     },
                 )
         return changes
+
+    def _values_of(self, mod: ModuleDef, raw: Any, path: str, creating: bool) -> dict[str, Any]:
+        """The checked values of one record (or subform row) at ``path``, by field.
+
+        Checks Zoho's order: the object itself, mandatory fields, then each value's field,
+        type, length and picklist; lookups must point at existing records.
+        """
+        if not isinstance(raw, dict):
+            raise RecordError("INVALID_DATA", "invalid data", {"json_path": path})
+        for name in mod.mandatory_fields:
+            present = name in raw
+            if (creating or present) and raw.get(name) in (None, "", []):
+                raise RecordError(
+                    "MANDATORY_NOT_FOUND",
+                    "required field not found",
+                    {"api_name": name, "json_path": f"{path}.{name}"},
+                )
+        changes: dict[str, Any] = {}
+        for key, value in raw.items():
+            if key == "id" or key.startswith("$"):
+                continue
+            f = mod.field_map.get(key)
+            if f is None:
+                raise RecordError(
+                    "INVALID_DATA",
+                    "the field api name given seems to be invalid",
+                    _where(path, key),
+                )
+            if f.computed:
+                continue  # Zoho ignores values sent for fields the CRM maintains.
+            try:
+                normalized = normalize(f, value)
+            except FieldError as exc:
+                raise RecordError(
+                    exc.code, exc.message, {**_where(path, key), **exc.details}
+                ) from None
+            if normalized is not None:
+                normalized = self._resolve(f, normalized, path, key)
+            changes[key] = normalized
+        return changes
+
+    def _resolve(self, f: FieldDef, value: Any, path: str, key: str) -> Any:
+        """Turn the ids a lookup-like value names into the records or users they point at."""
+        where = _where(path, key)
+        kind = f.data_type
+        if kind in ("ownerlookup", "userlookup"):
+            user = self.users().get(value["id"])
+            if user is None:
+                raise RecordError(
+                    "INVALID_DATA", "invalid data", {**where, "expected_data_type": kind}
+                )
+            return dict(user)
+        if kind == "lookup":
+            return self._resolve_lookup(f.lookup_module or "", value["id"], where)
+        if kind == "multiselectlookup":
+            return [
+                self._resolve_lookup(f.lookup_module or "", item["id"], {**where, "index": n})
+                for n, item in enumerate(value)
+            ]
+        if kind == "subform":
+            rows_mod = self.schema.modules[f.lookup_module or ""]
+            rows = []
+            for n, row in enumerate(value):
+                checked = self._values_of(rows_mod, row, f"{path}.{key}[{n}]", creating=True)
+                given = row.get("id")
+                row_id = str(given) if str(given or "").isdigit() else self._new_id()
+                rows.append({"id": row_id, **checked})
+            return rows
+        return value
 
     def _resolve_lookup(self, target: str, record_id: str, where: dict[str, Any]) -> dict[str, Any]:
         state = self._modules[target]
@@ -383,6 +414,11 @@ class CrmStore:
             Created_By=dict(actor),
             Modified_By=dict(actor),
         )
+        for f in state.definition.auto_numbered:
+            assert f.auto_number is not None
+            number = state.counters.get(f.api_name, f.auto_number.start_number)
+            state.counters[f.api_name] = number + 1
+            data[f.api_name] = f"{f.auto_number.prefix}{number}{f.auto_number.suffix}"
         rec = Record(rec_id, data, now, now)
         self._apply(state, rec, changes)
         state.records[rec_id] = rec
@@ -577,6 +613,6 @@ def _minified(user: dict[str, Any]) -> dict[str, Any]:
 def lookup_id_or_none(value: Any) -> str | None:
     """A record id from a JSON number or digit string, else ``None``."""
     try:
-        return lookup_id(MODULES["Leads"].field_map["id"], value)
+        return lookup_id(_ID_FIELD, value)
     except FieldError:
         return None

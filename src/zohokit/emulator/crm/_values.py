@@ -138,9 +138,24 @@ def normalize(f: FieldDef, value: Any) -> Any:
         if not isinstance(value, str) or parse_datetime(value) is None:
             raise _bad_type(f)
         return value
-    if kind in ("lookup", "ownerlookup"):
+    if kind in ("lookup", "ownerlookup", "userlookup"):
         return {"id": lookup_id(f, value)}
-    raise _bad_type(f)  # pragma: no cover - every data type is handled above
+    if kind == "multiselectpicklist":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise _bad_type(f)
+        unknown = [v for v in value if v not in f.picklist]
+        if unknown:
+            raise FieldError("INVALID_DATA", "invalid data", {"supported_values": list(f.picklist)})
+        return list(dict.fromkeys(value))
+    if kind == "multiselectlookup":
+        if not isinstance(value, list):
+            raise _bad_type(f)
+        return [{"id": lookup_id(f, item)} for item in value]
+    if kind == "subform":
+        if not isinstance(value, list) or not all(isinstance(row, dict) for row in value):
+            raise _bad_type(f)
+        return value  # the store checks each row against the subform's own fields
+    raise _bad_type(f)  # computed types (autonumber, formula) never reach here
 
 
 def lookup_id(f: FieldDef, value: Any) -> str:
@@ -158,8 +173,13 @@ def comparable(f: FieldDef, stored: Any) -> Any:
     if stored is None:
         return None
     kind = f.data_type
-    if kind in ("lookup", "ownerlookup"):
+    if kind in ("lookup", "ownerlookup", "userlookup"):
         return stored.get("id") if isinstance(stored, dict) else stored
+    if isinstance(stored, list):
+        # Multi-select picklists and lookups compare as their values joined, as Zoho shows
+        # them in criteria ("A;B").
+        parts = (item.get("id") if isinstance(item, dict) else item for item in stored)
+        return ";".join(str(p) for p in parts).lower()
     if kind == "datetime":
         return parse_datetime(stored) if isinstance(stored, str) else stored
     if kind in ("integer", "bigint"):
@@ -197,6 +217,6 @@ def literal(f: FieldDef, raw: str) -> Any:
         if not _valid_date(text):
             raise ValueError(raw)
         return text
-    if kind in ("lookup", "ownerlookup"):
+    if kind in ("lookup", "ownerlookup", "userlookup"):
         return text
     return raw.lower()
