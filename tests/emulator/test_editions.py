@@ -3,30 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, emulator_config
+from tests.fixtures.emulator import emulator_config, mint_access_token, run_cli_emulator
 from zohokit.emulator import EDITIONS, Emulator, EmulatorConfig, create_app
 
 
 async def _token(client: httpx.AsyncClient) -> dict[str, str]:
-    answer = await client.post(
-        "/oauth/v2/token",
-        data={
-            "grant_type": "refresh_token",
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-            "refresh_token": REFRESH_TOKEN,
-        },
-    )
-    return {"Authorization": f"Zoho-oauthtoken {answer.json()['access_token']}"}
+    return {"Authorization": f"Zoho-oauthtoken {await mint_access_token(client)}"}
 
 
 async def _burst(
@@ -90,56 +78,13 @@ async def test_heavy_apis_have_their_own_limit_of_ten(
     assert sorted(a.status_code for a in answers) == [200] * 10 + [429, 429]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
-def free_edition_cli() -> Iterator[str]:
+def free_edition_cli(tmp_path: Path) -> Iterator[str]:
     """``zohokit emulator --edition free`` as a user starts it, in a subprocess."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "zohokit",
-            "emulator",
-            "--port",
-            str(port),
-            "--client-id",
-            CLIENT_ID,
-            "--client-secret",
-            CLIENT_SECRET,
-            "--refresh-token",
-            REFRESH_TOKEN,
-            "--edition",
-            "free",
-            "--latency-ms",
-            "150",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"{base}/_emulator/stats", timeout=1)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "") from None
-                time.sleep(0.05)
+    with run_cli_emulator(
+        tmp_path / "emulator.log", "--edition", "free", "--latency-ms", "150"
+    ) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        if proc.stderr:
-            proc.stderr.close()
 
 
 async def test_the_edition_option_changes_org_and_the_limits_together(

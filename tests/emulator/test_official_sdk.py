@@ -7,15 +7,15 @@ process-global state (``Initializer``) and a token file, so it gets a process an
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.fixtures.emulator import run_cli_emulator
 
 CLIENT_ID = "sdk-client"
 CLIENT_SECRET = "sdk-secret"
@@ -159,58 +159,13 @@ print(json.dumps(report))
 '''
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def cli_emulator(tmp_path: Path) -> Iterator[str]:
     """``zohokit emulator`` started as a user would, on a free loopback port."""
-    port = _free_port()
-    log = (tmp_path / "emulator.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "zohokit",
-            "emulator",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--client-id",
-            CLIENT_ID,
-            "--client-secret",
-            CLIENT_SECRET,
-            "--refresh-token",
-            REFRESH_TOKEN,
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                log.flush()
-                pytest.fail(f"emulator exited: {(tmp_path / 'emulator.log').read_text()}")
-            try:
-                if httpx.get(f"{base}/_emulator/stats", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("emulator did not start within 30 s")
-            time.sleep(0.1)
+    log = tmp_path / "emulator.log"
+    credentials = (CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN)
+    with run_cli_emulator(log, credentials=credentials) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
 
 
 @pytest.mark.slow
