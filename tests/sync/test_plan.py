@@ -42,6 +42,15 @@ def test_hash_sees_every_value_change_but_not_number_spelling() -> None:
     assert row_hash(base) != row_hash({k: v for k, v in base.items() if k != "Phone"})
 
 
+def test_hashes_stay_those_of_earlier_versions() -> None:
+    # A ledger written by an earlier zohokit must still find its rows unchanged: a new hash
+    # for the same content would re-send every row once.
+    flat = {"Email": "a@x.com", "Last_Name": "\u00dcnal", "No": 3, "Opt": True, "X": None}
+    nested = {"B": 3.0, "A": [1, 2.5], "C": {"z": 1}}
+    assert row_hash(flat) == "a3b163789acddbe11918c3c67896942e05644d2e3e12397fa30886344d603237"
+    assert row_hash(nested) == "287ebee97b11071f6ed250f9afee07f0810eebd11f640db4879b221501499023"
+
+
 def test_keys_match_the_way_zoho_deduplicates() -> None:
     assert normalize_key("  Ann@Example.COM ") == normalize_key("ann@example.com")
     assert normalize_key("") is None

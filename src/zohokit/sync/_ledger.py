@@ -31,6 +31,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     case,
     delete,
     func,
@@ -41,6 +42,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..db import UTCDateTime, create_engine, upgrade_async
+from ._bulkwrite import BulkUpsert
 from ._plan import LedgerState, Status
 from ._report import RunReport
 
@@ -92,6 +94,67 @@ sync_runs = Table(
     Column("started_at", String(40), nullable=False),
     Column("report", Text, nullable=False),
     Index("ix_sync_runs_tenant_started", "tenant", "started_at"),
+)
+
+
+_KEY = ["tenant", "module", "external_id"]
+
+
+def _pending_upsert(stmt: Any) -> Any:
+    t = sync_ledger.c
+    return stmt.on_conflict_do_update(
+        index_elements=_KEY,
+        set_={
+            "status": "pending",
+            "content_hash": stmt.excluded.content_hash,
+            "attempts": case((t.content_hash == stmt.excluded.content_hash, t.attempts), else_=0),
+            "updated_at": stmt.excluded.updated_at,
+        },
+    )
+
+
+def _outcome_upsert(stmt: Any) -> Any:
+    t = sync_ledger.c
+    return stmt.on_conflict_do_update(
+        index_elements=_KEY,
+        set_={
+            "status": stmt.excluded.status,
+            "content_hash": stmt.excluded.content_hash,
+            "attempts": stmt.excluded.attempts,
+            # A failure does not make us forget which record the row had.
+            "zoho_id": func.coalesce(stmt.excluded.zoho_id, t.zoho_id),
+            "zoho_modified_time": func.coalesce(
+                stmt.excluded.zoho_modified_time, t.zoho_modified_time
+            ),
+            "last_error_code": stmt.excluded.last_error_code,
+            "last_error_details": stmt.excluded.last_error_details,
+            "last_pushed_at": stmt.excluded.last_pushed_at,
+            "updated_at": stmt.excluded.updated_at,
+        },
+    )
+
+
+# The two writes of a push, a row per pushed row: compiled once, run at the driver's speed.
+_PENDING = BulkUpsert(
+    sync_ledger,
+    [*_KEY, "content_hash", "status", "attempts", "updated_at"],
+    _pending_upsert,
+)
+_OUTCOMES = BulkUpsert(
+    sync_ledger,
+    [
+        *_KEY,
+        "zoho_id",
+        "content_hash",
+        "status",
+        "attempts",
+        "last_error_code",
+        "last_error_details",
+        "zoho_modified_time",
+        "last_pushed_at",
+        "updated_at",
+    ],
+    _outcome_upsert,
 )
 
 
@@ -203,13 +266,14 @@ class Ledger:
         found: dict[str, LedgerEntry] = {}
         t = sync_ledger.c
         column = t[key]
+        # One expanding parameter: building ``in_(values)`` coerces every value into a
+        # literal clause first, which cost a push more than the query itself.
+        query = select(sync_ledger).where(
+            t.tenant == tenant, t.module == module, column.in_(bindparam("values", expanding=True))
+        )
         async with self.engine.connect() as conn:
             for chunk in _chunks(list(values)):
-                result = await conn.execute(
-                    select(sync_ledger).where(
-                        t.tenant == tenant, t.module == module, column.in_(chunk)
-                    )
-                )
+                result = await conn.execute(query, {"values": list(chunk)})
                 for row in result:
                     found[getattr(row, key)] = _entry(row)
         return found
@@ -235,33 +299,8 @@ class Ledger:
             return
         now = _now()
         async with self.engine.begin() as conn:
-            stmt = _insert(conn, sync_ledger)
-            t = sync_ledger.c
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["tenant", "module", "external_id"],
-                set_={
-                    "status": "pending",
-                    "content_hash": stmt.excluded.content_hash,
-                    "attempts": case(
-                        (t.content_hash == stmt.excluded.content_hash, t.attempts), else_=0
-                    ),
-                    "updated_at": stmt.excluded.updated_at,
-                },
-            )
-            await conn.execute(
-                stmt,
-                [
-                    {
-                        "tenant": tenant,
-                        "module": module,
-                        "external_id": external_id,
-                        "content_hash": content_hash,
-                        "status": "pending",
-                        "attempts": 0,
-                        "updated_at": now,
-                    }
-                    for external_id, content_hash in rows
-                ],
+            await _PENDING.run(
+                conn, [(tenant, module, key, content, "pending", 0, now) for key, content in rows]
             )
 
     async def record(self, tenant: str, module: str, outcomes: Sequence[Outcome]) -> None:
@@ -270,46 +309,25 @@ class Ledger:
             return
         now = _now()
         async with self.engine.begin() as conn:
-            stmt = _insert(conn, sync_ledger)
-            t = sync_ledger.c
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["tenant", "module", "external_id"],
-                set_={
-                    "status": stmt.excluded.status,
-                    "content_hash": stmt.excluded.content_hash,
-                    "attempts": stmt.excluded.attempts,
-                    # A failure does not make us forget which record the row had.
-                    "zoho_id": func.coalesce(stmt.excluded.zoho_id, t.zoho_id),
-                    "zoho_modified_time": func.coalesce(
-                        stmt.excluded.zoho_modified_time, t.zoho_modified_time
-                    ),
-                    "last_error_code": stmt.excluded.last_error_code,
-                    "last_error_details": stmt.excluded.last_error_details,
-                    "last_pushed_at": stmt.excluded.last_pushed_at,
-                    "updated_at": stmt.excluded.updated_at,
-                },
-            )
-            await conn.execute(
-                stmt,
+            await _OUTCOMES.run(
+                conn,
                 [
-                    {
-                        "tenant": tenant,
-                        "module": module,
-                        "external_id": o.external_id,
-                        "zoho_id": o.zoho_id,
-                        "content_hash": o.content_hash,
-                        "status": o.status,
-                        "attempts": o.attempts,
-                        "last_error_code": o.error_code,
-                        "last_error_details": (
-                            json.dumps(o.error_details, sort_keys=True, default=str)
-                            if o.error_details is not None
-                            else None
-                        ),
-                        "zoho_modified_time": o.zoho_modified_time,
-                        "last_pushed_at": now,
-                        "updated_at": now,
-                    }
+                    (
+                        tenant,
+                        module,
+                        o.external_id,
+                        o.zoho_id,
+                        o.content_hash,
+                        o.status,
+                        o.attempts,
+                        o.error_code,
+                        None
+                        if o.error_details is None
+                        else json.dumps(o.error_details, sort_keys=True, default=str),
+                        o.zoho_modified_time,
+                        now,
+                        now,
+                    )
                     for o in outcomes
                 ],
             )

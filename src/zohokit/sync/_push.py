@@ -17,6 +17,7 @@ is an upsert on the match key, a row sent twice is still one record.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -50,15 +51,23 @@ class _Row:
 
 
 def _chunked(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
+    """Chunks of ``rows``: one batch first, doubling up to ``size``, so the first upsert
+    leaves while the rest of the first thousand rows are still being planned."""
     iterator = iter(rows)
-    while chunk := list(itertools.islice(iterator, size)):
+    step = min(BATCH_SIZE, size)
+    while chunk := list(itertools.islice(iterator, step)):
         yield chunk
+        step = min(2 * step, size)
 
 
 def _modified_time(result: RecordResult) -> datetime | None:
     value = result.details.get("Modified_Time")
-    if not isinstance(value, str):
-        return None
+    return _parse_time(value) if isinstance(value, str) else None
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_time(value: str) -> datetime | None:
+    # Cached: a batch's records share their Modified_Time (Zoho's times have whole seconds).
     try:
         return datetime.fromisoformat(value)
     except ValueError:
@@ -165,8 +174,11 @@ class _PushRun:
                     report.parked += 1
                 else:
                     to_send.append(_Row(key, record, content, state))
+            # Only rows the ledger already holds are marked: a new row's first write is its
+            # outcome. Should the run die first, the row is simply new again next run, and
+            # the upsert keeps it one record; this halves a first push's ledger writes.
             await self.ledger.mark_pending(
-                self.tenant, self.module, [(r.key, r.hash) for r in to_send]
+                self.tenant, self.module, [(r.key, r.hash) for r in to_send if r.entry is not None]
             )
             for row in to_send:
                 batch.append(row)
