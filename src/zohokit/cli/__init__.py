@@ -8,11 +8,11 @@ from rich.markup import escape
 
 from . import bookings as bookings_cli
 from . import db as db_cli
+from . import emulator as emulator_cli
 from . import schedule as schedule_cli
 from . import sync as sync_cli
 from . import tokens as tokens_cli
 from ._console import make_console
-from .emulator import emulator_command
 from .serve import serve_command
 
 app = typer.Typer(
@@ -22,7 +22,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
-app.command("emulator")(emulator_command)
+app.add_typer(emulator_cli.app, name="emulator")
 app.add_typer(tokens_cli.app, name="tokens")
 app.add_typer(db_cli.app, name="db")
 app.add_typer(sync_cli.app, name="sync")

@@ -1,4 +1,4 @@
-"""``zohokit emulator``: serve the offline Zoho in the foreground."""
+"""``zohokit emulator``: serve the offline Zoho in the foreground; ``snapshot`` an org."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from zohokit.emulator import (
     load_schema,
 )
 from zohokit.emulator._server import bind, build_server
+
+from ._snapshot import snapshot_command
 
 
 def _fault_payload(
@@ -55,7 +57,16 @@ def _fault_payload(
     return payload
 
 
+app = typer.Typer(
+    help="An offline Zoho (accounts, CRM v2 to v8, Calendar v1), and org snapshots for it.",
+    invoke_without_command=True,
+)
+app.command("snapshot")(snapshot_command)
+
+
+@app.callback()
 def emulator_command(
+    ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on (0 picks a free one).")] = 8765,
     client_id: Annotated[
@@ -125,6 +136,8 @@ def emulator_command(
     ] = False,
 ) -> None:
     """Serve an offline Zoho (accounts, CRM v2 to v8, Calendar v1) until interrupted."""
+    if ctx.invoked_subcommand is not None:
+        return  # ``zohokit emulator snapshot ...``: nothing to serve
     console = Console(soft_wrap=True)  # URLs and tokens must stay copyable on one line
     if edition.lower() not in EDITIONS:
         raise typer.BadParameter(f"choose one of {', '.join(EDITIONS)}", param_hint="--edition")

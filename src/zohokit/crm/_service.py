@@ -288,15 +288,27 @@ class ZohoCRMService(ZohoService):
 
     async def modules(self) -> list[dict[str, Any]]:
         """The org's modules (``/settings/modules``)."""
-        answer = await self._call("GET", "/crm/v8/settings/modules")
-        body = answer.body if isinstance(answer.body, dict) else {}
-        return list(body.get("modules") or [])
+        return await self._settings("modules")
 
     async def fields(self, module: str) -> list[dict[str, Any]]:
         """The fields of ``module`` (``/settings/fields?module=``)."""
-        answer = await self._call("GET", "/crm/v8/settings/fields", params={"module": module})
+        return await self._settings("fields", params={"module": module})
+
+    async def module(self, api_name: str) -> dict[str, Any] | None:
+        """One module's full metadata (``/settings/modules/{api_name}``), if Zoho has it."""
+        found = await self._settings("modules", path=f"/modules/{api_name}")
+        return found[0] if found else None
+
+    async def layouts(self, module: str) -> list[dict[str, Any]]:
+        """The layouts of ``module``, with their sections and fields (``/settings/layouts``)."""
+        return await self._settings("layouts", params={"module": module})
+
+    async def _settings(
+        self, key: str, *, path: str | None = None, params: Mapping[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        answer = await self._call("GET", f"/crm/v8/settings{path or '/' + key}", params=params)
         body = answer.body if isinstance(answer.body, dict) else {}
-        return list(body.get("fields") or [])
+        return list(body.get(key) or [])
 
     # --- writing ----------------------------------------------------------------------------
 

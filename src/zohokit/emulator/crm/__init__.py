@@ -6,7 +6,7 @@
 
 from ._metadata import MODULES, FieldDef, ModuleDef
 from ._routes import crm_routes
-from ._schema import CrmSchema, SchemaError, load_schema, schema_from_json
+from ._schema import CrmSchema, SchemaError, load_schema, schema_from_json, snapshot_document
 from ._store import CrmStore
 from ._versions import VERSIONS, ApiVersion
 
@@ -22,4 +22,5 @@ __all__ = [
     "crm_routes",
     "load_schema",
     "schema_from_json",
+    "snapshot_document",
 ]

@@ -107,6 +107,10 @@ class FieldDef:
     formula: Formula | None = None
     field_id: str | None = None
     picklist_ids: tuple[str, ...] = ()
+    #: False for a field of a type the emulator does not model (kept from a snapshot of a
+    #: real org): any JSON value is stored as sent, and ``json_type`` is Zoho's.
+    checked: bool = True
+    given_json_type: str | None = None
 
     @property
     def required(self) -> bool:

@@ -90,6 +90,8 @@ def layout_id(module: ModuleDef) -> str:
 
 def json_type(f: FieldDef) -> str:
     """The ``json_type`` Zoho reports for the field."""
+    if f.given_json_type is not None:
+        return f.given_json_type
     if f.data_type == "formula" and f.formula is not None:
         return _FORMULA_JSON_TYPES.get(f.formula.return_type, "string")
     return JSON_TYPES.get(f.data_type, "string")

@@ -142,7 +142,12 @@ def load_schema(path: str | Path) -> CrmSchema:
 
 
 def schema_from_json(payload: Any) -> CrmSchema:
-    """The standard modules plus those of a parsed schema document (see the module doc)."""
+    """The standard modules plus those of a parsed schema document (see the module doc).
+
+    A document ``snapshot`` wrote (``"source": "snapshot"``) may hold fields of types the
+    emulator does not model, or lookups to modules it left out: those fields keep their
+    metadata and store any value unchecked. A hand-written document is checked strictly.
+    """
     if not isinstance(payload, dict) or not isinstance(payload.get("modules"), list):
         raise SchemaError('a schema is a JSON object with a "modules" list')
     raw_modules: list[Any] = payload["modules"]
@@ -159,23 +164,62 @@ def schema_from_json(payload: Any) -> CrmSchema:
         if name.lower() in (n.lower() for n in names):
             raise SchemaError(f"modules[{i}]: module {name!r} is listed twice")
         names.append(name)
-    standard = {n.lower(): n for n in MODULES}
-    known = {n.lower(): n for n in MODULES} | {n.lower(): n for n in names}
-    parsed = [
-        _module(i, raw, known, standard, _CUSTOM_NUMBER + i) for i, raw in enumerate(raw_modules)
-    ]
+    reader = _Reader(
+        known={n.lower(): n for n in MODULES} | {n.lower(): n for n in names},
+        snapshot=payload.get("source") == "snapshot",
+    )
     modules = dict(MODULES)
-    for mod in parsed:
-        old = standard.get(mod.api_name.lower())
-        if old is not None:
+    for i, raw in enumerate(raw_modules):
+        mod = reader.module(i, raw)
+        old = next((n for n in modules if n.lower() == mod.api_name.lower()), None)
+        if old is not None and old != mod.api_name:
             del modules[old]
-        modules[mod.api_name] = mod
+        modules[mod.api_name] = mod  # a standard module keeps its place in the listing
     return CrmSchema(modules.values())
 
 
+def snapshot_document(
+    modules: list[dict[str, Any]],
+    fields: dict[str, list[dict[str, Any]]],
+    layouts: dict[str, list[dict[str, Any]]],
+    *,
+    taken_from: str,
+    taken_at: str,
+) -> dict[str, Any]:
+    """A schema document of an org's metadata, as ``zohokit emulator snapshot`` writes it.
+
+    ``modules`` are the ``/settings/modules/{api_name}`` answers of the modules to keep;
+    ``fields`` and ``layouts`` their ``/settings/fields`` and ``/settings/layouts`` lists.
+    Zoho's field metadata leaves layout requirements out, so a field any layout marks
+    ``required`` gets ``"mandatory": true``.
+    """
+    out = []
+    for module in modules:
+        name = module["api_name"]
+        required = {
+            f.get("api_name")
+            for layout in layouts.get(name, [])
+            for section in layout.get("sections") or []
+            for f in section.get("fields") or []
+            if f.get("required")
+        }
+        entry = dict(module)
+        entry["fields"] = [
+            {**f, "mandatory": True} if f.get("api_name") in required else dict(f)
+            for f in fields.get(name, [])
+        ]
+        out.append(entry)
+    return {
+        "source": "snapshot",
+        "taken_from": taken_from,
+        "taken_at": taken_at,
+        "modules": out,
+    }
+
+
 def _text(raw: dict[str, Any], key: str, default: str, where: str) -> str:
-    value = raw.get(key, default)
-    if value is None:
+    value = raw.get(key)
+    if value is None or value == "":
         return default
     if not isinstance(value, str) or not value.strip():
         raise SchemaError(f"{where}.{key} must be a non-empty string")
@@ -201,56 +245,6 @@ def _id(raw: dict[str, Any], where: str) -> str | None:
     return value
 
 
-def _module(
-    index: int, raw: dict[str, Any], known: dict[str, str], standard: dict[str, str], number: int
-) -> ModuleDef:
-    name: str = raw["api_name"]
-    where = f"modules[{index}] ({name})"
-    base = MODULES.get(standard.get(name.lower(), ""))
-    raw_fields = raw.get("fields")
-    if not isinstance(raw_fields, list) or not raw_fields:
-        raise SchemaError(f"{where}.fields must be a non-empty list of fields")
-    fields = [
-        _field(f"{where}.fields[{j}]", raw_f, known, base) for j, raw_f in enumerate(raw_fields)
-    ]
-    seen: set[str] = set()
-    for f in fields:
-        if f.api_name in seen:
-            raise SchemaError(f"{where}: field {f.api_name!r} is listed twice")
-        seen.add(f.api_name)
-    # Every record has the system fields, and a standard module keeps its own fields: a
-    # hand-written schema lists only what it adds or changes; those not listed go first.
-    inherited = base.fields if base else tuple(system_fields())
-    fields = [f for f in inherited if f.api_name not in seen] + fields
-    by_name = {f.api_name: f for f in fields}
-    generated = _text(raw, "generated_type", "default" if base else "custom", where)
-    if generated not in ("default", "custom", "subform"):
-        raise SchemaError(f"{where}.generated_type must be default, custom or subform")
-    display = raw.get("display_field")
-    if display is None:
-        display = base.display_field if base else _first_text(fields)
-    if not isinstance(display, str) or display not in by_name:
-        raise SchemaError(f"{where}.display_field {display!r} is not one of the module's fields")
-    return ModuleDef(
-        api_name=name,
-        singular=_text(raw, "singular_label", base.singular if base else name, where),
-        plural=_text(raw, "plural_label", base.plural if base else name, where),
-        number=base.number if base else number,
-        fields=tuple(fields),
-        dedupe_field=base.dedupe_field if base and base.dedupe_field in by_name else None,
-        display_field=display,
-        generated_type=generated,
-        module_id=_id(raw, where),
-    )
-
-
-def _first_text(fields: list[FieldDef]) -> str:
-    for f in fields:
-        if f.data_type == "text" and f.api_name not in SYSTEM_FIELDS:
-            return f.api_name
-    return "id"
-
-
 def _target(raw: Any, keys: tuple[str, ...]) -> Any:
     """``raw[keys[0]][keys[1]]...``, or ``raw`` itself when it is the bare name."""
     if isinstance(raw, str):
@@ -262,54 +256,152 @@ def _target(raw: Any, keys: tuple[str, ...]) -> Any:
     return raw
 
 
-def _field(where: str, raw: Any, known: dict[str, str], base: ModuleDef | None) -> FieldDef:
-    if not isinstance(raw, dict):
-        raise SchemaError(f"{where} must be an object")
-    name = raw.get("api_name")
-    if not isinstance(name, str) or not _API_NAME.match(name):
-        raise SchemaError(f"{where}.api_name must be a valid API name (got {name!r})")
-    where = f"{where} ({name})"
-    kind = raw.get("data_type")
-    if kind not in DATA_TYPES:
-        raise SchemaError(
-            f"{where}.data_type must be one of {', '.join(sorted(DATA_TYPES))} (got {kind!r})"
+def _first_text(fields: list[FieldDef]) -> str:
+    for f in fields:
+        if f.data_type == "text" and f.api_name not in SYSTEM_FIELDS:
+            return f.api_name
+    return "id"
+
+
+class _Reader:
+    """Parses the modules of one document; ``known`` maps lower-cased names to modules."""
+
+    def __init__(self, known: dict[str, str], snapshot: bool) -> None:
+        self.known = known
+        self.snapshot = snapshot
+
+    def module(self, index: int, raw: dict[str, Any]) -> ModuleDef:
+        name: str = raw["api_name"]
+        where = f"modules[{index}] ({name})"
+        base = next((m for n, m in MODULES.items() if n.lower() == name.lower()), None)
+        raw_fields = raw.get("fields")
+        if not isinstance(raw_fields, list) or not raw_fields:
+            raise SchemaError(f"{where}.fields must be a non-empty list of fields")
+        fields = [
+            self.field(f"{where}.fields[{j}]", raw_f, base) for j, raw_f in enumerate(raw_fields)
+        ]
+        seen: set[str] = set()
+        for f in fields:
+            if f.api_name in seen:
+                raise SchemaError(f"{where}: field {f.api_name!r} is listed twice")
+            seen.add(f.api_name)
+        # Every record has the system fields, and a standard module keeps its own fields: a
+        # hand-written schema lists only what it adds or changes; those not listed go first.
+        inherited = base.fields if base else tuple(system_fields())
+        fields = [f for f in inherited if f.api_name not in seen] + fields
+        by_name = {f.api_name: f for f in fields}
+        generated = _text(raw, "generated_type", "default" if base else "custom", where)
+        if generated not in ("default", "custom", "subform"):
+            if not self.snapshot:
+                raise SchemaError(f"{where}.generated_type must be default, custom or subform")
+            generated = "custom"
+        display = raw.get("display_field")
+        if display is None or (self.snapshot and display not in by_name):
+            display = base.display_field if base else _first_text(fields)
+        if not isinstance(display, str) or display not in by_name:
+            raise SchemaError(
+                f"{where}.display_field {display!r} is not one of the module's fields"
+            )
+        module_id = _id(raw, where)
+        if module_id is not None:
+            number = int(module_id[-9:])  # the ids of its fields and layout derive from it
+        else:
+            number = base.number if base else _CUSTOM_NUMBER + index
+        return ModuleDef(
+            api_name=name,
+            singular=_text(raw, "singular_label", base.singular if base else name, where),
+            plural=_text(raw, "plural_label", base.plural if base else name, where),
+            number=number,
+            fields=tuple(fields),
+            dedupe_field=base.dedupe_field if base and base.dedupe_field in by_name else None,
+            display_field=display,
+            generated_type=generated,
+            module_id=module_id,
         )
-    length = raw.get("length", _DEFAULT_LENGTHS.get(kind, 255))
-    if length is None:
-        length = _DEFAULT_LENGTHS.get(kind, 255)
-    if not isinstance(length, int) or isinstance(length, bool) or length < 1:
-        raise SchemaError(f"{where}.length must be a positive integer")
-    picklist, picklist_ids = _picklist(where, raw, kind)
-    lookup = _lookup_target(where, raw, kind, known)
-    decimals = raw.get("decimal_place")
-    if decimals is not None and (not isinstance(decimals, int) or not 0 <= decimals <= 9):
-        raise SchemaError(f"{where}.decimal_place must be an integer from 0 to 9 or null")
-    standard = base.field_map.get(name) if base else None
-    unique = raw.get("unique", False)
-    return FieldDef(
-        api_name=name,
-        label=_text(
+
+    def field(self, where: str, raw: Any, base: ModuleDef | None) -> FieldDef:
+        if not isinstance(raw, dict):
+            raise SchemaError(f"{where} must be an object")
+        name = raw.get("api_name")
+        if not isinstance(name, str) or not _API_NAME.match(name):
+            raise SchemaError(f"{where}.api_name must be a valid API name (got {name!r})")
+        where = f"{where} ({name})"
+        kind = raw.get("data_type")
+        checked = kind in DATA_TYPES
+        if not checked and not (self.snapshot and isinstance(kind, str) and kind):
+            raise SchemaError(
+                f"{where}.data_type must be one of {', '.join(sorted(DATA_TYPES))} (got {kind!r})"
+            )
+        assert isinstance(kind, str)
+        length = raw.get("length")
+        if length is None:
+            length = _DEFAULT_LENGTHS.get(kind, 255)
+        if not isinstance(length, int) or isinstance(length, bool) or length < 1:
+            raise SchemaError(f"{where}.length must be a positive integer")
+        picklist, picklist_ids = (
+            _picklist(where, raw, kind) if kind in _PICKLIST_TYPES else ((), ())
+        )
+        lookup = self.lookup_target(where, raw, kind)
+        if lookup is None and kind in _LOOKUP_TYPES:
+            checked = False  # a snapshot's lookup to a module it left out
+        decimals = raw.get("decimal_place")
+        if decimals is not None and (not isinstance(decimals, int) or not 0 <= decimals <= 9):
+            raise SchemaError(f"{where}.decimal_place must be an integer from 0 to 9 or null")
+        unique = raw.get("unique") or False
+        if not isinstance(unique, dict | bool):
+            raise SchemaError(f"{where}.unique must be true, false or Zoho's unique object")
+        label = _text(
             raw, "field_label", _text(raw, "display_label", name.replace("_", " "), where), where
-        ),
-        data_type=kind,
-        length=length,
-        system_mandatory=_flag(raw, "system_mandatory", where),
-        unique=bool(unique) if isinstance(unique, dict | bool) else _bad_unique(where),
-        read_only=_flag(raw, "read_only", where),
-        picklist=picklist,
-        lookup_module=lookup,
-        custom=_flag(raw, "custom_field", where, default=standard is None),
-        mandatory=_flag(raw, "mandatory", where),
-        decimal_place=decimals,
-        auto_number=_auto_number(where, raw) if kind == "autonumber" else None,
-        formula=_formula(where, raw) if kind == "formula" else None,
-        field_id=_id(raw, where),
-        picklist_ids=picklist_ids,
-    )
+        )
+        given_json = raw.get("json_type")
+        return FieldDef(
+            api_name=name,
+            label=label,
+            data_type=kind,
+            length=length,
+            system_mandatory=_flag(raw, "system_mandatory", where),
+            unique=bool(unique),
+            read_only=_flag(raw, "read_only", where),
+            picklist=picklist,
+            lookup_module=lookup,
+            custom=_flag(
+                raw, "custom_field", where, default=base is None or name not in base.field_map
+            ),
+            mandatory=_flag(raw, "mandatory", where),
+            decimal_place=decimals,
+            auto_number=_auto_number(where, raw) if kind == "autonumber" else None,
+            formula=_formula(where, raw) if kind == "formula" else None,
+            field_id=_id(raw, where),
+            picklist_ids=picklist_ids,
+            checked=checked,
+            given_json_type=given_json if not checked and isinstance(given_json, str) else None,
+        )
+
+    def lookup_target(self, where: str, raw: dict[str, Any], kind: str) -> str | None:
+        if kind == "lookup":
+            target = _target(raw.get("lookup"), ("module", "api_name"))
+        elif kind == "multiselectlookup":
+            target = _target(raw.get("multiselectlookup"), ("connected_module", "api_name"))
+        elif kind == "subform":
+            target = _target(raw.get("associated_module") or raw.get("subform"), ("module",))
+            if isinstance(target, dict):
+                target = target.get("api_name")
+        elif kind in ("ownerlookup", "userlookup"):
+            return "users"
+        else:
+            return None
+        if isinstance(target, str) and target.lower() in self.known:
+            return self.known[target.lower()]
+        if self.snapshot:
+            return None
+        raise SchemaError(
+            f"{where}: a {kind} must name a module of the schema (got {target!r}; "
+            f"known: {', '.join(sorted(self.known.values()))})"
+        )
 
 
-def _bad_unique(where: str) -> bool:
-    raise SchemaError(f"{where}.unique must be true, false or Zoho's unique object")
+_PICKLIST_TYPES = ("picklist", "multiselectpicklist")
+_LOOKUP_TYPES = ("lookup", "multiselectlookup", "subform")
 
 
 def _picklist(
@@ -318,7 +410,7 @@ def _picklist(
     items = raw.get("pick_list_values") or []
     if not isinstance(items, list):
         raise SchemaError(f"{where}.pick_list_values must be a list")
-    if kind in ("picklist", "multiselectpicklist") and not items:
+    if not items:
         raise SchemaError(f"{where}: a {kind} needs pick_list_values")
     values: list[str] = []
     ids: list[str] = []
@@ -332,27 +424,6 @@ def _picklist(
         given = _id(item, f"{where}.pick_list_values[{k}]") if isinstance(item, dict) else None
         ids.append(given or "")
     return tuple(values), (tuple(ids) if all(ids) else ())
-
-
-def _lookup_target(where: str, raw: dict[str, Any], kind: str, known: dict[str, str]) -> str | None:
-    if kind == "lookup":
-        target = _target(raw.get("lookup"), ("module", "api_name"))
-    elif kind == "multiselectlookup":
-        target = _target(raw.get("multiselectlookup"), ("connected_module", "api_name"))
-    elif kind == "subform":
-        target = _target(raw.get("associated_module") or raw.get("subform"), ("module",))
-        if isinstance(target, dict):
-            target = target.get("api_name")
-    elif kind in ("ownerlookup", "userlookup"):
-        return "users"
-    else:
-        return None
-    if not isinstance(target, str) or target.lower() not in known:
-        raise SchemaError(
-            f"{where}: a {kind} must name a module of the schema (got {target!r}; "
-            f"known: {', '.join(sorted(known.values()))})"
-        )
-    return known[target.lower()]
 
 
 def _auto_number(where: str, raw: dict[str, Any]) -> AutoNumber:

@@ -325,7 +325,7 @@ class CrmStore:
                 raise RecordError(
                     exc.code, exc.message, {**_where(path, key), **exc.details}
                 ) from None
-            if normalized is not None:
+            if normalized is not None and f.checked:
                 normalized = self._resolve(f, normalized, path, key)
             changes[key] = normalized
         return changes

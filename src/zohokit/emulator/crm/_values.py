@@ -86,8 +86,8 @@ def normalize(f: FieldDef, value: Any) -> Any:
 
     ``None`` clears a field. Lookups are returned as ``{"id": ...}``: the store adds the name.
     """
-    if value is None:
-        return None
+    if value is None or not f.checked:
+        return value
     kind = f.data_type
     if kind in ("text", "textarea", "website", "email", "phone"):
         if not isinstance(value, str):
