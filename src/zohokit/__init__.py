@@ -1,8 +1,17 @@
 """zohokit: Zoho CRM and Zoho Calendar for many tenants.
 
 The public names live here; everything in a module whose name starts with ``_`` is private.
+Start from :class:`Zoho`, the one object that owns the database engine, the token service
+and the request path, and hands out each tenant's services::
+
+    from zohokit import Settings, Zoho
+
+    async with Zoho.from_settings(Settings()) as zoho:
+        leads = [lead async for lead in zoho.crm("acme").search_records("Leads", ...)]
+
 The seed's module-level services (``oauth_token_service``, ``zoho_crm_service``,
-``zoho_calendar_service``) are built from the environment on first use, never at import::
+``zoho_calendar_service``, and ``ZohoCRMService()`` built with no wiring) run on
+:meth:`Zoho.default`, built from the environment on first use, never at import::
 
     from zohokit import ZohoCRMService, oauth_token_service
 
@@ -17,6 +26,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
+from ._zoho import Zoho
+from ._zoho import seed_default as _seed_default
 from .calendar import FreeBusy, Slot, ZohoCalendarService
 from .crm import CoqlResult, Criteria, RecordResult, ZohoCRMService, where
 from .errors import (
@@ -74,6 +85,7 @@ __all__ = [
     "TokenStatus",
     "TransportError",
     "UntrustedAccountsServer",
+    "Zoho",
     "ZohoAPIError",
     "ZohoCRMService",
     "ZohoCalendarService",
@@ -110,19 +122,11 @@ def _publish(names: list[str]) -> None:
 
 _publish(__all__)
 
-_LAZY = {
-    "oauth_token_service": ("zohokit.tokens", "get_oauth_token_service"),
-    "zoho_crm_service": ("zohokit.crm", "get_zoho_crm_service"),
-    "zoho_calendar_service": ("zohokit.calendar", "get_zoho_calendar_service"),
-}
-
 
 def __getattr__(name: str) -> _Any:
     # PEP 562: the seed's module-level services are built on first look-up, so importing
     # zohokit reads no environment and opens no database.
-    if name in _LAZY:
-        import importlib
-
-        module, getter = _LAZY[name]
-        return getattr(importlib.import_module(module), getter)()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        return _seed_default(name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None

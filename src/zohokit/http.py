@@ -25,10 +25,9 @@ import json as jsonlib
 import logging
 import math
 import random
-import threading
 import time
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol
@@ -46,7 +45,7 @@ from .errors import (
     TransportError,
     ZohoAPIError,
 )
-from .settings import Settings
+from .settings import EnvCredentials, Settings
 from .tokens import ZohoCredentials
 
 __all__ = [
@@ -54,6 +53,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "RequestTally",
     "RetryPolicy",
+    "ServiceDefaults",
     "TokenLike",
     "TokenSource",
     "ZohoHTTP",
@@ -548,26 +548,53 @@ def _api_error(
 
 # --- the services' common ground -------------------------------------------------------------
 
-_default_http: ZohoHTTP | None = None
-_default_http_lock = threading.Lock()
+
+def _default_root() -> Any:
+    # The seed's API: a service built with no wiring runs on the process-wide default root.
+    # Imported here, not at the top: the root sits above this module and wires it.
+    from ._zoho import Zoho
+
+    return Zoho.default()
 
 
 def default_http() -> ZohoHTTP:
-    """The process-wide :class:`ZohoHTTP` over ``zohokit.tokens.oauth_token_service``.
+    """The request path of :meth:`zohokit.Zoho.default` (built from the environment on first
+    call, never at import). Every service built with no wiring shares it, and with it one
+    connection pool and one in-flight cap per tenant."""
+    http: ZohoHTTP = _default_root().http
+    return http
 
-    Built on first call (which builds the token service from the environment), never at
-    import. Every service built without ``http=`` or ``token_service=`` shares it, and with
-    it one connection pool and one in-flight cap per tenant.
+
+@dataclass(frozen=True)
+class ServiceDefaults:
+    """What a service falls back to when its caller gives nothing more specific.
+
+    ``env_credentials(provider)`` gives the environment's OAuth client (the ``ZOHO_*``
+    variables); ``api_url`` and ``calendar_url`` replace Zoho's hosts (the emulator, a
+    proxy); ``calendar_id`` is the default calendar. A :class:`~zohokit.Zoho` root hands its
+    own to every service it builds; a service built with none has no fallback at all.
     """
-    global _default_http
-    with _default_http_lock:
-        if _default_http is None:
-            from .tokens import get_oauth_token_service
 
-            _default_http = ZohoHTTP(
-                get_oauth_token_service(), max_in_flight=Settings().zohokit_max_in_flight
-            )
-        return _default_http
+    env_credentials: Callable[[str], EnvCredentials] | None = None
+    api_url: str | None = None
+    calendar_url: str | None = None
+    calendar_id: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ServiceDefaults:
+        """The fallbacks ``settings`` describe (it is read, never built, here)."""
+        return cls(
+            env_credentials=settings.env_credentials,
+            api_url=settings.zoho_api_url,
+            calendar_url=settings.zoho_calendar_url,
+            calendar_id=settings.zoho_calendar_id,
+        )
+
+    def env(self, provider: str) -> EnvCredentials:
+        """The fallback credentials for ``provider`` (all ``None`` when there are none)."""
+        if self.env_credentials is None:
+            return EnvCredentials(None)
+        return self.env_credentials(provider)
 
 
 class ZohoService:
@@ -575,10 +602,15 @@ class ZohoService:
     constructor, credential precedence, ``get_access_token`` and the request call).
 
     ``credentials`` (a :class:`~zohokit.tokens.ZohoCredentials` or a dict with ``client_id``,
-    ``client_secret``, ``refresh_token``) win over the environment; for each part the generic
-    ``ZOHO_*`` variable comes next, then the product-specific one. ``client_id`` is the
-    **tenant key** (whose tokens to use), as in the seed. No token is kept here: every call
-    asks the token service, which caches.
+    ``client_secret``, ``refresh_token``) win over the fallbacks in ``defaults`` (or in
+    ``settings``, read as :meth:`ServiceDefaults.from_settings` does); for each part the
+    generic ``ZOHO_*`` variable comes next, then the product-specific one. ``client_id`` is
+    the **tenant key** (whose tokens to use), as in the seed. No token is kept here: every
+    call asks the token service, which caches.
+
+    Build services with :meth:`zohokit.Zoho.crm` / :meth:`zohokit.Zoho.calendar`. Built with
+    neither ``http``, ``token_service``, ``defaults`` nor ``settings`` (the seed's
+    ``ZohoCRMService()``), a service runs on :meth:`zohokit.Zoho.default`.
     """
 
     provider: ClassVar[str]
@@ -591,17 +623,27 @@ class ZohoService:
         *,
         token_service: TokenSource | None = None,
         http: ZohoHTTP | None = None,
+        defaults: ServiceDefaults | None = None,
         settings: Settings | None = None,
         base_url: str | None = None,
     ) -> None:
-        settings = settings or Settings()
-        env = settings.env_credentials(self.provider)
-        given = ZohoCredentials.coerce(credentials) or ZohoCredentials(None)
+        if settings is not None:
+            defaults = ServiceDefaults.from_settings(settings)
+        if defaults is None:
+            unwired = http is None and token_service is None
+            defaults = _default_root().defaults if unwired else ServiceDefaults()
+        assert defaults is not None
+        self.defaults = defaults
+        env = defaults.env(self.provider)
+        self._given = ZohoCredentials.coerce(credentials)
+        given = self._given or ZohoCredentials(None)
         self.tenant = client_id
         self.client_id = given.client_id or env.client_id or ""
         self._client_secret = given.client_secret or env.client_secret or ""
         self._refresh_token = given.refresh_token or env.refresh_token or ""
-        override = settings.zoho_api_url if self.service == "crm" else settings.zoho_calendar_url
+        # The token service falls back to the environment itself: only what the caller gave
+        # travels with each request (``self._given``).
+        override = defaults.api_url if self.service == "crm" else defaults.calendar_url
         self.base_url = base_url or override
         if http is None and token_service is not None:
             http = ZohoHTTP(token_service)
@@ -612,14 +654,14 @@ class ZohoService:
 
     @property
     def http(self) -> ZohoHTTP:
-        """The request path this service uses (the shared default unless one was given)."""
+        """The request path this service uses (the default root's unless one was given)."""
         if self._http is None:
             self._http = default_http()
         return self._http
 
     @property
     def credentials(self) -> ZohoCredentials:
-        """The OAuth client (and refresh token) handed to the token service."""
+        """The OAuth client (and refresh token) this service knows of, fallbacks included."""
         return ZohoCredentials(
             self.client_id or None, self._client_secret or None, self._refresh_token or None
         )
@@ -629,7 +671,7 @@ class ZohoService:
 
     async def get_access_token(self) -> str:
         """A valid access token for this tenant, from the token service (the seed's call)."""
-        return await self.http.tokens.get_access_token(self.tenant, self.provider, self.credentials)
+        return await self.http.tokens.get_access_token(self.tenant, self.provider, self._given)
 
     async def _call(
         self,
@@ -649,7 +691,7 @@ class ZohoService:
             method,
             path,
             service=self.service,
-            credentials=self.credentials,
+            credentials=self._given,
             base_url=self.base_url,
             params=params,
             json=json,

@@ -78,33 +78,37 @@ async def test_get_access_token_comes_from_the_token_service(
     assert await token_service.status("default", "zoho_calendar") is not None
 
 
-def test_module_level_services_are_built_lazily() -> None:
+def _clean_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("ZOHO_", "ZOHOKIT_"))},
+        "ZOHOKIT_DATA_DIR": str(data_dir),
+        **extra,
+    }
+
+
+def test_module_level_services_are_built_lazily_on_one_default_root(tmp_path: Path) -> None:
     code = (
-        "import zohokit.crm, zohokit.calendar\n"
+        "import os, zohokit, zohokit.crm, zohokit.calendar, zohokit.tokens\n"
+        "data = os.environ['ZOHOKIT_DATA_DIR']\n"
         "s = zohokit.crm.zoho_crm_service\n"
-        "assert s is zohokit.crm.zoho_crm_service and s.tenant == 'default'\n"
+        "assert s is zohokit.crm.zoho_crm_service is zohokit.zoho_crm_service\n"
+        "assert s.tenant == 'default'\n"
         "c = zohokit.calendar.zoho_calendar_service\n"
-        "assert c is zohokit.calendar.zoho_calendar_service\n"
+        "assert c is zohokit.calendar.zoho_calendar_service is zohokit.zoho_calendar_service\n"
+        "assert os.listdir(data) == []  # no key file, no database yet\n"
+        "tokens = zohokit.tokens.oauth_token_service\n"
+        "assert tokens is zohokit.oauth_token_service is s.http.tokens is c.http.tokens\n"
+        "assert s.http is c.http is zohokit.ZohoCRMService().http\n"
+        "assert os.listdir(data) != []  # the token service made its key file on demand\n"
         "print('ok')\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
-    )
-    assert out.stdout.strip() == "ok", out.stderr
-
-
-def test_the_in_flight_cap_comes_from_the_environment(tmp_path: Path) -> None:
-    # Several processes share Zoho's per-organisation limit: each is given its share.
-    code = (
-        "import zohokit.http\nassert zohokit.http.default_http().max_in_flight == 3\nprint('ok')\n"
-    )
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("ZOHO_", "ZOHOKIT_"))},
-        "ZOHOKIT_DATA_DIR": str(tmp_path),
-        "ZOHOKIT_MAX_IN_FLIGHT": "3",
-    }
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=_clean_env(tmp_path),
+        check=False,
+        timeout=60,
     )
     assert out.stdout.strip() == "ok", out.stderr
 

@@ -13,7 +13,6 @@ built from the environment on first access (no I/O at import).
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Any
 
 from ..availability import Slot
@@ -40,17 +39,14 @@ __all__ = [
 if TYPE_CHECKING:
     zoho_calendar_service: ZohoCalendarService
 
-_default: ZohoCalendarService | None = None
-_lock = threading.Lock()
-
 
 def get_zoho_calendar_service() -> ZohoCalendarService:
-    """The module-level service for the ``default`` tenant, built on first call."""
-    global _default
-    with _lock:
-        if _default is None:
-            _default = ZohoCalendarService()
-        return _default
+    """The seed's module-level service for the ``default`` tenant, on :meth:`zohokit.Zoho.default`
+    (built on first call)."""
+    from .._zoho import seed_default
+
+    got: ZohoCalendarService = seed_default("zoho_calendar_service")
+    return got
 
 
 def __getattr__(name: str) -> Any:

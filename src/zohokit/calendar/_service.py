@@ -76,7 +76,8 @@ class ZohoCalendarService(ZohoService):
     """Zoho Calendar for one tenant and one calendar (the seed's API, plus events, free/busy
     and etag handling).
 
-    ``calendar_id`` comes from the credentials (``calendar_id``) or ``ZOHO_CALENDAR_ID``.
+    ``calendar_id`` is the argument, else the credentials' ``calendar_id``, else the default
+    (``ZOHO_CALENDAR_ID`` for a root built from settings).
     Calls go to the tenant's ``calendar.zoho.<tld>`` (or ``ZOHO_CALENDAR_URL``). Times are
     aware datetimes; naive ones are refused rather than guessed. ``health`` (a
     :class:`~zohokit.calendar.CalendarHealth`, shared by a tenant's services) receives the
@@ -91,16 +92,15 @@ class ZohoCalendarService(ZohoService):
         credentials: ZohoCredentials | Mapping[str, Any] | None = None,
         client_id: str = "default",
         *,
+        calendar_id: str | None = None,
         health: CalendarHealth | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(credentials, client_id, **kwargs)
         self.health = health if health is not None else CalendarHealth()
-        settings = kwargs.get("settings")
-        from ..settings import Settings
-
-        env_calendar = (settings or Settings()).zoho_calendar_id
-        self.calendar_id = _calendar_id_of(credentials) or env_calendar or ""
+        self.calendar_id = (
+            calendar_id or _calendar_id_of(credentials) or self.defaults.calendar_id or ""
+        )
 
     @classmethod
     def for_client(

@@ -14,7 +14,6 @@ from the environment on first access (no I/O at import).
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Any
 
 from ._criteria import MAX_CONDITIONS, Criteria, escape, where
@@ -37,17 +36,14 @@ __all__ = [
 if TYPE_CHECKING:
     zoho_crm_service: ZohoCRMService
 
-_default: ZohoCRMService | None = None
-_lock = threading.Lock()
-
 
 def get_zoho_crm_service() -> ZohoCRMService:
-    """The module-level service for the ``default`` tenant, built on first call."""
-    global _default
-    with _lock:
-        if _default is None:
-            _default = ZohoCRMService()
-        return _default
+    """The seed's module-level service for the ``default`` tenant, on :meth:`zohokit.Zoho.default`
+    (built on first call)."""
+    from .._zoho import seed_default
+
+    got: ZohoCRMService = seed_default("zoho_crm_service")
+    return got
 
 
 def __getattr__(name: str) -> Any:

@@ -1,16 +1,15 @@
 """``create_app(settings)``: the FastAPI service. Nothing is built at import time; the
-database engine, token service and HTTP client are made in the lifespan and closed after."""
+lifespan builds one :class:`~zohokit.Zoho` root (engine, token service, accounts client,
+request path, booking service, ledger) from the settings and closes it after."""
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from datetime import UTC, datetime
 
 import httpx
 import jinja2
@@ -18,12 +17,10 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .. import db as _db
+from .._zoho import Zoho
 from ..emulator import Emulator
 from ..emulator import create_app as create_emulator_app
-from ..sync import Ledger
-from ..tokens import AccountsClient, OAuthTokenService
-from . import _admin, _broker, _connect, _health, _tenants
+from . import _admin, _bookings, _broker, _connect, _health, _tenants
 from ._auth import ApiKeyring, ApiPrincipal, LoginSigner
 from ._errors import install_error_handlers
 from ._guard import RequestGuard
@@ -98,36 +95,33 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        tokens = OAuthTokenService.from_settings(s, transport=transport, clock=clock)
-        engine = tokens.engine
-        await _db.upgrade_async(engine)
-        accounts = AccountsClient(timeout=s.zohokit_refresh_timeout_seconds, transport=transport)
-        state = ServiceState(
-            settings=s,
-            engine=engine,
-            tokens=tokens,
-            accounts=accounts,
-            keyring=keyring,
-            signer=signer,
-            sessions=SessionStore(
-                engine, keyring, secret=secret, max_age=s.zohokit_session_seconds, clock=clock
-            ),
-            tenants=TenantStore(engine),
-            states=StateStore(engine),
-            ledger=Ledger(engine),
-            templates=templates,
-            transport=transport,
-            emulator=emulator,
-            clock=clock,
-        )
-        app.state.zohokit = state
-        try:
+        # The root's clock is aware time; the service's own code still does epoch seconds.
+        def now() -> datetime:
+            return datetime.fromtimestamp(clock(), UTC)
+
+        async with Zoho.from_settings(s, transport=transport, clock=now) as zoho:
+            state = ServiceState(
+                settings=s,
+                zoho=zoho,
+                keyring=keyring,
+                signer=signer,
+                sessions=SessionStore(
+                    zoho.engine,
+                    keyring,
+                    secret=secret,
+                    max_age=s.zohokit_session_seconds,
+                    clock=clock,
+                ),
+                tenants=TenantStore(zoho.engine),
+                states=StateStore(zoho.engine),
+                templates=templates,
+                emulator=emulator,
+                clock=clock,
+            )
+            app.state.zohokit = state
             if setup is not None:
                 await setup(state)
             yield
-        finally:
-            await accounts.aclose()
-            await tokens.close()
 
     app = FastAPI(
         title="zohokit",
@@ -139,9 +133,8 @@ def create_app(
         redoc_url=None,
     )
     install_error_handlers(app)
-    for module in (_health, _tenants, _broker, _connect, _admin):
+    for module in (_health, _tenants, _broker, _connect, _admin, _bookings):
         app.include_router(module.router)
-    _include_bookings(app)
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi(_: ApiPrincipal) -> JSONResponse:
@@ -154,12 +147,3 @@ def create_app(
     if emulator is not None:
         app.add_middleware(EmulatorMount, emulator_app=create_emulator_app(emulator))
     return app
-
-
-def _include_bookings(app: FastAPI) -> None:
-    """The availability and booking routes, present once the booking module is installed."""
-    # Checked by name rather than by catching ImportError, so a broken module still fails loudly.
-    if importlib.util.find_spec(f"{__package__}._bookings") is None:
-        return
-    module: Any = importlib.import_module(f"{__package__}._bookings")
-    app.include_router(module.router)

@@ -1,7 +1,7 @@
 """The availability and booking API: schedules, availability, holds and bookings per tenant.
 
-Every route runs :class:`~zohokit.scheduling.BookingService` (built once in this router's
-lifespan, on the service's database and token service) and maps its errors to 4xx/5xx JSON
+Every route runs the :class:`~zohokit.scheduling.BookingService` of the service's
+:class:`~zohokit.Zoho` root (built once in the app's lifespan) and maps its errors to 4xx/5xx JSON
 answers. A tenant-scoped key may only touch its own tenant. Routes that call Zoho refuse a
 tenant with no stored connection (424), for the same reason the token broker does: the token
 service would otherwise fall back to the ``ZOHO_*`` environment and use one business's Zoho
@@ -11,15 +11,14 @@ account for every tenant.
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import (
     APIRouter,
     Depends,
-    FastAPI,
     Header,
     HTTPException,
     Path,
@@ -37,7 +36,6 @@ from ..errors import (
     TokenRevoked,
     ZohoError,
 )
-from ..http import ZohoHTTP
 from ..scheduling import (
     Booking,
     BookingNotFound,
@@ -66,7 +64,6 @@ __all__ = [
     "BookingCreate",
     "BookingOut",
     "ScheduleBody",
-    "booking_service",
     "get_booking_service",
     "router",
 ]
@@ -331,35 +328,10 @@ class ScheduleBody(_Body):
 # --- wiring ----------------------------------------------------------------------------------
 
 
-def booking_service(state: ServiceState, http: ZohoHTTP) -> BookingService:
-    """A booking service on the service's database, calling Zoho through ``http``, on the
-    service's clock (tests move it)."""
-    return BookingService.over(
-        state.engine,
-        http,
-        settings=state.settings,
-        clock=lambda: datetime.fromtimestamp(state.clock(), UTC),
-        calendar_health=state.calendar_health,
-    )
-
-
-@asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    # Runs inside create_app's lifespan (FastAPI nests an included router's), so the
-    # service state exists; the Zoho HTTP client is closed before the token service.
-    state: ServiceState = app.state.zohokit
-    http = ZohoHTTP(state.tokens, transport=state.transport)
-    app.state.zohokit_bookings = booking_service(state, http)
-    try:
-        yield
-    finally:
-        await http.aclose()
-
-
 def get_booking_service(request: Request) -> BookingService:
-    """Dependency: the service's :class:`BookingService` (set by this router's lifespan)."""
-    service: BookingService = request.app.state.zohokit_bookings
-    return service
+    """Dependency: the service's :class:`BookingService` (the root's, built in the lifespan)."""
+    state: ServiceState = request.app.state.zohokit
+    return state.bookings
 
 
 async def _booking_service(request: Request) -> BookingService:
@@ -369,7 +341,7 @@ async def _booking_service(request: Request) -> BookingService:
 
 Bookings = Annotated[BookingService, Depends(_booking_service)]
 
-router = APIRouter(prefix="/api/tenants", tags=["bookings"], lifespan=_lifespan)
+router = APIRouter(prefix="/api/tenants", tags=["bookings"])
 
 _COMMON: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or invalid API key"},

@@ -22,11 +22,9 @@ from pydantic import SecretStr
 
 from ..emulator import Emulator, EmulatorConfig
 from ..emulator import create_app as create_emulator_app
-from ..http import ZohoHTTP
 from ..scheduling import Schedule, ScheduleNotFound
 from ..settings import PROVIDERS
 from ..tokens import generate_key
-from ._bookings import booking_service
 from ._settings import ServerSettings
 from ._state import ServiceState
 
@@ -80,19 +78,15 @@ class Sandbox:
     async def _demo_schedule(self, state: ServiceState) -> None:
         """Give the demo tenant a schedule on the emulator's primary calendar, once: an
         operator's later changes (``PUT /api/tenants/demo/schedule``) survive restarts."""
-        http = ZohoHTTP(state.tokens, transport=state.transport)
+        service = state.bookings
         try:
-            service = booking_service(state, http)
-            try:
-                await service.get_schedule(DEMO_TENANT)
-            except ScheduleNotFound:
-                # "primary" is the emulator's alias of its user's default calendar: the
-                # stored schedule then names no uid of one emulator run.
-                await service.set_schedule(
-                    DEMO_TENANT, Schedule.from_dict(DEMO_SCHEDULE), calendar_id="primary"
-                )
-        finally:
-            await http.aclose()
+            await service.get_schedule(DEMO_TENANT)
+        except ScheduleNotFound:
+            # "primary" is the emulator's alias of its user's default calendar: the stored
+            # schedule then names no uid of one emulator run.
+            await service.set_schedule(
+                DEMO_TENANT, Schedule.from_dict(DEMO_SCHEDULE), calendar_id="primary"
+            )
 
 
 def _secrets(data_dir: Path) -> dict[str, str]:

@@ -8,13 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated
 
-import httpx
 import jinja2
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from .._zoho import Zoho
 from ..calendar import CalendarHealth
 from ..emulator import Emulator
+from ..scheduling import BookingService
 from ..sync import Ledger
 from ..tokens import AccountsClient, OAuthTokenService
 from ._auth import ApiKeyring, LoginSigner
@@ -27,29 +28,54 @@ __all__ = ["ServiceState", "State", "get_state"]
 
 @dataclass
 class ServiceState:
-    """The running service's objects. ``emulator`` is set in sandbox mode only."""
+    """The running service's objects: the :class:`~zohokit.Zoho` root and what only the
+    service has. ``emulator`` is set in sandbox mode only."""
 
     settings: ServerSettings
-    engine: AsyncEngine
-    tokens: OAuthTokenService
-    accounts: AccountsClient
+    zoho: Zoho
     keyring: ApiKeyring
     signer: LoginSigner
     sessions: SessionStore
     tenants: TenantStore
     states: StateStore
-    ledger: Ledger
     templates: jinja2.Environment
-    transport: httpx.AsyncBaseTransport | None = None
     emulator: Emulator | None = None
     clock: Callable[[], float] = time.time
     #: (tenant, provider) pairs the broker recently saw exist and connected, until when. Lets
     #: a warm broker call skip the database entirely (the token itself is cached by the
     #: token service); a deletion on another instance shows within ``BROKER_RECHECK`` seconds.
     broker_checked: dict[tuple[str, str], float] = field(default_factory=dict)
-    #: Each tenant's Zoho Calendar warnings (a booking calendar left out of free/busy), as
-    #: the booking flow last saw them: shown on the tenant's status and the admin page.
-    calendar_health: CalendarHealth = field(default_factory=CalendarHealth)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The root's database engine."""
+        return self.zoho.engine
+
+    @property
+    def tokens(self) -> OAuthTokenService:
+        """The root's token service (what the token broker serves)."""
+        return self.zoho.tokens
+
+    @property
+    def accounts(self) -> AccountsClient:
+        """The root's accounts client (the token service's own)."""
+        return self.zoho.accounts
+
+    @property
+    def ledger(self) -> Ledger:
+        """The root's sync ledger."""
+        return self.zoho.ledger
+
+    @property
+    def calendar_health(self) -> CalendarHealth:
+        """Each tenant's Zoho Calendar warnings (a booking calendar left out of free/busy), as
+        the root's booking flow last saw them: shown on the tenant's status and admin page."""
+        return self.zoho.calendar_health
+
+    @property
+    def bookings(self) -> BookingService:
+        """The root's booking service."""
+        return self.zoho.bookings
 
 
 async def get_state(request: Request) -> ServiceState:

@@ -12,7 +12,6 @@ databases, an in-process emulator transport, a test clock.
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Any
 
 from ._accounts_client import (
@@ -47,22 +46,18 @@ __all__ = [
 if TYPE_CHECKING:
     oauth_token_service: OAuthTokenService
 
-_default: OAuthTokenService | None = None
-_default_lock = threading.Lock()
-
 
 def get_oauth_token_service() -> OAuthTokenService:
-    """The process-wide service built from the environment, created on first call.
+    """The token service of :meth:`zohokit.Zoho.default`, built from the environment on first
+    call.
 
-    It binds to the event loop it is first used on: use it from one long-running loop
-    (a web server, a worker). Scripts that call ``asyncio.run`` repeatedly should build
-    their own :class:`OAuthTokenService` with :meth:`OAuthTokenService.from_settings`.
-    """
-    global _default
-    with _default_lock:
-        if _default is None:
-            _default = OAuthTokenService.from_settings()
-        return _default
+    It binds to the event loop it is first used on: use it from one long-running loop (a web
+    server, a worker). Scripts that call ``asyncio.run`` repeatedly should build their own
+    :class:`zohokit.Zoho`."""
+    from .._zoho import seed_default
+
+    got: OAuthTokenService = seed_default("oauth_token_service")
+    return got
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,395 @@
+"""``Zoho``: the one object that wires zohokit together, in the habit of stripe's ``StripeClient``.
+
+A process builds one :class:`Zoho` (from :class:`~zohokit.settings.Settings` at an edge, or
+from plain arguments in a library or a test) and asks it for what it needs::
+
+    async with Zoho.from_settings(Settings()) as zoho:
+        crm = zoho.crm("acme")                 # ZohoCRMService for tenant "acme"
+        calendar = zoho.calendar("acme")       # ZohoCalendarService
+        await zoho.bookings.availability(...)  # BookingService
+        runs = await zoho.ledger.runs()        # the sync ledger
+
+It owns, and closes on ``aclose()`` / ``async with``, exactly one of each: the database
+engine, the accounts client, the :class:`~zohokit.tokens.OAuthTokenService` (what the
+server's token broker serves) and the :class:`~zohokit.http.ZohoHTTP` request path, whose
+per-tenant in-flight cap is ``max_in_flight`` (``ZOHOKIT_MAX_IN_FLIGHT``). One ``transport``
+feeds both the accounts client and the API client, so a test hands it one
+``httpx.ASGITransport`` over one emulator app.
+
+The parts are built on first use, never in the constructor: building a :class:`Zoho` reads
+no file and opens no connection. The seed's module-level API (``ZohoCRMService()``,
+``zohokit.oauth_token_service``, ...) runs on :meth:`Zoho.default`, one root built lazily
+from the environment.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import httpx
+from pydantic import SecretStr
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from . import db as _db
+from ._clock import Clock, epoch, system_clock
+from .calendar import CalendarHealth, ZohoCalendarService
+from .crm import ZohoCRMService
+from .datacenters import by_code
+from .errors import ConfigurationError
+from .http import DEFAULT_MAX_IN_FLIGHT, DEFAULT_TIMEOUT, RetryPolicy, ServiceDefaults, ZohoHTTP
+from .settings import EnvCredentials, Settings
+from .tokens import (
+    AccountsClient,
+    Cipher,
+    OAuthTokenService,
+    RefreshPolicy,
+    ZohoCredentials,
+)
+from .tokens._crypto import load_or_create_key_file
+
+if TYPE_CHECKING:
+    from .scheduling import BookingService
+    from .sync import Ledger
+
+__all__ = ["Zoho", "seed_default"]
+
+T = TypeVar("T")
+
+
+class _Lazy(Generic[T]):
+    """A value built by ``build`` on first :meth:`get`, once, even from several threads.
+
+    The one lazy-default helper behind the seed's module-level names: importing zohokit
+    builds nothing; the first look-up builds, later ones share.
+    """
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._value: T | None = None
+        self._lock = threading.Lock()
+
+    def peek(self) -> T | None:
+        """The value if it was built, else ``None`` (builds nothing)."""
+        return self._value
+
+    def get(self) -> T:
+        """The value, built now if this is the first call."""
+        value = self._value
+        if value is None:
+            with self._lock:
+                value = self._value
+                if value is None:
+                    value = self._value = self._build()
+        return value
+
+
+@dataclass
+class _Parts:
+    engine: AsyncEngine
+    accounts: AccountsClient
+    tokens: OAuthTokenService
+    http: ZohoHTTP
+
+
+def _fixed_credentials(
+    given: ZohoCredentials | Mapping[str, Any] | None,
+) -> Callable[[str], EnvCredentials] | None:
+    creds = ZohoCredentials.coerce(given)
+    if creds is None:
+        return None
+    fixed = EnvCredentials(creds.client_id, creds.client_secret, creds.refresh_token)
+    return lambda _provider: fixed
+
+
+def _secret(value: SecretStr | str | None) -> str | None:
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+class Zoho:
+    """zohokit's composition root: one engine, one token service, one request path.
+
+    Built from plain arguments (a library, a test) or with :meth:`from_settings` (the CLI,
+    the server, the seed's defaults). Give ``database_url`` or ``engine`` (an engine passed
+    in stays yours to dispose), and ``encryption_keys`` (``[kid:]base64key`` list; the first
+    encrypts) or ``data_dir`` to keep a generated key in. ``credentials`` is the OAuth client
+    (and optionally refresh token) a tenant with no stored row falls back to, as the
+    ``ZOHO_*`` variables are for :meth:`from_settings`; ``env_credentials`` gives them per
+    provider instead.
+
+    ``accounts_url``, ``api_url`` and ``calendar_url`` override Zoho's hosts (the emulator, a
+    proxy); ``data_center`` (``us``, ``eu``, ...) is where tokens seeded from credentials
+    live; ``calendar_id`` is the default calendar. ``max_in_flight`` caps the requests in
+    flight per tenant and provider; ``refresh_policy`` holds the token margin, jitter, lease
+    and refresh timeout; ``retry`` and ``timeout`` shape the API calls; ``transport``
+    replaces the network for both the accounts server and the APIs; ``clock`` (aware
+    ``datetime``) is the time of the token service, the bookings and the server.
+    """
+
+    def __init__(
+        self,
+        *,
+        database_url: str | None = None,
+        engine: AsyncEngine | None = None,
+        encryption_keys: SecretStr | str | None = None,
+        data_dir: Path | None = None,
+        credentials: ZohoCredentials | Mapping[str, Any] | None = None,
+        env_credentials: Callable[[str], EnvCredentials] | None = None,
+        data_center: str = "us",
+        accounts_url: str | None = None,
+        api_url: str | None = None,
+        calendar_url: str | None = None,
+        calendar_id: str | None = None,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        refresh_policy: RefreshPolicy | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock = system_clock,
+        poll_interval: float = 0.05,
+    ) -> None:
+        if database_url is None and engine is None:
+            raise ConfigurationError(
+                "Zoho() needs database_url= (sqlite:///path or postgresql://...) or engine=",
+                variables=("ZOHOKIT_DATABASE_URL",),
+            )
+        if not _secret(encryption_keys) and data_dir is None:
+            raise ConfigurationError(
+                "Zoho() needs encryption_keys= (make one with zohokit.tokens.generate_key()) "
+                "or data_dir= to keep a generated key in",
+                variables=("ZOHOKIT_ENCRYPTION_KEYS", "ZOHOKIT_DATA_DIR"),
+            )
+        if max_in_flight < 1:
+            raise ConfigurationError(
+                f"max_in_flight must be at least 1, not {max_in_flight}",
+                variables=("ZOHOKIT_MAX_IN_FLIGHT",),
+            )
+        self._database_url = database_url
+        self._engine = engine
+        self._encryption_keys = _secret(encryption_keys)
+        self._data_dir = data_dir
+        self._env_credentials = env_credentials or _fixed_credentials(credentials)
+        self.data_center = by_code(data_center)
+        self._accounts_url = accounts_url
+        self.defaults = ServiceDefaults(
+            env_credentials=self._env_credentials,
+            api_url=api_url,
+            calendar_url=calendar_url,
+            calendar_id=calendar_id,
+        )
+        self.max_in_flight = max_in_flight
+        self.refresh_policy = refresh_policy or RefreshPolicy()
+        self._retry = retry
+        self._timeout = timeout
+        self._transport = transport
+        self.clock = clock
+        self._poll_interval = poll_interval
+        self._parts = _Lazy(self._build)
+        self.calendar_health = CalendarHealth()
+        self._bookings: BookingService | None = None
+        self._ledger: Ledger | None = None
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock = system_clock,
+        retry: RetryPolicy | None = None,
+    ) -> Zoho:
+        """The root the environment describes: ``ZOHOKIT_DATABASE_URL``,
+        ``ZOHOKIT_ENCRYPTION_KEYS`` (else a key file in ``ZOHOKIT_DATA_DIR``), the ``ZOHO_*``
+        credentials, hosts and data centre, ``ZOHOKIT_MAX_IN_FLIGHT`` and the token timings.
+        """
+        return cls(
+            database_url=settings.database_url(),
+            encryption_keys=settings.zohokit_encryption_keys,
+            data_dir=settings.zohokit_data_dir,
+            env_credentials=settings.env_credentials,
+            data_center=settings.zoho_dc,
+            accounts_url=settings.zoho_accounts_url,
+            api_url=settings.zoho_api_url,
+            calendar_url=settings.zoho_calendar_url,
+            calendar_id=settings.zoho_calendar_id,
+            max_in_flight=settings.zohokit_max_in_flight,
+            refresh_policy=RefreshPolicy(
+                margin=settings.zohokit_token_margin_seconds,
+                jitter=settings.zohokit_token_jitter_seconds,
+                lease=settings.zohokit_lease_seconds,
+                timeout=settings.zohokit_refresh_timeout_seconds,
+            ),
+            retry=retry,
+            transport=transport,
+            clock=clock,
+        )
+
+    @classmethod
+    def default(cls) -> Zoho:
+        """The process-wide root built from ``Settings()`` on first call (never at import).
+
+        The seed's module-level names run on it: ``ZohoCRMService()`` built with no wiring,
+        ``zohokit.oauth_token_service``, ``zoho_crm_service`` and ``zoho_calendar_service``.
+        It binds to the event loop it is first used on, so use it from one long-running loop;
+        anything else (tests, scripts calling ``asyncio.run`` repeatedly) builds its own.
+        """
+        return _DEFAULT.get()
+
+    def __repr__(self) -> str:
+        url = self._engine.url if self._engine is not None else make_url(self._database_url or "")
+        shown = url.render_as_string(hide_password=True)
+        return f"Zoho(database={shown!r}, max_in_flight={self.max_in_flight})"
+
+    # --- the parts, built on first use ------------------------------------------------------
+
+    def _build(self) -> _Parts:
+        owns_engine = self._engine is None
+        engine = self._engine or _db.create_engine(self._database_url or "")
+        spec = self._encryption_keys
+        if not spec:
+            assert self._data_dir is not None  # checked in __init__
+            spec = load_or_create_key_file(self._data_dir)
+        accounts = AccountsClient(timeout=self.refresh_policy.timeout, transport=self._transport)
+        tokens = OAuthTokenService(
+            engine,
+            cipher=Cipher.from_spec(spec),
+            accounts=accounts,
+            policy=self.refresh_policy,
+            env_credentials=self._env_credentials,
+            default_accounts_url=self.data_center.accounts_url,
+            accounts_url_override=self._accounts_url,
+            clock=epoch(self.clock),
+            poll_interval=self._poll_interval,
+            owns_engine=owns_engine,
+        )
+        http = ZohoHTTP(
+            tokens,
+            max_in_flight=self.max_in_flight,
+            retry=self._retry,
+            timeout=self._timeout,
+            transport=self._transport,
+        )
+        return _Parts(engine, accounts, tokens, http)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The database engine (tokens, bookings, the sync ledger, the server's tables)."""
+        return self._parts.get().engine
+
+    @property
+    def accounts(self) -> AccountsClient:
+        """The client of Zoho's accounts servers (the token service's own)."""
+        return self._parts.get().accounts
+
+    @property
+    def tokens(self) -> OAuthTokenService:
+        """The token service: every access token, and what the server's token broker serves."""
+        return self._parts.get().tokens
+
+    @property
+    def http(self) -> ZohoHTTP:
+        """The request path every CRM and Calendar call of this root goes through."""
+        return self._parts.get().http
+
+    # --- what it hands out ------------------------------------------------------------------
+
+    def crm(
+        self,
+        tenant: str = "default",
+        credentials: ZohoCredentials | Mapping[str, Any] | None = None,
+    ) -> ZohoCRMService:
+        """Zoho CRM for ``tenant``; ``credentials`` only matter for a tenant with no stored
+        connection (they seed it, as the environment's do)."""
+        return ZohoCRMService(credentials, tenant, http=self.http, defaults=self.defaults)
+
+    def calendar(
+        self,
+        tenant: str = "default",
+        credentials: ZohoCredentials | Mapping[str, Any] | None = None,
+        *,
+        calendar_id: str | None = None,
+    ) -> ZohoCalendarService:
+        """Zoho Calendar for ``tenant`` on ``calendar_id`` (else the credentials' or the
+        root's default calendar)."""
+        return ZohoCalendarService(
+            credentials,
+            tenant,
+            calendar_id=calendar_id,
+            health=self.calendar_health,
+            http=self.http,
+            defaults=self.defaults,
+        )
+
+    @property
+    def bookings(self) -> BookingService:
+        """The booking flow on this root's database and Zoho services (built once)."""
+        if self._bookings is None:
+            from .scheduling import BookingService
+
+            self._bookings = BookingService(
+                self.engine,
+                calendar_for=lambda tenant: self.calendar(tenant),
+                crm_for=lambda tenant: self.crm(tenant),
+                clock=self.clock,
+            )
+        return self._bookings
+
+    @property
+    def ledger(self) -> Ledger:
+        """The sync ledger on this root's database (built once)."""
+        if self._ledger is None:
+            from .sync import Ledger
+
+            self._ledger = Ledger(self.engine)
+        return self._ledger
+
+    # --- life cycle -------------------------------------------------------------------------
+
+    async def migrate(self) -> None:
+        """Bring the database to the latest migration (done once; ``async with`` does it)."""
+        await self.tokens.__aenter__()
+
+    async def __aenter__(self) -> Zoho:
+        await self.migrate()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the API connections, the accounts client and the engine (if this root made
+        it). Nothing was built yet: nothing to close."""
+        built, self._parts = self._parts, _Lazy(self._build)
+        self._bookings = self._ledger = None
+        parts = built.peek()
+        if parts is None:
+            return
+        await parts.http.aclose()
+        await parts.tokens.close()  # closes the accounts client, and the engine if it is ours
+
+
+def _default_root() -> Zoho:
+    return Zoho.from_settings(Settings())
+
+
+_DEFAULT: _Lazy[Zoho] = _Lazy(_default_root)
+#: The seed's module-level names, each built on first look-up; all run on ``_DEFAULT``.
+_SEED: dict[str, _Lazy[Any]] = {
+    "oauth_token_service": _Lazy(lambda: _DEFAULT.get().tokens),
+    "zoho_crm_service": _Lazy(ZohoCRMService),
+    "zoho_calendar_service": _Lazy(ZohoCalendarService),
+}
+
+
+def seed_default(name: str) -> Any:
+    """The seed's module-level ``name`` (``oauth_token_service``, ``zoho_crm_service``,
+    ``zoho_calendar_service``), built on first call; ``AttributeError`` for anything else,
+    so a module's ``__getattr__`` can hand its look-ups straight here."""
+    lazy = _SEED.get(name)
+    if lazy is None:
+        raise AttributeError(name)
+    return lazy.get()
