@@ -7,8 +7,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from zohokit.datacenters import accounts_server_allowed
 from zohokit.server import ApiKeyring, parse_api_keys
-from zohokit.server._connect import accounts_server_allowed, authorization_url
+from zohokit.server._connect import authorization_url
 from zohokit.server._models import connection_state
 from zohokit.tokens import TokenStatus
 

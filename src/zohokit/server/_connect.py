@@ -4,8 +4,9 @@ exchange the code, store the tokens.
 ``GET /connect/zoho`` draws a random ``state``, stores its hash bound to the tenant and the
 provider for ten minutes, and redirects with ``access_type=offline`` and ``prompt=consent``
 (so Zoho sends a refresh token every time). ``GET /oauth/zoho/callback`` consumes the state
-(once), refuses an ``accounts-server`` that is not Zoho's (or the configured emulator), so a
-forged callback can never receive the client secret, exchanges the code, and on a reconnect
+(once) and hands the code to the token service's code exchange (``exchange_code``), which
+refuses an ``accounts-server`` that is not Zoho's (or the configured emulator), so a
+forged callback can never receive the client secret, stores the tokens, and on a reconnect
 revokes the refresh token it replaces. Every failure ends on a short HTML page.
 """
 
@@ -14,14 +15,14 @@ from __future__ import annotations
 import logging
 import secrets
 from typing import Annotated
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ..datacenters import by_accounts_server, by_code, is_known_accounts_server
-from ..errors import ZohoError
-from ..tokens import TokenFailure
+from ..datacenters import by_accounts_server, by_code
+from ..errors import NeedsReauthorization, TokenError, UntrustedAccountsServer
+from ..tokens import ZohoCredentials
 from ._auth import BrowserPrincipal, ensure_tenant_access
 from ._metrics import CONNECTS
 from ._models import TENANT_PATTERN, ProviderName
@@ -74,18 +75,6 @@ def redirect_uri_for(state: ServiceState, request: Request) -> str:
     """The callback URL registered with Zoho: ``ZOHOKIT_PUBLIC_URL`` or this request's."""
     base = state.settings.zohokit_public_url or str(request.base_url)
     return base.rstrip("/") + CALLBACK_PATH
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url if "//" in url else f"https://{url}")
-    return parts.scheme, (parts.hostname or ""), parts.port
-
-
-def accounts_server_allowed(candidate: str, override: str | None) -> bool:
-    """Zoho's own accounts servers (HTTPS, known hosts), or exactly the configured override."""
-    if override and _origin(candidate) == _origin(override):
-        return True
-    return is_known_accounts_server(candidate)
 
 
 def _client(state: ServiceState, provider: str) -> tuple[str, str]:
@@ -209,15 +198,6 @@ async def callback(
         return _page(state, 404, "Connection failed", f"Tenant {tenant} no longer exists.")
     override = state.settings.zoho_accounts_url
     server = accounts_server or override or by_code(found.data_center).accounts_url
-    if not accounts_server_allowed(server, override):
-        CONNECTS.labels(provider, "refused").inc()
-        log.warning("connect refused: foreign accounts-server for tenant=%s", tenant)
-        return _page(
-            state,
-            400,
-            "Connection refused",
-            "The callback named an accounts server that is not Zoho's. Nothing was sent to it.",
-        )
     known = by_accounts_server(server)
     if known is not None and location and location.lower() not in (known.code, "com"):
         CONNECTS.labels(provider, "refused").inc()
@@ -229,40 +209,35 @@ async def _finish(
     state: ServiceState, tenant: Tenant, provider: str, code: str, server: str, redirect_uri: str
 ) -> Response:
     client_id, client_secret = _client(state, provider)
-    override = state.settings.zoho_accounts_url
-    outcome = await state.accounts.exchange_code(
-        override or server,
-        client_id=client_id,
-        client_secret=client_secret,
-        code=code,
-        redirect_uri=redirect_uri,
-    )
-    if isinstance(outcome, TokenFailure) or outcome.refresh_token is None:
+    try:
+        # The token service checks the accounts server (one rule for every caller), exchanges
+        # the code, stores the grant and, on a reconnect, revokes the refresh token it replaces.
+        await state.tokens.exchange_code(
+            tenant.tenant,
+            provider,
+            code=code,
+            credentials=ZohoCredentials(client_id, client_secret),
+            accounts_server=server,
+            redirect_uri=redirect_uri,
+        )
+    except UntrustedAccountsServer:
+        CONNECTS.labels(provider, "refused").inc()
+        log.warning("connect refused: foreign accounts-server for tenant=%s", tenant.tenant)
+        return _page(
+            state,
+            400,
+            "Connection refused",
+            "The callback named an accounts server that is not Zoho's. Nothing was sent to it.",
+        )
+    except TokenError as exc:
         CONNECTS.labels(provider, "failed").inc()
-        reason = outcome.error if isinstance(outcome, TokenFailure) else "no refresh token"
-        return _page(state, 502, "Connection failed", f"Zoho refused the code exchange ({reason}).")
-    previous = await state.tokens.status(tenant.tenant, provider)
-    if previous is not None and previous.has_refresh_token and previous.status != "revoked":
-        # A reconnect: the old refresh token would stay valid at Zoho (and count against the
-        # 20-per-user cap) unless revoked. The new grant is already in hand, so a failure
-        # here costs nothing but a warning.
-        try:
-            await state.tokens.revoke(tenant.tenant, provider)
-        except ZohoError as exc:
-            log.warning("could not revoke the previous refresh token: %s", exc)
-    await state.tokens.store_grant(
-        tenant.tenant,
-        provider,
-        refresh_token=outcome.refresh_token,
-        access_token=outcome.access_token,
-        expires_in=outcome.expires_in,
-        api_domain=outcome.api_domain,
-        accounts_server=server,
-        scopes=outcome.scope,
-        client_id=client_id,
-        client_secret=client_secret,
-        source="connect",
-    )
+        reason = exc.reason if isinstance(exc, NeedsReauthorization) else None
+        return _page(
+            state,
+            502,
+            "Connection failed",
+            f"Zoho refused the code exchange ({reason or exc.message}).",
+        )
     CONNECTS.labels(provider, "connected").inc()
     log.info("connected tenant=%s provider=%s", tenant.tenant, provider)
     query = urlencode({"connected": tenant.tenant, "provider": provider})
