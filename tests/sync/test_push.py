@@ -4,8 +4,10 @@ mirror deletes, and the saved report."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -216,6 +218,36 @@ async def test_the_report_is_saved_and_listed(
     data = json.loads(saved.to_json())
     assert data["errors"]["MANDATORY_NOT_FOUND"]["count"] == 1
     assert await sqlite_ledger.runs("someone-else") == []
+
+
+def _broken_source() -> Iterator[dict[str, Any]]:
+    raise RuntimeError("source broke")
+    yield {}  # pragma: no cover (makes this a generator: it raises when first read)
+
+
+async def test_the_ledger_and_its_reports_keep_the_time_of_the_clock_they_are_given(
+    sync_crm: ZohoCRMService, tmp_path: Path
+) -> None:
+    ticks = iter(datetime(2031, 3, 3, 8, minute, tzinfo=UTC) for minute in range(60))
+    ledger = await Ledger.open(f"sqlite:///{tmp_path / 'clocked.db'}", clock=lambda: next(ticks))
+    try:
+        report = await push(sync_crm, ledger, [contact(1)], MAPPING)
+        with pytest.raises(RuntimeError, match="source broke"):
+            await push(sync_crm, ledger, _broken_source(), MAPPING)
+        failed, done = await ledger.runs("default")
+        (entry,) = await ledger.all_entries("default", "Contacts")
+    finally:
+        await ledger.close()
+    # Started, row written, finished; then the second run started and failed.
+    assert (report.started_at, report.finished_at) == (
+        "2031-03-03T08:00:00+00:00",
+        "2031-03-03T08:02:00+00:00",
+    )
+    assert done == report
+    assert entry.last_pushed_at == datetime(2031, 3, 3, 8, 1, tzinfo=UTC)
+    assert (failed.status, failed.started_at) == ("failed", "2031-03-03T08:03:00+00:00")
+    assert failed.finished_at == "2031-03-03T08:04:00+00:00"
+    assert failed.seconds == 60
 
 
 async def test_a_run_stopped_by_a_token_error_is_reported_and_resumed(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -41,6 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from .._clock import Clock, system_clock
 from ..db import UTCDateTime, create_engine, upgrade_async
 from ._bulkwrite import BulkUpsert
 from ._plan import LedgerState, Status
@@ -200,10 +201,6 @@ class Cursor:
     seen: frozenset[tuple[str, int]]
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _insert(conn: AsyncConnection, table: Table) -> Any:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
@@ -233,18 +230,22 @@ class Ledger:
     """The sync tables of one database (SQLite or PostgreSQL), behind a few async calls.
 
     Build it on an engine, or with :meth:`open` from a URL (which applies the migrations).
+    ``clock`` stamps every row and run report (tests pass their own).
     """
 
-    def __init__(self, engine: AsyncEngine, *, owns_engine: bool = False) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, owns_engine: bool = False, clock: Clock = system_clock
+    ) -> None:
         self.engine = engine
         self._owns_engine = owns_engine
+        self.clock = clock
 
     @classmethod
-    async def open(cls, url: str) -> Ledger:
+    async def open(cls, url: str, *, clock: Clock = system_clock) -> Ledger:
         """A ledger on the database at ``url``, migrated to the latest revision."""
         engine = create_engine(url)
         await upgrade_async(engine)
-        return cls(engine, owns_engine=True)
+        return cls(engine, owns_engine=True, clock=clock)
 
     async def close(self) -> None:
         """Release the engine if this ledger created it."""
@@ -297,7 +298,7 @@ class Ledger:
         """
         if not rows:
             return
-        now = _now()
+        now = self.clock()
         async with self.engine.begin() as conn:
             await _PENDING.run(
                 conn, [(tenant, module, key, content, "pending", 0, now) for key, content in rows]
@@ -307,7 +308,7 @@ class Ledger:
         """Write the outcome of pushed rows, in one transaction."""
         if not outcomes:
             return
-        now = _now()
+        now = self.clock()
         async with self.engine.begin() as conn:
             await _OUTCOMES.run(
                 conn,
@@ -346,7 +347,7 @@ class Ledger:
     async def mark_deleted(self, tenant: str, module: str, external_ids: Sequence[str]) -> None:
         """Record that a mirror push deleted these rows' records."""
         t = sync_ledger.c
-        now = _now()
+        now = self.clock()
         async with self.engine.begin() as conn:
             for chunk in _chunks(list(external_ids)):
                 await conn.execute(
@@ -406,7 +407,7 @@ class Ledger:
                     "stream": stream,
                     "cursor": cursor.position,
                     "seen": json.dumps(sorted(cursor.seen)),
-                    "updated_at": _now(),
+                    "updated_at": self.clock(),
                 },
             )
 

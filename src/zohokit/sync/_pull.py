@@ -26,9 +26,8 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from ..crm import ZohoCRMService
-from ..http import tally_requests
 from ._ledger import Cursor, Ledger
-from ._report import RunReport
+from ._report import RunReport, tracked_run
 
 __all__ = ["MAX_FIELDS_PER_CALL", "Change", "field_groups", "pull"]
 
@@ -203,10 +202,8 @@ async def pull(
     if out is None and on_change is None:
         raise ValueError("give out (a JSONL path) or on_change (a callback), or both")
     tenant = crm.tenant
-    report = RunReport(tenant, module, "pull")
-    await ledger.save_run(report)
     output = _Output(out, on_change)
-    with tally_requests() as tally:
+    async with tracked_run(ledger, tenant, module, "pull") as report:
         try:
             await _run_pull(
                 crm,
@@ -220,15 +217,9 @@ async def pull(
                 group_size,
                 report,
             )
-        except BaseException as exc:
+        except BaseException:
             output.close()
-            report.settle_calls(tally)
-            report.finish("failed", f"{type(exc).__name__}: {exc}")
-            await ledger.save_run(report)
             raise
-        report.settle_calls(tally)
-    report.finish("completed")
-    await ledger.save_run(report)
     return report
 
 

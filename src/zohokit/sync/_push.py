@@ -25,12 +25,12 @@ from datetime import datetime
 from typing import Any
 
 from ..crm import BATCH_SIZE, RecordResult, ZohoCRMService
-from ..http import current_tally, tally_requests
+from ..http import current_tally
 from ._hashing import row_hash
 from ._ledger import Ledger, Outcome
 from ._mapping import SyncMapping
 from ._plan import LedgerState, classify_result, next_attempt, plan_row, split
-from ._report import RunReport
+from ._report import RunReport, tracked_run
 
 __all__ = ["DEFAULT_MAX_ATTEMPTS", "push"]
 
@@ -314,35 +314,24 @@ async def push(
     """
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
-    report = RunReport(crm.tenant, mapping.module, "push")
-    await ledger.save_run(report)
-    run = _PushRun(
-        crm,
-        ledger,
-        mapping,
-        report,
-        max_attempts=max_attempts,
-        retry_rounds=retry_rounds,
-        retry_delay=retry_delay,
-        trigger=trigger,
-        on_progress=on_progress,
-    )
     # Twice the request path's cap: while some workers write their batch to the ledger,
     # others keep the cap full (the request path still lets only max_in_flight through).
     count = workers or 2 * crm.http.max_in_flight
     queue: asyncio.Queue[list[_Row] | None] = asyncio.Queue(maxsize=2 * count)
     seen: set[str] = set()
-    with tally_requests() as tally:
-        try:
-            await _run_push(run, rows, queue, seen, count, mirror)
-        except BaseException as exc:
-            report.settle_calls(tally)
-            report.finish("failed", f"{type(exc).__name__}: {exc}")
-            await asyncio.shield(ledger.save_run(report))
-            raise
-        report.settle_calls(tally)
-    report.finish("completed")
-    await ledger.save_run(report)
+    async with tracked_run(ledger, crm.tenant, mapping.module, "push") as report:
+        run = _PushRun(
+            crm,
+            ledger,
+            mapping,
+            report,
+            max_attempts=max_attempts,
+            retry_rounds=retry_rounds,
+            retry_delay=retry_delay,
+            trigger=trigger,
+            on_progress=on_progress,
+        )
+        await _run_push(run, rows, queue, seen, count, mirror)
     return report
 
 

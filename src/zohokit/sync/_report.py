@@ -2,21 +2,28 @@
 
 A report is built while a run goes (``count``, ``error``; API calls and credits come from
 the request path's exact tally, retries included), saved as JSON in the
-``sync_runs`` table and listed by ``zohokit sync status``.
+``sync_runs`` table and listed by ``zohokit sync status``. :func:`tracked_run` is how a push or
+a pull keeps one: saved as it starts and as it ends, on the ledger's clock.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
+
+from ..http import tally_requests
 
 if TYPE_CHECKING:
     from ..http import RequestTally
+    from ._ledger import Ledger
 
-__all__ = ["ErrorGroup", "RunReport"]
+__all__ = ["ErrorGroup", "RunReport", "tracked_run"]
 
 Direction = Literal["push", "pull"]
 
@@ -45,8 +52,9 @@ class RunReport:
     tenant: str
     module: str
     direction: Direction
+    #: When the run began (ISO 8601, UTC), on the clock of the ledger that keeps the report.
+    started_at: str
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     finished_at: str | None = None
     status: Literal["running", "completed", "failed"] = "running"
     rows_read: int = 0
@@ -78,11 +86,13 @@ class RunReport:
             )
         group.count += 1
 
-    def finish(self, status: Literal["completed", "failed"], message: str = "") -> None:
-        """Stamp the end of the run."""
+    def finish(
+        self, status: Literal["completed", "failed"], message: str = "", *, now: datetime
+    ) -> None:
+        """Stamp the end of the run at ``now``."""
         self.status = status
         self.message = message
-        self.finished_at = datetime.now(UTC).isoformat()
+        self.finished_at = now.isoformat()
 
     @property
     def seconds(self) -> float | None:
@@ -109,3 +119,25 @@ class RunReport:
         data.pop("seconds", None)
         errors = {code: ErrorGroup(**group) for code, group in data.pop("errors", {}).items()}
         return cls(**data, errors=errors)
+
+
+@asynccontextmanager
+async def tracked_run(
+    ledger: Ledger, tenant: str, module: str, direction: Direction
+) -> AsyncIterator[RunReport]:
+    """The report of one run, saved when the block starts and again when it ends: failed,
+    with the exception's name, if the block raises (saved even if the run is cancelled), else
+    completed. Its API calls and credits are the request path's count of the block's calls."""
+    report = RunReport(tenant, module, direction, ledger.clock().isoformat())
+    await ledger.save_run(report)
+    with tally_requests() as tally:
+        try:
+            yield report
+        except BaseException as exc:
+            report.settle_calls(tally)
+            report.finish("failed", f"{type(exc).__name__}: {exc}", now=ledger.clock())
+            await asyncio.shield(ledger.save_run(report))
+            raise
+        report.settle_calls(tally)
+    report.finish("completed", now=ledger.clock())
+    await ledger.save_run(report)
