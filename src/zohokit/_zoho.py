@@ -344,7 +344,7 @@ class Zoho:
         if self._ledger is None:
             from .sync import Ledger
 
-            self._ledger = Ledger(self.engine)
+            self._ledger = Ledger(self.engine, clock=self.clock)
         return self._ledger
 
     # --- life cycle -------------------------------------------------------------------------
