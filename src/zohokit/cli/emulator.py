@@ -13,6 +13,7 @@ from zohokit.emulator import (
     DEFAULT_EDITION,
     EDITIONS,
     FROM_EDITION,
+    DataFileError,
     EmulatorConfig,
     FaultConfigError,
     SchemaError,
@@ -128,6 +129,15 @@ def emulator_command(
     throttle_token: Annotated[
         bool, typer.Option(help="Answer every token request with 'Access Denied'.")
     ] = False,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="SQLite file that keeps accounts, tokens, records and events across restarts "
+            "(created if missing; in memory without it).",
+            dir_okay=False,
+        ),
+    ] = None,
     adopt_refresh_tokens: Annotated[
         bool,
         typer.Option(
@@ -155,6 +165,7 @@ def emulator_command(
         location=location,
         adopt_unknown_refresh_tokens=adopt_refresh_tokens,
         schema_file=str(schema) if schema else None,
+        data=str(data) if data else None,
     )
     if schema is not None:
         try:
@@ -169,7 +180,11 @@ def emulator_command(
             f"[red]Cannot listen on {host}:{port}: {exc.strerror}.[/] Try another --port."
         )
         raise typer.Exit(1) from exc
-    emu, server = build_server(config, sock)
+    try:
+        emu, server = build_server(config, sock)
+    except DataFileError as exc:
+        sock.close()
+        raise typer.BadParameter(str(exc), param_hint="--data") from exc
     try:
         emu.faults.configure(payload)
     except FaultConfigError as exc:
@@ -186,6 +201,8 @@ def emulator_command(
     console.print(f"  client secret    {config.client_secret}")
     console.print(f"  refresh token    {config.refresh_token}")
     console.print(f"  stats            {emu.base_url}/_emulator/stats")
+    if data:
+        console.print(f"  data             {data} (kept across restarts)")
     console.print("Press Ctrl-C to stop.", style="dim")
     try:
         server.run(sockets=[sock])  # sets up uvloop when installed, unlike asyncio.run
@@ -193,3 +210,4 @@ def emulator_command(
         pass
     finally:
         sock.close()
+        emu.close()

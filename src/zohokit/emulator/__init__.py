@@ -19,6 +19,7 @@ This package imports nothing from the client side of zohokit.
 from ._accounts import AccessGrant, RefreshGrant
 from ._app import ConnectionDropped, create_app, seed_emulator
 from ._core import ALL_SCOPES, FROM_EDITION, Clock, Emulator, EmulatorConfig, Stats
+from ._durable import DataFileError
 from ._editions import DEFAULT_EDITION, EDITIONS, Edition
 from ._faults import FaultConfigError, FaultRule, Faults
 from ._server import EmulatorServer
@@ -33,6 +34,7 @@ __all__ = [
     "Clock",
     "ConnectionDropped",
     "CrmSchema",
+    "DataFileError",
     "Edition",
     "Emulator",
     "EmulatorConfig",

@@ -124,6 +124,7 @@ class Accounts:
         """Register (or replace) an OAuth client."""
         client = OAuthClient(client_id, client_secret, tuple(redirect_uris))
         self.clients[client_id] = client
+        self.emu.journal.changed("client", client_id, client)
         return client
 
     def grant_refresh_token(
@@ -147,6 +148,7 @@ class Accounts:
         while mine and len(mine) >= self.emu.config.max_refresh_tokens:
             self.revoke_refresh_token(mine.pop(0).token)
         self.refresh_tokens[grant.token] = grant
+        self.emu.journal.changed("refresh", grant.token, grant)
         return grant
 
     def revoke_refresh_token(self, token: str) -> bool:
@@ -154,9 +156,18 @@ class Accounts:
         grant = self.refresh_tokens.pop(token, None)
         if grant is None:
             return False
+        self.emu.journal.removed("refresh", token)
         for access in grant.live:
-            if self.access_tokens.pop(access, None) is not None:
-                self.dead_access_tokens.add(access)
+            self._kill(access)
+        return True
+
+    def _kill(self, access: str) -> bool:
+        """Forget a live access token; using it again gives ``INVALID_OAUTHTOKEN``."""
+        if self.access_tokens.pop(access, None) is None:
+            return False
+        self.dead_access_tokens.add(access)
+        self.emu.journal.removed("access", access)
+        self.emu.journal.changed("dead", access, True)
         return True
 
     def mint_access_token(
@@ -170,17 +181,18 @@ class Accounts:
         now = self.emu.clock.now()
         token = new_token()
         expires_at = now + self.emu.config.token_ttl
-        self.access_tokens[token] = AccessGrant(
+        grant = AccessGrant(
             token, client_id, user_email, scopes, expires_at, refresh.token if refresh else None
         )
+        self.access_tokens[token] = grant
+        self.emu.journal.changed("access", token, grant)
         self.emu.stats.incr("access_tokens_minted")
         if refresh is not None:
             refresh.mint_times.append(now)
             refresh.live.append(token)
+            self.emu.journal.changed("refresh", refresh.token, refresh)
             while len(refresh.live) > self.emu.config.max_live_access_tokens:
-                old = refresh.live.popleft()
-                if self.access_tokens.pop(old, None) is not None:
-                    self.dead_access_tokens.add(old)
+                if self._kill(refresh.live.popleft()):
                     self.emu.stats.incr("access_tokens_evicted")
         return token
 
@@ -273,6 +285,8 @@ class Accounts:
     def _exchange_code(self, client: OAuthClient, params: dict[str, str]) -> Response:
         # Single use: the code is gone whether or not the exchange succeeds.
         code = self.codes.pop(params.get("code", ""), None)
+        if code is not None:
+            self.emu.journal.removed("code", code.code)
         if (
             code is None
             or code.client_id != client.client_id
@@ -296,8 +310,7 @@ class Accounts:
         token = (await self._params(request)).get("token", "")
         if self.revoke_refresh_token(token):
             return zoho_json({"status": "success"})
-        if self.access_tokens.pop(token, None) is not None:
-            self.dead_access_tokens.add(token)
+        if self._kill(token):
             return zoho_json({"status": "success"})
         return zoho_json({"status": "failure", "error": "invalid_token"}, status=400)
 
@@ -336,6 +349,7 @@ class Accounts:
                 expires_at=self.emu.clock.now() + self.emu.config.grant_code_ttl_seconds,
             )
             self.codes[code.code] = code
+            self.emu.journal.changed("code", code.code, code)
             answer["code"] = code.code
         if "state" in q:
             answer["state"] = q["state"]

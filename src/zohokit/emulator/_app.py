@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._accounts import AccessGrant, accounts_routes
 from ._core import Emulator, EmulatorConfig, iso, zoho_error, zoho_json
+from ._durable import all_or_nothing
 from ._errors import ApiError
 from ._faults import Decision, FaultConfigError
 from .calendar import calendar_routes
@@ -289,6 +290,7 @@ def _control_routes(emu: Emulator) -> list[BaseRoute]:
                     400,
                 )
             emu.clock.advance(float(advance))
+            emu.journal.changed("meta", "clock", lambda: emu.clock.offset)
         return zoho_json({"now": iso(emu.clock.now()), "offset": emu.clock.offset})
 
     async def config(request: Request) -> Response:
@@ -402,7 +404,15 @@ def seed_emulator(emu: Emulator, payload: Any) -> dict[str, Any]:
     "refresh_tokens": [{"client_id", "token"?, "scopes"?, "user_email"?}],
     "records": {"Leads": [{...}]}, "events": {"<calendar uid or primary>": [{eventdata}]},
     "calendars": [{"name", "timezone"?, "include_infreebusy"?}]}``
+
+    All or nothing: if any item is refused (the error names it), the emulator is left
+    exactly as it was before the call.
     """
+    with all_or_nothing(emu):
+        return _seed(emu, payload)
+
+
+def _seed(emu: Emulator, payload: Any) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise ValueError("the body must be a JSON object")
     out: dict[str, Any] = {}
@@ -458,4 +468,35 @@ def create_app(emulator: Emulator | EmulatorConfig | None = None) -> Starlette:
     app = Starlette(routes=routes)
     app.state.emulator = emu
     app.add_middleware(EmulatorMiddleware, emu=emu)
+    if emu.journal.durable:
+        app.add_middleware(DurableMiddleware, emu=emu)
     return app
+
+
+class DurableMiddleware:
+    """Writes what a request changed to the ``data`` file before its answer leaves.
+
+    Only installed with a data file: the in-memory emulator serves without it.
+    """
+
+    def __init__(self, app: ASGIApp, emu: Emulator) -> None:
+        self.app = app
+        self.emu = emu
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one request, flushing the journal as the answer starts."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        journal = self.emu.journal
+
+        async def flushing(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                journal.flush()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, flushing)
+        finally:
+            # A fault that drops the answer (or an error) must not lose what was committed.
+            journal.flush()

@@ -26,6 +26,7 @@ from ._scopes import allows, calendar_need, crm_need
 
 if TYPE_CHECKING:
     from ._accounts import AccessGrant, Accounts
+    from ._durable import Journal
     from ._faults import Faults
     from .calendar import CalendarStore
     from .crm import CrmSchema, CrmStore
@@ -95,6 +96,8 @@ class EmulatorConfig:
     adopt_unknown_refresh_tokens: bool = False
     #: A schema file with the org's own modules and fields (see :mod:`.crm._schema`).
     schema_file: str | None = None
+    #: A SQLite file that keeps the state across restarts (``--data``); ``None``: in memory.
+    data: str | None = None
 
     def __post_init__(self) -> None:
         edition = edition_named(self.edition)  # ValueError naming the choices
@@ -200,10 +203,8 @@ class Emulator:
     def __init__(
         self, config: EmulatorConfig | None = None, *, schema: CrmSchema | None = None
     ) -> None:
-        from ._accounts import Accounts
-        from ._faults import Faults
-        from .calendar import CalendarStore
-        from .crm import CrmSchema, CrmStore, load_schema
+        from ._durable import open_journal, restore
+        from .crm import CrmSchema, load_schema
 
         self.config = config or EmulatorConfig()
         if schema is None:
@@ -213,10 +214,48 @@ class Emulator:
         self.schema: CrmSchema = schema
         self.clock = Clock()
         self.stats = Stats()
+        #: Where state changes are written: nowhere, or the ``data`` file (see ``_durable``).
+        self.journal: Journal = open_journal(self, self.config.data)
+        saved = self.journal.load()
+        identity = saved.get("meta", {}).get("identity")
+        if identity:
+            # The client and refresh token of the first run, unless given again.
+            for key in ("client_id", "client_secret", "refresh_token"):
+                if getattr(self.config, key) is None:
+                    setattr(self.config, key, identity[key])
+        self._build()
+        if saved:
+            restore(self, saved)
+            self.journal.discard()  # the fresh stores' own writes: replaced by the saved ones
+        self.journal.flush()
+
+    def _build(self) -> None:
+        from ._accounts import Accounts
+        from ._faults import Faults
+        from .calendar import CalendarStore
+        from .crm import CrmStore
+
         self.faults: Faults = Faults(self.config.seed)
         self.accounts: Accounts = Accounts(self)
         self.crm: CrmStore = CrmStore(self)
         self.calendar: CalendarStore = CalendarStore(self)
+        cfg = self.config
+        identity = {
+            "client_id": cfg.client_id,
+            "client_secret": cfg.client_secret,
+            "refresh_token": cfg.refresh_token,
+        }
+        self.journal.changed("meta", "identity", lambda: identity)
+        self.journal.changed("meta", "clock", lambda: self.clock.offset)
+
+    def save(self) -> None:
+        """Write what changed to the ``data`` file now (requests do it on their own; tests
+        that change the emulator through its methods call this before a restart)."""
+        self.journal.flush()
+
+    def close(self) -> None:
+        """Write what is pending and release the ``data`` file (a no-op in memory)."""
+        self.journal.close()
 
     @property
     def base_url(self) -> str:
@@ -230,19 +269,14 @@ class Emulator:
     def reset(self) -> None:
         """Forget every token, record, event, fault and counter, as after a fresh start.
 
-        The configured client and its refresh token are registered again.
+        The configured client and its refresh token are registered again; with a ``data``
+        file, it is emptied too.
         """
-        from ._accounts import Accounts
-        from ._faults import Faults
-        from .calendar import CalendarStore
-        from .crm import CrmStore
-
+        self.journal.clear()
         self.clock = Clock()
         self.stats = Stats()
-        self.faults = Faults(self.config.seed)
-        self.accounts = Accounts(self)
-        self.crm = CrmStore(self)
-        self.calendar = CalendarStore(self)
+        self._build()
+        self.journal.flush()
 
     def authenticate(self, request: Request, service: Service) -> AccessGrant | Response:
         """Check the request's access token for ``service``.

@@ -89,6 +89,7 @@ class EmulatorServer:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._sock.close()
+        self.emulator.close()
 
     def __enter__(self) -> EmulatorServer:
         return self.start()

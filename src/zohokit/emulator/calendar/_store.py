@@ -92,7 +92,27 @@ class CalendarStore:
         return datetime.fromtimestamp(self._emu.clock.now(), tz=UTC)
 
     def _hex(self) -> str:
+        self._changed_meta()
         return f"{self._rng.getrandbits(128):032x}"
+
+    def _changed_meta(self) -> None:
+        self._emu.journal.changed("meta", "calendar", self._meta)
+
+    def _meta(self) -> dict[str, Any]:
+        return {
+            "primary_uid": self._primary_uid,
+            "last_etag": self._last_etag,
+            "serial": self._serial,
+            "freebusy_enabled": self._freebusy_enabled,
+            "rng": self._rng.getstate(),
+        }
+
+    def _saved(self, event: Event) -> None:
+        self._emu.journal.changed("event", f"{event.calendar_uid}/{event.uid}", event)
+
+    def _dropped(self, event: Event) -> None:
+        del self._events[event.calendar_uid][event.uid]
+        self._emu.journal.removed("event", f"{event.calendar_uid}/{event.uid}")
 
     def _next_id(self) -> str:
         # Zoho ids are long numbers rendered as strings; keep them strings end to end.
@@ -104,6 +124,7 @@ class CalendarStore:
         # (or the test clock moves back): clients compare etags for equality only, but a
         # repeated value would let a stale etag pass.
         self._last_etag = max(int(self._emu.clock.now() * 1000), self._last_etag + 1)
+        self._changed_meta()
         return self._last_etag
 
     @property
@@ -139,6 +160,7 @@ class CalendarStore:
             ctag=self._next_etag(),
         )
         self._events[uid] = {}
+        self._emu.journal.changed("calendar", uid, self._calendars[uid])
         return uid
 
     def update_calendar(self, uid: str, data: Any) -> Calendar:
@@ -185,6 +207,7 @@ class CalendarStore:
     def set_freebusy_enabled(self, enabled: bool) -> None:
         """Turn the user's free/busy sharing on or off."""
         self._freebusy_enabled = enabled
+        self._changed_meta()
 
     def users(self) -> set[str]:
         """Emails of the users who own calendars here."""
@@ -255,12 +278,14 @@ class CalendarStore:
             rrule=fields.rrule,
         )
         self._events[cal.uid][event.uid] = event
+        self._saved(event)
         self._touch(cal)
         return event
 
     def _touch(self, cal: Calendar) -> None:
         cal.modified = self._now()
         cal.ctag = self._next_etag()
+        self._emu.journal.changed("calendar", cal.uid, cal)
 
     @staticmethod
     def _check_etag(event: Event, etag: Any) -> None:
@@ -308,6 +333,7 @@ class CalendarStore:
         event.modified = self._now()
         event.modifiedby = self.user_email
         event.etag = self._next_etag()
+        self._saved(event)
         self._touch(cal)
         return event
 
@@ -347,6 +373,7 @@ class CalendarStore:
         event.exdates.add(start)
         event.modified = self._now()
         event.etag = self._next_etag()
+        self._saved(event)
         return detached
 
     def delete_event(
@@ -368,7 +395,7 @@ class CalendarStore:
         self._check_etag(event, etag)
         cal = self.calendar(event.calendar_uid)
         if recurrenceid is None or recurrenceid == "":
-            del self._events[cal.uid][event.uid]
+            self._dropped(event)
             self._touch(cal)
             return None
         start = self._occurrence_start(event, recurrenceid)
@@ -377,7 +404,7 @@ class CalendarStore:
             event.exdates.add(start)
         elif mode == "following":
             if start <= event.start or event.rrule is None:
-                del self._events[cal.uid][event.uid]
+                self._dropped(event)
                 self._touch(cal)
                 return None
             # End the series just before the cut: an UNTIL one second earlier.
@@ -388,6 +415,7 @@ class CalendarStore:
             raise invalid("recurrence_edittype must be only or following")
         event.modified = self._now()
         event.etag = self._next_etag()
+        self._saved(event)
         self._touch(cal)
         return event
 

@@ -237,7 +237,14 @@ class CrmStore:
 
     def _new_id(self) -> str:
         self._next_id += 1
+        self.emu.journal.changed("meta", "crm", self._meta)
         return str(self._next_id)
+
+    def _meta(self) -> dict[str, Any]:
+        return {"next_id": self._next_id}
+
+    def _saved(self, state: ModuleState, rec: Record) -> None:
+        self.emu.journal.changed("record", f"{state.definition.api_name}/{rec.id}", rec)
 
     def _success(self, rec: Record, message: str) -> dict[str, Any]:
         d = rec.data
@@ -393,6 +400,7 @@ class CrmStore:
         rec.data["Modified_Time"] = iso(rec.modified)
         rec.data["Modified_By"] = dict(actor)
         state.version += 1
+        self._saved(state, rec)
 
     def insert(
         self, state: ModuleState, raw: Any, index: int, actor: dict[str, Any]
@@ -424,6 +432,7 @@ class CrmStore:
         state.records[rec_id] = rec
         self._index(state, rec, add=True)
         state.version += 1
+        self._saved(state, rec)
         return self._success(rec, "record added")
 
     def update(
@@ -500,15 +509,17 @@ class CrmStore:
         if rec.converted:
             state.converted_count -= 1
         state.version += 1
-        state.deleted.append(
-            DeletedRecord(
-                id=rec.id,
-                display_name=rec.data.get(state.definition.display_field),
-                created_by=_minified(rec.data["Created_By"]),
-                deleted_by=_minified(actor),
-                deleted_time=self._now(),
-            )
+        gone = DeletedRecord(
+            id=rec.id,
+            display_name=rec.data.get(state.definition.display_field),
+            created_by=_minified(rec.data["Created_By"]),
+            deleted_by=_minified(actor),
+            deleted_time=self._now(),
         )
+        state.deleted.append(gone)
+        key = f"{state.definition.api_name}/{rec.id}"
+        self.emu.journal.removed("record", key)
+        self.emu.journal.changed("deleted", key, gone)
         return {
             "code": "SUCCESS",
             "details": {"id": rec.id},
