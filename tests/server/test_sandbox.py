@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -59,3 +71,118 @@ async def test_a_tenant_connected_before_a_restart_still_refreshes(tmp_path: Pat
                 f"{service.url}/crm/v8/org", headers={"Authorization": refreshed.authorization}
             )
         assert answer.status_code == 200
+
+
+# --- make run's sandbox as a process, killed and started again -----------------------------
+
+
+@contextmanager
+def sandbox_process(data_dir: Path) -> Iterator[tuple[subprocess.Popen[str], str, str]]:
+    """``zohokit serve --sandbox`` (what ``make run`` starts) on a free port, ready to serve;
+    yields the process, its URL and its API key."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "zohokit",
+            "serve",
+            "--sandbox",
+            "--port",
+            "0",
+            "--data-dir",
+            str(data_dir),
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "COLUMNS": "300"},
+    )
+    try:
+        assert proc.stdout is not None
+        url = api_key = None
+        for line in proc.stdout:
+            if found := re.search(r"sandbox on (http://\S+)", line):
+                url = found.group(1)
+            if found := re.search(r"API key\s+(\S+)", line):
+                api_key = found.group(1)
+                break
+        assert url, "the sandbox did not start"
+        assert api_key, "the sandbox printed no API key"
+        for _ in range(200):
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        yield proc, url, api_key
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def zoho_side(url: str, data_dir: Path, day: date) -> dict[str, Any]:
+    """What the sandbox's Zoho holds for the demo tenant: CRM contacts and calendar events."""
+    values = json.loads((data_dir / "sandbox.json").read_text())
+    token = httpx.post(
+        f"{url}/oauth/v2/token",
+        data={
+            "grant_type": "refresh_token",
+            "client_id": values["client_id"],
+            "client_secret": values["client_secret"],
+            "refresh_token": values["refresh_token"],
+        },
+    ).json()["access_token"]
+    auth = {"Authorization": f"Zoho-oauthtoken {token}"}
+    contacts = httpx.get(f"{url}/crm/v8/Contacts", params={"fields": "Email"}, headers=auth)
+    span = json.dumps({"start": f"{day:%Y%m%d}", "end": f"{day + timedelta(days=1):%Y%m%d}"})
+    events = httpx.get(
+        f"{url}/api/v1/calendars/primary/events", params={"range": span}, headers=auth
+    )
+    return {
+        "contacts": [(c["id"], c["Email"]) for c in contacts.json().get("data", [])],
+        "events": [(e["uid"], e["title"]) for e in events.json()["events"]],
+    }
+
+
+def test_make_run_restarted_keeps_the_demo_tenants_records_and_events(tmp_path: Path) -> None:
+    data_dir = tmp_path / "sandbox"
+    today = datetime.now(UTC).date()
+    tuesday = today + timedelta(days=7 + (1 - today.weekday()) % 7)
+    start = datetime.combine(tuesday, clock_time(10), ZoneInfo("Europe/Berlin")).isoformat()
+    with sandbox_process(data_dir) as (proc, url, api_key):
+        booked = httpx.post(
+            f"{url}/api/tenants/demo/bookings",
+            json={
+                "customer": {"name": "Bo Lee", "email": "bo@example.com"},
+                "start": start,
+                "title": "Intro call",
+            },
+            headers={"X-API-Key": api_key, "Idempotency-Key": "restart-1"},
+            timeout=10,
+        )
+        assert booked.status_code == 201, booked.text
+        before = zoho_side(url, data_dir, tuesday)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    assert before["contacts"] == [(booked.json()["crm_record_id"], "bo@example.com")]
+    assert [title for _, title in before["events"]] == ["Intro call"]
+
+    with sandbox_process(data_dir) as (_, url, api_key):
+        assert zoho_side(url, data_dir, tuesday) == before
+        # And the service still sees the booking, with its slot taken.
+        slots = httpx.get(
+            f"{url}/api/tenants/demo/availability",
+            params={"start": tuesday.isoformat(), "end": tuesday.isoformat()},
+            headers={"X-API-Key": api_key},
+            timeout=10,
+        )
+        assert slots.status_code == 200, slots.text
+        offered = [s["local_start"] for s in slots.json()["slots"]]
+        assert start not in offered
+        assert start.replace("T10:00", "T10:30") in offered  # the next slot is still free

@@ -6,7 +6,8 @@ The emulator answers at this service's own URL (``/oauth/v2/*``, ``/crm/v8/*``,
 port; the service's own calls to the emulator go through an :class:`httpx.ASGITransport`
 (no socket, no call to itself). Secrets (OAuth client, API key, session and encryption keys)
 are drawn once and kept in ``sandbox.json`` (mode 0600) in the data folder, next to the SQLite
-database, so a restart keeps the same key and the demo tenant.
+database and the emulator's own ``emulator.db``, so a restart keeps the same key, the demo
+tenant, and Zoho's side of it: its CRM records and calendar events.
 """
 
 from __future__ import annotations
@@ -60,9 +61,8 @@ class Sandbox:
         refresh, client_id, secret = config.refresh_token, config.client_id, config.client_secret
         if not (refresh and client_id and secret):
             raise RuntimeError("the sandbox emulator has no OAuth client or refresh token")
-        # The emulator starts empty on every run and knows only its configured refresh token,
-        # so the demo tenant is stored again each time (a reconnect in an earlier run left a
-        # refresh token this emulator has never seen).
+        # The demo tenant is stored again each time with the configured refresh token, which
+        # the emulator keeps in emulator.db (or adopts, if that file was deleted).
         for provider in PROVIDERS:
             await state.tokens.store_grant(
                 DEMO_TENANT,
@@ -118,8 +118,11 @@ def build_sandbox(data_dir: Path, base_url: str) -> Sandbox:
             client_secret=values["client_secret"],
             refresh_token=values["refresh_token"],
             base_url=base_url,
-            # The emulator forgets everything on restart while the database keeps tenants'
-            # refresh tokens: adopting them keeps earlier connections working.
+            # Zoho's side of the sandbox (tokens, CRM records, calendar events) is kept next
+            # to the service's database, so a restart finds both as they were.
+            data=str(data_dir / "emulator.db"),
+            # Should emulator.db be deleted while zohokit.db keeps tenants' refresh tokens,
+            # adopting them keeps earlier connections working.
             adopt_unknown_refresh_tokens=True,
         )
     )
