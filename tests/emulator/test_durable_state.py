@@ -4,14 +4,11 @@ even after SIGKILL; ``/_emulator/seed`` is all or nothing."""
 from __future__ import annotations
 
 import json
-import os
-import re
 import signal
 import stat
 import subprocess
-import sys
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +16,17 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, emulator_config
+from tests.fixtures.emulator import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    REFRESH_TOKEN,
+    client_of,
+    emulator_config,
+    mint_access_token,
+)
+from tests.fixtures.processes import zohokit_process
 from zohokit.cli import app
-from zohokit.emulator import DataFileError, Emulator, create_app
+from zohokit.emulator import DataFileError, Emulator
 
 LEAD = {"Last_Name": "Lovelace", "Company": "Analytical Engines", "Email": "ada@example.com"}
 EVENT = {
@@ -33,27 +38,6 @@ EVENT = {
     },
     "rrule": "FREQ=WEEKLY;COUNT=4",
 }
-
-
-@asynccontextmanager
-async def client_of(emu: Emulator) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(emu))
-    async with httpx.AsyncClient(transport=transport, base_url=emu.base_url) as client:
-        yield client
-
-
-async def token(client: httpx.AsyncClient) -> str:
-    answer = await client.post(
-        "/oauth/v2/token",
-        data={
-            "grant_type": "refresh_token",
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-            "refresh_token": REFRESH_TOKEN,
-        },
-    )
-    value: str = answer.json()["access_token"]
-    return value
 
 
 async def write_some(client: httpx.AsyncClient, auth: dict[str, str]) -> dict[str, Any]:
@@ -105,7 +89,7 @@ async def test_state_comes_back_after_a_restart(tmp_path: Path) -> None:
     data = str(tmp_path / "emulator.db")
     first = Emulator(emulator_config(data=data))
     async with client_of(first) as client:
-        access = await token(client)
+        access = await mint_access_token(client)
         auth = {"Authorization": f"Zoho-oauthtoken {access}"}
         wrote = await write_some(client, auth)
         before = await read_back(client, auth)
@@ -207,51 +191,18 @@ async def test_a_seed_with_one_bad_item_leaves_nothing_behind(
 @contextmanager
 def emulator_process(data: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """``zohokit emulator --data`` on a free port; yields the process and its URL."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "zohokit",
-            "emulator",
-            "--port",
-            "0",
-            "--data",
-            str(data),
-            "--client-id",
-            CLIENT_ID,
-            "--client-secret",
-            CLIENT_SECRET,
-            "--refresh-token",
-            REFRESH_TOKEN,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
-    )
-    try:
-        assert proc.stdout is not None
-        url = None
-        for line in proc.stdout:
-            found = re.search(r"listening on (http://\S+)", line)
-            if found:
-                url = found.group(1)
-                break
-        assert url, "the emulator did not start"
-        yield proc, url
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=10)
-        if proc.stdout is not None:
-            proc.stdout.close()
+    args = ("emulator", "--port", "0", "--data", str(data), "--client-id", CLIENT_ID)
+    credentials = ("--client-secret", CLIENT_SECRET, "--refresh-token", REFRESH_TOKEN)
+    announce = {"url": r"listening on (http://\S+)"}
+    with zohokit_process(*args, *credentials, announce=announce) as (proc, found):
+        yield proc, found["url"]
 
 
 async def test_sigkill_loses_nothing_that_was_answered(tmp_path: Path) -> None:
     data = tmp_path / "emulator.db"
     with emulator_process(data) as (proc, url):
         async with httpx.AsyncClient(base_url=url) as client:
-            access = await token(client)
+            access = await mint_access_token(client)
             auth = {"Authorization": f"Zoho-oauthtoken {access}"}
             await write_some(client, auth)
             before = await read_back(client, auth)

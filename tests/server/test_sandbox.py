@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import re
 import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -19,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from tests.fixtures.processes import zohokit_process
 from tests.server.support import ServiceThread, free_socket
 from zohokit.db import create_engine
 from zohokit.server import create_app
@@ -80,50 +77,13 @@ async def test_a_tenant_connected_before_a_restart_still_refreshes(tmp_path: Pat
 def sandbox_process(data_dir: Path) -> Iterator[tuple[subprocess.Popen[str], str, str]]:
     """``zohokit serve --sandbox`` (what ``make run`` starts) on a free port, ready to serve;
     yields the process, its URL and its API key."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "zohokit",
-            "serve",
-            "--sandbox",
-            "--port",
-            "0",
-            "--data-dir",
-            str(data_dir),
-            "--log-level",
-            "warning",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "COLUMNS": "300"},
-    )
-    try:
-        assert proc.stdout is not None
-        url = api_key = None
-        for line in proc.stdout:
-            if found := re.search(r"sandbox on (http://\S+)", line):
-                url = found.group(1)
-            if found := re.search(r"API key\s+(\S+)", line):
-                api_key = found.group(1)
-                break
-        assert url, "the sandbox did not start"
-        assert api_key, "the sandbox printed no API key"
-        for _ in range(200):
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        yield proc, url, api_key
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=10)
-        if proc.stdout is not None:
-            proc.stdout.close()
+    args = ("serve", "--sandbox", "--port", "0", "--data-dir", str(data_dir))
+    announce = {"url": r"sandbox on (http://\S+)", "key": r"API key\s+(\S+)"}
+    with zohokit_process(*args, "--log-level", "warning", announce=announce, ready="/readyz") as (
+        proc,
+        found,
+    ):
+        yield proc, found["url"], found["key"]
 
 
 def zoho_side(url: str, data_dir: Path, day: date) -> dict[str, Any]:

@@ -63,18 +63,30 @@ def _kind(path: str) -> str | None:
     return None
 
 
-class EmulatorMiddleware:
-    """Counting, faults, latency, limits and Zoho's headers for every Zoho route."""
+class _Middleware:
+    """A pure-ASGI middleware over one emulator: HTTP requests go to :meth:`http`."""
 
     def __init__(self, app: ASGIApp, emu: Emulator) -> None:
         self.app = app
         self.emu = emu
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve one request."""
+        """Serve one request (anything but HTTP passes straight through)."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.http(scope, receive, send)
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one HTTP request."""
+        await self.app(scope, receive, send)
+
+
+class EmulatorMiddleware(_Middleware):
+    """Counting, faults, latency, limits and Zoho's headers for every Zoho route."""
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one HTTP request."""
         kind = _kind(scope["path"])
         if kind is None:
             await self.app(scope, receive, send)
@@ -473,21 +485,14 @@ def create_app(emulator: Emulator | EmulatorConfig | None = None) -> Starlette:
     return app
 
 
-class DurableMiddleware:
+class DurableMiddleware(_Middleware):
     """Writes what a request changed to the ``data`` file before its answer leaves.
 
     Only installed with a data file: the in-memory emulator serves without it.
     """
 
-    def __init__(self, app: ASGIApp, emu: Emulator) -> None:
-        self.app = app
-        self.emu = emu
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request, flushing the journal as the answer starts."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
         journal = self.emu.journal
 
         async def flushing(message: Message) -> None:
