@@ -15,7 +15,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from tests.fixtures.emulator import emulator_config, mint_access_token
+from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET, emulator_config, mint_access_token
 from tests.sync.test_cli import cli_env
 from zohokit.cli import app
 from zohokit.emulator import (
@@ -326,3 +326,21 @@ async def test_a_snapshot_of_one_emulator_loaded_into_a_second_gives_identical_m
                 http.headers["Authorization"] = f"Zoho-oauthtoken {await mint_access_token(http)}"
             for version in ALL_VERSIONS:
                 assert await _metadata(a, version) == await _metadata(b, version), version
+
+
+async def test_custom_modules_are_granted_by_zohos_custom_scope(
+    custom: Emulator, client: httpx.AsyncClient
+) -> None:
+    refresh = custom.accounts.grant_refresh_token(
+        CLIENT_ID, scopes=("ZohoCRM.modules.custom.READ",)
+    ).token
+    answer = await client.post(
+        "/oauth/v2/token",
+        data={"grant_type": "refresh_token", "client_id": CLIENT_ID,
+              "client_secret": CLIENT_SECRET, "refresh_token": refresh},
+    )  # fmt: skip
+    headers = {"Authorization": f"Zoho-oauthtoken {answer.json()['access_token']}"}
+    projects = await client.get("/crm/v3/Projects", params={"fields": "Name"}, headers=headers)
+    assert projects.status_code == 204  # allowed; nothing stored yet
+    leads = await client.get("/crm/v3/Leads", params={"fields": "Email"}, headers=headers)
+    assert leads.json()["code"] == "OAUTH_SCOPE_MISMATCH"

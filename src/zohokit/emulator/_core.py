@@ -14,7 +14,7 @@ import json
 import random
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -302,11 +302,15 @@ class Emulator:
         if grant.expires_at <= self.clock.now():
             return zoho_error("INVALID_TOKEN", "invalid oauth token", 401)
         path = request.url.path
-        need = (
-            crm_need(request.method, path)
-            if service == "crm"
-            else calendar_need(request.method, path)
-        )
+        if service == "crm":
+            need = crm_need(request.method, path)
+            if need.group == "modules" and need.resource:
+                mod = self.schema.find(need.resource)
+                if mod is not None and mod.generated_type == "custom":
+                    # Zoho grants every custom module under one name: ZohoCRM.modules.custom.
+                    need = replace(need, resource="custom")
+        else:
+            need = calendar_need(request.method, path)
         if not allows(grant.scopes, need):
             return zoho_error(
                 "OAUTH_SCOPE_MISMATCH",
