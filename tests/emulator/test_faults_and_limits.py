@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from tests.fixtures.emulator import REFRESH_TOKEN
+from tests.fixtures.emulator import REFRESH_TOKEN, mint_access_token
 from zohokit.emulator import Emulator, EmulatorServer, FaultConfigError, Faults
 
 
@@ -41,6 +41,10 @@ async def test_daily_credits_run_out_with_429_and_headers_warn_first(
     for _ in range(2):
         assert (await emu_client.get("/crm/v8/org", headers=auth_headers)).status_code == 200
     assert (await emu_client.get("/crm/v8/org", headers=auth_headers)).status_code == 429
+    # Zoho's window rolls: a day after they were spent, the credits are back.
+    emulator.clock.advance(86_400 + 60)
+    fresh = {"Authorization": f"Zoho-oauthtoken {await mint_access_token(emu_client)}"}
+    assert (await emu_client.get("/crm/v8/org", headers=fresh)).status_code == 200
 
 
 async def test_crm_answers_carry_zoho_headers(

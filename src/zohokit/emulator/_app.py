@@ -106,9 +106,11 @@ class EmulatorMiddleware(_Middleware):
             if heavy and stats.heavy_in_flight >= config.heavy_concurrency_limit:
                 await self._too_many(send, {"limit": config.heavy_concurrency_limit})
                 return
-            if stats.counts["credits_used"] >= config.daily_credits:
+            now = emu.clock.now()
+            if stats.credits.used(now) >= config.daily_credits:
                 await self._too_many(send, {"credits": config.daily_credits})
                 return
+            stats.credits.spend(now)
             stats.incr("credits_used")
             stats.in_flight += 1
             stats.heavy_in_flight += heavy
@@ -232,7 +234,7 @@ class EmulatorMiddleware(_Middleware):
                     if isinstance(grant, AccessGrant):
                         headers.append((b"x-accesstoken-reset", iso(grant.expires_at).encode()))
                     budget = emu.config.daily_credits
-                    used = emu.stats.counts["credits_used"]
+                    used = emu.stats.credits.spent
                     if used * 2 >= budget:
                         headers.append((b"x-api-credits-remaining", str(budget - used).encode()))
                 message = {**message, "headers": headers}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -129,11 +129,40 @@ class Clock:
         return datetime.fromtimestamp(self.now(), tz=UTC)
 
 
+class CreditWindow:
+    """CRM credits spent in the last 24 hours, as Zoho counts them: each call's credit is
+    freed a day after it was spent. Kept per minute, so the cost per call stays constant."""
+
+    SPAN = 86_400.0
+
+    def __init__(self) -> None:
+        self._minutes: deque[list[int]] = deque()  # [minute, credits], oldest first
+        self.spent = 0
+
+    def used(self, now: float) -> int:
+        """Credits spent in the 24 hours before ``now``."""
+        horizon = int((now - self.SPAN) // 60)
+        minutes = self._minutes
+        while minutes and minutes[0][0] <= horizon:
+            self.spent -= minutes.popleft()[1]
+        return self.spent
+
+    def spend(self, now: float) -> None:
+        """Spend one credit at ``now``."""
+        minute = int(now // 60)
+        if self._minutes and self._minutes[-1][0] == minute:
+            self._minutes[-1][1] += 1
+        else:
+            self._minutes.append([minute, 1])
+        self.spent += 1
+
+
 @dataclass
 class Stats:
     """Counters served by ``GET /_emulator/stats``."""
 
     counts: Counter[str] = field(default_factory=Counter)
+    credits: CreditWindow = field(default_factory=CreditWindow)
     in_flight: int = 0
     heavy_in_flight: int = 0
     max_concurrency_seen: int = 0
@@ -164,6 +193,7 @@ class Stats:
         }
         out.update(self.counts)
         out["in_flight"] = self.in_flight
+        out["credits_in_window"] = self.credits.spent
         out["heavy_in_flight"] = self.heavy_in_flight
         out["max_concurrency_seen"] = self.max_concurrency_seen
         return out
