@@ -1,25 +1,22 @@
 """The token broker: other internal services (in any language) ask here for a tenant's fresh
 access token instead of refreshing on their own, so the fleet-wide "refresh once per expiry"
-rule holds for them too."""
+rule holds for them too.
+
+Its errors leave through the app-wide handler (:mod:`~zohokit.server._errors`), in the same
+shape as the booking API's: a 424 with ``status`` and ``connect_url`` for a tenant that must
+connect (again), a 503 with ``retry_after`` (and ``Retry-After``) while refreshes cool down."""
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
-from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from pydantic import BaseModel
 
-from ..errors import (
-    ConfigurationError,
-    NeedsReauthorization,
-    TokenRefreshFailed,
-    TokenRefreshThrottled,
-    TokenRevoked,
-)
+from ..errors import ConfigurationError, NeedsReauthorization, TokenRevoked
 from ._auth import ApiPrincipal, ensure_tenant_access
-from ._models import ProviderName, TenantPath, provider_status
+from ._errors import not_connected
+from ._models import ProviderName, TenantPath
 from ._state import State
 from ._tenants import require_tenant
 
@@ -66,26 +63,14 @@ async def get_token(
         # A tenant is connected explicitly (connect flow or `zohokit tokens import-env`): the
         # token service's environment fallback would give one business's account to anyone.
         if await state.tokens.status(tenant, provider) is None:
-            raise _dependency_failed(tenant, provider, "not_connected", "connect this tenant first")
+            raise not_connected(tenant, provider)
         state.broker_checked[(tenant, provider)] = state.clock() + BROKER_RECHECK
     try:
         token = await state.tokens.get_token(tenant, provider)
-    except (NeedsReauthorization, TokenRevoked, ConfigurationError) as exc:
+    except (NeedsReauthorization, TokenRevoked, ConfigurationError):
+        # Check again next time: the tenant may reconnect on another instance meanwhile.
         state.broker_checked.pop((tenant, provider), None)
-        now = state.clock()
-        latest = provider_status(provider, await state.tokens.status(tenant, provider), now)
-        raise _dependency_failed(tenant, provider, latest.state, exc.message) from exc
-    except (TokenRefreshThrottled, TokenRefreshFailed) as exc:
-        retry = exc.retry_after if exc.retry_after is not None else 30.0
-        raise HTTPException(
-            status_code=503,
-            detail={
-                "message": exc.message,
-                "status": "cooldown",
-                "retry_after": round(retry, 1),
-            },
-            headers={"Retry-After": str(max(1, math.ceil(retry)))},
-        ) from exc
+        raise
     return TokenOut(
         tenant=tenant,
         provider=provider,
@@ -94,12 +79,3 @@ async def get_token(
         expires_at=token.expires_at,
         scopes=list(token.scopes),
     )
-
-
-def _dependency_failed(tenant: str, provider: str, status: str, message: str) -> HTTPException:
-    detail: dict[str, Any] = {
-        "message": message,
-        "status": status,
-        "connect_url": f"/connect/zoho?tenant={tenant}&provider={provider}",
-    }
-    return HTTPException(status_code=424, detail=detail)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, status
 
 from ..errors import ZohoError
 from ..settings import PROVIDERS
@@ -20,7 +20,7 @@ from ._models import (
 from ._state import ServiceState, State
 from ._tables import Tenant
 
-__all__ = ["require_tenant", "router", "tenant_out"]
+__all__ = ["TenantAccess", "require_tenant", "router", "tenant_out"]
 
 router = APIRouter(prefix="/api/tenants", tags=["tenants"])
 
@@ -56,6 +56,16 @@ async def require_tenant(state: ServiceState, tenant: str) -> Tenant:
     return found
 
 
+async def _tenant_access(tenant: TenantPath, principal: ApiPrincipal, state: State) -> Tenant:
+    ensure_tenant_access(principal, tenant)
+    return await require_tenant(state, tenant)
+
+
+#: Dependency of every ``/api/tenants/{tenant}/...`` route a tenant's own key may use: 403
+#: unless the key covers the tenant, then 404 unless it exists; the tenant's row.
+TenantAccess = Annotated[Tenant, Depends(_tenant_access)]
+
+
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
@@ -86,10 +96,9 @@ async def list_tenants(principal: ApiPrincipal, state: State) -> list[TenantOut]
     summary="Read a tenant",
     responses={**_AUTH_ERRORS, 404: {"description": "No such tenant"}},
 )
-async def get_tenant(tenant: TenantPath, principal: ApiPrincipal, state: State) -> TenantOut:
+async def get_tenant(row: TenantAccess, state: State) -> TenantOut:
     """One tenant with its connections."""
-    ensure_tenant_access(principal, tenant)
-    return await tenant_out(state, await require_tenant(state, tenant))
+    return await tenant_out(state, row)
 
 
 @router.get(
@@ -97,13 +106,10 @@ async def get_tenant(tenant: TenantPath, principal: ApiPrincipal, state: State) 
     summary="Connection status per provider",
     responses={**_AUTH_ERRORS, 404: {"description": "No such tenant"}},
 )
-async def tenant_status(
-    tenant: TenantPath, principal: ApiPrincipal, state: State
-) -> list[ProviderStatus]:
+async def tenant_status(row: TenantAccess, state: State) -> list[ProviderStatus]:
     """``healthy``, ``cooldown``, ``needs_reauth``, ``revoked`` or ``not_connected`` per
     provider, with the last refresh and the last error."""
-    ensure_tenant_access(principal, tenant)
-    return (await tenant_out(state, await require_tenant(state, tenant))).providers
+    return (await tenant_out(state, row)).providers
 
 
 @router.delete(
