@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from zohokit.crm import ZohoCRMService
+from zohokit import Zoho
 from zohokit.emulator import EmulatorConfig
 
 CLIENT_ID = "bench-client"
@@ -65,47 +65,38 @@ def floor_seconds(records: int) -> tuple[int, float]:
 # --- the zohokit side (runs in a subprocess) ---------------------------------------------------
 
 
-async def warm_crm(base: str, workdir: str) -> ZohoCRMService:
-    """A CRM service on a fresh token database, warmed up with the SDK's own warm-up call
-    (one page of one Lead), which fetches the token and opens the connection for both alike.
-    Close it with ``close_crm``."""
-    from zohokit.crm import ZohoCRMService
-    from zohokit.db import create_engine
-    from zohokit.http import ZohoHTTP
-    from zohokit.settings import Settings
-    from zohokit.tokens import Cipher, OAuthTokenService, generate_key
+async def warm_zoho(base: str, workdir: str) -> Zoho:
+    """A :class:`~zohokit.Zoho` root on a fresh database whose CRM service for the
+    ``default`` tenant is warmed up with the SDK's own warm-up call (one page of one Lead),
+    which fetches the token and opens the connection for both alike. Close it with
+    ``aclose()``."""
+    from zohokit.tokens import generate_key
 
-    tokens = OAuthTokenService(
-        create_engine(f"sqlite:///{workdir}/tokens.db"),
-        cipher=Cipher.from_spec(generate_key()),
-        accounts_url_override=base,
+    zoho = Zoho(
+        database_url=f"sqlite:///{workdir}/zohokit.db",
+        encryption_keys=generate_key(),
+        credentials={
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "refresh_token": REFRESH_TOKEN,
+        },
+        accounts_url=base,
+        max_in_flight=CONCURRENCY,
     )
-    http = ZohoHTTP(tokens, max_in_flight=CONCURRENCY)
-    credentials = {
-        "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET,
-        "refresh_token": REFRESH_TOKEN,
-    }
-    crm = ZohoCRMService(credentials, http=http, settings=Settings(_env_file=None))  # type: ignore[call-arg]
-    async for _ in crm.list_records("Leads", fields=["Last_Name"], per_page=1):
+    await zoho.migrate()
+    async for _ in zoho.crm().list_records("Leads", fields=["Last_Name"], per_page=1):
         break
-    return crm
-
-
-async def close_crm(crm: ZohoCRMService) -> None:
-    """Release what ``warm_crm`` opened."""
-    await crm.http.aclose()
-    await crm.http.tokens.close()  # type: ignore[attr-defined]
+    return zoho
 
 
 async def run_zohokit(base: str, count: int, workdir: str) -> dict[str, object]:
     """Upsert ``count`` Leads with zohokit; return the time and the outcome."""
-    crm = await warm_crm(base, workdir)
+    zoho = await warm_zoho(base, workdir)
     records = leads(count)
     started, cpu = time.perf_counter(), time.process_time()
-    results = await crm.upsert_records("Leads", records, duplicate_check_fields=["Email"])
+    results = await zoho.crm().upsert_records("Leads", records, duplicate_check_fields=["Email"])
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-    await close_crm(crm)
+    await zoho.aclose()
     return {"seconds": elapsed, "cpu": cpu, "ok": sum(r.ok for r in results), "records": count}
 
 

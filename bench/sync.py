@@ -28,22 +28,21 @@ sys.path.insert(0, str(Path(__file__).parent))
 from crm import (
     CONCURRENCY,
     LATENCY_MS,
-    close_crm,
     emulator_config,
     floor_seconds,
     leads,
     run_child,
     run_sdk,
-    warm_crm,
+    warm_zoho,
 )
 
 
 async def run_sync(base: str, count: int, workdir: str) -> dict[str, object]:
     """Push ``count`` rows three times (new, unchanged, 100 changed); return the timings."""
-    from zohokit.sync import Ledger, SyncMapping, push
+    from zohokit.sync import SyncMapping, push
 
-    crm = await warm_crm(base, workdir)
-    ledger = await Ledger.open(f"sqlite:///{workdir}/sync.db")
+    zoho = await warm_zoho(base, workdir)
+    crm, ledger = zoho.crm(), zoho.ledger
     mapping = SyncMapping.from_dict({"module": "Leads", "key": "Email"})
     rows = leads(count)
     timings: dict[str, object] = {}
@@ -62,8 +61,7 @@ async def run_sync(base: str, count: int, workdir: str) -> dict[str, object]:
             "unchanged": report.unchanged,
             "failed": report.failed,
         }
-    await ledger.close()
-    await close_crm(crm)
+    await zoho.aclose()
     return timings
 
 

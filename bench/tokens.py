@@ -26,9 +26,10 @@ from pathlib import Path
 
 import httpx
 
+from zohokit import Settings, Zoho
 from zohokit.emulator import EmulatorConfig, EmulatorServer
 from zohokit.errors import ZohoError
-from zohokit.tokens import OAuthTokenService, generate_key
+from zohokit.tokens import generate_key
 
 CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN = "bench-client", "bench-secret", "1000.bench.refresh"
 TARGET_RATIO = 50
@@ -97,9 +98,9 @@ def worker(kind: str, server_url: str, store: str) -> None:
     async def run() -> None:
         print("ready", flush=True)
         await asyncio.to_thread(sys.stdin.readline)
-        async with OAuthTokenService.from_settings() as service:
+        async with Zoho.from_settings(Settings()) as zoho:
             try:
-                print(await service.get_access_token("default", "zoho_crm"), flush=True)
+                print(await zoho.tokens.get_access_token("default", "zoho_crm"), flush=True)
             except ZohoError as exc:
                 print(f"FAILED {type(exc).__name__}", flush=True)
 
@@ -153,7 +154,8 @@ def reset(url: str) -> None:
 async def zohokit_warm_cost(url: str, env: dict[str, str], calls: int) -> float:
     """Seconds per warm ``get_access_token``."""
     os.environ.update(env)
-    async with OAuthTokenService.from_settings() as service:
+    async with Zoho.from_settings(Settings()) as zoho:
+        service = zoho.tokens
         await service.get_access_token("default", "zoho_crm")
         started = time.perf_counter()
         for _ in range(calls):
@@ -180,9 +182,9 @@ async def expire_zohokit_row(env: dict[str, str]) -> None:
     from zohokit.tokens._store import oauth_tokens
 
     os.environ.update(env)
-    async with OAuthTokenService.from_settings() as service:
-        await service.get_access_token("default", "zoho_crm")
-        async with service.engine.begin() as conn:
+    async with Zoho.from_settings(Settings()) as zoho:
+        await zoho.tokens.get_access_token("default", "zoho_crm")
+        async with zoho.engine.begin() as conn:
             await conn.execute(
                 update(oauth_tokens).values(expires_at=datetime(2000, 1, 1, tzinfo=UTC))
             )

@@ -90,7 +90,6 @@ class _Lazy(Generic[T]):
 
 @dataclass
 class _Parts:
-    engine: AsyncEngine
     accounts: AccountsClient
     tokens: OAuthTokenService
     http: ZohoHTTP
@@ -188,7 +187,11 @@ class Zoho:
         self._transport = transport
         self.clock = clock
         self._poll_interval = poll_interval
+        # Two stages: the ledger and the migrations need the engine only, and building the
+        # token service may create a key file.
+        self._db = _Lazy(self._open_engine)
         self._parts = _Lazy(self._build)
+        self._migrated = False
         self.calendar_health = CalendarHealth()
         self._bookings: BookingService | None = None
         self._ledger: Ledger | None = None
@@ -246,16 +249,17 @@ class Zoho:
 
     # --- the parts, built on first use ------------------------------------------------------
 
+    def _open_engine(self) -> AsyncEngine:
+        return self._engine or _db.create_engine(self._database_url or "")
+
     def _build(self) -> _Parts:
-        owns_engine = self._engine is None
-        engine = self._engine or _db.create_engine(self._database_url or "")
         spec = self._encryption_keys
         if not spec:
             assert self._data_dir is not None  # checked in __init__
             spec = load_or_create_key_file(self._data_dir)
         accounts = AccountsClient(timeout=self.refresh_policy.timeout, transport=self._transport)
         tokens = OAuthTokenService(
-            engine,
+            self.engine,
             cipher=Cipher.from_spec(spec),
             accounts=accounts,
             policy=self.refresh_policy,
@@ -264,7 +268,8 @@ class Zoho:
             accounts_url_override=self._accounts_url,
             clock=epoch(self.clock),
             poll_interval=self._poll_interval,
-            owns_engine=owns_engine,
+            migrate=not self._migrated,
+            owns_engine=False,  # the root disposes of it, after everything that uses it
         )
         http = ZohoHTTP(
             tokens,
@@ -273,12 +278,12 @@ class Zoho:
             timeout=self._timeout,
             transport=self._transport,
         )
-        return _Parts(engine, accounts, tokens, http)
+        return _Parts(accounts, tokens, http)
 
     @property
     def engine(self) -> AsyncEngine:
         """The database engine (tokens, bookings, the sync ledger, the server's tables)."""
-        return self._parts.get().engine
+        return self._db.get()
 
     @property
     def accounts(self) -> AccountsClient:
@@ -335,6 +340,7 @@ class Zoho:
                 calendar_for=lambda tenant: self.calendar(tenant),
                 crm_for=lambda tenant: self.crm(tenant),
                 clock=self.clock,
+                calendar_health=self.calendar_health,
             )
         return self._bookings
 
@@ -350,8 +356,11 @@ class Zoho:
     # --- life cycle -------------------------------------------------------------------------
 
     async def migrate(self) -> None:
-        """Bring the database to the latest migration (done once; ``async with`` does it)."""
-        await self.tokens.__aenter__()
+        """Bring the database to the latest migration, once (``async with`` does it). One
+        chain holds every table: tokens, bookings, the ledger, the server's."""
+        if not self._migrated:
+            await _db.upgrade_async(self.engine)
+            self._migrated = True
 
     async def __aenter__(self) -> Zoho:
         await self.migrate()
@@ -363,13 +372,15 @@ class Zoho:
     async def aclose(self) -> None:
         """Close the API connections, the accounts client and the engine (if this root made
         it). Nothing was built yet: nothing to close."""
-        built, self._parts = self._parts, _Lazy(self._build)
+        parts, engine = self._parts.peek(), self._db.peek()
+        self._parts, self._db = _Lazy(self._build), _Lazy(self._open_engine)
         self._bookings = self._ledger = None
-        parts = built.peek()
-        if parts is None:
-            return
-        await parts.http.aclose()
-        await parts.tokens.close()  # closes the accounts client, and the engine if it is ours
+        self._migrated = False
+        if parts is not None:
+            await parts.http.aclose()
+            await parts.tokens.close()  # and with it the accounts client
+        if engine is not None and self._engine is None:
+            await engine.dispose()
 
 
 def _default_root() -> Zoho:

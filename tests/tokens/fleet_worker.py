@@ -17,7 +17,7 @@ import sys
 
 import httpx
 
-from zohokit.tokens import OAuthTokenService
+from zohokit import Settings, Zoho
 
 
 class HangAfterSend(httpx.AsyncBaseTransport):
@@ -43,7 +43,8 @@ async def main() -> None:
     parser.add_argument("--hang-after-send", action="store_true")
     args = parser.parse_args()
     transport = HangAfterSend() if args.hang_after_send else None
-    async with OAuthTokenService.from_settings(transport=transport) as service:
+    async with Zoho.from_settings(Settings(), transport=transport) as zoho:
+        service = zoho.tokens
         print("ready", flush=True)
         await asyncio.to_thread(sys.stdin.readline)
         tenants = args.tenants.split(",")

@@ -17,13 +17,12 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from zohokit import Zoho
 from zohokit.cli._console import make_console
 from zohokit.crm import ZohoCRMService
 from zohokit.emulator.crm import snapshot_document
 from zohokit.errors import ZohoError
-from zohokit.http import ZohoHTTP
 from zohokit.settings import Settings
-from zohokit.tokens import OAuthTokenService
 
 
 async def take_snapshot(crm: ZohoCRMService) -> dict[str, Any]:
@@ -56,15 +55,8 @@ def snapshot_command(
     console = make_console(stderr=True)
 
     async def main() -> dict[str, Any]:
-        settings = Settings()
-        tokens = OAuthTokenService.from_settings(settings)
-        http = ZohoHTTP(tokens)
-        try:
-            crm = ZohoCRMService(None, client_id=tenant, http=http, settings=settings)
-            return await take_snapshot(crm)
-        finally:
-            await http.aclose()
-            await tokens.close()
+        async with Zoho.from_settings(Settings()) as zoho:
+            return await take_snapshot(zoho.crm(tenant))
 
     try:
         document = asyncio.run(main())

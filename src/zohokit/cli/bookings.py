@@ -18,13 +18,11 @@ import typer
 from rich.markup import escape  # messages may hold [brackets]
 from rich.table import Table
 
+from zohokit import Zoho
 from zohokit.cli._console import make_console
-from zohokit.db import create_engine, upgrade_async
 from zohokit.errors import ZohoError
-from zohokit.http import ZohoHTTP
 from zohokit.scheduling import Booking, BookingService, Customer, Slot
 from zohokit.settings import Settings
-from zohokit.tokens import OAuthTokenService
 
 app = typer.Typer(help="List, create, cancel and finish bookings.", no_args_is_help=True)
 console = make_console(stderr=True)
@@ -37,21 +35,10 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 
 @asynccontextmanager
 async def open_service() -> AsyncIterator[BookingService]:
-    """A :class:`BookingService` on the configured database and Zoho, closed afterwards.
-
-    The migrations run first, so a fresh database works at once.
-    """
-    settings = Settings()
-    engine = create_engine(settings.database_url())
-    await upgrade_async(engine)
-    tokens = OAuthTokenService.from_settings(settings)
-    http = ZohoHTTP(tokens)
-    try:
-        yield BookingService.over(engine, http, settings=settings)
-    finally:
-        await http.aclose()
-        await tokens.close()
-        await engine.dispose()
+    """The :class:`BookingService` of a :class:`~zohokit.Zoho` root built from the
+    environment, closed afterwards. The migrations run first, so a fresh database works."""
+    async with Zoho.from_settings(Settings()) as zoho:
+        yield zoho.bookings
 
 
 def run(work: Callable[[BookingService], Awaitable[T]]) -> T:

@@ -18,10 +18,10 @@ from rich.markup import escape  # messages may hold [brackets]
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from zohokit import Zoho
 from zohokit.cli._console import make_console
 from zohokit.crm import ZohoCRMService
 from zohokit.errors import ZohoError
-from zohokit.http import ZohoHTTP
 from zohokit.settings import Settings
 from zohokit.sync import (
     DEFAULT_MAX_ATTEMPTS,
@@ -35,7 +35,6 @@ from zohokit.sync import (
     push,
     read_rows,
 )
-from zohokit.tokens import OAuthTokenService
 
 app = typer.Typer(
     help="Push records into Zoho CRM and pull changes back, through a ledger.",
@@ -55,17 +54,8 @@ def _run(tenant: str, work: Callable[[ZohoCRMService, Ledger], Awaitable[T]]) ->
     """Run ``work`` with the tenant's CRM service and the ledger; errors become exit code 1."""
 
     async def main() -> T:
-        settings = Settings()
-        ledger = await Ledger.open(settings.database_url())
-        tokens = OAuthTokenService.from_settings(settings)
-        http = ZohoHTTP(tokens)
-        try:
-            crm = ZohoCRMService(None, client_id=tenant, http=http, settings=settings)
-            return await work(crm, ledger)
-        finally:
-            await http.aclose()
-            await tokens.close()
-            await ledger.close()
+        async with Zoho.from_settings(Settings()) as zoho:
+            return await work(zoho.crm(tenant), zoho.ledger)
 
     try:
         return asyncio.run(main())
@@ -243,11 +233,8 @@ def status_command(
     """List the latest sync runs and the ledger's rows by status."""
 
     async def main() -> tuple[list[RunReport], dict[tuple[str, str, str], int]]:
-        ledger = await Ledger.open(Settings().database_url())
-        try:
-            return await ledger.runs(tenant, limit), await ledger.status_counts(tenant)
-        finally:
-            await ledger.close()
+        async with Zoho.from_settings(Settings()) as zoho:
+            return await zoho.ledger.runs(tenant, limit), await zoho.ledger.status_counts(tenant)
 
     runs, counts = asyncio.run(main())
     if as_json:

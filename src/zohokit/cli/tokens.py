@@ -15,9 +15,10 @@ import typer
 from rich.markup import escape  # messages may hold [brackets]
 from rich.table import Table
 
+from zohokit import Zoho
 from zohokit.cli._console import make_console
 from zohokit.errors import ZohoError
-from zohokit.settings import PROVIDERS
+from zohokit.settings import PROVIDERS, Settings
 from zohokit.tokens import OAuthTokenService, TokenStatus, generate_key
 
 app = typer.Typer(help="Stored Zoho OAuth tokens, per tenant and provider.", no_args_is_help=True)
@@ -39,8 +40,8 @@ def _run(work: Callable[[OAuthTokenService], Awaitable[T]]) -> T:
     """Run ``work`` with a service built from the environment; errors become exit code 1."""
 
     async def main() -> T:
-        async with OAuthTokenService.from_settings() as service:
-            return await work(service)
+        async with Zoho.from_settings(Settings()) as zoho:
+            return await work(zoho.tokens)
 
     try:
         return asyncio.run(main())

@@ -5,9 +5,10 @@ The public names::
     from zohokit.tokens import oauth_token_service
     token = await oauth_token_service.get_access_token("default", "zoho_crm")
 
-``oauth_token_service`` is built from :class:`~zohokit.settings.Settings` on first access
-(no I/O at import). Build an :class:`OAuthTokenService` yourself for anything else: several
-databases, an in-process emulator transport, a test clock.
+``oauth_token_service`` is the token service of :meth:`zohokit.Zoho.default`, built from
+:class:`~zohokit.settings.Settings` on first access (no I/O at import). Build a
+:class:`zohokit.Zoho` (its ``tokens``) for anything else: another database, an in-process
+emulator transport, a test clock.
 """
 
 from __future__ import annotations

@@ -23,11 +23,10 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .. import db as _db
-from ..datacenters import by_code
-from ..settings import PROVIDERS, EnvCredentials, Settings
+from ..settings import PROVIDERS, EnvCredentials
 from ._accounts_client import AccountsClient
 from ._credentials import CredentialSource
-from ._crypto import Cipher, load_or_create_key_file
+from ._crypto import Cipher
 from ._models import ENC_COLUMNS, AccessToken, TokenStatus, as_datetime, snapshot
 from ._policy import RefreshPolicy
 from ._store import TokenRow, TokenStore
@@ -82,39 +81,6 @@ class TokenServiceBase:
         self._ready_lock: asyncio.Lock | None = None
         self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._rng = random.Random()
-
-    @classmethod
-    def from_settings(
-        cls,
-        settings: Settings | None = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> Self:
-        """Build from :class:`~zohokit.settings.Settings` (the environment by default).
-
-        Without ``ZOHOKIT_ENCRYPTION_KEYS`` a key is generated into ``ZOHOKIT_DATA_DIR``
-        (owner-only permissions) with a warning.
-        """
-        s = settings or Settings()
-        keys = s.zohokit_encryption_keys
-        spec = keys.get_secret_value() if keys else load_or_create_key_file(s.zohokit_data_dir)
-        policy = RefreshPolicy(
-            margin=s.zohokit_token_margin_seconds,
-            jitter=s.zohokit_token_jitter_seconds,
-            lease=s.zohokit_lease_seconds,
-            timeout=s.zohokit_refresh_timeout_seconds,
-        )
-        return cls(
-            _db.create_engine(s.database_url()),
-            cipher=Cipher.from_spec(spec),
-            transport=transport,
-            policy=policy,
-            env_credentials=s.env_credentials,
-            default_accounts_url=by_code(s.zoho_dc).accounts_url,
-            accounts_url_override=s.zoho_accounts_url,
-            clock=clock,
-        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(url={self._engine.url!r}, owner={self._owner!r})"

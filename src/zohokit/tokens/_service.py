@@ -49,10 +49,11 @@ Credentials = ZohoCredentials | Mapping[str, Any] | None
 class OAuthTokenService(TokenAdmin):
     """Zoho access tokens for many tenants, stored encrypted in a database.
 
-    Build it with :meth:`from_settings` (what the module-level ``oauth_token_service`` does)
-    or from plain arguments: an async ``engine``, a :class:`Cipher`, and optionally an
-    :class:`AccountsClient` (or just an ``httpx`` ``transport`` for it), a
-    :class:`RefreshPolicy`, a function giving the environment's credentials per provider,
+    A :class:`zohokit.Zoho` root builds one (``zoho.tokens``; ``Zoho.from_settings`` reads
+    the environment for it). Built by hand it takes plain arguments: an async ``engine``, a
+    :class:`Cipher`, and optionally an :class:`AccountsClient` (or just an ``httpx``
+    ``transport`` for it), a :class:`RefreshPolicy`, a function giving the environment's
+    credentials per provider,
     the accounts server for new rows, an ``accounts_url_override`` that wins over every
     stored accounts server (the emulator, a proxy), and a ``clock`` (epoch seconds).
 
