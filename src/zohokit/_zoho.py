@@ -93,6 +93,7 @@ class _Parts:
     accounts: AccountsClient
     tokens: OAuthTokenService
     http: ZohoHTTP
+    cipher: Cipher
 
 
 def _fixed_credentials(
@@ -258,9 +259,10 @@ class Zoho:
             assert self._data_dir is not None  # checked in __init__
             spec = load_or_create_key_file(self._data_dir)
         accounts = AccountsClient(timeout=self.refresh_policy.timeout, transport=self._transport)
+        cipher = Cipher.from_spec(spec)
         tokens = OAuthTokenService(
             self.engine,
-            cipher=Cipher.from_spec(spec),
+            cipher=cipher,
             accounts=accounts,
             policy=self.refresh_policy,
             env_credentials=self._env_credentials,
@@ -278,7 +280,7 @@ class Zoho:
             timeout=self._timeout,
             transport=self._transport,
         )
-        return _Parts(accounts, tokens, http)
+        return _Parts(accounts, tokens, http, cipher)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -294,6 +296,12 @@ class Zoho:
     def tokens(self) -> OAuthTokenService:
         """The token service: every access token, and what the server's token broker serves."""
         return self._parts.get().tokens
+
+    @property
+    def cipher(self) -> Cipher:
+        """The encryption keys at rest (the token keys): tokens, the connect flow's PKCE
+        verifier and booking customers' personal data are sealed with them."""
+        return self._parts.get().cipher
 
     @property
     def http(self) -> ZohoHTTP:

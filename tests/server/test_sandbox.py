@@ -146,3 +146,35 @@ def test_make_run_restarted_keeps_the_demo_tenants_records_and_events(tmp_path: 
         offered = [s["local_start"] for s in slots.json()["slots"]]
         assert start not in offered
         assert start.replace("T10:00", "T10:30") in offered  # the next slot is still free
+
+
+async def test_the_sandbox_emulator_answers_only_loopback_hosts(tmp_path: Path) -> None:
+    box = build_sandbox(tmp_path / "sandbox", "http://127.0.0.1:8000")
+    app = create_app(box.settings, transport=box.transport, emulator=box.emulator, setup=box.setup)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000"
+        ) as http,
+    ):
+        # A page on a rebound name reaches 127.0.0.1 with its own name in Host.
+        rebound = await http.get("/_emulator/config", headers={"Host": "attacker.example"})
+        assert rebound.status_code == 403
+        local = await http.get("/_emulator/config")
+        assert local.status_code == 200
+        secret = box.emulator.config.client_secret
+        refresh = box.emulator.config.refresh_token
+        assert secret
+        assert refresh
+        assert secret not in local.text
+        assert refresh not in local.text
+        # The consent page redirects only to the service's own callback.
+        elsewhere = await http.get(
+            "/oauth/v2/auth",
+            params={
+                "client_id": box.emulator.config.client_id,
+                "response_type": "code",
+                "redirect_uri": "https://attacker.example/cb",
+            },
+        )
+        assert elsewhere.status_code == 400

@@ -138,6 +138,20 @@ def emulator_command(
             dir_okay=False,
         ),
     ] = None,
+    redirect_uri: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A redirect URI registered for the client (repeat for several); the consent "
+            "page redirects only to these, as Zoho does."
+        ),
+    ] = None,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A Host name to answer besides this machine's (repeat for several); any "
+            "other is refused."
+        ),
+    ] = None,
     adopt_refresh_tokens: Annotated[
         bool,
         typer.Option(
@@ -166,6 +180,8 @@ def emulator_command(
         adopt_unknown_refresh_tokens=adopt_refresh_tokens,
         schema_file=str(schema) if schema else None,
         data=str(data) if data else None,
+        redirect_uris=tuple(redirect_uri or ()),
+        allowed_hosts=tuple(allowed_host or ()),
     )
     if schema is not None:
         try:

@@ -8,7 +8,9 @@ https://www.zoho.com/crm/developer/docs/api/v8/token-validity.html):
 - a refresh token mints at most 10 access tokens per 10 minutes, then "Access Denied";
 - at most 15 access tokens per refresh token are live: minting the 16th evicts the oldest;
 - at most 20 refresh tokens per user and client: the 21st evicts the oldest (and its tokens);
-- grant codes are single use and expire;
+- grant codes are single use, expire, and are bound to the PKCE challenge of the consent that
+  drew them (``S256`` or ``plain``, RFC 7636): the exchange must send the matching verifier;
+- the consent page redirects only to a redirect URI registered for the client;
 - refresh answers carry no ``refresh_token`` (Zoho does not rotate them).
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import secrets
 from collections import deque
 from dataclasses import dataclass, field
@@ -47,7 +50,8 @@ def new_token() -> str:
 
 @dataclass
 class OAuthClient:
-    """A registered OAuth client. ``redirect_uris`` empty means any URI is accepted."""
+    """A registered OAuth client and the redirect URIs registered for it (none: the consent
+    page refuses every redirect, as Zoho does for a client without one)."""
 
     client_id: str
     client_secret: str
@@ -92,6 +96,20 @@ class GrantCode:
     offline: bool
     user_email: str
     expires_at: float
+    #: The PKCE challenge of the consent, and its method (``S256`` or ``plain``).
+    code_challenge: str | None = None
+    code_challenge_method: str = "plain"
+
+
+PKCE_METHODS = ("plain", "S256")
+
+
+def pkce_matches(verifier: str, challenge: str, method: str) -> bool:
+    """Whether ``verifier`` answers ``challenge`` (RFC 7636 section 4.6)."""
+    if method == "S256":
+        digest = hashlib.sha256(verifier.encode("ascii", "replace")).digest()
+        verifier = base64.urlsafe_b64encode(digest).decode().rstrip("=")
+    return secrets.compare_digest(verifier, challenge)
 
 
 def _error(name: str, status: int = 200) -> Response:
@@ -113,7 +131,7 @@ class Accounts:
         cfg.client_id = cfg.client_id or f"1000.{secrets.token_hex(15).upper()}"
         cfg.client_secret = cfg.client_secret or secrets.token_hex(21)
         cfg.refresh_token = cfg.refresh_token or new_token()
-        self.register_client(cfg.client_id, cfg.client_secret)
+        self.register_client(cfg.client_id, cfg.client_secret, cfg.redirect_uris)
         self.grant_refresh_token(cfg.client_id, cfg.refresh_token)
 
     # --- state changes, also used by tests and /_emulator/seed -------------------------------
@@ -296,6 +314,12 @@ class Accounts:
         given_uri = params.get("redirect_uri")
         if code.redirect_uri is not None and given_uri != code.redirect_uri:
             return _error("invalid_redirect_uri")
+        if code.code_challenge is not None and not pkce_matches(
+            params.get("code_verifier", ""), code.code_challenge, code.code_challenge_method
+        ):
+            # The code was drawn by another flow (or stolen): only the verifier's owner may
+            # exchange it.
+            return _error("invalid_code")
         refresh: RefreshGrant | None = None
         if code.offline:
             refresh = self.grant_refresh_token(
@@ -330,9 +354,15 @@ class Accounts:
             return _consent_error_page("Invalid Redirect Uri", "redirect_uri is not a URL.")
         if parts.scheme not in ("http", "https") or not parts.netloc:
             return _consent_error_page("Invalid Redirect Uri", "redirect_uri is not a URL.")
-        if client.redirect_uris and redirect_uri not in client.redirect_uris:
+        if redirect_uri not in client.redirect_uris:
             return _consent_error_page(
-                "Invalid Redirect Uri", "redirect_uri does not match the registered one."
+                "Invalid Redirect Uri", "redirect_uri does not match a registered one."
+            )
+        challenge = q.get("code_challenge") or None
+        method = q.get("code_challenge_method") or "plain"
+        if challenge is not None and method not in PKCE_METHODS:
+            return _consent_error_page(
+                "Invalid Request", "code_challenge_method must be S256 or plain."
             )
         answer: dict[str, str] = {}
         if self.emu.faults.consent == "deny":
@@ -347,6 +377,8 @@ class Accounts:
                 offline=q.get("access_type", "online") == "offline",
                 user_email=self.emu.config.user_email,
                 expires_at=self.emu.clock.now() + self.emu.config.grant_code_ttl_seconds,
+                code_challenge=challenge,
+                code_challenge_method=method,
             )
             self.codes[code.code] = code
             self.emu.journal.changed("code", code.code, code)

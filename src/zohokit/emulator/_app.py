@@ -1,6 +1,8 @@
 """The emulator as one ASGI app: accounts, CRM and Calendar under one base URL.
 
-A pure-ASGI middleware sits in front of every Zoho route. It counts requests, applies
+A pure-ASGI middleware sits in front of every route. It first refuses (403) a request whose
+``Host`` is not this machine's, the base URL's or an allowed name (DNS rebinding; see
+:mod:`._hosts`). For every Zoho route it then counts requests, applies
 latency and faults, enforces the CRM concurrency limit and daily credit budget (both answered
 with 429 ``TOO_MANY_REQUESTS``, as Zoho does), and adds the response headers Zoho sends. The
 ``/_emulator/*`` control routes sit outside all of that.
@@ -26,6 +28,7 @@ from ._core import Emulator, EmulatorConfig, iso, zoho_error, zoho_json
 from ._durable import all_or_nothing
 from ._errors import ApiError
 from ._faults import Decision, FaultConfigError
+from ._hosts import host_allowed
 from .calendar import calendar_routes
 from .crm import crm_routes
 
@@ -87,6 +90,11 @@ class EmulatorMiddleware(_Middleware):
 
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one HTTP request."""
+        host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), None)
+        if not host_allowed(host, self.emu.base_url, self.emu.config.allowed_hosts):
+            answer = {"status": "error", "message": "this Host is not one the emulator answers"}
+            await zoho_json(answer, 403)(scope, receive, send)
+            return
         kind = _kind(scope["path"])
         if kind is None:
             await self.app(scope, receive, send)
@@ -313,7 +321,13 @@ def _control_routes(emu: Emulator) -> list[BaseRoute]:
                 _apply_config(emu.config, await body_json(request))
             except (ValueError, AttributeError) as exc:
                 return zoho_json({"status": "error", "message": str(exc)}, 400)
-        return zoho_json({f.name: getattr(emu.config, f.name) for f in fields(emu.config)})
+        return zoho_json(
+            {
+                f.name: getattr(emu.config, f.name)
+                for f in fields(emu.config)
+                if f.name not in _SECRET_KEYS
+            }
+        )
 
     async def seed(request: Request) -> Response:
         try:
@@ -359,6 +373,10 @@ def _lands_in_range(now: float, advance: float) -> bool:
         return False
     return True
 
+
+#: Never served: whoever runs the emulator has them (``zohokit emulator`` prints them at start,
+#: an in-process caller holds the :class:`EmulatorConfig`).
+_SECRET_KEYS = frozenset({"client_secret", "refresh_token"})
 
 _RUNTIME_KEYS = {
     "token_ttl",

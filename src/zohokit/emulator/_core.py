@@ -99,6 +99,13 @@ class EmulatorConfig:
     #: A SQLite file that keeps the state across restarts (``--data``); ``None``: in memory.
     data: str | None = None
 
+    #: The redirect URIs registered for the client above. The consent page redirects only to
+    #: a registered URI, as Zoho does (its API console registers them).
+    redirect_uris: tuple[str, ...] = ()
+    #: Host names the emulator answers besides this machine's and ``base_url``'s (a name
+    #: other containers reach it by, say). Any other ``Host`` is refused (DNS rebinding).
+    allowed_hosts: tuple[str, ...] = ()
+
     def __post_init__(self) -> None:
         edition = edition_named(self.edition)  # ValueError naming the choices
         self.edition = edition.name

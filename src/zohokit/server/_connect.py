@@ -1,17 +1,23 @@
 """The connect flow: send a browser to the tenant's Zoho accounts server, take the callback,
 exchange the code, store the tokens.
 
-``GET /connect/zoho`` draws a random ``state``, stores its hash bound to the tenant and the
-provider for ten minutes, and redirects with ``access_type=offline`` and ``prompt=consent``
-(so Zoho sends a refresh token every time). ``GET /oauth/zoho/callback`` consumes the state
-(once) and hands the code to the token service's code exchange (``exchange_code``), which
-refuses an ``accounts-server`` that is not Zoho's (or the configured emulator), so a
-forged callback can never receive the client secret, stores the tokens, and on a reconnect
+``GET /connect/zoho`` draws a random ``state`` and a PKCE verifier, stores the state's hash
+bound to the tenant and the provider (with the verifier, encrypted) for ten minutes, and
+redirects with ``access_type=offline`` and ``prompt=consent`` (so Zoho sends a refresh token
+every time) and the verifier's ``S256`` challenge: the code Zoho hands out can then only be
+exchanged with the verifier of the flow that drew it, so a code from one tenant's flow sent
+with another's state connects nobody. ``GET /oauth/zoho/callback`` consumes the state
+(once) and hands the code and the flow's verifier to the token service's code exchange
+(``exchange_code``), which refuses an ``accounts-server`` that is not Zoho's (or the
+configured emulator), so a forged callback can never receive the client secret, stores the
+tokens, and on a reconnect
 revokes the refresh token it replaces. Every failure ends on a short HTML page.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 import secrets
 from typing import Annotated
@@ -27,7 +33,7 @@ from ._auth import BrowserPrincipal, ensure_tenant_access
 from ._metrics import CONNECTS
 from ._models import TENANT_PATTERN, ProviderName
 from ._state import ServiceState, State
-from ._tables import Tenant
+from ._tables import ConnectState, Tenant
 
 __all__ = ["PROVIDER_SCOPES", "authorization_url", "router", "start_connect"]
 
@@ -53,21 +59,36 @@ PROVIDER_SCOPES: dict[str, tuple[str, ...]] = {
 _LABELS = {"zoho_crm": "Zoho CRM", "zoho_calendar": "Zoho Calendar"}
 
 
+def pkce_challenge(verifier: str) -> str:
+    """The ``S256`` challenge of a PKCE verifier (RFC 7636 section 4.2)."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
 def authorization_url(
-    accounts_url: str, *, client_id: str, scopes: tuple[str, ...], redirect_uri: str, state: str
+    accounts_url: str,
+    *,
+    client_id: str,
+    scopes: tuple[str, ...],
+    redirect_uri: str,
+    state: str,
+    code_verifier: str | None = None,
 ) -> str:
-    """The consent URL at ``accounts_url``: offline access and a forced consent screen."""
-    query = urlencode(
-        {
-            "response_type": "code",
-            "client_id": client_id,
-            "scope": ",".join(scopes),
-            "redirect_uri": redirect_uri,
-            "access_type": "offline",
-            "prompt": "consent",
-            "state": state,
-        }
-    )
+    """The consent URL at ``accounts_url``: offline access, a forced consent screen, and the
+    ``S256`` challenge of ``code_verifier`` when one is given."""
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "scope": ",".join(scopes),
+        "redirect_uri": redirect_uri,
+        "access_type": "offline",
+        "prompt": "consent",
+        "state": state,
+    }
+    if code_verifier is not None:
+        params["code_challenge"] = pkce_challenge(code_verifier)
+        params["code_challenge_method"] = "S256"
+    query = urlencode(params)
     return f"{accounts_url.rstrip('/')}/oauth/v2/auth?{query}"
 
 
@@ -88,6 +109,26 @@ def _client(state: ServiceState, provider: str) -> tuple[str, str]:
     return creds.client_id, creds.client_secret
 
 
+def _verifier_context(tenant: str, provider: str) -> str:
+    return f"{tenant}\x00{provider}\x00code_verifier"
+
+
+def _seal_verifier(
+    state: ServiceState, tenant: str, provider: str, verifier: str | None
+) -> str | None:
+    if verifier is None:
+        return None
+    return state.cipher.encrypt(verifier, context=_verifier_context(tenant, provider))
+
+
+def _open_verifier(state: ServiceState, binding: ConnectState) -> str | None:
+    if binding.code_verifier is None:
+        return None
+    return state.cipher.decrypt(
+        binding.code_verifier, context=_verifier_context(binding.tenant, binding.provider)
+    )
+
+
 async def start_connect(
     state: ServiceState, request: Request, tenant: Tenant, provider: str
 ) -> RedirectResponse:
@@ -95,6 +136,8 @@ async def start_connect(
     client_id, _ = _client(state, provider)
     value = secrets.token_urlsafe(32)
     redirect_uri = redirect_uri_for(state, request)
+    # 64 characters: RFC 7636 asks for 43 to 128 from the unreserved set.
+    verifier = secrets.token_urlsafe(48) if state.settings.zohokit_connect_pkce else None
     await state.states.put(
         value,
         tenant=tenant.tenant,
@@ -102,6 +145,7 @@ async def start_connect(
         redirect_uri=redirect_uri,
         now=state.clock(),
         ttl=state.settings.zohokit_connect_state_seconds,
+        code_verifier=_seal_verifier(state, tenant.tenant, provider, verifier),
     )
     accounts = state.settings.zoho_accounts_url or by_code(tenant.data_center).accounts_url
     url = authorization_url(
@@ -110,6 +154,7 @@ async def start_connect(
         scopes=PROVIDER_SCOPES[provider],
         redirect_uri=redirect_uri,
         state=value,
+        code_verifier=verifier,
     )
     CONNECTS.labels(provider, "started").inc()
     # 303: a POST from the admin page becomes a GET at Zoho.
@@ -202,11 +247,11 @@ async def callback(
     if known is not None and location and location.lower() not in (known.code, "com"):
         CONNECTS.labels(provider, "refused").inc()
         return _page(state, 400, "Connection refused", "location and accounts-server disagree.")
-    return await _finish(state, found, provider, code, server, binding.redirect_uri)
+    return await _finish(state, found, provider, code, server, binding)
 
 
 async def _finish(
-    state: ServiceState, tenant: Tenant, provider: str, code: str, server: str, redirect_uri: str
+    state: ServiceState, tenant: Tenant, provider: str, code: str, server: str, flow: ConnectState
 ) -> Response:
     client_id, client_secret = _client(state, provider)
     try:
@@ -218,7 +263,8 @@ async def _finish(
             code=code,
             credentials=ZohoCredentials(client_id, client_secret),
             accounts_server=server,
-            redirect_uri=redirect_uri,
+            redirect_uri=flow.redirect_uri,
+            code_verifier=_open_verifier(state, flow),
         )
     except UntrustedAccountsServer:
         CONNECTS.labels(provider, "refused").inc()

@@ -26,6 +26,7 @@ from ..emulator import create_app as create_emulator_app
 from ..scheduling import Schedule, ScheduleNotFound
 from ..settings import PROVIDERS
 from ..tokens import generate_key
+from ._connect import CALLBACK_PATH
 from ._settings import ServerSettings
 from ._state import ServiceState
 
@@ -124,6 +125,8 @@ def build_sandbox(data_dir: Path, base_url: str) -> Sandbox:
             # Should emulator.db be deleted while zohokit.db keeps tenants' refresh tokens,
             # adopting them keeps earlier connections working.
             adopt_unknown_refresh_tokens=True,
+            # The consent page redirects only to a registered URI: this service's callback.
+            redirect_uris=(f"{base_url.rstrip('/')}{CALLBACK_PATH}",),
         )
     )
     settings = ServerSettings(

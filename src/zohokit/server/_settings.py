@@ -27,6 +27,10 @@ class ServerSettings(Settings):
     zohokit_session_seconds: int = 12 * 3600
     #: How long a connect link (the OAuth ``state``) stays usable, seconds.
     zohokit_connect_state_seconds: int = 600
+    #: Send a PKCE ``S256`` challenge with every connect flow and its verifier with the code
+    #: exchange (Zoho's accounts servers advertise ``S256``). Off only for an accounts server
+    #: that refuses it.
+    zohokit_connect_pkce: bool = True
     #: The largest request body accepted, bytes (413 above it). The API's bodies are small
     #: JSON documents (a schedule, a booking), so the default is small too.
     zohokit_max_body_bytes: int = Field(default=256 * 1024, ge=0)

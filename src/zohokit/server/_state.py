@@ -17,7 +17,7 @@ from ..calendar import CalendarHealth
 from ..emulator import Emulator
 from ..scheduling import BookingService
 from ..sync import Ledger
-from ..tokens import AccountsClient, OAuthTokenService
+from ..tokens import AccountsClient, Cipher, OAuthTokenService
 from ._auth import ApiKeyring, LoginSigner
 from ._sessions import SessionStore
 from ._settings import ServerSettings
@@ -55,6 +55,11 @@ class ServiceState:
     def tokens(self) -> OAuthTokenService:
         """The root's token service (what the token broker serves)."""
         return self.zoho.tokens
+
+    @property
+    def cipher(self) -> Cipher:
+        """The root's encryption keys (the service seals the connect flow's PKCE verifier)."""
+        return self.zoho.cipher
 
     @property
     def accounts(self) -> AccountsClient:
