@@ -311,6 +311,10 @@ def restore(emu: Emulator, saved: dict[str, dict[str, Any]]) -> None:
         k: OAuthClient(v["client_id"], v["client_secret"], tuple(v["redirect_uris"]))
         for k, v in saved.get("client", {}).items()
     }
+    configured = accounts.clients.get(emu.config.client_id or "")
+    if configured is not None and emu.config.redirect_uris:
+        # The redirect URIs registered now win over a saved run's (the sandbox's port moves).
+        configured.redirect_uris = emu.config.redirect_uris
     accounts.refresh_tokens = {
         k: RefreshGrant(
             v["token"],
