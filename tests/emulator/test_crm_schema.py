@@ -344,3 +344,14 @@ async def test_custom_modules_are_granted_by_zohos_custom_scope(
     assert projects.status_code == 204  # allowed; nothing stored yet
     leads = await client.get("/crm/v3/Leads", params={"fields": "Email"}, headers=headers)
     assert leads.json()["code"] == "OAUTH_SCOPE_MISMATCH"
+
+
+def test_auto_numbers_go_on_after_a_restart_with_data(schema_file: Path, tmp_path: Path) -> None:
+    config = {"schema_file": str(schema_file), "data": str(tmp_path / "emulator.db")}
+    first = Emulator(emulator_config(**config))
+    first.crm.seed("Projects", [{"Name": "One", "Stage": "Open"}])
+    first.close()
+    second = Emulator(emulator_config(**config))
+    second.crm.seed("Projects", [{"Name": "Two", "Stage": "Open"}])
+    assert [r["Number"] for r in second.crm.records("Projects")] == ["PRJ-1001", "PRJ-1002"]
+    second.close()

@@ -359,6 +359,9 @@ def restore(emu: Emulator, saved: dict[str, dict[str, Any]]) -> None:
             state.deleted.append(DeletedRecord(**v))
     if "crm" in meta:
         crm._next_id = meta["crm"]["next_id"]
+        for module, counters in meta["crm"].get("counters", {}).items():
+            if module in crm._modules:  # auto-number fields go on from where they were
+                crm._modules[module].counters = dict(counters)
 
     calendar = emu.calendar
     if "calendar" in meta:

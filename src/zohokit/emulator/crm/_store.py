@@ -241,7 +241,8 @@ class CrmStore:
         return str(self._next_id)
 
     def _meta(self) -> dict[str, Any]:
-        return {"next_id": self._next_id}
+        counters = {name: state.counters for name, state in self._modules.items() if state.counters}
+        return {"next_id": self._next_id, "counters": counters}
 
     def _saved(self, state: ModuleState, rec: Record) -> None:
         self.emu.journal.changed("record", f"{state.definition.api_name}/{rec.id}", rec)
