@@ -18,6 +18,11 @@
     │   ├── RecordError              one record of a bulk call failed (``code``, ``details``)
     │   └── PreconditionFailed       412: the record or event changed since it was read
     ├── TransportError               the request never got an answer (connect/read timeout, DNS)
+    ├── WriteRefused                 zohokit refused a write before sending it: nothing reached Zoho
+    │   ├── UnknownModule            the org has no such module; ``suggestion`` is the closest
+    │   ├── UnknownField             the module has no such field; ``suggestion`` is the closest
+    │   └── InvalidRecords           values that do not fit their field: ``problems``
+    │                                (row, field, expected, got)
     │
     │   defined beside the code that raises them:
     ├── tokens.DecryptionError       (a ConfigurationError) no configured key opens a stored secret
@@ -39,11 +44,13 @@ to add a product-specific error (for example a Calendar ``EtagMismatch(ZohoAPIEr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
     "AuthenticationError",
     "ConfigurationError",
+    "InvalidRecords",
     "NeedsReauthorization",
     "NotFound",
     "PreconditionFailed",
@@ -55,7 +62,10 @@ __all__ = [
     "TokenRefreshThrottled",
     "TokenRevoked",
     "TransportError",
+    "UnknownField",
+    "UnknownModule",
     "UntrustedAccountsServer",
+    "WriteRefused",
     "ZohoAPIError",
     "ZohoError",
 ]
@@ -228,3 +238,39 @@ class TransportError(ZohoError):
 class PreconditionFailed(ZohoAPIError):
     """412 from Zoho: the record (``If-Unmodified-Since``) or the Calendar event (its ``etag``)
     changed since it was read. Read it again, then retry the change."""
+
+
+class WriteRefused(ZohoError):
+    """zohokit refused a write before sending it (nothing reached Zoho, no credit spent):
+    the module, a field or a value would have been rejected. The message says what to fix."""
+
+
+class UnknownModule(WriteRefused):
+    """The org has no module ``module``; ``suggestion`` is the closest real module, if any."""
+
+    def __init__(
+        self, message: str, *, module: str = "", suggestion: str | None = None, **kw: Any
+    ) -> None:
+        super().__init__(message, **kw)
+        self.module = module
+        self.suggestion = suggestion
+
+
+class UnknownField(WriteRefused):
+    """The module has no field ``field``; ``suggestion`` is the closest real field, if any."""
+
+    def __init__(
+        self, message: str, *, field: str = "", suggestion: str | None = None, **kw: Any
+    ) -> None:
+        super().__init__(message, **kw)
+        self.field = field
+        self.suggestion = suggestion
+
+
+class InvalidRecords(WriteRefused):
+    """Values that do not fit their fields. ``problems`` lists each as a
+    :class:`~zohokit.crm.Problem` (row, field, expected, got)."""
+
+    def __init__(self, message: str, *, problems: Sequence[Any] = (), **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.problems = list(problems)

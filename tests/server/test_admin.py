@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from fastapi import FastAPI
 from pydantic import SecretStr
 
 from tests.server.support import (
@@ -19,6 +21,7 @@ from tests.server.support import (
 from zohokit.emulator import Emulator
 from zohokit.emulator import create_app as create_emulator_app
 from zohokit.server import create_app
+from zohokit.sync import RunReport
 
 
 async def test_admin_without_session_shows_the_login_form(client: httpx.AsyncClient) -> None:
@@ -147,3 +150,26 @@ async def test_an_admin_session_ends_when_its_key_is_removed(
         assert 'action="/admin/login"' in page.text
         link = await browser.get("/connect/zoho", params={"tenant": "acme", "provider": "zoho_crm"})
         assert link.status_code == 401
+
+
+async def test_sync_runs_say_plainly_when_rows_failed(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    ledger = app.state.zohokit.ledger
+    now = datetime.now(UTC)
+    ok = RunReport("acme", "Contacts", "push", now.isoformat(), created=3)
+    ok.finish(now=now)
+    partial = RunReport("acme", "Leads", "push", now.isoformat(), created=2, invalid=1)
+    partial.error("INVALID_VALUE", "a@x.com", "row 3: Email_Opt_Out: expected true or false")
+    partial.finish(now=now)
+    stopped = RunReport("acme", "Contactz", "push", now.isoformat())
+    stopped.finish("failed", "UnknownModule: the CRM has no module 'Contactz'", now=now)
+    for run in (ok, partial, stopped):
+        await ledger.save_run(run)
+    await login(client, GLOBAL_KEY)
+    page = (await client.get("/admin")).text
+    assert '<span class="badge run-completed" data-run-status="completed">completed</span>' in page
+    assert 'data-run-status="completed_with_errors">completed with errors</span>' in page
+    assert "2 / 0 / 0 / 1" in page
+    assert 'data-run-status="failed">failed</span>' in page
+    assert "the CRM has no module &#39;Contactz&#39;" in page

@@ -143,7 +143,8 @@ def test_push_pull_and_status_from_the_command_line(tmp_path: Path) -> None:
         )
         assert pushed.returncode == 0, pushed.stderr
         report = json.loads((tmp_path / "push.json").read_text())
-        assert (report["created"], report["api_calls"], report["status"]) == (30, 1, "completed")
+        # Two calls: the module's field metadata, then one upsert of the 30 rows.
+        assert (report["created"], report["api_calls"], report["status"]) == (30, 2, "completed")
 
         server.emulator.clock.advance(5)
         (record_id,) = server.emulator.crm.seed("Contacts", [{"Last_Name": "Added in Zoho"}])
@@ -190,3 +191,72 @@ def test_a_bad_mapping_is_refused_naming_the_key(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "fields.last" in result.stderr
+
+
+def test_dry_run_checks_and_plans_with_no_write_then_status_says_with_errors(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "leads.csv"
+    rows = [{"Email": f"l{n}@example.com", "Last_Name": f"L{n}", "Email_Opt_Out": "no"}
+            for n in range(5)]  # fmt: skip
+    rows[3]["Email_Opt_Out"] = "maybe"
+    write_csv(source, rows)
+    push = sync_cmd("push", str(source), "--module", "Leads", "--key", "Email", "--quiet")
+    with EmulatorServer(emulator_config()) as server:
+        env = {**cli_env(server, tmp_path / "state"), "COLUMNS": "200"}
+        planned = subprocess.run([*push, "--dry-run"], env=env, capture_output=True, text=True)
+        stats = server.emulator.stats.snapshot()
+        assert stats["crm_write_requests"] == 0
+        assert planned.returncode == 2, planned.stderr  # a row would be refused
+        assert "dry run: push Leads for default (nothing sent)" in planned.stderr
+        assert "to create" in planned.stderr
+        assert "l0@example.com" in planned.stderr
+        assert "row 4" in planned.stderr
+        assert "Email_Opt_Out" in planned.stderr
+        assert "true or false" in planned.stderr
+        assert "'maybe'" in planned.stderr
+
+        pushed = subprocess.run(push, env=env, capture_output=True, text=True)
+        assert pushed.returncode == 2
+        assert "completed with errors" in pushed.stderr
+        assert server.emulator.stats.snapshot()["crm_write_requests"] == 1
+        assert len(server.emulator.crm.records("Leads")) == 4
+
+        status = subprocess.run(sync_cmd("status"), env=env, capture_output=True, text=True)
+        assert "completed with errors" in status.stdout  # the dry run is not listed
+        assert status.stdout.count("push") == 1
+        as_json = subprocess.run(
+            sync_cmd("status", "--json"), env=env, capture_output=True, text=True
+        )
+        (run,) = json.loads(as_json.stdout)["runs"]
+        assert (run["status"], run["invalid"], run["created"]) == ("completed_with_errors", 1, 4)
+        assert run["problems"] == [
+            {"row": 4, "field": "Email_Opt_Out", "expected": "true or false", "got": "'maybe'"}
+        ]
+
+
+def test_a_lowercase_email_header_is_refused_with_the_files_columns(tmp_path: Path) -> None:
+    source = tmp_path / "contacts.csv"
+    write_csv(source, [{"email": "a@example.com", "Last_Name": "A"}])
+    with EmulatorServer(emulator_config()) as server:
+        env = {**cli_env(server, tmp_path / "state"), "COLUMNS": "300"}
+        pushed = subprocess.run(
+            sync_cmd("push", str(source), "-m", "Contacts", "-k", "Email", "-q"),
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        misspelt = subprocess.run(
+            sync_cmd("push", str(source), "-m", "Contactz", "-k", "email", "-q"),
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert server.emulator.stats.snapshot()["crm_write_requests"] == 0
+    assert pushed.returncode == 1
+    message = " ".join(pushed.stderr.split())
+    assert "no column 'Email' for the key Email" in message
+    assert "the file's columns: 'email', 'Last_Name'" in message
+    assert "did you mean 'email'?" in message
+    assert misspelt.returncode == 1
+    assert "did you mean Contacts?" in " ".join(misspelt.stderr.split())

@@ -65,28 +65,60 @@ def _run(tenant: str, work: Callable[[ZohoCRMService, Ledger], Awaitable[T]]) ->
         raise typer.Exit(1) from exc
 
 
+#: How each status reads in a table: plain words, coloured by how much it needs a look.
+_STATUS_STYLE = {"completed": "green", "completed_with_errors": "yellow", "failed": "red"}
+
+
+def _status(report: RunReport) -> str:
+    style = _STATUS_STYLE.get(report.status)
+    return f"[{style}]{report.status_text}[/{style}]" if style else report.status_text
+
+
 def _summary(report: RunReport) -> Table:
-    table = Table(title=f"{report.direction} {report.module} for {report.tenant}: {report.status}")
-    for column in ("created", "updated", "unchanged", "failed", "parked", "deleted", "echoes"):
+    if report.status == "planned":
+        return _plan(report)
+    title = f"{report.direction} {report.module} for {report.tenant}: {_status(report)}"
+    table = Table(title=title)
+    counts = ["created", "updated", "unchanged", "failed", "parked", "invalid", "deleted"]
+    counts.append("echoes")
+    for column in counts:
         table.add_column(column, justify="right")
     table.add_column("API calls", justify="right")
     table.add_column("credits", justify="right")
-    table.add_row(
-        *(
-            str(v)
-            for v in (
-                report.created,
-                report.updated,
-                report.unchanged,
-                report.failed,
-                report.parked,
-                report.deleted,
-                report.echoes,
-                report.api_calls,
-                report.credits,
-            )
-        )
-    )
+    values = [getattr(report, name) for name in counts] + [report.api_calls, report.credits]
+    table.add_row(*(str(v) for v in values))
+    return table
+
+
+def _plan(report: RunReport) -> Table:
+    """A dry run: what the push would do, with a few rows of each kind."""
+    table = Table(title=f"dry run: push {report.module} for {report.tenant} (nothing sent)")
+    for column in ("rows", "count", "for example"):
+        table.add_column(column)
+    invalid = [f"row {p['row']}: {p['field']}" for p in report.problems[:3]]
+    kinds = [
+        ("to create", report.created, report.samples.get("create", [])),
+        ("to update", report.updated, report.samples.get("update", [])),
+        ("unchanged", report.unchanged, []),
+        ("parked (skipped)", report.parked, []),
+        ("invalid (would be refused)", report.invalid, invalid),
+        ("without a usable key", report.failed, []),
+    ]
+    for label, count, samples in kinds:
+        table.add_row(label, str(count), escape(", ".join(samples)) or "-")
+    return table
+
+
+def _problems(report: RunReport) -> Table | None:
+    if not report.problems:
+        return None
+    table = Table(title="values refused before sending (nothing sent for these rows)")
+    for column in ("row", "field", "expected", "got"):
+        table.add_column(column)
+    for p in report.problems:
+        table.add_row(str(p["row"]), p["field"], escape(p["expected"]), escape(p["got"]))
+    if report.invalid > len(report.problems):
+        table.caption = f"first {len(report.problems)} of {report.invalid} rows; see --report"
     return table
 
 
@@ -97,15 +129,17 @@ def _errors(report: RunReport) -> Table | None:
     for column in ("code", "rows", "example row", "message"):
         table.add_column(column)
     for code, group in sorted(report.errors.items(), key=lambda item: -item[1].count):
+        if code == "INVALID_VALUE":
+            continue  # listed value by value below
         table.add_row(code, str(group.count), group.example_key or "-", group.example_message)
-    return table
+    return table if table.row_count else None
 
 
 def _finish(report: RunReport, path: Path | None) -> None:
     console.print(_summary(report))
-    errors = _errors(report)
-    if errors is not None:
-        console.print(errors)
+    for extra in (_errors(report), _problems(report)):
+        if extra is not None:
+            console.print(extra)
     if path is not None:
         try:
             path.write_text(report.to_json() + "\n", encoding="utf-8")
@@ -145,10 +179,20 @@ def push_command(
         int,
         typer.Option("--max-attempts", min=1, help="Runs a row may fail before it is parked."),
     ] = DEFAULT_MAX_ATTEMPTS,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Check and plan only: print what would change, write nothing."
+        ),
+    ] = False,
     report_path: ReportOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Upsert the rows of FILE into a CRM module; unchanged rows cost no API call."""
+    """Upsert the rows of FILE into a CRM module; unchanged rows cost no API call.
+
+    The module, the fields and every value are checked against the tenant's field metadata
+    before the first write; rows whose values do not fit are left out and listed.
+    """
     if not file.exists():
         raise typer.BadParameter(f"{file} does not exist", param_hint="FILE")
     try:
@@ -168,6 +212,7 @@ def push_command(
                     + report.unchanged
                     + report.failed
                     + report.parked
+                    + report.invalid
                 )
                 detail = f"{report.api_calls} calls, {report.failed} failed"
                 bar.update(task, completed=done, detail=detail)
@@ -178,13 +223,14 @@ def push_command(
                 read_rows(file),
                 mapping,
                 max_attempts=max_attempts,
-                mirror=mirror,
+                mirror=mirror and not dry_run,
                 on_progress=advance,
+                dry_run=dry_run,
             )
 
     report = _run(tenant, work)
     _finish(report, report_path)
-    if report.failed:
+    if report.failed or report.invalid:
         raise typer.Exit(2)
 
 
@@ -249,7 +295,7 @@ def status_command(
     table = Table(title="sync runs")
     for column in ("started", "tenant", "module", "dir", "status", "created", "updated"):
         table.add_column(column)
-    for column in ("unchanged", "failed", "parked", "deleted", "calls", "seconds"):
+    for column in ("unchanged", "failed", "parked", "invalid", "deleted", "calls", "seconds"):
         table.add_column(column, justify="right")
     for r in runs:
         table.add_row(
@@ -257,12 +303,13 @@ def status_command(
             r.tenant,
             r.module,
             r.direction,
-            r.status,
+            _status(r),
             str(r.created),
             str(r.updated),
             str(r.unchanged),
             str(r.failed),
             str(r.parked),
+            str(r.invalid),
             str(r.deleted),
             str(r.api_calls),
             f"{r.seconds:.1f}" if r.seconds is not None else "-",

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._catalog import FieldCatalog
 from ._criteria import MAX_CONDITIONS, Criteria, escape, where
+from ._fields import FieldSpec, ModuleFields, Problem, closest, coerce_record, coerce_value
 from ._service import BATCH_SIZE, DISCRETE_PAGING_LIMIT, CoqlResult, RecordResult, ZohoCRMService
 
 __all__ = [
@@ -25,8 +27,15 @@ __all__ = [
     "MAX_CONDITIONS",
     "CoqlResult",
     "Criteria",
+    "FieldCatalog",
+    "FieldSpec",
+    "ModuleFields",
+    "Problem",
     "RecordResult",
     "ZohoCRMService",
+    "closest",
+    "coerce_record",
+    "coerce_value",
     "escape",
     "get_zoho_crm_service",
     "where",

@@ -7,6 +7,7 @@ and error mapping are :class:`zohokit.http.ZohoHTTP`'s.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +15,7 @@ from typing import Any, ClassVar, Literal
 
 from ..errors import NotFound, RecordError, TransportError, ZohoAPIError
 from ..http import Service, ZohoService
+from ._catalog import FieldCatalog
 from ._criteria import Criteria
 
 __all__ = ["BATCH_SIZE", "DISCRETE_PAGING_LIMIT", "CoqlResult", "RecordResult", "ZohoCRMService"]
@@ -131,6 +133,12 @@ class ZohoCRMService(ZohoService):
     def is_configured(self) -> bool:
         """Whether a client id, a client secret and a refresh token are known (the seed's)."""
         return self._has_credentials()
+
+    @functools.cached_property
+    def metadata(self) -> FieldCatalog:
+        """This tenant's field metadata, fetched once per module (see
+        :class:`~zohokit.crm.FieldCatalog`); the writes use it with ``check=True``."""
+        return FieldCatalog(self)
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -318,14 +326,17 @@ class ZohoCRMService(ZohoService):
         records: Sequence[Mapping[str, Any]],
         *,
         trigger: Sequence[str] | None = None,
+        check: bool = False,
     ) -> list[RecordResult]:
         """Insert ``records`` in batches of 100, sent concurrently; one result per record.
 
         An insert is not idempotent, so a batch whose answer was lost (read timeout, dropped
         connection, 5xx) is **not** resent: its records come back failed with ``error`` set,
         and may or may not exist. Prefer :meth:`upsert_records` when retries matter.
+        ``check``: see :meth:`upsert_records`.
         """
         extra = {"trigger": list(trigger)} if trigger is not None else {}
+        records = await self._checked(module, records, check)
         return await self._bulk("POST", f"/crm/v8/{module}", records, extra, idempotent=False)
 
     async def update_records(
@@ -334,11 +345,14 @@ class ZohoCRMService(ZohoService):
         records: Sequence[Mapping[str, Any]],
         *,
         trigger: Sequence[str] | None = None,
+        check: bool = False,
     ) -> list[RecordResult]:
-        """Update ``records`` (each with its ``id``) in batches of 100; one result per record."""
+        """Update ``records`` (each with its ``id``) in batches of 100; one result per record.
+        ``check``: see :meth:`upsert_records`."""
         if any(not r.get("id") for r in records):
             raise ValueError("every record to update needs its id")
         extra = {"trigger": list(trigger)} if trigger is not None else {}
+        records = await self._checked(module, records, check)
         return await self._bulk("PUT", f"/crm/v8/{module}", records, extra, idempotent=True)
 
     async def upsert_records(
@@ -348,10 +362,20 @@ class ZohoCRMService(ZohoService):
         *,
         duplicate_check_fields: Sequence[str] | None = None,
         trigger: Sequence[str] | None = None,
+        check: bool = False,
     ) -> list[RecordResult]:
         """Insert or update ``records`` by their duplicate-check fields (``Email`` for Leads
         unless given), in batches of 100 sent concurrently; one result per record, with
-        ``action`` ``insert`` or ``update``. Safe to retry, so failed batches are resent."""
+        ``action`` ``insert`` or ``update``. Safe to retry, so failed batches are resent.
+
+        With ``check=True`` the values are first checked against the module's field metadata
+        (:attr:`metadata`, one ``GET /settings/fields`` per module, then cached) and put in
+        Zoho's form (``"a;b"`` for a multi-select becomes ``["a", "b"]``, ``"42"`` for a
+        lookup ``{"id": "42"}``, ``"yes"`` ``True``, dates ``YYYY-MM-DD``, times with the org's
+        offset); a module, field or value Zoho would refuse raises
+        :class:`~zohokit.errors.WriteRefused` before any write is sent.
+        """
+        records = await self._checked(module, records, check)
         extra: dict[str, Any] = {}
         if duplicate_check_fields is not None:
             extra["duplicate_check_fields"] = list(duplicate_check_fields)
@@ -373,6 +397,11 @@ class ZohoCRMService(ZohoService):
             return self._results(start, len(batch), answer.body)
 
         return await self._batches(ids, one)
+
+    async def _checked(
+        self, module: str, records: Sequence[Mapping[str, Any]], check: bool
+    ) -> Sequence[Mapping[str, Any]]:
+        return await self.metadata.prepare(module, records) if check else records
 
     async def _bulk(
         self,

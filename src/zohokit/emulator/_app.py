@@ -54,6 +54,9 @@ class _DropFilter(logging.Filter):
 logging.getLogger("uvicorn.error").addFilter(_DropFilter())
 
 
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
 def _kind(path: str) -> str | None:
     if path.startswith("/crm/"):
         return "crm"
@@ -103,6 +106,12 @@ class EmulatorMiddleware(_Middleware):
         stats = emu.stats
         if kind in ("crm", "calendar"):
             stats.incr(f"{kind}_requests")
+            method = scope["method"]
+            # By method, and the writes apart (a COQL query is a read sent as POST), so a
+            # test can show that a check or a dry run sent nothing that changes data.
+            stats.incr(f"{kind}_{method.lower()}_requests")
+            if method in _WRITE_METHODS and not scope["path"].endswith("/coql"):
+                stats.incr(f"{kind}_write_requests")
         limited = kind == "crm"
         # COQL is one of Zoho's heavy APIs: at most 10 of them in flight in every edition.
         heavy = limited and scope["path"].endswith("/coql")

@@ -191,6 +191,8 @@ class Stats:
                 "access_tokens_minted",
                 "access_tokens_evicted",
                 "crm_requests",
+                "crm_get_requests",
+                "crm_write_requests",
                 "calendar_requests",
                 "accounts_requests",
                 "rejected_429",

@@ -91,7 +91,7 @@ sync_runs = Table(
     Column("tenant", String(255), nullable=False),
     Column("module", String(100), nullable=False),
     Column("direction", String(8), nullable=False),
-    Column("status", String(16), nullable=False),
+    Column("status", String(32), nullable=False),
     Column("started_at", String(40), nullable=False),
     Column("report", Text, nullable=False),
     Index("ix_sync_runs_tenant_started", "tenant", "started_at"),

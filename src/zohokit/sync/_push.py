@@ -21,15 +21,17 @@ import functools
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from ..crm import BATCH_SIZE, RecordResult, ZohoCRMService
-from ..http import current_tally
+from ..crm import BATCH_SIZE, ModuleFields, RecordResult, ZohoCRMService, coerce_record
+from ..errors import WriteRefused
+from ..http import current_tally, tally_requests
 from ._hashing import row_hash
 from ._ledger import Ledger, Outcome
 from ._mapping import SyncMapping
 from ._plan import LedgerState, classify_result, next_attempt, plan_row, split
+from ._preflight import key_column_problem, missing_key, written_fields
 from ._report import RunReport, tracked_run
 
 __all__ = ["DEFAULT_MAX_ATTEMPTS", "push"]
@@ -42,12 +44,14 @@ PLAN_CHUNK = 1000
 Progress = Callable[[RunReport], None]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Row:
     key: str
     record: dict[str, Any]
     hash: str
     entry: LedgerState | None
+    number: int
+    known: bool  # the ledger has the record's Zoho id: an update, not a create
 
 
 def _chunked(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
@@ -102,6 +106,10 @@ class _PushRun:
         self.tenant = crm.tenant
         self.module = mapping.module
         self.outcomes: asyncio.Queue[list[Outcome] | None] = asyncio.Queue()
+        self.columns: list[str] = []  # the first row's, for the preflight and hints
+        self.fields: ModuleFields | None = None
+        self.zone: tzinfo | None = None
+        self.timed: set[str] = set()  # the module's writable date-time fields
 
     async def write(self) -> None:
         """The one ledger writer: whatever outcomes are waiting go in one transaction.
@@ -132,48 +140,23 @@ class _PushRun:
     async def produce(
         self,
         rows: Iterable[Mapping[str, Any]],
-        queue: asyncio.Queue[list[_Row] | None],
+        queue: asyncio.Queue[list[_Row] | None] | None,
         seen: set[str],
         workers: int,
     ) -> None:
-        report = self.report
+        """Plan the rows chunk by chunk and hand the ones to send to the workers in batches
+        (a dry run, ``queue`` ``None``, only counts them)."""
         batch: list[_Row] = []
         for chunk in _chunked(rows, PLAN_CHUNK):
-            mapped: list[tuple[str, dict[str, Any]]] = []
-            for raw in chunk:
-                report.rows_read += 1
-                record = self.mapping.record(raw)
-                key = self.mapping.external_id(record)
-                if key is None:
-                    report.failed += 1
-                    report.error(
-                        "MISSING_KEY", None, f"row {report.rows_read} has no {self.mapping.key}"
-                    )
-                    continue
-                if key in seen:
-                    # Two rows, one record: sending both would make the last one win silently.
-                    report.failed += 1
-                    report.error(
-                        "DUPLICATE_KEY",
-                        key,
-                        f"row {report.rows_read} repeats the {self.mapping.key} of an earlier row",
-                    )
-                    continue
-                seen.add(key)
-                mapped.append((key, record))
-            entries = await self.ledger.entries(self.tenant, self.module, [k for k, _ in mapped])
-            to_send: list[_Row] = []
-            for key, record in mapped:
-                entry = entries.get(key)
-                state = entry.state if entry is not None else None
-                content = row_hash(record)
-                decision = plan_row(state, content, self.max_attempts)
-                if decision == "unchanged":
-                    report.unchanged += 1
-                elif decision == "parked":
-                    report.parked += 1
-                else:
-                    to_send.append(_Row(key, record, content, state))
+            to_send = await self.plan(chunk, seen)
+            if queue is None:
+                for row in to_send:
+                    if row.known:
+                        self.report.updated += 1
+                    else:
+                        self.report.created += 1
+                    self.report.sample("update" if row.known else "create", row.key)
+                continue
             # Only rows the ledger already holds are marked: a new row's first write is its
             # outcome. Should the run die first, the row is simply new again next run, and
             # the upsert keeps it one record; this halves a first push's ledger writes.
@@ -186,10 +169,90 @@ class _PushRun:
                     await queue.put(batch)
                     batch = []
             self.progress()
+        if queue is None:
+            return
         if batch:
             await queue.put(batch)
         for _ in range(workers):
             await queue.put(None)
+
+    async def plan(self, chunk: list[Mapping[str, Any]], seen: set[str]) -> list[_Row]:
+        """The rows of ``chunk`` to send, in Zoho's form; the others are counted."""
+        report = self.report
+        mapped: list[tuple[str, dict[str, Any], int]] = []
+        for raw in chunk:
+            report.rows_read += 1
+            if report.rows_read == 1:
+                self.columns = [str(c) for c in raw]
+                problem = key_column_problem(self.mapping, raw)
+                if problem is not None:
+                    raise WriteRefused(problem, tenant=self.tenant)
+            record = self.mapping.record(raw)
+            key = self.mapping.external_id(record)
+            if key is None:
+                report.failed += 1
+                report.error("MISSING_KEY", None, missing_key(self.mapping, report.rows_read, raw))
+                continue
+            if key in seen:
+                # Two rows, one record: sending both would make the last one win silently.
+                report.failed += 1
+                report.error(
+                    "DUPLICATE_KEY",
+                    key,
+                    f"row {report.rows_read} repeats the {self.mapping.key} of an earlier row",
+                )
+                continue
+            seen.add(key)
+            mapped.append((key, record, report.rows_read))
+        entries = await self.ledger.entries(self.tenant, self.module, [k for k, _, _ in mapped])
+        to_send: list[_Row] = []
+        for key, record, number in mapped:
+            entry = entries.get(key)
+            state = entry.state if entry is not None else None
+            content = row_hash(record)
+            decision = plan_row(state, content, self.max_attempts)
+            if decision == "unchanged":
+                report.unchanged += 1
+            elif decision == "parked":
+                report.parked += 1
+            else:
+                known = entry is not None and entry.zoho_id is not None
+                to_send.append(_Row(key, record, content, state, number, known))
+        return await self.checked(to_send) if to_send else to_send
+
+    async def checked(self, rows: list[_Row]) -> list[_Row]:
+        """``rows`` with their values in Zoho's form; rows with a value that does not fit its
+        field are counted ``invalid`` (row, field, expected, got) and left out.
+
+        The first call is the preflight: the module and every field the mapping writes must
+        exist (a misspelling stops the run before its first write and names the closest).
+        Unchanged rows never get here, so a run with nothing to send asks Zoho nothing.
+        """
+        fields = self.fields
+        if fields is None:
+            names = written_fields(self.mapping, self.columns)
+            fields = self.fields = await self.crm.metadata.check_fields(self.module, names)
+            self.timed = {
+                name
+                for name, spec in fields.fields.items()
+                if spec.data_type == "datetime" and not spec.read_only
+            }
+        good: list[_Row] = []
+        for row in rows:
+            if self.zone is None and not self.timed.isdisjoint(row.record):
+                # Only a time to write needs the org's zone (one more call, once).
+                self.zone = await self.crm.metadata.time_zone()
+            record, problems = coerce_record(fields, row.record, self.zone or UTC, row.number)
+            if problems:
+                self.report.invalid += 1
+                for problem in problems:
+                    self.report.problem(problem.to_dict())
+                first = problems[0]
+                self.report.error("INVALID_VALUE", row.key, str(first), first.to_dict())
+                continue
+            row.record = record
+            good.append(row)
+        return good
 
     # --- sending -------------------------------------------------------------------------
 
@@ -252,7 +315,14 @@ class _PushRun:
             self.report.parked += 1
         else:
             self.report.failed += 1
-        self.report.error(result.code, row.key, result.message, result.details)
+        message = result.message
+        field = result.details.get("api_name")
+        if field:
+            message = f"{message} ({field})"  # say which field, not only that one is wrong
+            if result.code == "INVALID_DATA":
+                # Zoho knows this field otherwise than our metadata: read it again next time.
+                self.crm.metadata.forget(self.module)
+        self.report.error(result.code, row.key, message, result.details)
         return Outcome(
             row.key,
             status,
@@ -301,19 +371,47 @@ async def push(
     trigger: Sequence[str] | None = None,
     on_progress: Progress | None = None,
     workers: int | None = None,
+    dry_run: bool = False,
 ) -> RunReport:
     """Push ``rows`` (mappings, e.g. from :func:`~zohokit.sync.read_rows`) into
     ``mapping.module`` for ``crm``'s tenant, and return the run's report.
+
+    Before the first write the module and the mapped fields are checked against the tenant's
+    field metadata, and every row's values are put in Zoho's form; a misspelt module or field
+    stops the run (:class:`~zohokit.errors.WriteRefused`, naming the closest), a value that
+    does not fit its field leaves its row out (``invalid``, with the row, field, expected and
+    got in ``problems``). The run ends ``completed``, or ``completed_with_errors`` when any
+    row failed or was refused.
 
     ``max_attempts``: runs the same content may fail before its row is parked.
     ``retry_rounds``/``retry_delay``: how often, and after how long (doubling), rows whose
     batch got no answer are sent again within this run. ``mirror``: also delete the records
     of ledger rows missing from ``rows`` (only after the whole source was read).
     ``trigger``: Zoho's ``trigger`` list (``[]`` runs no workflow). ``workers``: batches
-    worked on at once (default: twice the request path's per-tenant cap).
+    worked on at once (default: twice the request path's per-tenant cap). ``dry_run``: only
+    plan: the report (status ``planned``, not saved) counts the rows that would be created,
+    updated, left unchanged, parked or refused, with ``samples`` of each; nothing is written
+    to Zoho or the ledger.
     """
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
+    if dry_run:
+        plan = RunReport(crm.tenant, mapping.module, "push", ledger.clock().isoformat())
+        with tally_requests() as tally:
+            await _PushRun(
+                crm,
+                ledger,
+                mapping,
+                plan,
+                max_attempts=max_attempts,
+                retry_rounds=retry_rounds,
+                retry_delay=retry_delay,
+                trigger=trigger,
+                on_progress=on_progress,
+            ).produce(rows, None, set(), 0)
+        plan.settle_calls(tally)
+        plan.finish("planned", now=ledger.clock())
+        return plan
     # Twice the request path's cap: while some workers write their batch to the ledger,
     # others keep the cap full (the request path still lets only max_in_flight through).
     count = workers or 2 * crm.http.max_in_flight

@@ -26,6 +26,11 @@ if TYPE_CHECKING:
 __all__ = ["ErrorGroup", "RunReport", "tracked_run"]
 
 Direction = Literal["push", "pull"]
+#: ``completed_with_errors``: the run went to the end, but some rows failed or were refused;
+#: ``planned``: a dry run (nothing was sent, nothing saved).
+Status = Literal["running", "completed", "completed_with_errors", "failed", "planned"]
+#: Problems and samples a report keeps (the counts are always complete).
+KEPT = 20
 
 
 @dataclass
@@ -45,8 +50,11 @@ class RunReport:
     ``created``/``updated``: records Zoho inserted or updated (push) or changes read back
     (pull); ``unchanged``: rows skipped because their hash matched the last push;
     ``failed``: rows that failed this run and will be retried next run; ``parked``: rows given
-    up on after too many attempts; ``deleted``: records deleted (mirror push) or deletions read
-    (pull); ``echoes``: records a pull skipped because they were our own writes.
+    up on after too many attempts; ``invalid``: rows refused before sending because a value
+    does not fit its field (``problems`` lists the first of them as row, field, expected,
+    got); ``deleted``: records deleted (mirror push) or deletions read (pull); ``echoes``:
+    records a pull skipped because they were our own writes. A dry run (``status`` planned)
+    counts what a push would do, with a few external ids of each kind in ``samples``.
     """
 
     tenant: str
@@ -56,18 +64,21 @@ class RunReport:
     started_at: str
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     finished_at: str | None = None
-    status: Literal["running", "completed", "failed"] = "running"
+    status: Status = "running"
     rows_read: int = 0
     created: int = 0
     updated: int = 0
     unchanged: int = 0
     failed: int = 0
     parked: int = 0
+    invalid: int = 0
     deleted: int = 0
     echoes: int = 0
     api_calls: int = 0
     credits: int = 0
     errors: dict[str, ErrorGroup] = field(default_factory=dict)
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    samples: dict[str, list[str]] = field(default_factory=dict)
     message: str = ""
 
     def settle_calls(self, tally: RequestTally) -> None:
@@ -86,10 +97,27 @@ class RunReport:
             )
         group.count += 1
 
-    def finish(
-        self, status: Literal["completed", "failed"], message: str = "", *, now: datetime
-    ) -> None:
-        """Stamp the end of the run at ``now``."""
+    def problem(self, entry: dict[str, Any]) -> None:
+        """Keep one refused value (row, field, expected, got), up to :data:`KEPT` of them."""
+        if len(self.problems) < KEPT:
+            self.problems.append(entry)
+
+    def sample(self, kind: str, key: str) -> None:
+        """Keep ``key`` as an example of ``kind`` (create, update, ...) in a dry run."""
+        kept = self.samples.setdefault(kind, [])
+        if len(kept) < 5:
+            kept.append(key)
+
+    @property
+    def status_text(self) -> str:
+        """The status in plain words, as the CLI and the admin page show it."""
+        return self.status.replace("_", " ")
+
+    def finish(self, status: Status | None = None, message: str = "", *, now: datetime) -> None:
+        """Stamp the end of the run at ``now``; without a ``status``, ``completed`` when no
+        row failed or was refused, else ``completed_with_errors``."""
+        if status is None:
+            status = "completed_with_errors" if self.errors or self.invalid else "completed"
         self.status = status
         self.message = message
         self.finished_at = now.isoformat()
@@ -127,7 +155,8 @@ async def tracked_run(
 ) -> AsyncIterator[RunReport]:
     """The report of one run, saved when the block starts and again when it ends: failed,
     with the exception's name, if the block raises (saved even if the run is cancelled), else
-    completed. Its API calls and credits are the request path's count of the block's calls."""
+    completed (``completed_with_errors`` when rows failed or were refused). Its API calls and
+    credits are the request path's count of the block's calls."""
     report = RunReport(tenant, module, direction, ledger.clock().isoformat())
     await ledger.save_run(report)
     with tally_requests() as tally:
@@ -139,5 +168,5 @@ async def tracked_run(
             await asyncio.shield(ledger.save_run(report))
             raise
         report.settle_calls(tally)
-    report.finish("completed", now=ledger.clock())
+    report.finish(now=ledger.clock())
     await ledger.save_run(report)
