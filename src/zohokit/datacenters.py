@@ -7,7 +7,7 @@ CRM calls to the token's ``api_domain`` and Calendar calls to ``calendar.zoho.<t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 __all__ = [
     "DATA_CENTERS",
@@ -16,6 +16,7 @@ __all__ = [
     "by_accounts_server",
     "by_code",
     "is_known_accounts_server",
+    "trusted_accounts_server",
 ]
 
 
@@ -116,9 +117,26 @@ def by_code(code: str) -> DataCenter:
     return _BY_CODE[_ALIASES.get(key, key)]
 
 
+def _split(url: str) -> SplitResult | None:
+    """``url`` parsed (a bare host taken as ``https://host``), or ``None`` when it cannot be.
+
+    Python's parser silently drops tabs and newlines and lets odd bytes through, so anything
+    but visible ASCII is refused before it is parsed: what is checked is what would be sent.
+    """
+    if not url or any(not (0x21 <= ord(ch) <= 0x7E) for ch in url):
+        return None
+    try:
+        parts = urlsplit(url if "//" in url else f"https://{url}")
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return None
+    return parts
+
+
 def _host(url: str) -> str | None:
     # Accept a bare host as well as a URL: callbacks and settings carry either.
-    return urlsplit(url if "//" in url else f"https://{url}").hostname
+    parts = _split(url)
+    return parts.hostname if parts is not None else None
 
 
 def by_accounts_server(url: str) -> DataCenter | None:
@@ -126,28 +144,49 @@ def by_accounts_server(url: str) -> DataCenter | None:
     return _BY_ACCOUNTS_HOST.get(_host(url))
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url if "//" in url else f"https://{url}")
-    return parts.scheme, (parts.hostname or ""), parts.port
+def _origin(parts: SplitResult) -> tuple[str, str, int | None] | None:
+    """Scheme, host and port of a URL that is an origin and nothing more (no user-info, no
+    path beyond ``/``, no query or fragment); ``None`` otherwise."""
+    if parts.username is not None or "@" in parts.netloc or not parts.hostname:
+        return None
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.netloc == "":
+        return None
+    return parts.scheme, parts.hostname, parts.port
 
 
-def accounts_server_allowed(candidate: str, override: str | None) -> bool:
-    """The one rule for an ``accounts-server`` a callback names: Zoho's own accounts servers
-    (HTTPS, known hosts, no port), or exactly the configured override's origin.
+def trusted_accounts_server(candidate: str, override: str | None) -> str | None:
+    """The one rule for an ``accounts-server`` a callback names, and the URL to call for it.
+
+    Allowed: one of Zoho's accounts servers (``https``, a known host, no port, no user-info, no
+    path), answered with that data centre's URL from the table above; or exactly the origin of
+    the configured override (``ZOHO_ACCOUNTS_URL``, the emulator), answered with the override.
+    Anything else, including a value with control characters, spaces or bytes past ASCII, is
+    ``None``. The URL returned is never the caller's string, so nothing a client sent reaches
+    the HTTP client unparsed.
 
     The token service's code exchange checks it before any secret is sent; the connect
     callback goes through that exchange, so the rule is enforced in one place.
     """
-    if override and _origin(candidate) == _origin(override):
-        return True
-    return is_known_accounts_server(candidate)
+    parts = _split(candidate)
+    origin = _origin(parts) if parts is not None else None
+    if origin is None:
+        return None
+    if override:
+        configured = _split(override)
+        if configured is not None and origin == _origin(configured):
+            return override.rstrip("/")
+    scheme, host, port = origin
+    known = _BY_ACCOUNTS_HOST.get(host)
+    if scheme != "https" or port is not None or known is None:
+        return None
+    return known.accounts_url
+
+
+def accounts_server_allowed(candidate: str, override: str | None) -> bool:
+    """Whether :func:`trusted_accounts_server` allows ``candidate``."""
+    return trusted_accounts_server(candidate, override) is not None
 
 
 def is_known_accounts_server(url: str) -> bool:
-    """Whether ``url`` is one of Zoho's accounts servers over HTTPS.
-
-    The connect flow uses this to refuse an ``accounts-server`` callback parameter that would
-    send the client secret to a host that is not Zoho's.
-    """
-    parts = urlsplit(url if "//" in url else f"https://{url}")
-    return parts.scheme == "https" and parts.hostname in _BY_ACCOUNTS_HOST and parts.port is None
+    """Whether ``url`` is one of Zoho's accounts servers over HTTPS (no port, no path)."""
+    return trusted_accounts_server(url, None) is not None

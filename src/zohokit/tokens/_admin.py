@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from ..datacenters import accounts_server_allowed, by_accounts_server
+from ..datacenters import by_accounts_server, trusted_accounts_server
 from ..errors import (
     ConfigurationError,
     NeedsReauthorization,
@@ -124,7 +124,7 @@ class TokenAdmin(TokenServiceBase):
         """Exchange a grant code at the tenant's accounts server and store the tokens.
 
         ``accounts_server`` comes from the callback; it must pass
-        :func:`~zohokit.datacenters.accounts_server_allowed` (one of Zoho's, or exactly the
+        :func:`~zohokit.datacenters.trusted_accounts_server` (one of Zoho's, or exactly the
         configured override), so a forged callback cannot receive the client secret:
         otherwise :class:`UntrustedAccountsServer` is raised and nothing is sent. On a
         reconnect, the refresh token being replaced is revoked at Zoho once the new grant is
@@ -139,8 +139,10 @@ class TokenAdmin(TokenServiceBase):
                 tenant=tenant,
                 provider=provider,
             )
-        accounts = (accounts_server or self._override or self._default_accounts_url).rstrip("/")
-        if not accounts_server_allowed(accounts, self._override):
+        given = accounts_server or self._override or self._default_accounts_url
+        # The URL called and stored is the rule's, never the caller's string.
+        accounts = trusted_accounts_server(given, self._override)
+        if accounts is None:
             raise UntrustedAccountsServer(
                 "the callback's accounts-server is not a Zoho accounts server (nor the "
                 "configured ZOHO_ACCOUNTS_URL); nothing was sent to it",
