@@ -209,7 +209,8 @@ async def test_field_metadata_is_read_once_per_module(
     second = await push(sync_crm, sqlite_ledger, [lead(1, Company="B"), lead(2)], LEADS)
     assert (second.updated, second.created, second.api_calls) == (1, 1, 1)
     assert emulator.stats.snapshot()["crm_get_requests"] == reads
-    # Nothing to send: not even the metadata is asked for.
+    # Nothing to send: not even the metadata is asked for. Another service of the tenant on
+    # the same request path (as a root object hands out) shares what was read.
     fresh = ZohoCRMService(
         sync_crm.credentials,
         http=sync_crm.http,
@@ -218,6 +219,9 @@ async def test_field_metadata_is_read_once_per_module(
     )
     again = await push(fresh, sqlite_ledger, [lead(1, Company="B"), lead(2)], LEADS)
     assert (again.unchanged, again.api_calls) == (2, 0)
+    changed = await push(fresh, sqlite_ledger, [lead(1, Company="C"), lead(2)], LEADS)
+    assert (changed.updated, changed.api_calls) == (1, 1)
+    assert emulator.stats.snapshot()["crm_get_requests"] == reads
 
 
 async def test_the_crm_client_checks_writes_on_request(

@@ -102,7 +102,7 @@ class ModuleFields:
 
     module: str
     fields: Mapping[str, FieldSpec]
-    _coercers: dict[tuple[str, str], Callable[[Any], Any]] = field(
+    _coercers: dict[str, dict[str, Callable[[Any], Any]]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
@@ -122,13 +122,13 @@ class ModuleFields:
         match = closest(name, [*self.fields, *by_label])
         return by_label.get(match, match) if match is not None else None
 
-    def coercer(self, name: str, tz: tzinfo) -> Callable[[Any], Any]:
-        """The function that turns a value for field ``name`` into Zoho's (built once)."""
-        slot = (name, str(tz))
-        found = self._coercers.get(slot)
+    def coercers(self, tz: tzinfo) -> dict[str, Callable[[Any], Any]]:
+        """Per field, the function that turns a value into Zoho's form (built once per zone:
+        a push calls them for every value of every row)."""
+        key = str(tz)
+        found = self._coercers.get(key)
         if found is None:
-            spec = self.fields[name]
-            found = self._coercers[slot] = _coercer(spec, tz)
+            found = self._coercers[key] = {n: _coercer(s, tz) for n, s in self.fields.items()}
         return found
 
 
@@ -191,9 +191,10 @@ def coerce_record(
     """
     out: dict[str, Any] = {}
     problems: list[Problem] = []
-    known = fields.fields
+    coercers = fields.coercers(tz)
     for name, value in record.items():
-        if name not in known:
+        coerce = coercers.get(name)
+        if coerce is None:
             if name == "id" or name.startswith("$"):
                 out[name] = value
                 continue
@@ -202,7 +203,7 @@ def coerce_record(
             problems.append(Problem(row, name, expected, _shown(value)))
             continue
         try:
-            out[name] = fields.coercer(name, tz)(value)
+            out[name] = coerce(value)
         except _Refused as exc:
             problems.append(Problem(row, name, exc.expected, _shown(value)))
     return out, problems

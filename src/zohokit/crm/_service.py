@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import weakref
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -104,6 +105,10 @@ def _modified_since(value: datetime | None) -> dict[str, str]:
     return {"If-Modified-Since": value.isoformat(timespec="seconds")}
 
 
+#: Field catalogs per request path and tenant (dropped with their request path).
+_CATALOGS: weakref.WeakKeyDictionary[Any, dict[str, FieldCatalog]] = weakref.WeakKeyDictionary()
+
+
 class ZohoCRMService(ZohoService):
     """Zoho CRM for one tenant (the seed's API, plus a full async records client).
 
@@ -137,8 +142,16 @@ class ZohoCRMService(ZohoService):
     @functools.cached_property
     def metadata(self) -> FieldCatalog:
         """This tenant's field metadata, fetched once per module (see
-        :class:`~zohokit.crm.FieldCatalog`); the writes use it with ``check=True``."""
-        return FieldCatalog(self)
+        :class:`~zohokit.crm.FieldCatalog`); the writes use it with ``check=True``.
+
+        Services of one tenant on one request path share it, so a long-running process (a
+        root object handing out a service per call) reads each module's fields once.
+        """
+        shared = _CATALOGS.setdefault(self.http, {})
+        catalog = shared.get(self.tenant)
+        if catalog is None:
+            catalog = shared[self.tenant] = FieldCatalog(self)
+        return catalog
 
     # --- reading ----------------------------------------------------------------------------
 

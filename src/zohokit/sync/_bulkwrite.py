@@ -53,15 +53,21 @@ class _Compiled:
         slots = self.slots
         in_order = [index for index, _ in slots] == list(range(len(slots)))
         out: list[tuple[Any, ...]] = []
+        # The last value converted per column, by identity: a batch's rows share one "now".
+        last: list[tuple[Any, Any]] = [(None, None) for _ in plans]
         for row in rows:
             values = list(row)
-            for index, convert, memo in plans:
+            for slot, (index, convert, memo) in enumerate(plans):
                 value = values[index]
-                if value is not None:
-                    try:
-                        values[index] = memo[value]
-                    except KeyError:
-                        values[index] = memo[value] = convert(value)
+                if value is None:
+                    continue
+                seen, converted = last[slot]
+                if value is not seen:
+                    converted = memo.get(value)
+                    if converted is None:
+                        converted = memo[value] = convert(value)
+                    last[slot] = (value, converted)
+                values[index] = converted
             if not in_order:
                 values = [values[i] if i >= 0 else constant for i, constant in slots]
             out.append(tuple(values))

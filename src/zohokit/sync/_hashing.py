@@ -41,6 +41,7 @@ def _plain(value: Any) -> Any:
 
 #: Value types that are already their own one spelling (see :func:`_plain`).
 _PLAIN_TYPES = frozenset({str, int, bool, type(None)})
+_KEY_TYPES = frozenset({str})
 _ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 
@@ -50,8 +51,8 @@ def canonical(record: Mapping[str, Any]) -> str:
     # the cost of hashing a push.
     if (
         type(record) is dict
-        and all(type(v) in _PLAIN_TYPES for v in record.values())
-        and all(type(k) is str for k in record)
+        and _PLAIN_TYPES.issuperset(map(type, record.values()))
+        and _KEY_TYPES.issuperset(map(type, record))
     ):
         return _ENCODE(record)
     return _ENCODE(_plain(record))

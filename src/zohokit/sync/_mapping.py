@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,13 +105,13 @@ class SyncMapping:
 
     def record(self, row: Mapping[str, Any]) -> dict[str, Any]:
         """The CRM record a source row becomes (empty text cells become ``None``)."""
+        pairs: Iterable[tuple[Any, Any]]
         if self.fields:
-            items = [(target, row.get(column)) for column, target in self.fields.items()]
+            pairs = ((target, row.get(column)) for column, target in self.fields.items())
         else:
-            items = [(str(k), v) for k, v in row.items()]
+            pairs = row.items()
         record = dict(self.constants)
-        for name, value in items:
-            record[name] = None if value == "" else value
+        record.update({str(k): None if v == "" else v for k, v in pairs})
         return record
 
     def external_id(self, record: Mapping[str, Any]) -> str | None:
