@@ -36,7 +36,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import db as _db
-from ._clock import Clock, epoch, system_clock
+from ._clock import Clock, system_clock
 from .calendar import CalendarHealth, ZohoCalendarService
 from .crm import ZohoCRMService
 from .datacenters import by_code
@@ -268,7 +268,7 @@ class Zoho:
             env_credentials=self._env_credentials,
             default_accounts_url=self.data_center.accounts_url,
             accounts_url_override=self._accounts_url,
-            clock=epoch(self.clock),
+            clock=self.clock,
             poll_interval=self._poll_interval,
             migrate=not self._migrated,
             owns_engine=False,  # the root disposes of it, after everything that uses it

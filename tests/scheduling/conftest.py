@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.http.support import calendar, crm, token_service, zoho_http
-from tests.scheduling.support import SCHEDULE, TENANT, Clock
+from tests.scheduling.support import NOW, SCHEDULE, TENANT, Clock
 from zohokit.calendar import ZohoCalendarService
 from zohokit.crm import ZohoCRMService
 from zohokit.db import create_engine, upgrade_async
@@ -28,7 +28,7 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOW)
 
 
 @pytest.fixture

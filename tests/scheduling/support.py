@@ -3,9 +3,10 @@ of what the booking flow wrote to Zoho."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
+from tests.fixtures.clock import ManualClock
 from zohokit.calendar import ZohoCalendarService
 from zohokit.crm import ZohoCRMService
 from zohokit.scheduling import BookingService, Customer
@@ -29,17 +30,8 @@ def at(hour: int, minute: int = 0, day: int = 4) -> datetime:
     return datetime(2031, 3, day, hour, minute, tzinfo=UTC)
 
 
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+#: The booking tests' clock: the shared test clock (their fixture starts it at ``NOW``).
+Clock = ManualClock
 
 
 ANN = Customer("ann@example.com", "Ann", "Lee", "+1 555 0100")

@@ -19,6 +19,7 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
 
+from tests.fixtures.clock import ManualClock
 from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET
 from zohokit.server import ServerSettings
 from zohokit.tokens import generate_key
@@ -135,19 +136,8 @@ class ServiceThread:
         self._sock.close()
 
 
-class Clock:
-    """Epoch seconds that a test can move forward."""
-
-    def __init__(self) -> None:
-        import time
-
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+#: The service's clock in tests: the shared test clock, starting at the real time.
+Clock = ManualClock
 
 
 def csrf_token(html: str) -> str:

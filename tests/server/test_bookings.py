@@ -43,7 +43,7 @@ BO = {"name": "Bo Lee", "email": "bo@example.com", "phone": "+49 30 1234", "note
 
 
 def day_ahead(clock: Clock, days: int = 7) -> date:
-    return datetime.fromtimestamp(clock.now, UTC).date() + timedelta(days=days)
+    return clock.now.date() + timedelta(days=days)
 
 
 def at(day: date, hour: int, minute: int = 0) -> str:

@@ -8,24 +8,15 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.fixtures.clock import ManualClock
 from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
 from zohokit.db import create_engine
 from zohokit.emulator import Emulator, create_app
 from zohokit.settings import EnvCredentials
 from zohokit.tokens import Cipher, OAuthTokenService, RefreshPolicy, generate_key
 
-
-class FakeClock:
-    """A clock the test moves by hand (passed in, never patched)."""
-
-    def __init__(self, start: float = 1_900_000_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+#: A clock the test moves by hand (passed in, never patched): the shared test clock.
+FakeClock = ManualClock
 
 
 def env_with_test_client(provider: str) -> EnvCredentials:

@@ -65,5 +65,5 @@ async def test_a_failed_refresh_is_recorded_and_shown_as_before(
     status = await service.status("broken", "zoho_crm")
     assert status is not None
     assert (status.last_failure_kind, status.last_failure_code) == ("permanent", "invalid_code")
-    assert status.last_failure_at == datetime.fromtimestamp(clock.now, tz=UTC)
+    assert status.last_failure_at == clock.now
     assert status.last_error == "permanent: invalid_code"

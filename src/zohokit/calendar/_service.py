@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote
 
+from .._clock import system_clock
 from ..availability import (
     Busy,
     FreeBusyUnavailable,
@@ -481,7 +482,7 @@ class ZohoCalendarService(ZohoService):
             [*busy, *extra_busy],
             start=day,
             end=last_day,
-            now=now or datetime.now(UTC),
+            now=now or system_clock(),
             booker_zone=booker,
         )
 

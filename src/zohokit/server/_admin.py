@@ -201,7 +201,7 @@ async def create_tenant(
         message = f"A tenant key matches {TENANT_PATTERN} and the data centre must be known."
         return await _dashboard(request, state, principal, csrf, error=message, status=400)
     created = await state.tenants.create(
-        body.tenant, body.name or body.tenant, body.data_center, state.clock()
+        body.tenant, body.name or body.tenant, body.data_center, state.epoch()
     )
     if created is None:
         message = f"Tenant {body.tenant} already exists."

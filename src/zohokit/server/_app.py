@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 
 import httpx
 import jinja2
@@ -17,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .._clock import Clock, epoch, system_clock
 from .._zoho import Zoho
 from ..emulator import Emulator
 from ..emulator import create_app as create_emulator_app
@@ -72,14 +71,14 @@ def create_app(
     transport: httpx.AsyncBaseTransport | None = None,
     emulator: Emulator | None = None,
     setup: Setup | None = None,
-    clock: Callable[[], float] = time.time,
+    clock: Clock = system_clock,
 ) -> FastAPI:
     """Build the service.
 
     ``transport`` routes every call to Zoho's accounts server (tests, the sandbox);
     ``emulator`` serves that emulator at its own paths inside this app (sandbox mode);
-    ``setup`` runs once the database is ready (the sandbox's demo tenant); ``clock`` gives
-    epoch seconds (tests move time).
+    ``setup`` runs once the database is ready (the sandbox's demo tenant); ``clock`` is the
+    service's time, the root's and every part's (tests move it).
     """
     s = settings or ServerSettings()
     keyring = ApiKeyring.from_spec(
@@ -95,11 +94,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # The root's clock is aware time; the service's own code still does epoch seconds.
-        def now() -> datetime:
-            return datetime.fromtimestamp(clock(), UTC)
-
-        async with Zoho.from_settings(s, transport=transport, clock=now) as zoho:
+        async with Zoho.from_settings(s, transport=transport, clock=clock) as zoho:
             state = ServiceState(
                 settings=s,
                 zoho=zoho,
@@ -110,7 +105,7 @@ def create_app(
                     keyring,
                     secret=secret,
                     max_age=s.zohokit_session_seconds,
-                    clock=clock,
+                    clock=epoch(clock),
                 ),
                 tenants=TenantStore(zoho.engine),
                 states=StateStore(zoho.engine),

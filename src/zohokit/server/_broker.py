@@ -58,13 +58,13 @@ async def get_token(
     for the whole fleet)."""
     ensure_tenant_access(principal, tenant)
     checked = state.broker_checked.get((tenant, provider), 0.0)
-    if checked < state.clock():
+    if checked < state.epoch():
         await require_tenant(state, tenant)
         # A tenant is connected explicitly (connect flow or `zohokit tokens import-env`): the
         # token service's environment fallback would give one business's account to anyone.
         if await state.tokens.status(tenant, provider) is None:
             raise not_connected(tenant, provider)
-        state.broker_checked[(tenant, provider)] = state.clock() + BROKER_RECHECK
+        state.broker_checked[(tenant, provider)] = state.epoch() + BROKER_RECHECK
     try:
         token = await state.tokens.get_token(tenant, provider)
     except (NeedsReauthorization, TokenRevoked, ConfigurationError):

@@ -143,7 +143,7 @@ async def start_connect(
         tenant=tenant.tenant,
         provider=provider,
         redirect_uri=redirect_uri,
-        now=state.clock(),
+        now=state.epoch(),
         ttl=state.settings.zohokit_connect_state_seconds,
         code_verifier=_seal_verifier(state, tenant.tenant, provider, verifier),
     )
@@ -217,7 +217,7 @@ async def callback(
     """Check the state, check ``accounts-server``, exchange the code, store the tokens."""
     if not oauth_state:
         return _page(state, 400, "Connection failed", "The link has no state. Start again.")
-    binding = await state.states.consume(oauth_state, now=state.clock())
+    binding = await state.states.consume(oauth_state, now=state.epoch())
     if binding is None:
         return _page(
             state,

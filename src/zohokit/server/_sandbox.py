@@ -57,7 +57,7 @@ class Sandbox:
     async def setup(self, state: ServiceState) -> None:
         """Create the demo tenant (once) and connect both providers to the emulator."""
         if await state.tenants.get(DEMO_TENANT) is None:
-            await state.tenants.create(DEMO_TENANT, "Demo Company", "us", state.clock())
+            await state.tenants.create(DEMO_TENANT, "Demo Company", "us", state.epoch())
         config = self.emulator.config
         refresh, client_id, secret = config.refresh_token, config.client_id, config.client_secret
         if not (refresh and client_id and secret):

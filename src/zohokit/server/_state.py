@@ -3,8 +3,6 @@ dependency (:data:`State`), so tests can override it instead of patching globals
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -12,6 +10,7 @@ import jinja2
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from .._clock import Clock, system_clock
 from .._zoho import Zoho
 from ..calendar import CalendarHealth
 from ..emulator import Emulator
@@ -40,11 +39,16 @@ class ServiceState:
     states: StateStore
     templates: jinja2.Environment
     emulator: Emulator | None = None
-    clock: Callable[[], float] = time.time
+    #: The service's time (tests pass their own); its tables keep epoch seconds (:meth:`epoch`).
+    clock: Clock = system_clock
     #: (tenant, provider) pairs the broker recently saw exist and connected, until when. Lets
     #: a warm broker call skip the database entirely (the token itself is cached by the
     #: token service); a deletion on another instance shows within ``BROKER_RECHECK`` seconds.
     broker_checked: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def epoch(self) -> float:
+        """Now, on :attr:`clock`, as epoch seconds (what the service's tables store)."""
+        return self.clock().timestamp()
 
     @property
     def engine(self) -> AsyncEngine:

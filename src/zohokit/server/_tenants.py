@@ -32,7 +32,7 @@ _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
 
 async def tenant_out(state: ServiceState, tenant: Tenant) -> TenantOut:
     """A tenant with the status of each provider (one query per provider)."""
-    now = state.clock()
+    now = state.epoch()
     providers = [
         provider_status(p, await state.tokens.status(tenant.tenant, p), now) for p in PROVIDERS
     ]
@@ -77,7 +77,7 @@ async def create_tenant(body: TenantCreate, principal: ApiPrincipal, state: Stat
     ``GET /connect/zoho?tenant=...&provider=...``."""
     ensure_global(principal)
     created = await state.tenants.create(
-        body.tenant, body.name or body.tenant, body.data_center, state.clock()
+        body.tenant, body.name or body.tenant, body.data_center, state.epoch()
     )
     if created is None:
         raise HTTPException(status_code=409, detail=f"tenant {body.tenant!r} already exists")

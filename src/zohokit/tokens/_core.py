@@ -13,7 +13,6 @@ import asyncio
 import os
 import random
 import socket
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .. import db as _db
+from .._clock import Clock, epoch, system_clock
 from ..settings import PROVIDERS, EnvCredentials
 from ._accounts_client import AccountsClient
 from ._credentials import CredentialSource
@@ -56,7 +56,7 @@ class TokenServiceBase:
         env_credentials: Callable[[str], EnvCredentials] | None = None,
         default_accounts_url: str = "https://accounts.zoho.com",
         accounts_url_override: str | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = system_clock,
         migrate: bool = True,
         poll_interval: float = 0.05,
         owns_engine: bool = True,
@@ -72,7 +72,8 @@ class TokenServiceBase:
         self._credentials = CredentialSource(env_credentials)
         self._default_accounts_url = default_accounts_url.rstrip("/")
         self._override = accounts_url_override.rstrip("/") if accounts_url_override else None
-        self._clock = clock
+        # The protocol counts in epoch seconds (the policy and the cache are float maths).
+        self._clock = epoch(clock)
         self._migrate = migrate
         self._poll = poll_interval
         self._cache: dict[tuple[str, str], Cached] = {}

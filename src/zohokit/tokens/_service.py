@@ -55,7 +55,8 @@ class OAuthTokenService(TokenAdmin):
     ``transport`` for it), a :class:`RefreshPolicy`, a function giving the environment's
     credentials per provider,
     the accounts server for new rows, an ``accounts_url_override`` that wins over every
-    stored accounts server (the emulator, a proxy), and a ``clock`` (epoch seconds).
+    stored accounts server (the emulator, a proxy), and a ``clock`` (the current aware time,
+    a :data:`~zohokit._clock.Clock`).
 
     Use it as an async context manager, or call :meth:`close`, to release the engine and the
     HTTP client. Migrations are applied on first use.
