@@ -14,7 +14,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zohokit.crm import FieldSpec, ModuleFields, Problem, closest, coerce_record, coerce_value
+from zohokit.crm import (
+    FieldSpec,
+    ModuleFields,
+    Problem,
+    closest,
+    coerce_record,
+    coerce_value,
+    stale_metadata,
+)
 
 KOLKATA = ZoneInfo("Asia/Kolkata")
 
@@ -248,3 +256,23 @@ def test_metadata_from_zohos_answer() -> None:
 )
 def test_closest_names(name: str, candidates: list[str], expected: str | None) -> None:
     assert closest(name, candidates) == expected
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "details", "stale"),
+    [
+        ("INVALID_DATA", "the field api name given seems to be invalid", {"api_name": "X"}, True),
+        ("INVALID_DATA", "invalid data", {"api_name": "Tags", "supported_values": ["A"]}, True),
+        ("INVALID_DATA", "invalid data", {"api_name": "N", "expected_data_type": "integer"}, True),
+        ("INVALID_DATA", "invalid data", {"api_name": "T", "maximum_length": 10}, True),
+        # A lookup to a record that is not there: the metadata is right.
+        ("INVALID_DATA", "invalid data", {"api_name": "A", "expected_data_type": "lookup"}, False),
+        ("MANDATORY_NOT_FOUND", "required field not found", {"api_name": "Last_Name"}, False),
+        ("DUPLICATE_DATA", "duplicate data", {"api_name": "Email"}, False),
+        ("INVALID_DATA", "invalid data", {}, False),
+    ],
+)
+def test_which_answers_mean_the_metadata_changed(
+    code: str, message: str, details: dict[str, Any], stale: bool
+) -> None:
+    assert stale_metadata(code, message, details) is stale

@@ -246,3 +246,29 @@ async def test_the_crm_client_checks_writes_on_request(
     [ok] = await sync_crm.upsert_records("Leads", [lead(1, Tags="hot")], check=True)
     assert ok.ok
     assert emulator.crm.records("Leads")[0]["Tags"] == ["Hot"]
+
+
+async def test_metadata_zoho_no_longer_agrees_with_is_read_again(
+    sync_crm: ZohoCRMService, emulator: Emulator, sqlite_ledger: Ledger
+) -> None:
+    await push(sync_crm, sqlite_ledger, [lead(1, Tags="Hot")], LEADS)  # metadata now cached
+    # An admin edits the org in Zoho: Tags loses "VIP" and gains "Warm".
+    changed = {"modules": [{**SCHEMA["modules"][0]}]}
+    changed["modules"][0]["fields"] = [
+        {
+            "api_name": "Tags",
+            "data_type": "multiselectpicklist",
+            "pick_list_values": [{"actual_value": v} for v in ("Hot", "Warm")],
+        }
+    ]
+    emulator.schema = schema_from_json(changed)
+    emulator.reset()
+    stale = await push(sync_crm, sqlite_ledger, [lead(2, Tags="VIP")], LEADS)
+    assert (stale.failed, stale.invalid) == (1, 0)  # checked against the old list: Zoho said no
+    assert stale.errors["INVALID_DATA"].example_message == "invalid data (Tags)"
+    reads = emulator.stats.snapshot()["crm_get_requests"]
+    before = writes(emulator)
+    fresh = await push(sync_crm, sqlite_ledger, [lead(2, Tags="VIP"), lead(3, Tags="warm")], LEADS)
+    assert emulator.stats.snapshot()["crm_get_requests"] == reads + 1  # the fields, read again
+    assert (fresh.invalid, fresh.created, writes(emulator)) == (1, 1, before + 1)
+    assert fresh.problems[0]["expected"] == "a list of values, each one of 'Hot', 'Warm'"

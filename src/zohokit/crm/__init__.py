@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 from ._catalog import FieldCatalog
 from ._criteria import MAX_CONDITIONS, Criteria, escape, where
-from ._fields import FieldSpec, ModuleFields, Problem, closest, coerce_record, coerce_value
+from ._fields import (
+    FieldSpec,
+    ModuleFields,
+    Problem,
+    closest,
+    coerce_record,
+    coerce_value,
+    stale_metadata,
+)
 from ._service import BATCH_SIZE, DISCRETE_PAGING_LIMIT, CoqlResult, RecordResult, ZohoCRMService
 
 __all__ = [
@@ -38,6 +46,7 @@ __all__ = [
     "coerce_value",
     "escape",
     "get_zoho_crm_service",
+    "stale_metadata",
     "where",
     "zoho_crm_service",
 ]

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import InvalidRecords, UnknownField, UnknownModule, ZohoAPIError
-from ._fields import ModuleFields, Problem, closest, coerce_record
+from ._fields import ModuleFields, Problem, closest, coerce_record, stale_metadata
 
 if TYPE_CHECKING:
-    from ._service import ZohoCRMService
+    from ._service import RecordResult, ZohoCRMService
 
 __all__ = ["FieldCatalog"]
 
@@ -48,6 +48,15 @@ class FieldCatalog:
     def forget(self, module: str) -> None:
         """Drop what is known of ``module``: the next check reads its fields again."""
         self._modules.pop(module, None)
+
+    def learn(self, module: str, results: Iterable[RecordResult]) -> None:
+        """Forget ``module`` if Zoho's answers to a checked write say its metadata changed
+        (:func:`~zohokit.crm.stale_metadata`)."""
+        if any(
+            not r.ok and r.error is None and stale_metadata(r.code, r.message, r.details)
+            for r in results
+        ):
+            self.forget(module)
 
     async def time_zone(self) -> tzinfo:
         """The org's time zone (``GET /org``), in which Zoho reads times without an offset."""

@@ -27,6 +27,7 @@ __all__ = [
     "closest",
     "coerce_record",
     "coerce_value",
+    "stale_metadata",
 ]
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -149,6 +150,24 @@ class Problem:
     def to_dict(self) -> dict[str, Any]:
         """The problem as plain JSON-ready data."""
         return {"row": self.row, "field": self.field, "expected": self.expected, "got": self.got}
+
+
+#: What Zoho names in ``details`` when a value broke a rule of its field's metadata.
+_METADATA_DETAILS = ("expected_data_type", "supported_values", "maximum_length")
+
+
+def stale_metadata(code: str, message: str, details: Mapping[str, Any]) -> bool:
+    """Whether Zoho's answer to a checked write says the field metadata it was checked
+    against is out of date: an unknown field, or a value whose type, picklist or length
+    Zoho now sees otherwise. (A lookup to a record that does not exist says nothing about
+    the metadata.)"""
+    if code != "INVALID_DATA" or not details.get("api_name"):
+        return False
+    if "api name" in message.lower():
+        return True  # "the field api name given seems to be invalid"
+    if details.get("expected_data_type") in _LOOKUP_TYPES:
+        return False
+    return any(key in details for key in _METADATA_DETAILS)
 
 
 def closest(name: str, candidates: Iterable[str]) -> str | None:

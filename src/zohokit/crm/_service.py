@@ -350,7 +350,8 @@ class ZohoCRMService(ZohoService):
         """
         extra = {"trigger": list(trigger)} if trigger is not None else {}
         records = await self._checked(module, records, check)
-        return await self._bulk("POST", f"/crm/v8/{module}", records, extra, idempotent=False)
+        results = await self._bulk("POST", f"/crm/v8/{module}", records, extra, idempotent=False)
+        return self._learned(module, results, check)
 
     async def update_records(
         self,
@@ -366,7 +367,8 @@ class ZohoCRMService(ZohoService):
             raise ValueError("every record to update needs its id")
         extra = {"trigger": list(trigger)} if trigger is not None else {}
         records = await self._checked(module, records, check)
-        return await self._bulk("PUT", f"/crm/v8/{module}", records, extra, idempotent=True)
+        results = await self._bulk("PUT", f"/crm/v8/{module}", records, extra, idempotent=True)
+        return self._learned(module, results, check)
 
     async def upsert_records(
         self,
@@ -394,7 +396,9 @@ class ZohoCRMService(ZohoService):
             extra["duplicate_check_fields"] = list(duplicate_check_fields)
         if trigger is not None:
             extra["trigger"] = list(trigger)
-        return await self._bulk("POST", f"/crm/v8/{module}/upsert", records, extra, idempotent=True)
+        path = f"/crm/v8/{module}/upsert"
+        results = await self._bulk("POST", path, records, extra, idempotent=True)
+        return self._learned(module, results, check)
 
     async def delete_records(
         self, module: str, ids: Sequence[str], *, wf_trigger: bool = True
@@ -415,6 +419,11 @@ class ZohoCRMService(ZohoService):
         self, module: str, records: Sequence[Mapping[str, Any]], check: bool
     ) -> Sequence[Mapping[str, Any]]:
         return await self.metadata.prepare(module, records) if check else records
+
+    def _learned(self, module: str, results: list[RecordResult], check: bool) -> list[RecordResult]:
+        if check:
+            self.metadata.learn(module, results)
+        return results
 
     async def _bulk(
         self,

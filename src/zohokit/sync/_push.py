@@ -24,7 +24,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from ..crm import BATCH_SIZE, ModuleFields, RecordResult, ZohoCRMService, coerce_record
+from ..crm import (
+    BATCH_SIZE,
+    ModuleFields,
+    RecordResult,
+    ZohoCRMService,
+    coerce_record,
+    stale_metadata,
+)
 from ..errors import WriteRefused
 from ..http import current_tally, tally_requests
 from ._hashing import row_hash
@@ -319,9 +326,9 @@ class _PushRun:
         field = result.details.get("api_name")
         if field:
             message = f"{message} ({field})"  # say which field, not only that one is wrong
-            if result.code == "INVALID_DATA":
-                # Zoho knows this field otherwise than our metadata: read it again next time.
-                self.crm.metadata.forget(self.module)
+        if result.error is None and stale_metadata(result.code, result.message, result.details):
+            # Zoho sees this field otherwise than our metadata: read it again next time.
+            self.crm.metadata.forget(self.module)
         self.report.error(result.code, row.key, message, result.details)
         return Outcome(
             row.key,
