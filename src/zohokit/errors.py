@@ -39,7 +39,7 @@
 Each error carries the ``tenant`` (and the ``provider`` where it applies) so a log line or a
 status page can say whose connection is unhealthy. None ever carries a token, a refresh token
 or a client secret: messages are built from codes and names only. Subclass the nearest node
-to add a product-specific error (for example a Calendar ``EtagMismatch(ZohoAPIError)``).
+to add a provider-specific error (for example a Calendar ``EtagMismatch(ZohoAPIError)``).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, ClassVar, Literal
@@ -32,6 +32,7 @@ from ..errors import (
     PreconditionFailed,
     TransportError,
     ZohoAPIError,
+    ZohoError,
 )
 from ..http import Service, ZohoService
 from ..tokens import ZohoCredentials
@@ -58,6 +59,19 @@ class FreeBusy:
 
     busy: list[Busy] = field(default_factory=list)
     enabled: bool = True
+
+
+def _first(body: Any, key: str, missing: Callable[[], ZohoError]) -> dict[str, Any]:
+    """The first item of Zoho's ``{key: [...]}`` answer; raises ``missing()`` if there is none."""
+    items = body.get(key) if isinstance(body, dict) else None
+    if not items or not isinstance(items[0], dict):
+        raise missing()
+    found: dict[str, Any] = items[0]
+    return found
+
+
+def _no_event() -> ZohoError:
+    return ZohoAPIError("Zoho Calendar answered without the event")
 
 
 def _calendar_id_of(credentials: Any) -> str | None:
@@ -144,11 +158,11 @@ class ZohoCalendarService(ZohoService):
         """One calendar's details (``primary`` names the user's default calendar)."""
         uid = quote(self._calendar(calendar_id), safe="")
         answer = await self._call("GET", f"/api/v1/calendars/{uid}")
-        calendars = (answer.body or {}).get("calendars") or []
-        if not calendars:
-            raise NotFound(f"calendar {uid} does not exist", tenant=self.tenant)
-        found: dict[str, Any] = calendars[0]
-        return found
+        return _first(
+            answer.body,
+            "calendars",
+            lambda: NotFound(f"calendar {uid} does not exist", tenant=self.tenant),
+        )
 
     async def check_freebusy(self, calendar_id: str | None = None) -> list[CalendarWarning]:
         """Whether Zoho counts the calendar (default: this service's) toward free/busy, as
@@ -206,11 +220,11 @@ class ZohoCalendarService(ZohoService):
     async def get_event(self, event_uid: str, *, calendar_id: str | None = None) -> dict[str, Any]:
         """One event, with its current ``etag``."""
         answer = await self._call("GET", _event_path(self._calendar(calendar_id), event_uid))
-        events = (answer.body or {}).get("events") or []
-        if not events:
-            raise NotFound(f"event {event_uid} does not exist", tenant=self.tenant)
-        found: dict[str, Any] = events[0]
-        return found
+        return _first(
+            answer.body,
+            "events",
+            lambda: NotFound(f"event {event_uid} does not exist", tenant=self.tenant),
+        )
 
     async def create_event(
         self,
@@ -257,7 +271,7 @@ class ZohoCalendarService(ZohoService):
             data={"eventdata": json.dumps(eventdata)},
             idempotent=False,
         )
-        return self._only_event(answer.body)
+        return _first(answer.body, "events", _no_event)
 
     async def update_event(
         self,
@@ -303,7 +317,7 @@ class ZohoCalendarService(ZohoService):
                 if attempt + 1 >= attempts:
                     raise
                 continue
-            return self._only_event(answer.body)
+            return _first(answer.body, "events", _no_event)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def delete_event(
@@ -318,14 +332,6 @@ class ZohoCalendarService(ZohoService):
         if etag is None:
             etag = (await self.get_event(event_uid, calendar_id=cal))["etag"]
         await self._call("DELETE", _event_path(cal, event_uid), headers={"etag": str(etag)})
-
-    @staticmethod
-    def _only_event(body: Any) -> dict[str, Any]:
-        events = body.get("events") if isinstance(body, dict) else None
-        if not events:
-            raise ZohoAPIError("Zoho Calendar answered without the event")
-        event: dict[str, Any] = events[0]
-        return event
 
     # --- free/busy and slots ----------------------------------------------------------------
 
