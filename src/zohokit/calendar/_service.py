@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, ClassVar, Literal
@@ -39,7 +39,9 @@ from ..tokens import ZohoCredentials
 from ._health import NOT_IN_FREEBUSY, CalendarHealth, CalendarWarning, freebusy_warnings
 from ._times import (
     busy_of_event,
+    first_item,
     format_utc,
+    hhmm,
     is_free_event,
     merge,
     parse_eventbased,
@@ -59,15 +61,6 @@ class FreeBusy:
 
     busy: list[Busy] = field(default_factory=list)
     enabled: bool = True
-
-
-def _first(body: Any, key: str, missing: Callable[[], ZohoError]) -> dict[str, Any]:
-    """The first item of Zoho's ``{key: [...]}`` answer; raises ``missing()`` if there is none."""
-    items = body.get(key) if isinstance(body, dict) else None
-    if not items or not isinstance(items[0], dict):
-        raise missing()
-    found: dict[str, Any] = items[0]
-    return found
 
 
 def _no_event() -> ZohoError:
@@ -158,7 +151,7 @@ class ZohoCalendarService(ZohoService):
         """One calendar's details (``primary`` names the user's default calendar)."""
         uid = quote(self._calendar(calendar_id), safe="")
         answer = await self._call("GET", f"/api/v1/calendars/{uid}")
-        return _first(
+        return first_item(
             answer.body,
             "calendars",
             lambda: NotFound(f"calendar {uid} does not exist", tenant=self.tenant),
@@ -220,7 +213,7 @@ class ZohoCalendarService(ZohoService):
     async def get_event(self, event_uid: str, *, calendar_id: str | None = None) -> dict[str, Any]:
         """One event, with its current ``etag``."""
         answer = await self._call("GET", _event_path(self._calendar(calendar_id), event_uid))
-        return _first(
+        return first_item(
             answer.body,
             "events",
             lambda: NotFound(f"event {event_uid} does not exist", tenant=self.tenant),
@@ -271,7 +264,7 @@ class ZohoCalendarService(ZohoService):
             data={"eventdata": json.dumps(eventdata)},
             idempotent=False,
         )
-        return _first(answer.body, "events", _no_event)
+        return first_item(answer.body, "events", _no_event)
 
     async def update_event(
         self,
@@ -317,7 +310,7 @@ class ZohoCalendarService(ZohoService):
                 if attempt + 1 >= attempts:
                     raise
                 continue
-            return _first(answer.body, "events", _no_event)
+            return first_item(answer.body, "events", _no_event)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def delete_event(
@@ -462,7 +455,7 @@ class ZohoCalendarService(ZohoService):
         """
         if schedule is None:
             zone_name = timezone or "UTC"
-            blocks = (TimeBlock.parse(f"{work_start:%H:%M}-{_clock_end(work_end)}"),)
+            blocks = (TimeBlock.parse(f"{work_start:%H:%M}-{hhmm(work_end, end=True)}"),)
             schedule = Schedule(
                 time_zone=zone_name,
                 weekly_hours=tuple(blocks for _ in range(7)),
@@ -491,10 +484,6 @@ class ZohoCalendarService(ZohoService):
             now=now or system_clock(),
             booker_zone=booker,
         )
-
-
-def _clock_end(moment: time) -> str:
-    return "24:00" if moment == time(0) else f"{moment:%H:%M}"
 
 
 def _reason(exc: Exception) -> str:

@@ -1,4 +1,4 @@
-"""Zoho Calendar's compact times and free/busy answers, as plain functions (no I/O).
+"""Zoho Calendar's compact times and its answers, as plain functions (no I/O).
 
 Requests use GMT ``yyyyMMdd'T'HHmmss'Z'``; answers carry local times with an offset
 (``20191101T143000+0530``), GMT times, or all-day dates (``yyyyMMdd``, ``yyyyMMddZ``).
@@ -9,17 +9,20 @@ Busy time is parsed straight into the availability engine's :class:`~zohokit.ava
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 
 from ..availability import Busy, load_zone
+from ..errors import ZohoError
 
 __all__ = [
     "MAX_RANGE",
     "busy_of_event",
+    "first_item",
     "format_utc",
+    "hhmm",
     "is_free_event",
     "merge",
     "parse_eventbased",
@@ -35,6 +38,20 @@ MAX_RANGE = timedelta(days=31)
 def _busy(start: datetime, end: datetime, all_day: bool = False) -> Busy:
     # Zoho has sent an end before its start: read it as an empty span, not as an error.
     return Busy(start, max(end, start), all_day=all_day)
+
+
+def first_item(body: Any, key: str, missing: Callable[[], ZohoError]) -> dict[str, Any]:
+    """The first item of Zoho's ``{key: [...]}`` answer; raises ``missing()`` if there is none."""
+    items = body.get(key) if isinstance(body, dict) else None
+    if not items or not isinstance(items[0], dict):
+        raise missing()
+    found: dict[str, Any] = items[0]
+    return found
+
+
+def hhmm(moment: time, *, end: bool = False) -> str:
+    """``HH:MM``; as the ``end`` of a block, midnight is ``24:00`` (the end of the day)."""
+    return "24:00" if end and moment == time(0) else f"{moment:%H:%M}"
 
 
 def _aware(moment: datetime) -> datetime:
