@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from tests.http.support import CREDENTIALS, service_kwargs
+from tests.http.support import CREDENTIALS
 from zohokit.calendar import NOT_IN_FREEBUSY, CalendarHealth, ZohoCalendarService
 from zohokit.emulator import Emulator
 from zohokit.http import ZohoHTTP
@@ -23,7 +23,7 @@ def booking_service(
     emulator: Emulator, zoho_http: ZohoHTTP, calendar_uid: str, health: CalendarHealth
 ) -> ZohoCalendarService:
     return ZohoCalendarService(
-        {**CREDENTIALS, "calendar_id": calendar_uid}, health=health, **service_kwargs(zoho_http)
+        {**CREDENTIALS, "calendar_id": calendar_uid}, health=health, http=zoho_http
     )
 
 

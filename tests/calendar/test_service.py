@@ -8,7 +8,7 @@ import pytest
 
 import zohokit
 import zohokit.scheduling
-from tests.http.support import CREDENTIALS, service_kwargs
+from tests.http.support import CREDENTIALS
 from zohokit.availability import Busy
 from zohokit.calendar import ZohoCalendarService
 from zohokit.emulator import Emulator
@@ -128,7 +128,7 @@ async def test_naive_times_are_refused(calendar: ZohoCalendarService) -> None:
 async def test_no_calendar_id_is_a_setting_to_fix_not_unreadable_busy_time(
     zoho_http: ZohoHTTP,
 ) -> None:
-    service = ZohoCalendarService(CREDENTIALS, **service_kwargs(zoho_http))
+    service = ZohoCalendarService(CREDENTIALS, http=zoho_http)
     assert not service.is_configured()
     with pytest.raises(ConfigurationError) as caught:
         await service.get_busy(at(9), at(17))

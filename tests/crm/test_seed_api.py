@@ -10,57 +10,106 @@ from pathlib import Path
 
 import pytest
 
-from tests.http.support import CREDENTIALS, bare_settings
+from tests.http.support import CREDENTIALS
+from zohokit import ConfigurationError, Settings, Zoho
 from zohokit.calendar import ZohoCalendarService
 from zohokit.crm import ZohoCRMService
 from zohokit.emulator import Emulator
 from zohokit.http import ZohoHTTP
-from zohokit.tokens import OAuthTokenService
+from zohokit.tokens import OAuthTokenService, generate_key
 
 
-def test_explicit_credentials_win_then_generic_then_product_specific() -> None:
-    settings = bare_settings(
-        zoho_client_id="generic-id",
-        zoho_crm_client_id="crm-id",
-        zoho_crm_client_secret="crm-secret",
-    )
-    crm = ZohoCRMService(settings=settings)
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
+    """The process environment with no ZOHO_* / ZOHOKIT_* variable and no .env file, for a
+    test to set what a user would export."""
+    for name in list(os.environ):
+        if name.startswith(("ZOHO_", "ZOHOKIT_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ZOHOKIT_DATA_DIR", str(tmp_path / "data"))
+    return monkeypatch
+
+
+def test_explicit_credentials_win_then_generic_then_product_specific(
+    environment: pytest.MonkeyPatch,
+) -> None:
+    environment.setenv("ZOHO_CLIENT_ID", "generic-id")
+    environment.setenv("ZOHO_CRM_CLIENT_ID", "crm-id")
+    environment.setenv("ZOHO_CRM_CLIENT_SECRET", "crm-secret")
+    zoho = Zoho.from_settings(Settings())
+    crm = zoho.crm()
     assert crm.client_id == "generic-id"  # ZOHO_CLIENT_ID before ZOHO_CRM_CLIENT_ID
     assert crm.credentials.client_secret == "crm-secret"  # only the product-specific one set
     assert not crm.is_configured()  # no refresh token anywhere
-    explicit = ZohoCRMService({"client_id": "mine"}, settings=settings)
-    assert explicit.client_id == "mine"
+    assert zoho.crm("default", {"client_id": "mine"}).client_id == "mine"
 
 
-def test_for_client_reads_the_client_row() -> None:
+def test_for_client_reads_the_client_row(zoho_http: ZohoHTTP) -> None:
     row = {
         "zoho_client_id": "row-id",
         "zoho_client_secret": "row-secret",
         "zoho_refresh_token": "1000.row.token",
         "zoho_calendar_id": "cal-1",
     }
-    crm = ZohoCRMService.for_client(row, "acme", settings=bare_settings())
+    crm = ZohoCRMService.for_client(row, "acme", http=zoho_http)
     assert crm.tenant == "acme"
     assert crm.client_id == "row-id"
     assert crm.is_configured()
-    cal = ZohoCalendarService.for_client(row, "acme", settings=bare_settings())
+    cal = ZohoCalendarService.for_client(row, "acme", http=zoho_http)
     assert cal.calendar_id == "cal-1"
     assert cal.is_configured()
-    no_calendar = ZohoCalendarService.for_client(
-        {**row, "zoho_calendar_id": None}, settings=bare_settings()
-    )
+    no_calendar = ZohoCalendarService.for_client({**row, "zoho_calendar_id": None}, http=zoho_http)
     assert not no_calendar.is_configured()  # credentials alone are not enough for Calendar
 
 
-def test_calendar_id_falls_back_to_the_environment() -> None:
-    cal = ZohoCalendarService(CREDENTIALS, settings=bare_settings(zoho_calendar_id="env-cal"))
-    assert cal.calendar_id == "env-cal"
+def test_the_calendar_falls_back_to_the_environment(environment: pytest.MonkeyPatch) -> None:
+    environment.setenv("ZOHO_CALENDAR_ID", "env-cal")
+    zoho = Zoho.from_settings(Settings())
+    assert zoho.calendar("default", CREDENTIALS).calendar_id == "env-cal"
+    assert zoho.calendar("default", CREDENTIALS, calendar_id="mine").calendar_id == "mine"
 
 
-def test_no_secret_in_the_repr() -> None:
-    crm = ZohoCRMService(CREDENTIALS, "acme", settings=bare_settings())
+def test_a_root_from_plain_arguments_reads_no_environment(
+    environment: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    environment.setenv("ZOHO_CLIENT_ID", "from-the-environment")
+    environment.setenv("ZOHO_CALENDAR_ID", "env-cal")
+    zoho = Zoho(database_url=f"sqlite:///{tmp_path / 'z.db'}", encryption_keys=generate_key())
+    assert zoho.crm().client_id == ""
+    assert zoho.calendar().calendar_id == ""
+    given = Zoho(
+        database_url=f"sqlite:///{tmp_path / 'z.db'}",
+        encryption_keys=generate_key(),
+        credentials=CREDENTIALS,
+        calendar_id="cal-2",
+    )
+    assert given.crm("acme").is_configured()
+    assert given.calendar("acme").calendar_id == "cal-2"
+
+
+def test_a_root_without_a_database_or_a_key_names_what_to_set(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError) as no_db:
+        Zoho(encryption_keys=generate_key())
+    assert no_db.value.variables == ("ZOHOKIT_DATABASE_URL",)
+    with pytest.raises(ConfigurationError) as no_key:
+        Zoho(database_url=f"sqlite:///{tmp_path / 'z.db'}")
+    assert "ZOHOKIT_ENCRYPTION_KEYS" in no_key.value.variables
+    with pytest.raises(ConfigurationError, match="max_in_flight"):
+        Zoho(database_url="sqlite://", encryption_keys=generate_key(), max_in_flight=0)
+
+
+def test_no_secret_in_the_repr(zoho_http: ZohoHTTP) -> None:
+    crm = ZohoCRMService(CREDENTIALS, "acme", http=zoho_http)
     assert CREDENTIALS["client_secret"] not in repr(crm)
     assert CREDENTIALS["refresh_token"] not in repr(crm)
+    zoho = Zoho(
+        database_url="postgresql://u:pa55word@db/zk",
+        encryption_keys=generate_key(),
+        credentials=CREDENTIALS,
+    )
+    assert "pa55word" not in repr(zoho)
+    assert CREDENTIALS["client_secret"] not in repr(zoho)
 
 
 async def test_get_access_token_comes_from_the_token_service(
@@ -73,7 +122,7 @@ async def test_get_access_token_comes_from_the_token_service(
     assert not any(token in repr(v) for v in vars(crm).values())
     status = await token_service.status("default", "zoho_crm")
     assert status is not None
-    cal = ZohoCalendarService(CREDENTIALS, http=zoho_http, settings=bare_settings())
+    cal = ZohoCalendarService(CREDENTIALS, http=zoho_http)
     assert await cal.get_access_token() in emulator.accounts.access_tokens
     assert await token_service.status("default", "zoho_calendar") is not None
 

@@ -15,11 +15,9 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, emulator_config
-from tests.http.support import FastRetry, bare_settings, service_kwargs, token_service_for
-from zohokit.calendar import ZohoCalendarService
-from zohokit.crm import ZohoCRMService
+from tests.http.support import CREDENTIALS, zoho_for
 from zohokit.emulator import EmulatorServer
-from zohokit.http import ZohoHTTP, calendar_url_for
+from zohokit.http import calendar_url_for
 
 
 @pytest.fixture
@@ -35,7 +33,8 @@ async def test_two_tenants_never_cross(
     tmp_path: Path, two_dcs: tuple[EmulatorServer, EmulatorServer]
 ) -> None:
     us, eu = two_dcs
-    tokens = token_service_for(tmp_path / "t.db", None, None)
+    zoho = zoho_for(tmp_path / "t.db")
+    tokens = zoho.tokens
     for tenant, server in (("acme-us", us), ("acme-eu", eu)):
         for provider in ("zoho_crm", "zoho_calendar"):
             await tokens.store_grant(
@@ -46,13 +45,10 @@ async def test_two_tenants_never_cross(
                 client_id=CLIENT_ID,
                 client_secret=CLIENT_SECRET,
             )
-    http = ZohoHTTP(tokens, retry=FastRetry())
-    kwargs = service_kwargs(http)
     try:
-        crm_us = ZohoCRMService(client_id="acme-us", **kwargs)
-        crm_eu = ZohoCRMService(client_id="acme-eu", **kwargs)
-        cal_us = ZohoCalendarService({"calendar_id": "primary"}, "acme-us", **kwargs)
-        cal_eu = ZohoCalendarService({"calendar_id": "primary"}, "acme-eu", **kwargs)
+        crm_us, crm_eu = zoho.crm("acme-us"), zoho.crm("acme-eu")
+        cal_us = zoho.calendar("acme-us", calendar_id="primary")
+        cal_eu = zoho.calendar("acme-eu", calendar_id="primary")
         start = datetime(2031, 5, 6, 9, tzinfo=UTC)
         await asyncio.gather(
             crm_us.insert_records("Leads", [{"Last_Name": f"US {i}"} for i in range(150)]),
@@ -76,8 +72,7 @@ async def test_two_tenants_never_cross(
         assert us.emulator.stats.snapshot()["token_refresh_requests"] == 2  # CRM + Calendar
         assert eu.emulator.stats.snapshot()["token_refresh_requests"] == 2
     finally:
-        await http.aclose()
-        await tokens.close()
+        await zoho.aclose()
 
 
 @pytest.mark.parametrize(
@@ -94,8 +89,16 @@ def test_calendar_host_follows_the_crm_data_centre(api_domain: str, calendar: st
     assert calendar_url_for(api_domain) == calendar
 
 
-def test_overrides_win_over_the_token(tmp_path: Path) -> None:
-    crm = ZohoCRMService(settings=bare_settings(zoho_api_url="http://proxy:1/"))
-    cal = ZohoCalendarService(settings=bare_settings(zoho_calendar_url="http://cal-proxy:2"))
-    assert crm.base_url == "http://proxy:1/"
-    assert cal.base_url == "http://cal-proxy:2"
+async def test_overrides_win_over_the_token(
+    tmp_path: Path, emulator_server: EmulatorServer
+) -> None:
+    # The token's api_domain is the emulator; the overrides name a proxy in front of it.
+    proxy = emulator_server.url.replace("127.0.0.1", "localhost")
+    async with zoho_for(
+        tmp_path / "t.db", accounts_url=emulator_server.url, api_url=proxy, calendar_url=proxy
+    ) as zoho:
+        crm = zoho.crm("default", CREDENTIALS)
+        cal = zoho.calendar("default", CREDENTIALS, calendar_id="primary")
+        assert await crm.modules()
+        assert await cal.list_calendars()
+        assert (crm.base_url, cal.base_url) == (proxy, proxy)

@@ -13,12 +13,11 @@ import httpx
 import pytest
 
 from tests.fixtures.emulator import CLIENT_ID
-from tests.http.support import CREDENTIALS, FastRetry, service_kwargs, token_service_for
+from tests.http.support import CREDENTIALS, zoho_for
 from zohokit.crm import ZohoCRMService
 from zohokit.emulator import Emulator, EmulatorServer, create_app
 from zohokit.errors import RateLimited, ServerError, TransportError, ZohoError
 from zohokit.http import ZohoHTTP, tally_requests
-from zohokit.tokens import OAuthTokenService
 
 LEADS = [{"Last_Name": f"L{i}", "Email": f"l{i}@example.com"} for i in range(3)]
 
@@ -125,20 +124,15 @@ async def test_a_401_from_an_evicted_token_is_recovered_once(
     assert after["token_refresh_requests"] - before["token_refresh_requests"] == 16
 
 
-async def test_in_flight_requests_are_capped_per_tenant(
-    token_service: OAuthTokenService, emulator: Emulator
-) -> None:
+async def test_in_flight_requests_are_capped_per_tenant(tmp_path: Path, emulator: Emulator) -> None:
     emulator.config.latency_ms = 20
-    http = ZohoHTTP(
-        token_service,
-        max_in_flight=3,
-        transport=httpx.ASGITransport(app=create_app(emulator)),
-    )
-    crm = ZohoCRMService(CREDENTIALS, **service_kwargs(http))
-    results = await crm.upsert_records(
-        "Leads", [{"Last_Name": f"L{i}", "Email": f"c{i}@example.com"} for i in range(1000)]
-    )
-    await http.aclose()
+    transport = httpx.ASGITransport(app=create_app(emulator))
+    async with zoho_for(
+        tmp_path / "t.db", transport=transport, accounts_url=emulator.base_url, max_in_flight=3
+    ) as zoho:
+        results = await zoho.crm("default", CREDENTIALS).upsert_records(
+            "Leads", [{"Last_Name": f"L{i}", "Email": f"c{i}@example.com"} for i in range(1000)]
+        )
     assert all(r.ok for r in results)
     stats = emulator.stats.snapshot()
     assert stats["max_concurrency_seen"] == 3
@@ -152,7 +146,7 @@ async def test_a_dropped_connection_is_retried_for_reads(
     served: tuple[EmulatorServer, ZohoHTTP],
 ) -> None:
     server, http = served
-    crm = ZohoCRMService(CREDENTIALS, **service_kwargs(http))
+    crm = ZohoCRMService(CREDENTIALS, http=http)
     server.emulator.crm.seed("Leads", LEADS)
     faults(server.emulator, route="crm", drop_rate=1.0, count=1)
     assert len([r async for r in crm.list_records("Leads", fields=["Email"])]) == 3
@@ -163,7 +157,7 @@ async def test_a_dropped_insert_is_reported_not_resent(
     served: tuple[EmulatorServer, ZohoHTTP],
 ) -> None:
     server, http = served
-    crm = ZohoCRMService(CREDENTIALS, **service_kwargs(http))
+    crm = ZohoCRMService(CREDENTIALS, http=http)
     faults(server.emulator, route="crm", methods=["POST"], drop_rate=1.0, when="after", count=1)
     results = await crm.insert_records("Leads", LEADS)
     assert {r.code for r in results} == {"NO_ANSWER"}
@@ -175,7 +169,7 @@ async def test_a_read_timeout_is_retried_for_reads(
     served: tuple[EmulatorServer, ZohoHTTP],
 ) -> None:
     server, http = served  # the client's read timeout is 2 s
-    crm = ZohoCRMService(CREDENTIALS, **service_kwargs(http))
+    crm = ZohoCRMService(CREDENTIALS, http=http)
     faults(server.emulator, route="crm", stall_rate=1.0, stall_ms=3000, count=1)
     assert await crm.modules()
 
@@ -184,7 +178,7 @@ async def test_a_read_timeout_on_an_insert_is_not_resent(
     served: tuple[EmulatorServer, ZohoHTTP],
 ) -> None:
     server, http = served
-    crm = ZohoCRMService(CREDENTIALS, **service_kwargs(http))
+    crm = ZohoCRMService(CREDENTIALS, http=http)
     faults(server.emulator, route="crm", methods=["POST"], stall_rate=1.0, stall_ms=3000)
     results = await crm.insert_records("Leads", LEADS)
     assert {r.code for r in results} == {"NO_ANSWER"}
@@ -192,14 +186,9 @@ async def test_a_read_timeout_on_an_insert_is_not_resent(
 
 
 async def test_nothing_listening_is_a_zohokit_error(tmp_path: Path) -> None:
-    tokens = token_service_for(tmp_path / "t.db", None, "http://127.0.0.1:9")
-    http = ZohoHTTP(tokens, retry=FastRetry())
-    crm = ZohoCRMService(CREDENTIALS, base_url="http://127.0.0.1:9", **service_kwargs(http))
-    try:
+    dead = "http://127.0.0.1:9"
+    async with zoho_for(tmp_path / "t.db", accounts_url=dead, api_url=dead) as zoho:
         # The token service cannot reach the accounts server either: a zohokit error (a
         # token error), never a raw httpx exception.
         with pytest.raises(ZohoError):
-            await crm.modules()
-    finally:
-        await http.aclose()
-        await tokens.close()
+            await zoho.crm("default", CREDENTIALS).modules()

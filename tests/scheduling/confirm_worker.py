@@ -10,30 +10,24 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.http.support import CREDENTIALS, FastRetry, bare_settings, token_service_for
+from tests.http.support import CREDENTIALS, zoho_for
 from tests.scheduling.support import NOW
-from zohokit.calendar import ZohoCalendarService
-from zohokit.crm import ZohoCRMService
 from zohokit.db import create_engine
-from zohokit.http import ZohoHTTP
 from zohokit.scheduling import BookingService, Customer, SlotTaken
 
 
 async def main(
     db_url: str, tokens_db: str, zoho: str, calendar_id: str, start: str, email: str, go: float
 ) -> str:
-    tokens = token_service_for(Path(tokens_db), None, zoho)
-    http = ZohoHTTP(tokens, retry=FastRetry())
-    settings = bare_settings(zoho_api_url=zoho, zoho_calendar_url=zoho)
-    calendar = ZohoCalendarService(
-        {**CREDENTIALS, "calendar_id": calendar_id}, http=http, settings=settings
-    )
-    crm = ZohoCRMService(CREDENTIALS, http=http, settings=settings)
+    root = zoho_for(Path(tokens_db), accounts_url=zoho, api_url=zoho, calendar_url=zoho)
+    calendar = root.calendar("default", CREDENTIALS, calendar_id=calendar_id)
+    crm = root.crm("default", CREDENTIALS)
     engine = create_engine(db_url)
     service = BookingService(
         engine, calendar_for=lambda _t: calendar, crm_for=lambda _t: crm, clock=lambda: NOW
     )
-    await tokens.get_access_token("default", "zoho_calendar", calendar.credentials)
+    await root.migrate()
+    await calendar.get_access_token()
     await asyncio.sleep(max(0.0, go - time.time()))  # everyone starts together
     try:
         booking = await service.confirm(
@@ -43,8 +37,7 @@ async def main(
     except SlotTaken:
         return "taken"
     finally:
-        await http.aclose()
-        await tokens.close()
+        await root.aclose()
         await engine.dispose()
 
 

@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tests.http.support import FastRetry
+from tests.http.support import zoho_for
 from tests.scheduling.support import ANN, BO, TENANT, Clock, at, contacts, events
+from zohokit import Zoho
 from zohokit.calendar import ZohoCalendarService
 from zohokit.crm import ZohoCRMService
 from zohokit.emulator import Emulator, create_app
-from zohokit.http import ZohoHTTP
 from zohokit.scheduling import Booking, BookingService, SlotTaken
-from zohokit.tokens import OAuthTokenService
 
 CREATE_EVENT = {"route": "/api/v1/calendars", "methods": ["POST"], "error_rate": 1}
 UPSERT = {"route": "/crm/v8/Contacts/upsert", "error_rate": 1}
@@ -57,11 +57,13 @@ def held(emulator: Emulator) -> HeldCreates:
 
 
 @pytest.fixture
-async def zoho_http(token_service: OAuthTokenService, held: HeldCreates) -> AsyncIterator[ZohoHTTP]:
-    """The request path of every service in this module goes through :class:`HeldCreates`."""
-    http = ZohoHTTP(token_service, transport=httpx.ASGITransport(app=held), retry=FastRetry())
-    yield http
-    await http.aclose()
+async def zoho(tmp_path: Path, emulator: Emulator, held: HeldCreates) -> AsyncIterator[Zoho]:
+    """Every service in this module reaches Zoho through :class:`HeldCreates`."""
+    transport = httpx.ASGITransport(app=held)
+    async with zoho_for(
+        tmp_path / "zohokit.db", transport=transport, accounts_url=emulator.base_url
+    ) as root:
+        yield root
 
 
 async def _while_the_create_is_held(

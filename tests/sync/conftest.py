@@ -11,10 +11,9 @@ import httpx
 import pytest
 
 from tests.fixtures.postgres import db_url, postgres_cluster  # noqa: F401
-from tests.http.support import CREDENTIALS, FastRetry, bare_settings, token_service_for
+from tests.http.support import CREDENTIALS, zoho_for
 from zohokit.crm import ZohoCRMService
 from zohokit.emulator import Emulator, create_app
-from zohokit.http import ZohoHTTP
 from zohokit.sync import Ledger
 
 
@@ -38,18 +37,13 @@ async def sqlite_ledger(tmp_path: Path) -> AsyncIterator[Ledger]:
 async def sync_crm(tmp_path: Path, emulator: Emulator) -> AsyncIterator[ZohoCRMService]:
     """The ``default`` tenant's CRM service over the in-process emulator, fast retries and a
     short read timeout (stalls become timeouts quickly)."""
-    tokens = token_service_for(
-        tmp_path / "tokens.db", httpx.ASGITransport(app=create_app(emulator)), emulator.base_url
-    )
-    http = ZohoHTTP(
-        tokens,
+    async with zoho_for(
+        tmp_path / "tokens.db",
         transport=httpx.ASGITransport(app=create_app(emulator)),
-        retry=FastRetry(),
+        accounts_url=emulator.base_url,
         timeout=httpx.Timeout(0.5, connect=0.5),
-    )
-    yield ZohoCRMService(CREDENTIALS, http=http, settings=bare_settings())
-    await http.aclose()
-    await tokens.close()
+    ) as zoho:
+        yield zoho.crm("default", CREDENTIALS)
 
 
 def contact(n: int, **changes: Any) -> dict[str, Any]:

@@ -12,12 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.http.support import CREDENTIALS, FastRetry, bare_settings, token_service_for
+from tests.http.support import CREDENTIALS, zoho_for
 from tests.sync.conftest import CONTACTS_MAPPING, contact
 from zohokit.crm import ZohoCRMService
 from zohokit.emulator import Emulator, EmulatorServer, create_app
 from zohokit.errors import TokenError
-from zohokit.http import ZohoHTTP
 from zohokit.sync import Ledger, SyncMapping, push
 
 MAPPING = SyncMapping.from_dict(CONTACTS_MAPPING)
@@ -34,11 +33,12 @@ async def served_crm(
     tmp_path: Path, emulator_server: EmulatorServer
 ) -> AsyncIterator[ZohoCRMService]:
     """The CRM service over real loopback sockets, where stalls become read timeouts."""
-    tokens = token_service_for(tmp_path / "tokens.db", None, emulator_server.url)
-    http = ZohoHTTP(tokens, retry=FastRetry(), timeout=httpx.Timeout(0.5, connect=2.0))
-    yield ZohoCRMService(CREDENTIALS, http=http, settings=bare_settings())
-    await http.aclose()
-    await tokens.close()
+    async with zoho_for(
+        tmp_path / "tokens.db",
+        accounts_url=emulator_server.url,
+        timeout=httpx.Timeout(0.5, connect=2.0),
+    ) as zoho:
+        yield zoho.crm("default", CREDENTIALS)
 
 
 async def test_ten_thousand_rows_through_5xx_timeouts_and_429_bursts(
@@ -267,13 +267,11 @@ async def test_a_run_stopped_by_a_token_error_is_reported_and_resumed(
     assert await sqlite_ledger.all_entries("default", "Contacts") == []
     emulator.faults.configure({"token_throttle": False})
     # Another worker of the fleet, whose tokens are not in cooldown, picks the push up.
-    tokens = token_service_for(
-        tmp_path / "other.db", httpx.ASGITransport(app=create_app(emulator)), emulator.base_url
-    )
-    http = ZohoHTTP(tokens, transport=httpx.ASGITransport(app=create_app(emulator)))
-    other = ZohoCRMService(CREDENTIALS, http=http, settings=bare_settings())
-    resumed = await push(other, sqlite_ledger, rows, MAPPING)
-    await http.aclose()
-    await tokens.close()
+    async with zoho_for(
+        tmp_path / "other.db",
+        transport=httpx.ASGITransport(app=create_app(emulator)),
+        accounts_url=emulator.base_url,
+    ) as other:
+        resumed = await push(other.crm("default", CREDENTIALS), sqlite_ledger, rows, MAPPING)
     assert (resumed.created, resumed.failed) == (120, 0)
     assert len(emulator.crm.records("Contacts")) == 120
