@@ -31,6 +31,7 @@ retries from working on one booking at once.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -72,6 +73,8 @@ __all__ = ["BookingService"]
 #: Busy time is read this far around the asked range: buffers, other zones and all-day
 #: events (whole dates) reach past it.
 _MARGIN = timedelta(days=2)
+#: Bookings ``retry_pending`` writes at once: Zoho's concurrency limit for one organisation.
+RETRY_CONCURRENCY = 10
 
 
 class BookingService:
@@ -399,23 +402,31 @@ class BookingService:
         """How many bookings wait for Zoho (``pending`` or ``cancel_pending``)."""
         return await self.store.count_unsynced(tenant=tenant)
 
-    async def retry_pending(self, tenant: str | None = None) -> list[Booking]:
+    async def retry_pending(
+        self, tenant: str | None = None, *, concurrency: int = RETRY_CONCURRENCY
+    ) -> list[Booking]:
         """Finish every booking Zoho does not reflect yet (of one tenant, or all): create or
         move its event, delete a cancelled one's, upsert the CRM record. Bookings another
-        worker is writing right now (unexpired lease) are skipped. Returns the bookings
-        tried, as they are afterwards."""
-        done = []
-        for row in await self.store.list_bookings(tenant=tenant, unsynced_only=True):
-            owner, now = new_id(), self.clock()
-            if not await self.store.try_lease(
-                row.tenant, row.id, owner=owner, now=now, until=now + self.lease
-            ):
-                continue
-            fresh = await self.store.get(row.tenant, row.id)
-            if fresh is None:
-                continue
-            done.append(Booking.of(await self.writer.sync(fresh, owner)))
-        return done
+        worker is writing right now (unexpired lease) are skipped. Up to ``concurrency``
+        bookings are written at once (the request path still caps the Zoho calls in flight
+        per tenant). Returns the bookings tried, as they are afterwards, in start order."""
+        gate = asyncio.Semaphore(concurrency)
+
+        async def finish(row: BookingRow) -> Booking | None:
+            async with gate:
+                owner, now = new_id(), self.clock()
+                if not await self.store.try_lease(
+                    row.tenant, row.id, owner=owner, now=now, until=now + self.lease
+                ):
+                    return None
+                fresh = await self.store.get(row.tenant, row.id)
+                if fresh is None:
+                    return None
+                return Booking.of(await self.writer.sync(fresh, owner))
+
+        rows = await self.store.list_bookings(tenant=tenant, unsynced_only=True)
+        tried = await asyncio.gather(*(finish(row) for row in rows))
+        return [booking for booking in tried if booking is not None]
 
     # --- Zoho -------------------------------------------------------------------------------
 
