@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from tests.fixtures.emulator import emulator_config
-from tests.http.support import bare_settings
 from tests.sync.conftest import CONTACTS_MAPPING, contact
 from zohokit.crm import ZohoCRMService
 from zohokit.emulator import Emulator, schema_from_json
@@ -214,7 +213,6 @@ async def test_field_metadata_is_read_once_per_module(
     fresh = ZohoCRMService(
         sync_crm.credentials,
         http=sync_crm.http,
-        settings=bare_settings(),
         base_url=sync_crm.base_url,
     )
     again = await push(fresh, sqlite_ledger, [lead(1, Company="B"), lead(2)], LEADS)
