@@ -107,7 +107,7 @@ def test_a_push_killed_half_way_ends_as_an_uninterrupted_one(tmp_path: Path) -> 
             assert time.monotonic() < deadline
             time.sleep(0.005)
         os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+        proc.communicate()  # reaps it and closes its pipes
         assert proc.returncode == -signal.SIGKILL
         written = len(killed_server.emulator.crm.records("Contacts"))
         assert ROWS // 2 <= written < ROWS

@@ -21,12 +21,16 @@ def bind(host: str, port: int) -> socket.socket:
     """A listening TCP socket; ``port=0`` picks a free one."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # Accepted sockets inherit this. Without it, an answer written as headers then body meets
-    # the client's delayed ACK and every request takes about 40 ms.
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((host, port))
-    sock.listen(LISTEN_BACKLOG)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Accepted sockets inherit this. Without it, an answer written as headers then body
+        # meets the client's delayed ACK and every request takes about 40 ms.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((host, port))
+        sock.listen(LISTEN_BACKLOG)
+    except OSError:
+        sock.close()  # a port in use or an unknown host: the caller reports it
+        raise
     sock.set_inheritable(True)
     return sock
 
