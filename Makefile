@@ -38,7 +38,7 @@ test: $(STAMP) system-deps
 check: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
-	$(BIN)/mypy --strict src/zohokit
+	$(BIN)/mypy --strict src/zohokit src/zohokit_pytest
 
 bench: $(STAMP)
 	@for f in bench/[!_]*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done

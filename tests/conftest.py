@@ -1,3 +1,9 @@
-"""Shared fixtures live in tests/fixtures/, one module per real component."""
+"""Shared fixtures live in tests/fixtures/, one module per real component; the emulator's
+come from zohokit's own pytest plugin (listed too, for a venv installed before it existed)."""
 
-pytest_plugins = ["tests.fixtures.emulator", "tests.fixtures.postgres"]
+pytest_plugins = [
+    "pytester",
+    "zohokit_pytest",
+    "tests.fixtures.emulator",
+    "tests.fixtures.postgres",
+]
