@@ -4,6 +4,9 @@ not pay for zohokit at start-up."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 #: One user's test file: a sync written against zohokit, checked on the emulator.
@@ -80,3 +83,14 @@ def test_a_suite_that_uses_no_fixture_imports_no_zohokit(pytester: pytest.Pytest
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s")
     result.assert_outcomes(passed=1)
     assert "PLUGIN True HEAVY []" in result.stdout.str()
+
+
+def test_the_docs_complete_example_passes(pytester: pytest.Pytester) -> None:
+    """docs/emulator.md's example project, as printed."""
+    text = (Path(__file__).parents[1] / "docs" / "emulator.md").read_text()
+    section = text[text.index("### A complete example") :]
+    found = re.search(r"```python\n(.*?)```", section, re.S)
+    assert found, "docs/emulator.md lost its complete example"
+    pytester.makepyfile(test_leads=found.group(1))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--strict-markers")
+    result.assert_outcomes(passed=3)
