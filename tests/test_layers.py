@@ -54,6 +54,8 @@ ALLOWED: dict[str, set[str]] = {
     "worker": _LIB | ROOT,
     "server": _LIB | ROOT | {"emulator"},  # the sandbox runs an emulator in process
     "cli": _LIB | ROOT | {"server", "emulator", "worker"},
+    # The pytest plugin's fixtures: an edge for users' suites, wiring a root to an emulator.
+    "testing": _LIB | ROOT | {"emulator"},
     "__main__": {"cli"},
     "emulator": set(),
 }

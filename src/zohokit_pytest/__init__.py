@@ -40,11 +40,13 @@ def zoho_emulator_config(request: pytest.FixtureRequest) -> EmulatorConfig:
 
 
 @pytest.fixture
-def zoho_emulator(zoho_emulator_config: EmulatorConfig) -> EmulatorHandle:
+def zoho_emulator(zoho_emulator_config: EmulatorConfig) -> Iterator[EmulatorHandle]:
     """A fresh emulator in process: ``.url``, ``.transport``, credentials, ``.emulator``."""
     from zohokit.testing import in_process
 
-    return in_process(zoho_emulator_config)
+    handle = in_process(zoho_emulator_config)
+    yield handle
+    handle.emulator.close()  # a data file (``@pytest.mark.zoho_emulator(data=...)``)
 
 
 @pytest.fixture

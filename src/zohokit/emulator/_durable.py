@@ -129,15 +129,20 @@ class SqliteJournal(Journal):
 
     def changed(self, kind: str, key: str, obj: Any) -> None:
         """Mark ``obj`` to be written at the next flush (encoded then, not now)."""
-        self._pending[(kind, key)] = obj
+        # Locked: a test may change the emulator from its own thread while the server's
+        # thread flushes.
+        with self._lock:
+            self._pending[(kind, key)] = obj
 
     def removed(self, kind: str, key: str) -> None:
         """Mark ``kind``/``key`` to be deleted at the next flush."""
-        self._pending[(kind, key)] = _GONE
+        with self._lock:
+            self._pending[(kind, key)] = _GONE
 
     def discard(self) -> None:
         """Drop every change not written yet."""
-        self._pending = {}
+        with self._lock:
+            self._pending = {}
 
     def flush(self) -> None:
         """Write pending changes (and the counters) in one transaction; cheap when idle."""
@@ -204,7 +209,8 @@ def all_or_nothing(emu: Emulator) -> Iterator[None]:
     import copy
 
     emu.journal.flush()  # what came before the seed is kept whatever happens next
-    memo: dict[int, Any] = {id(emu): emu}
+    # Shared, not copied: the emulator itself and its schema (the org's setup is no data).
+    memo: dict[int, Any] = {id(emu): emu, id(emu.schema): emu.schema}
     saved = copy.deepcopy((emu.accounts, emu.crm, emu.calendar), memo)
     try:
         yield
