@@ -7,11 +7,15 @@ input order.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 from .._core import iso, zoho_json
 from .._errors import ApiError, invalid_url
+from ._metadata import ModuleDef
 from ._params import (
     MAX_WRITE,
     Handlers,
@@ -29,7 +33,15 @@ from ._params import (
     version_of,
     write_answer,
 )
-from ._store import ModuleState, lookup_id_or_none, page_of, position_after, sort_key
+from ._store import (
+    ModuleState,
+    Record,
+    SortKey,
+    lookup_id_or_none,
+    page_of,
+    position_after,
+    sort_key,
+)
 
 
 class RecordHandlers(Handlers):
@@ -48,104 +60,81 @@ class RecordHandlers(Handlers):
 
     def list_records(self, request: Request, state: ModuleState) -> Response:
         """Get Records with ``page``/``page_token`` paging, sorting and filters."""
-        mod = state.definition
-        q = request.query_params
-        fields = fields_param(mod, q.get("fields"), required=version_of(request).list_needs_fields)
-        per_page = per_page_param(request)
-        token_text = q.get("page_token")
-        if token_text is not None and q.get("page") is not None:
-            raise ApiError(
-                "AMBIGUITY_DURING_PROCESSING",
-                "page and page_token cannot be given together",
-                details={
-                    "ambiguity_due_to": [{"param_name": "page"}, {"param_name": "page_token"}]
-                },
-            )
-        page = page_param(request)
-        sort_by, sort_order = sort_params(request)
-        if q.get("cvid"):
-            raise invalid_param("cvid")
-        converted = converted_param(request)
-        ids_raw = q.get("ids")
-        ids = tuple(i.strip() for i in ids_raw.split(",") if i.strip()) if ids_raw else ()
-        since = header_time(request, "if-modified-since")
-        signature = (tuple(fields or ()), per_page, sort_by, sort_order, converted, ids, since)
-
-        recs, keys = self.store.view(state, sort_by, converted)
-        if ids or since is not None:
-            wanted = set(ids)
-            pairs = [
-                (r, k)
-                for r, k in zip(recs, keys, strict=True)
-                if (not ids or r.id in wanted) and (since is None or r.modified > since)
-            ]
-            recs = [p[0] for p in pairs]
-            keys = [p[1] for p in pairs]
-            if since is not None and not recs:
+        query = _list_query(request, state.definition)
+        recs, keys = self.store.view(state, query.sort_by, query.converted)
+        if query.ids or query.since is not None:
+            recs, keys = _filtered(recs, keys, query)
+            if query.since is not None and not recs:
                 return Response(status_code=304)
-        descending = sort_order == "desc"
-
-        previous: str | None = None
-        if token_text is not None:
-            token = self.store.page_tokens.get(token_text)
-            if token is None or token.module != mod.api_name or token.signature != signature:
-                raise ApiError(
-                    "TOKEN_BOUND_DATA_MISMATCH",
-                    "The page_token given seems to be invalid or input param is added or "
-                    "altered or deleted",
-                    details={"param_name": "page_token"},
-                )
-            if token.expires <= self.emu.clock.now():
-                raise ApiError(
-                    "EXPIRED_VALUE",
-                    "Page token expired",
-                    details={"api_name": "page_token", "json_path": "$.query.page_token"},
-                )
-            if token.served >= self.store.page_token_limit:
-                raise ApiError(
-                    "PAGINATION_LIMIT_EXCEEDED",
-                    f"You can only get upto {self.store.page_token_limit} records using "
-                    "page_token param",
-                    details={"param_name": "page_token"},
-                )
-            start = position_after(keys, token.last_key, descending)
-            served = token.served
-            count = min(per_page, self.store.page_token_limit - served)
-            page = served // per_page + 1
-            previous = token.token
-        else:
-            if page * per_page > self.store.discrete_limit:
-                raise ApiError(
-                    "DISCRETE_PAGINATION_LIMIT_EXCEEDED",
-                    f"You can only get the first {self.store.discrete_limit} records without "
-                    "using page_token param",
-                    details={"limit": self.store.discrete_limit},
-                )
-            start = served = (page - 1) * per_page
-            count = per_page
-        chunk = page_of(recs, keys, descending, start, count)
+        window = self._window(query, state.definition.api_name, keys)
+        chunk = page_of(recs, keys, query.descending, window.start, window.count)
         if not chunk:
             return Response(status_code=204)
-        more = start + len(chunk) < len(recs)
+        more = window.start + len(chunk) < len(recs)
         next_token = None
         if more:
             next_token = self.store.issue_token(
-                mod.api_name, signature, sort_key(chunk[-1], sort_by), served + len(chunk), previous
+                state.definition.api_name,
+                query.signature,
+                sort_key(chunk[-1], query.sort_by),
+                window.served + len(chunk),
+                window.previous,
             )
         info = {
-            "per_page": per_page,
+            "per_page": query.per_page,
             "count": len(chunk),
-            "page": page,
-            "sort_by": sort_by,
-            "sort_order": sort_order,
+            "page": window.page,
+            "sort_by": query.sort_by,
+            "sort_order": query.sort_order,
             "more_records": more,
             "next_page_token": next_token.token if next_token else None,
-            "previous_page_token": previous,
+            "previous_page_token": window.previous,
             "page_token_expiry": iso(next_token.expires) if next_token else None,
             "call": False,
             "email": False,
         }
-        return zoho_json({"data": [project(r, fields) for r in chunk], "info": info})
+        return zoho_json({"data": [project(r, query.fields) for r in chunk], "info": info})
+
+    def _window(self, query: ListQuery, module: str, keys: list[SortKey]) -> _Window:
+        """Where the page starts: after a ``page_token``'s last record, or at ``page``."""
+        store = self.store
+        if query.page_token is None:
+            if query.page * query.per_page > store.discrete_limit:
+                raise ApiError(
+                    "DISCRETE_PAGINATION_LIMIT_EXCEEDED",
+                    f"You can only get the first {store.discrete_limit} records without "
+                    "using page_token param",
+                    details={"limit": store.discrete_limit},
+                )
+            start = (query.page - 1) * query.per_page
+            return _Window(start, start, query.per_page, query.page, None)
+        token = store.page_tokens.get(query.page_token)
+        if token is None or token.module != module or token.signature != query.signature:
+            raise ApiError(
+                "TOKEN_BOUND_DATA_MISMATCH",
+                "The page_token given seems to be invalid or input param is added or "
+                "altered or deleted",
+                details={"param_name": "page_token"},
+            )
+        if token.expires <= self.emu.clock.now():
+            raise ApiError(
+                "EXPIRED_VALUE",
+                "Page token expired",
+                details={"api_name": "page_token", "json_path": "$.query.page_token"},
+            )
+        if token.served >= store.page_token_limit:
+            raise ApiError(
+                "PAGINATION_LIMIT_EXCEEDED",
+                f"You can only get upto {store.page_token_limit} records using page_token param",
+                details={"param_name": "page_token"},
+            )
+        return _Window(
+            start=position_after(keys, token.last_key, query.descending),
+            served=token.served,
+            count=min(query.per_page, store.page_token_limit - token.served),
+            page=token.served // query.per_page + 1,
+            previous=token.token,
+        )
 
     async def insert(self, request: Request, state: ModuleState) -> Response:
         """Insert Records: 201 all added, 207 mixed, 400 none."""
@@ -273,3 +262,83 @@ class RecordHandlers(Handlers):
             for i, raw in enumerate(records)
         ]
         return write_answer(results, 200)
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """A Get Records request's parameters, checked in the order Zoho reports them."""
+
+    fields: list[str] | None
+    per_page: int
+    page_token: str | None
+    page: int
+    sort_by: str
+    sort_order: str
+    converted: str
+    ids: tuple[str, ...]
+    since: float | None
+
+    @property
+    def descending(self) -> bool:
+        """Whether the newest (highest) key comes first."""
+        return self.sort_order == "desc"
+
+    @property
+    def signature(self) -> tuple[Any, ...]:
+        """What a ``page_token`` is bound to: changing any of it is a mismatch."""
+        return (
+            tuple(self.fields or ()),
+            self.per_page,
+            self.sort_by,
+            self.sort_order,
+            self.converted,
+            self.ids,
+            self.since,
+        )
+
+
+@dataclass(frozen=True)
+class _Window:
+    """The slice of the sorted view one page reads, and how it is numbered."""
+
+    start: int
+    served: int
+    count: int
+    page: int
+    previous: str | None
+
+
+def _list_query(request: Request, mod: ModuleDef) -> ListQuery:
+    q = request.query_params
+    fields = fields_param(mod, q.get("fields"), required=version_of(request).list_needs_fields)
+    per_page = per_page_param(request)
+    page_token = q.get("page_token")
+    if page_token is not None and q.get("page") is not None:
+        raise ApiError(
+            "AMBIGUITY_DURING_PROCESSING",
+            "page and page_token cannot be given together",
+            details={"ambiguity_due_to": [{"param_name": "page"}, {"param_name": "page_token"}]},
+        )
+    page = page_param(request)
+    sort_by, sort_order = sort_params(request)
+    if q.get("cvid"):
+        raise invalid_param("cvid")
+    converted = converted_param(request)
+    ids_raw = q.get("ids")
+    ids = tuple(i.strip() for i in ids_raw.split(",") if i.strip()) if ids_raw else ()
+    since = header_time(request, "if-modified-since")
+    return ListQuery(fields, per_page, page_token, page, sort_by, sort_order, converted, ids, since)
+
+
+def _filtered(
+    recs: list[Record], keys: list[SortKey], query: ListQuery
+) -> tuple[list[Record], list[SortKey]]:
+    """The records (and their keys) among ``ids`` and modified after ``If-Modified-Since``."""
+    wanted = set(query.ids)
+    since = query.since
+    pairs = [
+        (r, k)
+        for r, k in zip(recs, keys, strict=True)
+        if (not wanted or r.id in wanted) and (since is None or r.modified > since)
+    ]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
