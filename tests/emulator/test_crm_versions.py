@@ -209,3 +209,24 @@ async def test_field_metadata_keys_follow_each_versions_change_log(
     assert shapes["v7"]["section_id"] == 1
     assert "section_id" not in shapes["v8"]
     assert shapes["v8"]["operation_type"]["api_create"] is True
+
+
+@pytest.mark.parametrize("version", ALL_VERSIONS)
+async def test_search_criteria_take_only_equals_and_starts_with_before_v3(
+    emulator: Emulator, emu_client: httpx.AsyncClient, auth_headers: dict[str, str], version: str
+) -> None:
+    emulator.crm.seed("Leads", [{"Last_Name": "Ng", "No_of_Employees": 40}])
+    path = f"/crm/{version}/Leads/search"
+    equals = await emu_client.get(
+        path, params={"criteria": "(Last_Name:starts_with:N)"}, headers=auth_headers
+    )
+    assert equals.status_code == 200
+    wider = await emu_client.get(
+        path, params={"criteria": "(No_of_Employees:greater_than:10)"}, headers=auth_headers
+    )
+    if version in ("v2", "v2.1"):
+        assert wider.status_code == 400
+        assert wider.json()["code"] == "INVALID_QUERY"
+        assert wider.json()["details"]["operator"] == "greater_than"
+    else:
+        assert wider.status_code == 200

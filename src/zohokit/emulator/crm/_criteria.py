@@ -37,6 +37,9 @@ _OPERATORS_BY_TYPE: dict[str, frozenset[str]] = {
     "boolean": frozenset({"equals", "not_equal"}),
     "lookup": frozenset({"equals", "not_equal", "in"}),
     "ownerlookup": frozenset({"equals", "not_equal", "in"}),
+    "userlookup": frozenset({"equals", "not_equal", "in"}),
+    "multiselectpicklist": frozenset({"equals", "not_equal", "in"}),
+    "autonumber": frozenset({"equals", "not_equal", "starts_with", "in"}),
     **{
         t: frozenset(
             {
@@ -214,27 +217,35 @@ def parse(text: str) -> Node:
     return node
 
 
-def compile_criteria(text: str, module: ModuleDef) -> Predicate:
-    """A record predicate for ``text`` in ``module`` (raises :class:`CriteriaError`)."""
-    return _compile(parse(text), module)
+def compile_criteria(
+    text: str, module: ModuleDef, operators: frozenset[str] | None = None
+) -> Predicate:
+    """A record predicate for ``text`` in ``module`` (raises :class:`CriteriaError`).
+
+    ``operators``, when given, is all an API version accepts (v2 and v2.1: ``equals`` and
+    ``starts_with``), whatever the field's type allows.
+    """
+    return _compile(parse(text), module, operators)
 
 
-def _compile(node: Node, module: ModuleDef) -> Predicate:
+def _compile(node: Node, module: ModuleDef, operators: frozenset[str] | None) -> Predicate:
     if isinstance(node, Group):
-        parts = [_compile(item, module) for item in node.items]
+        parts = [_compile(item, module, operators) for item in node.items]
         if node.op == "and":
             return lambda rec: all(p(rec) for p in parts)
         return lambda rec: any(p(rec) for p in parts)
-    return _condition(node, module)
+    return _condition(node, module, operators)
 
 
-def _condition(cond: Condition, module: ModuleDef) -> Predicate:
+def _condition(cond: Condition, module: ModuleDef, operators: frozenset[str] | None) -> Predicate:
     f = module.field_map.get(cond.field)
     if f is None:
         raise CriteriaError("the field is not available for search", api_name=cond.field)
     allowed = _OPERATORS_BY_TYPE.get(f.data_type, frozenset())
     if f.api_name == "id":
         allowed = frozenset({"equals", "not_equal", "in"})
+    if operators is not None:
+        allowed &= operators
     if cond.operator not in allowed:
         raise CriteriaError("invalid operator found", api_name=f.api_name, operator=cond.operator)
     op = cond.operator

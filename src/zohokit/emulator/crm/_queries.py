@@ -27,6 +27,7 @@ from ._params import (
     per_page_param,
     project,
     sort_params,
+    version_of,
 )
 from ._store import RECYCLE_BIN_SECONDS, ModuleState, Record, sort_key
 
@@ -42,7 +43,8 @@ class QueryHandlers(Handlers):
         criteria, email, phone, word = (q.get(k) for k in ("criteria", "email", "phone", "word"))
         if criteria is not None:
             try:
-                predicate = compile_criteria(criteria, mod)
+                operators = version_of(request).search_operators
+                predicate = compile_criteria(criteria, mod, operators)
             except CriteriaError as exc:
                 raise ApiError(
                     "INVALID_QUERY", "invalid query formed", details=exc.details

@@ -33,6 +33,16 @@ class ApiVersion:
         return self.since(3)
 
     @property
+    def search_operators(self) -> frozenset[str] | None:
+        """The ``criteria`` operators Search Records takes, if fewer than the v8 set.
+
+        Sources: v2 and v2.1 search-records ("({api_name}:{starts_with|equals}:{value})");
+        v8 search-records (``in``, ``not_equal``, ``greater_than`` ... by field type). Where the
+        wider set began between v3 and v8 is UNVERIFIED: the emulator takes it from v3 on.
+        """
+        return None if self.since(3) else frozenset({"equals", "starts_with"})
+
+    @property
     def module_feature_flags(self) -> bool:
         """Module metadata carries the ``*_supported`` flags removed in v6 (v6 change log)."""
         return not self.since(6)
