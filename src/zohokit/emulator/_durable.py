@@ -104,12 +104,13 @@ class SqliteJournal(Journal):
         if not path.exists():
             # Owner-only from the start: the file holds client secrets and tokens in clear.
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        # The server thread writes while tests may call the emulator from another.
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         try:
-            # The server thread writes while tests may call the emulator from another.
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master")}
         except sqlite3.DatabaseError as exc:
+            self._db.close()
             raise DataFileError(f"{path} is not an emulator data file: {exc}") from exc
         if version not in (0, SCHEMA_VERSION) or (version == 0 and tables):
             self._db.close()
