@@ -117,6 +117,26 @@ async def test_state_comes_back_after_a_restart(tmp_path: Path) -> None:
     second.close()
 
 
+async def test_a_client_given_on_restart_joins_the_saved_ones(tmp_path: Path) -> None:
+    data = str(tmp_path / "emulator.db")
+    Emulator(emulator_config(data=data)).close()
+    second = Emulator(
+        emulator_config(
+            data=data, client_id="other", client_secret="other-secret", refresh_token="1000.o.o"
+        )
+    )
+    assert {CLIENT_ID, "other"} <= set(second.accounts.clients)
+    assert {REFRESH_TOKEN, "1000.o.o"} <= set(second.accounts.refresh_tokens)
+    second.close()
+    # A third start with no credentials given comes back as the last one was started.
+    third = Emulator(
+        emulator_config(data=data, client_id=None, client_secret=None, refresh_token=None)
+    )
+    assert third.config.client_id == "other"
+    assert third.config.refresh_token == "1000.o.o"
+    third.close()
+
+
 def test_without_data_nothing_is_kept() -> None:
     emu = Emulator(emulator_config())
     assert emu.journal.durable is False

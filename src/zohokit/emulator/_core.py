@@ -266,7 +266,25 @@ class Emulator:
         if saved:
             restore(self, saved)
             self.journal.discard()  # the fresh stores' own writes: replaced by the saved ones
+            self._keep_identity()
         self.journal.flush()
+
+    def _keep_identity(self) -> None:
+        """A client or refresh token given on this start that the saved state lacks is
+        registered (the saved ones stay too)."""
+        cfg, accounts = self.config, self.accounts
+        assert cfg.client_id and cfg.client_secret and cfg.refresh_token  # set by Accounts
+        known = accounts.clients.get(cfg.client_id)
+        if known is None or known.client_secret != cfg.client_secret:
+            accounts.register_client(cfg.client_id, cfg.client_secret)
+        if cfg.refresh_token not in accounts.refresh_tokens:
+            accounts.grant_refresh_token(cfg.client_id, cfg.refresh_token)
+        identity = {
+            "client_id": cfg.client_id,
+            "client_secret": cfg.client_secret,
+            "refresh_token": cfg.refresh_token,
+        }
+        self.journal.changed("meta", "identity", lambda: identity)
 
     def _build(self) -> None:
         from ._accounts import Accounts
