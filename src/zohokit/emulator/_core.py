@@ -273,7 +273,10 @@ class Emulator:
         """A client or refresh token given on this start that the saved state lacks is
         registered (the saved ones stay too)."""
         cfg, accounts = self.config, self.accounts
-        assert cfg.client_id and cfg.client_secret and cfg.refresh_token  # set by Accounts
+        # Accounts() filled all three in (generated when not given).
+        assert cfg.client_id is not None
+        assert cfg.client_secret is not None
+        assert cfg.refresh_token is not None
         known = accounts.clients.get(cfg.client_id)
         if known is None or known.client_secret != cfg.client_secret:
             accounts.register_client(cfg.client_id, cfg.client_secret)
