@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.types import TypeDecorator
 
+from .errors import ConfigurationError
 from .settings import to_async_url
 
 __all__ = ["UTCDateTime", "create_engine", "is_sqlite", "upgrade", "upgrade_async"]
@@ -93,7 +94,14 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(async_url, **kwargs)
+    try:
+        return create_async_engine(async_url, **kwargs)
+    except ModuleNotFoundError as exc:
+        if exc.name != "asyncpg":
+            raise
+        raise ConfigurationError(
+            "a PostgreSQL database needs the postgres extra: pip install 'zohokit[postgres]'"
+        ) from None
 
 
 def _alembic_config(connection: Connection) -> Config:

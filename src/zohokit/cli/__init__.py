@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import importlib.util
+from typing import Annotated
+
 import typer
 from pydantic import ValidationError
 from rich.markup import escape
 
+from zohokit import __version__
+
 from . import bookings as bookings_cli
 from . import db as db_cli
-from . import emulator as emulator_cli
 from . import schedule as schedule_cli
 from . import sync as sync_cli
 from . import tokens as tokens_cli
 from ._console import make_console
-from .serve import serve_command
+
+#: The commands that need an extra, and the modules that extra installs.
+EXTRAS = {
+    "emulator": ("emulator", ("starlette", "uvicorn")),
+    "serve": ("server", ("fastapi", "starlette", "uvicorn", "jinja2", "itsdangerous", "multipart")),
+}
 
 app = typer.Typer(
     name="zohokit",
@@ -22,18 +31,71 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
-app.add_typer(emulator_cli.app, name="emulator")
 app.add_typer(tokens_cli.app, name="tokens")
 app.add_typer(db_cli.app, name="db")
 app.add_typer(sync_cli.app, name="sync")
 app.add_typer(schedule_cli.app, name="schedule")
 app.add_typer(bookings_cli.app, name="bookings")
 app.command("availability")(bookings_cli.availability_command)
-app.command("serve")(serve_command)
+
+
+def missing_extra(command: str) -> str | None:
+    """The extra ``zohokit COMMAND`` needs and this install lacks (``None``: it can run)."""
+    extra, modules = EXTRAS[command]
+    if all(importlib.util.find_spec(module) is not None for module in modules):
+        return None
+    return extra
+
+
+def _needs(command: str, extra: str) -> None:
+    """Stand in for a command whose extra is missing: say what to install, whatever is typed."""
+
+    def stand_in(ctx: typer.Context) -> None:
+        make_console(stderr=True).print(
+            f"[red]zohokit {command} needs the {extra} extra:[/red] "
+            f"pip install 'zohokit\\[{extra}]'"
+        )
+        raise typer.Exit(1)
+
+    stand_in.__doc__ = f"(needs: pip install 'zohokit[{extra}]')"
+    settings = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+    app.command(command, context_settings=settings)(stand_in)
+
+
+def _register_extras() -> None:
+    # Imported only when their extra is installed: the core install has no Starlette.
+    if (extra := missing_extra("emulator")) is None:
+        from . import emulator as emulator_cli
+
+        app.add_typer(emulator_cli.app, name="emulator")
+    else:
+        _needs("emulator", extra)
+    if (extra := missing_extra("serve")) is None:
+        from .serve import serve_command
+
+        app.command("serve")(serve_command)
+    else:
+        _needs("serve", extra)
+
+
+_register_extras()
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"zohokit {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
     # A callback keeps typer in group mode, so `zohokit emulator` stays a subcommand even
     # while it is the only one.
     """Zoho CRM and Zoho Calendar for many tenants: tokens, clients, and an offline Zoho."""
