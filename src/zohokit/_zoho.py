@@ -345,12 +345,21 @@ class Zoho:
 
             self._bookings = BookingService(
                 self.engine,
+                cipher=self.cipher,
                 calendar_for=lambda tenant: self.calendar(tenant),
                 crm_for=lambda tenant: self.crm(tenant),
                 clock=self.clock,
                 calendar_health=self.calendar_health,
             )
         return self._bookings
+
+    async def rotate_encryption_key(self) -> int:
+        """Re-encrypt everything sealed with the token keys (tokens, booking customers) with
+        the primary key; returns the rows changed. Run it after putting a new key first in
+        ``ZOHOKIT_ENCRYPTION_KEYS`` (old keys still listed); then the old keys can go."""
+        await self.migrate()
+        tokens = await self.tokens.rotate_encryption_key()
+        return tokens + await self.bookings.reseal_customers()
 
     @property
     def ledger(self) -> Ledger:

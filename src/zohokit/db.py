@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.types import TypeDecorator
 
+from ._files import private_dir, private_file
 from .errors import ConfigurationError
 from .settings import to_async_url
 
@@ -82,13 +83,14 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for ``url`` (plain ``sqlite://``/``postgresql://`` URLs are mapped).
 
-    SQLite files get their parent folder created, WAL mode and a busy timeout.
+    SQLite files are created owner-only (0600, in folders made 0700; SQLite gives its
+    journal files the database's mode), with WAL mode and a busy timeout.
     """
     async_url = to_async_url(url)
     if is_sqlite(async_url):
         path = _sqlite_path(async_url)
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(path)
         kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         engine = create_async_engine(async_url, **kwargs)
         event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
@@ -131,7 +133,7 @@ def _sqlite_migration_lock(url: str) -> Iterator[None]:
     except ImportError:  # pragma: no cover - Windows: no concurrent-start protection
         yield
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd = os.open(f"{path}.migrate.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)

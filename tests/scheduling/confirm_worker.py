@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.http.support import CREDENTIALS, zoho_for
-from tests.scheduling.support import NOW
+from tests.scheduling.support import CIPHER, NOW
 from zohokit.db import create_engine
 from zohokit.scheduling import BookingService, Customer, SlotTaken
 
@@ -24,7 +24,11 @@ async def main(
     crm = root.crm("default", CREDENTIALS)
     engine = create_engine(db_url)
     service = BookingService(
-        engine, calendar_for=lambda _t: calendar, crm_for=lambda _t: crm, clock=lambda: NOW
+        engine,
+        cipher=CIPHER,
+        calendar_for=lambda _t: calendar,
+        crm_for=lambda _t: crm,
+        clock=lambda: NOW,
     )
     await root.migrate()
     await calendar.get_access_token()

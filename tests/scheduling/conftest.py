@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.http.support import calendar, crm, token_service, zoho, zoho_http
-from tests.scheduling.support import NOW, SCHEDULE, TENANT, Clock
+from tests.scheduling.support import CIPHER, NOW, SCHEDULE, TENANT, Clock
 from zohokit.calendar import ZohoCalendarService
 from zohokit.crm import ZohoCRMService
 from zohokit.db import create_engine, upgrade_async
@@ -37,7 +37,7 @@ async def service(
 ) -> BookingService:
     """The booking service of the ``default`` tenant, with the UTC office-hours schedule."""
     booking = BookingService(
-        engine, calendar_for=lambda _t: calendar, crm_for=lambda _t: crm, clock=clock
+        engine, cipher=CIPHER, calendar_for=lambda _t: calendar, crm_for=lambda _t: crm, clock=clock
     )
     await booking.set_schedule(TENANT, Schedule.from_dict(SCHEDULE))
     return booking

@@ -8,11 +8,12 @@ import threading
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.scheduling.support import TENANT, at
+from tests.scheduling.support import CIPHER, TENANT, at
 from zohokit.availability import Busy
 from zohokit.db import create_engine
 from zohokit.scheduling import BookingService, Customer
 from zohokit.scheduling._store import BookingStore
+from zohokit.scheduling._vault import CustomerVault
 
 
 def cancel_from_another_instance(url: str, booking_id: str) -> None:
@@ -22,7 +23,7 @@ def cancel_from_another_instance(url: str, booking_id: str) -> None:
         engine = create_engine(url)
         try:
             now = at(8)
-            row = await BookingStore(engine).cancel_booking(
+            row = await BookingStore(engine, CustomerVault(CIPHER)).cancel_booking(
                 TENANT, booking_id, now=now, lease_owner="b" * 32, lease_until=now
             )
             assert row is not None

@@ -11,12 +11,13 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.scheduling.support import NOW, SCHEDULE, TENANT, at, events
+from tests.scheduling.support import CIPHER, NOW, SCHEDULE, TENANT, at, events
 from zohokit.calendar import ZohoCalendarService
 from zohokit.db import create_engine, upgrade_async
 from zohokit.emulator import EmulatorServer
 from zohokit.scheduling import BookingService, Customer, Schedule, SlotTaken, TenantSchedule
 from zohokit.scheduling._store import BookingStore
+from zohokit.scheduling._vault import CustomerVault
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,7 +56,7 @@ async def test_concurrent_processes_book_a_slot_once(
 ) -> None:
     engine: AsyncEngine = create_engine(db_url)
     await upgrade_async(engine)
-    await BookingStore(engine).set_schedule(
+    await BookingStore(engine, CustomerVault(CIPHER)).set_schedule(
         TenantSchedule(TENANT, Schedule.from_dict(SCHEDULE)), now=NOW
     )
     await engine.dispose()

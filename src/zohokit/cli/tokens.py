@@ -38,10 +38,15 @@ def _check_provider(provider: str | None) -> None:
 
 def _run(work: Callable[[OAuthTokenService], Awaitable[T]]) -> T:
     """Run ``work`` with a service built from the environment; errors become exit code 1."""
+    return _run_root(lambda zoho: work(zoho.tokens))
+
+
+def _run_root(work: Callable[[Zoho], Awaitable[T]]) -> T:
+    """Run ``work`` with the root built from the environment; errors become exit code 1."""
 
     async def main() -> T:
         async with Zoho.from_settings(Settings()) as zoho:
-            return await work(zoho.tokens)
+            return await work(zoho)
 
     try:
         return asyncio.run(main())
@@ -186,8 +191,9 @@ def revoke_command(
 
 @app.command("rotate-key")
 def rotate_key_command() -> None:
-    """Re-encrypt every row with the first key of ZOHOKIT_ENCRYPTION_KEYS."""
-    changed = _run(lambda service: service.rotate_encryption_key())
+    """Re-encrypt every row (tokens, booking customers) with the first key of
+    ZOHOKIT_ENCRYPTION_KEYS."""
+    changed = _run_root(lambda zoho: zoho.rotate_encryption_key())
     console.print(f"re-encrypted {changed} row(s) with the primary key")
 
 

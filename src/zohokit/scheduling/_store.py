@@ -1,6 +1,5 @@
-"""The booking store: reads and serialized writes of schedules, holds and bookings.
-
-The tables and their row types are in :mod:`zohokit.scheduling._tables`.
+"""The booking store: reads and serialized writes of schedules, holds and bookings (tables and
+rows: :mod:`zohokit.scheduling._tables`; customers sealed by :mod:`zohokit.scheduling._vault`).
 
 **Why a double booking is impossible.** Two guards, either one enough on its own:
 
@@ -52,11 +51,13 @@ from zohokit.scheduling._tables import (
     booking_of,
     booking_schedules,
     bookings,
+    busy_of,
     hold_of,
     metadata,
     row_values,
     schedule_of,
 )
+from zohokit.scheduling._vault import CustomerVault
 
 __all__ = [
     "BookingRow",
@@ -116,8 +117,8 @@ def _lease_free(owner: str, now: datetime) -> Any:
 class BookingStore:
     """Reads and serialized writes of schedules, holds and bookings on one async engine."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+    def __init__(self, engine: AsyncEngine, vault: CustomerVault) -> None:
+        self.engine, self.vault = engine, vault
 
     # --- schedules --------------------------------------------------------------------------
 
@@ -194,7 +195,7 @@ class BookingStore:
         )
         if exclude_booking is not None:
             query = query.where(bookings.c.id != exclude_booking)
-        busy = [booking_of(row).busy() for row in await conn.execute(query)]
+        busy = [busy_of(row) for row in await conn.execute(query)]
         holds = select(*HOLD_COLUMNS).where(
             booking_holds.c.tenant == tenant,
             booking_holds.c.expires_at > now,
@@ -285,7 +286,7 @@ class BookingStore:
                     )
                 )
             try:
-                await conn.execute(insert(bookings).values(**row_values(booking, customer=True)))
+                await conn.execute(insert(bookings).values(**row_values(booking, self.vault)))
             except IntegrityError as exc:
                 raise DuplicateSlot(str(exc.orig)) from exc
         return booking
@@ -376,11 +377,10 @@ class BookingStore:
             )
             return await self._get(conn, tenant, booking_id)
 
-    @staticmethod
-    async def _one(conn: AsyncConnection, tenant: str, where: Any) -> BookingRow | None:
+    async def _one(self, conn: AsyncConnection, tenant: str, where: Any) -> BookingRow | None:
         query = select(*BOOKING_COLUMNS).where(bookings.c.tenant == tenant, where)
         row = (await conn.execute(query)).first()
-        return booking_of(row) if row is not None else None
+        return booking_of(row, self.vault) if row is not None else None
 
     async def _get(self, conn: AsyncConnection, tenant: str, booking_id: str) -> BookingRow | None:
         return await self._one(conn, tenant, bookings.c.id == booking_id)
@@ -426,7 +426,7 @@ class BookingStore:
         if unsynced_only:
             query = query.where(_UNSYNCED)
         async with self.engine.connect() as conn:
-            return [booking_of(row) for row in await conn.execute(query)]
+            return [booking_of(row, self.vault) for row in await conn.execute(query)]
 
     async def count_unsynced(self, *, tenant: str | None = None) -> int:
         """How many bookings Zoho does not reflect yet (of one tenant, or all)."""

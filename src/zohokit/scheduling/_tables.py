@@ -8,8 +8,9 @@ Three tables (created by migration ``0004_bookings.py``):
 - ``bookings``: every booking, with its Zoho event uid/etag, its CRM record id, whether Zoho
   reflects it yet (``event_synced``, ``crm_synced``) and, if not, the reason.
 
-The row dataclasses mirror the tables column for column (``customer`` decoded from JSON);
-:mod:`zohokit.scheduling._store` reads and writes them.
+The row dataclasses mirror the tables column for column (``customer`` opened from its sealed
+form, see :mod:`zohokit.scheduling._vault`; ``customer_key``, the e-mail's lookup hash, is
+only queried); :mod:`zohokit.scheduling._store` reads and writes them.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Boolean,
@@ -34,6 +35,9 @@ from sqlalchemy import (
 from zohokit.availability import Busy, BusySource, Schedule
 from zohokit.db import UTCDateTime
 
+if TYPE_CHECKING:
+    from ._vault import CustomerVault
+
 __all__ = [
     "BOOKING_COLUMNS",
     "HOLD_COLUMNS",
@@ -44,6 +48,7 @@ __all__ = [
     "booking_of",
     "booking_schedules",
     "bookings",
+    "busy_of",
     "hold_of",
     "metadata",
     "row_values",
@@ -94,9 +99,13 @@ bookings = Table(
     Column("crm_synced", Boolean, nullable=False),
     Column("pending_reason", Text),
     Column("attempts", Integer, nullable=False),
-    Column("title", String(255), nullable=False),
+    # Sealed like the customer (a default title names the customer).
+    Column("title", Text, nullable=False),
     Column("booker_zone", String(64), nullable=False),
+    # Sealed with the token keys (name, e-mail, phone, notes): never plain text.
     Column("customer", Text, nullable=False),
+    # A keyed hash of the customer's normalized e-mail, for "this customer's bookings".
+    Column("customer_key", String(64)),
     Column("idempotency_key", String(255)),
     Column("zoho_event_uid", String(255)),
     Column("zoho_event_etag", String(64)),
@@ -110,6 +119,7 @@ bookings = Table(
     UniqueConstraint("tenant", "calendar_id", "active_start", name="uq_bookings_active_slot"),
     UniqueConstraint("tenant", "idempotency_key", name="uq_bookings_idempotency_key"),
     Index("ix_bookings_tenant_start", "tenant", "start_utc"),
+    Index("ix_bookings_tenant_customer_key", "tenant", "customer_key"),
 )
 
 
@@ -196,23 +206,19 @@ class BookingRow:
 
     def busy(self) -> Busy:
         """This booking as busy time, keeping the buffers it was booked with."""
-        return Busy(
-            self.start_utc,
-            self.end_utc,
-            BusySource.BOOKING,
-            buffer_before=timedelta(seconds=self.buffer_before_s),
-            buffer_after=timedelta(seconds=self.buffer_after_s),
-        )
+        return busy_of(self)
 
 
 BOOKING_COLUMNS = [bookings.c[f.name] for f in fields(BookingRow)]
 HOLD_COLUMNS = [booking_holds.c[f.name] for f in fields(HoldRow)]
 
 
-def booking_of(row: Any) -> BookingRow:
-    """The :class:`BookingRow` of a selected ``bookings`` row."""
+def booking_of(row: Any, vault: CustomerVault) -> BookingRow:
+    """The :class:`BookingRow` of a selected ``bookings`` row (its customer opened)."""
     values = dict(row._mapping)
-    values["customer"] = json.loads(values["customer"])
+    tenant, booking_id = values["tenant"], values["id"]
+    values["customer"] = vault.open(tenant, booking_id, values["customer"])
+    values["title"] = vault.open_text(tenant, booking_id, "title", values["title"])
     values["event_synced"] = bool(values["event_synced"])
     values["crm_synced"] = bool(values["crm_synced"])
     return BookingRow(**values)
@@ -234,9 +240,24 @@ def hold_of(row: Any) -> HoldRow:
     return HoldRow(**row._mapping)
 
 
-def row_values(row: BookingRow | HoldRow, *, customer: bool = False) -> dict[str, Any]:
-    """Column values of a row, ready to insert (``customer``: the booking's JSON-encoded)."""
+def busy_of(row: Any) -> Busy:
+    """The busy time of a selected ``bookings`` row, without opening its customer."""
+    return Busy(
+        row.start_utc,
+        row.end_utc,
+        BusySource.BOOKING,
+        buffer_before=timedelta(seconds=row.buffer_before_s),
+        buffer_after=timedelta(seconds=row.buffer_after_s),
+    )
+
+
+def row_values(row: BookingRow | HoldRow, vault: CustomerVault | None = None) -> dict[str, Any]:
+    """Column values of a row, ready to insert (a booking's customer sealed by ``vault``)."""
     values = {f.name: getattr(row, f.name) for f in fields(row)}
-    if customer:
-        values["customer"] = json.dumps(values["customer"], sort_keys=True)
+    if isinstance(row, BookingRow):
+        if vault is None:
+            raise ValueError("a booking's customer is only stored sealed: pass the vault")
+        values["customer"] = vault.seal(row.tenant, row.id, row.customer)
+        values["customer_key"] = vault.email_key(row.tenant, row.customer)
+        values["title"] = vault.seal_text(row.tenant, row.id, "title", row.title)
     return values

@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 from pydantic import SecretStr
 
+from .._files import private_dir
 from ..emulator import Emulator, EmulatorConfig
 from ..emulator import create_app as create_emulator_app
 from ..scheduling import Schedule, ScheduleNotFound
@@ -111,7 +112,7 @@ def _secrets(data_dir: Path) -> dict[str, str]:
 
 def build_sandbox(data_dir: Path, base_url: str) -> Sandbox:
     """The sandbox for a service reachable at ``base_url``, keeping its state in ``data_dir``."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     values = _secrets(data_dir)
     emulator = Emulator(
         EmulatorConfig(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import logging
 import os
 import secrets
@@ -19,6 +20,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from .._files import private_dir
 from ..errors import ConfigurationError
 
 __all__ = ["Cipher", "DecryptionError", "generate_key", "load_or_create_key_file", "parse_keys"]
@@ -84,7 +86,7 @@ def load_or_create_key_file(data_dir: Path) -> str:
     """
     path = data_dir / KEY_FILE_NAME
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(data_dir)
         tmp = data_dir / f".{KEY_FILE_NAME}.{os.getpid()}.{secrets.token_hex(4)}"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
@@ -115,6 +117,8 @@ class Cipher:
             raise ValueError("at least one key is needed")
         self._primary_kid = keys[0][0]
         self._keys = {kid: AESGCM(raw) for kid, raw in keys}
+        # Derived, so an equality hash never reveals anything about the encryption key.
+        self._lookup = [hashlib.sha256(b"zohokit-lookup:" + raw).digest() for _, raw in keys]
 
     @classmethod
     def from_spec(cls, spec: str) -> Cipher:
@@ -134,6 +138,14 @@ class Cipher:
         """The key id a stored value was encrypted with (``None`` if it is not ours)."""
         parts = stored.split(".", 2)
         return parts[1] if len(parts) == 3 and parts[0] == _PREFIX else None
+
+    def lookup_keys(self, value: str, *, context: str) -> list[str]:
+        """Keyed hashes of ``value`` for equality lookups on an encrypted column: HMAC-SHA256
+        (hex) under a key derived from each configured key, the primary key's first. Store the
+        first; look up with all of them, so rows not yet re-keyed after a rotation still match.
+        ``context`` (e.g. the tenant) keeps equal values of two contexts apart."""
+        message = context.encode() + b"\x00" + value.encode("utf-8", "surrogatepass")
+        return [hmac.new(key, message, hashlib.sha256).hexdigest() for key in self._lookup]
 
     def encrypt(self, plaintext: str, *, context: str) -> str:
         """Encrypt ``plaintext`` bound to ``context`` (tenant, provider and column)."""
