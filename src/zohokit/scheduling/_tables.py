@@ -164,13 +164,7 @@ class HoldRow:
 
     def busy(self) -> Busy:
         """This hold as busy time, with the buffers it was taken with."""
-        return Busy(
-            self.start_utc,
-            self.end_utc,
-            BusySource.HOLD,
-            buffer_before=timedelta(seconds=self.buffer_before_s),
-            buffer_after=timedelta(seconds=self.buffer_after_s),
-        )
+        return busy_of(self, BusySource.HOLD)
 
 
 @dataclass(frozen=True)
@@ -240,12 +234,13 @@ def hold_of(row: Any) -> HoldRow:
     return HoldRow(**row._mapping)
 
 
-def busy_of(row: Any) -> Busy:
-    """The busy time of a selected ``bookings`` row, without opening its customer."""
+def busy_of(row: Any, source: BusySource = BusySource.BOOKING) -> Busy:
+    """The busy time of a row (a selected ``bookings`` row, without opening its customer, or
+    a hold), with the buffers it was made with."""
     return Busy(
         row.start_utc,
         row.end_utc,
-        BusySource.BOOKING,
+        source,
         buffer_before=timedelta(seconds=row.buffer_before_s),
         buffer_after=timedelta(seconds=row.buffer_after_s),
     )
