@@ -230,3 +230,37 @@ async def test_search_criteria_take_only_equals_and_starts_with_before_v3(
         assert wider.json()["details"]["operator"] == "greater_than"
     else:
         assert wider.status_code == 200
+
+
+async def test_layouts_and_field_types_are_served_in_every_version(
+    emu_client: httpx.AsyncClient, auth_headers: dict[str, str]
+) -> None:
+    for version in ALL_VERSIONS:
+        base = f"/crm/{version}/settings"
+        layouts = await emu_client.get(
+            f"{base}/layouts", params={"module": "Deals"}, headers=auth_headers
+        )
+        [layout] = layouts.json()["layouts"]
+        required = {f["api_name"] for s in layout["sections"] for f in s["fields"] if f["required"]}
+        assert required == {"Deal_Name", "Stage"}, version
+        one = await emu_client.get(
+            f"{base}/layouts/{layout['id']}", params={"module": "Deals"}, headers=auth_headers
+        )
+        assert one.json()["layouts"][0]["id"] == layout["id"]
+        unused = await emu_client.get(
+            f"{base}/fields", params={"module": "Deals", "type": "unused"}, headers=auth_headers
+        )
+        assert unused.json() == {"fields": []}
+    wrong = await emu_client.get(
+        "/crm/v8/settings/layouts/1", params={"module": "Deals"}, headers=auth_headers
+    )
+    assert wrong.status_code == 400
+    bad_type = await emu_client.get(
+        "/crm/v8/settings/fields", params={"module": "Deals", "type": "some"}, headers=auth_headers
+    )
+    assert bad_type.json()["details"] == {
+        "param_name": "type",
+        "supported_values": ["used", "all", "unused"],
+    }
+    missing = await emu_client.get("/crm/v2/settings/modules/Nope", headers=auth_headers)
+    assert missing.json()["code"] == "INVALID_MODULE"

@@ -31,7 +31,7 @@ from ._errors import ApiError
 from ._faults import Decision, FaultConfigError
 from ._hosts import host_allowed
 from .calendar import calendar_routes
-from .crm import crm_routes
+from .crm import VERSIONS, crm_routes
 
 _HTML_PAGE = (
     b"<html><head><title>{status} Service Unavailable</title></head><body>"
@@ -360,6 +360,8 @@ def _control_routes(emu: Emulator) -> list[BaseRoute]:
                 "accounts_server": emu.base_url,
                 "api_domain": emu.base_url,
                 "crm": f"{emu.base_url}/crm/v8",
+                "crm_versions": list(VERSIONS),
+                "edition": emu.config.edition,
                 "calendar": f"{emu.base_url}/api/v1",
                 "client_id": emu.config.client_id,
             }
