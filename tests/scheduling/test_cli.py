@@ -131,6 +131,7 @@ def _invoke(tmp_path: Path, *args: str) -> tuple[int, str, BaseException | None]
             "--email",
         ),
         (("bookings", "list", "--status", "done"), "--status"),
+        (("availability", "acme", "--start", "2031-03-04", "--end", "2031-03-01"), "is before"),
     ],
 )
 def test_a_bad_argument_names_the_option(tmp_path: Path, args: tuple[str, ...], named: str) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -111,3 +113,20 @@ def test_a_bad_setting_is_named_without_a_traceback_or_its_value(tmp_path: Path)
     assert "invalid setting ZOHOKIT_LEASE_SECONDS" in done.stderr
     assert "Traceback" not in done.stderr
     assert "s3cr3t" not in done.stderr + done.stdout
+
+
+def test_list_and_status_print_json_without_secrets(env: dict[str, str]) -> None:
+    assert json.loads(invoke("tokens", "list", "--json")) == []
+    invoke("tokens", "import-env", "--provider", "zoho_crm")
+    invoke("tokens", "refresh", "default")
+    [listed] = json.loads(invoke("tokens", "list", "--json"))
+    status = json.loads(invoke("tokens", "status", "default", "--json"))
+    assert listed == status
+    assert status["tenant"] == "default"
+    assert status["provider"] == "zoho_crm"
+    assert status["has_refresh_token"] is True
+    assert datetime.fromisoformat(status["expires_at"]).tzinfo is not None
+    assert REFRESH_TOKEN not in json.dumps(status)
+    missing = runner.invoke(app, ["tokens", "status", "nobody", "--json"])
+    assert missing.exit_code == 1
+    assert json.loads(missing.stdout) is None

@@ -17,6 +17,7 @@ from . import schedule as schedule_cli
 from . import sync as sync_cli
 from . import tokens as tokens_cli
 from ._console import make_console
+from ._help import plain_help
 
 #: The commands that need an extra, and the modules that extra installs.
 EXTRAS = {
@@ -99,6 +100,9 @@ def _root(
     # A callback keeps typer in group mode, so `zohokit emulator` stays a subcommand even
     # while it is the only one.
     """Zoho CRM and Zoho Calendar for many tenants: tokens, clients, and an offline Zoho."""
+
+
+plain_help(app)
 
 
 def main() -> None:

@@ -127,6 +127,11 @@ def availability_command(
 ) -> None:
     """Bookable slots of TENANT between two dates, after Zoho busy time and our bookings."""
     first, last = _date(start, "--start"), _date(end, "--end")
+    if last < first:
+        raise typer.BadParameter(
+            f"{last} is before --start {first}; the range runs from --start to --end",
+            param_hint="--end",
+        )
     slots = run(lambda s: s.availability(tenant, first, last, duration, tz))
     if as_json:
         out.print_json(json.dumps([slot_dict(slot) for slot in slots]))

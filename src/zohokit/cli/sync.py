@@ -170,7 +170,12 @@ def push_command(
         str | None, typer.Option("--key", "-k", help="CRM field that identifies a row.")
     ] = None,
     mapping_file: Annotated[
-        Path | None, typer.Option("--map", help="TOML mapping: module, key, [fields].")
+        Path | None,
+        typer.Option(
+            "--map",
+            # Escaped: help text is Rich markup, and "[fields]" would be read as a style.
+            help="TOML mapping: module, key, \\[fields].",
+        ),
     ] = None,
     mirror: Annotated[
         bool, typer.Option("--mirror", help="Delete records whose rows left the file.")

@@ -7,9 +7,11 @@ token on purpose (for a quick ``curl``).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.markup import escape  # messages may hold [brackets]
@@ -113,11 +115,25 @@ def _details(s: TokenStatus) -> Table:
     return table
 
 
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _as_json(row: TokenStatus) -> dict[str, Any]:
+    """A connection's status as JSON (it holds no secret: only whether tokens are stored)."""
+    return {
+        key: value.isoformat() if isinstance(value, datetime) else value
+        for key, value in dataclasses.asdict(row).items()
+    }
+
+
 @app.command("list")
-def list_command(provider: OptionalProviderOpt = None) -> None:
+def list_command(provider: OptionalProviderOpt = None, as_json: JsonOpt = False) -> None:
     """Every stored connection and its health."""
     _check_provider(provider)
     rows = _run(lambda service: service.list_tokens(provider=provider))
+    if as_json:
+        typer.echo(json.dumps([_as_json(row) for row in rows], indent=2))
+        return
     if not rows:
         console.print("no tokens stored yet (they are seeded from ZOHO_* on first use)")
         return
@@ -125,10 +141,17 @@ def list_command(provider: OptionalProviderOpt = None) -> None:
 
 
 @app.command("status")
-def status_command(tenant: str, provider: ProviderOpt = "zoho_crm") -> None:
+def status_command(
+    tenant: str, provider: ProviderOpt = "zoho_crm", as_json: JsonOpt = False
+) -> None:
     """Everything known about one tenant's connection (no secret)."""
     _check_provider(provider)
     row = _run(lambda service: service.status(tenant, provider))
+    if as_json:
+        typer.echo(json.dumps(None if row is None else _as_json(row), indent=2))
+        if row is None:
+            raise typer.Exit(1)
+        return
     if row is None:
         console.print(f"no {provider} token stored for tenant {tenant!r}")
         raise typer.Exit(1)
