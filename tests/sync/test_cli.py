@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
+
 from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, emulator_config
 from tests.sync.conftest import contact
 from zohokit.emulator import EmulatorServer
@@ -205,8 +207,9 @@ def test_dry_run_checks_and_plans_with_no_write_then_status_says_with_errors(
     with EmulatorServer(emulator_config()) as server:
         env = {**cli_env(server, tmp_path / "state"), "COLUMNS": "200"}
         planned = subprocess.run([*push, "--dry-run"], env=env, capture_output=True, text=True)
-        stats = server.emulator.stats.snapshot()
+        stats = httpx.get(f"{server.url}/_emulator/stats").json()
         assert stats["crm_write_requests"] == 0
+        assert stats["crm_get_requests"] >= 1  # the field metadata was read
         assert planned.returncode == 2, planned.stderr  # a row would be refused
         assert "dry run: push Leads for default (nothing sent)" in planned.stderr
         assert "to create" in planned.stderr
