@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from tests.http.support import CREDENTIALS
+from zohokit import Zoho
 from zohokit.calendar import NOT_IN_FREEBUSY, CalendarHealth, ZohoCalendarService
 from zohokit.emulator import Emulator
 from zohokit.http import ZohoHTTP
@@ -87,3 +88,15 @@ async def test_a_counted_calendar_costs_no_event_listing(
 def test_a_negative_ttl_is_refused() -> None:
     with pytest.raises(ValueError, match="ttl"):
         CalendarHealth(ttl=-1)
+
+
+async def test_a_roots_calendar_services_share_its_health_board(
+    zoho: Zoho, emulator: Emulator
+) -> None:
+    """A warning found by one of a root's services is what the root (and so the server it
+    runs) shows for that tenant."""
+    uid = emulator.calendar.add_calendar("Bookings", include_infreebusy=False)
+    await zoho.calendar("default", CREDENTIALS, calendar_id=uid).check_freebusy()
+    [warning] = zoho.calendar_health.warnings("default")
+    assert warning.calendar_id == uid
+    assert zoho.calendar_health.warnings("other-tenant") == ()
