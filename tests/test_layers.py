@@ -121,7 +121,12 @@ FILES = sorted(SRC.rglob("*.py"))
 #: ``oauth_token_service``, ``zoho_crm_service``, ...) run on the lazily built default root,
 #: which sits above these modules and wires them. They may reach it only from inside a
 #: function: at call time, never at import.
-SEED_DEFAULT_HOOKS = {"tokens/__init__.py", "crm/__init__.py", "calendar/__init__.py", "http.py"}
+SEED_DEFAULT_HOOKS = {
+    "tokens/__init__.py",
+    "crm/__init__.py",
+    "calendar/__init__.py",
+    "http/_service.py",
+}
 
 
 def _without_functions(source: str) -> str:

@@ -32,10 +32,13 @@ from .calendar import FreeBusy, Slot, ZohoCalendarService
 from .crm import CoqlResult, Criteria, RecordResult, ZohoCRMService, where
 from .errors import (
     AuthenticationError,
+    BadRequest,
     ConfigurationError,
+    Conflict,
     InvalidRecords,
     NeedsReauthorization,
     NotFound,
+    PermissionDenied,
     PreconditionFailed,
     RateLimited,
     RecordError,
@@ -66,7 +69,9 @@ __version__ = "0.1.0"
 __all__ = [
     "AccessToken",
     "AuthenticationError",
+    "BadRequest",
     "ConfigurationError",
+    "Conflict",
     "CoqlResult",
     "Criteria",
     "FreeBusy",
@@ -74,6 +79,7 @@ __all__ = [
     "NeedsReauthorization",
     "NotFound",
     "OAuthTokenService",
+    "PermissionDenied",
     "PreconditionFailed",
     "RateLimited",
     "RecordError",

@@ -9,12 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
+from .errors import ConfigurationError
+
 __all__ = [
     "DATA_CENTERS",
     "DataCenter",
     "accounts_server_allowed",
     "by_accounts_server",
+    "by_api_domain",
     "by_code",
+    "calendar_url_for",
     "is_known_accounts_server",
     "trusted_accounts_server",
 ]
@@ -106,6 +110,7 @@ DATA_CENTERS: tuple[DataCenter, ...] = (
 )
 
 _BY_CODE = {dc.code: dc for dc in DATA_CENTERS}
+_BY_API_HOST = {urlsplit(dc.api_domain).hostname: dc for dc in DATA_CENTERS}
 _BY_ACCOUNTS_HOST = {urlsplit(dc.accounts_url).hostname: dc for dc in DATA_CENTERS}
 # Zoho's own SDK and older docs name the US data centre "com"; accept the domain suffixes too.
 _ALIASES = {"com": "us", "com.au": "au", "com.cn": "cn", "zohocloud.ca": "ca"}
@@ -190,3 +195,28 @@ def accounts_server_allowed(candidate: str, override: str | None) -> bool:
 def is_known_accounts_server(url: str) -> bool:
     """Whether ``url`` is one of Zoho's accounts servers over HTTPS (no port, no path)."""
     return trusted_accounts_server(url, None) is not None
+
+
+def by_api_domain(api_domain: str) -> DataCenter | None:
+    """The data centre whose CRM host is ``api_domain`` (a token's ``api_domain``), or ``None``
+    for a host that is not one of Zoho's (the emulator, a proxy)."""
+    return _BY_API_HOST.get(_host(api_domain))
+
+
+def calendar_url_for(api_domain: str) -> str:
+    """The Calendar host of the data centre whose CRM host is ``api_domain``.
+
+    ``https://www.zohoapis.eu`` gives ``https://calendar.zoho.eu``. A host that is not one of
+    Zoho's (the emulator, a proxy) serves Calendar itself, so it is returned unchanged; a
+    data centre with no known Calendar host is a :class:`ConfigurationError` naming the
+    setting that gives one.
+    """
+    dc = by_api_domain(api_domain)
+    if dc is None:
+        return api_domain.rstrip("/")
+    if dc.calendar_url is None:
+        raise ConfigurationError(
+            f"Zoho Calendar has no known host in the {dc.name} data centre: set ZOHO_CALENDAR_URL",
+            variables=("ZOHO_CALENDAR_URL",),
+        )
+    return dc.calendar_url

@@ -11,12 +11,15 @@
     │   ├── TokenRefreshFailed       network error, timeout or 5xx; ``retry_after`` when backing off
     │   └── UntrustedAccountsServer  a callback named an accounts server that is not Zoho's
     ├── ZohoAPIError                 Zoho answered an API call with an error (status, code, ...)
-    │   ├── AuthenticationError      401: token invalid, expired, or scope mismatch
-    │   ├── RateLimited              429: credits or concurrency; ``retry_after`` when known
+    │   ├── BadRequest               400: the request is malformed (``INVALID_DATA``, ...)
+    │   ├── AuthenticationError      401: the token is invalid or expired
+    │   ├── PermissionDenied         403, or 401 OAUTH_SCOPE_MISMATCH: not allowed for this token
     │   ├── NotFound                 404 (or Zoho's equivalent)
+    │   ├── Conflict                 409: the change clashes with the record's current state
+    │   ├── PreconditionFailed       412: the record or event changed since it was read
+    │   ├── RateLimited              429: credits or concurrency; ``retry_after`` when known
     │   ├── ServerError              5xx or a non-JSON gateway page
-    │   ├── RecordError              one record of a bulk call failed (``code``, ``details``)
-    │   └── PreconditionFailed       412: the record or event changed since it was read
+    │   └── RecordError              one record of a bulk call failed (``code``, ``details``)
     ├── TransportError               the request never got an answer (connect/read timeout, DNS)
     ├── WriteRefused                 zohokit refused a write before sending it: nothing reached Zoho
     │   ├── UnknownModule            the org has no such module; ``suggestion`` is the closest
@@ -27,7 +30,10 @@
     │   defined beside the code that raises them:
     ├── tokens.DecryptionError       (a ConfigurationError) no configured key opens a stored secret
     ├── availability.InvalidSchedule a schedule breaks a rule; names the key (also a ValueError)
+    ├── availability.UnknownTimeZone not an IANA time zone name (also a ValueError)
     ├── availability.FreeBusyUnavailable  busy time could not be read: no slot is offered
+    ├── sync.MappingError            a mapping cannot be used; names the key (also a ValueError)
+    ├── sync.SourceError             a row cannot be read; names file and line (also a ValueError)
     └── scheduling.BookingError      the booking flow refused
         ├── SlotTaken                someone else booked or holds the slot
         ├── SlotNotOffered           the schedule does not offer that start
@@ -35,6 +41,9 @@
         ├── HoldNotFound             no such hold, or it was used already
         │   └── HoldExpired          the hold ran out before it was confirmed
         └── IdempotencyConflict      the key was used for a different booking
+
+Another 4xx is a plain :class:`ZohoAPIError` with its ``status``; the request path's table is
+``zohokit.http.ERRORS_BY_STATUS``. Catch the class, not the status.
 
 Each error carries the ``tenant`` (and the ``provider`` where it applies) so a log line or a
 status page can say whose connection is unhealthy. None ever carries a token, a refresh token
@@ -49,10 +58,13 @@ from typing import Any
 
 __all__ = [
     "AuthenticationError",
+    "BadRequest",
     "ConfigurationError",
+    "Conflict",
     "InvalidRecords",
     "NeedsReauthorization",
     "NotFound",
+    "PermissionDenied",
     "PreconditionFailed",
     "RateLimited",
     "RecordError",
@@ -207,8 +219,25 @@ class ZohoAPIError(ZohoError):
         return f"[{head}] {base}" if head else base
 
 
+class BadRequest(ZohoAPIError):
+    """400 from Zoho: the request itself is wrong (``INVALID_DATA``, ``SYNTAX_ERROR``, a bad
+    parameter); ``code`` and ``details`` say what. Sending it again cannot help."""
+
+
 class AuthenticationError(ZohoAPIError):
-    """401 from Zoho: the token is invalid, expired, evicted, or lacks the scope."""
+    """401 from Zoho: the token is invalid, expired or evicted (the request path already
+    retried once with a fresh token)."""
+
+
+class PermissionDenied(ZohoAPIError):
+    """Zoho refused the call for this token: 403 (the user's profile lacks the permission),
+    or 401 ``OAUTH_SCOPE_MISMATCH`` (the grant's scopes do not cover it: connect again with
+    the scope, which ``details.required`` may name)."""
+
+
+class Conflict(ZohoAPIError):
+    """409 from Zoho: the change clashes with the current state (a duplicate, a record
+    locked by an approval or a blueprint)."""
 
 
 class RateLimited(ZohoAPIError):

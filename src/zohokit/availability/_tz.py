@@ -5,10 +5,12 @@ from __future__ import annotations
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
+from ..errors import ZohoError
+
 __all__ = ["UnknownTimeZone", "load_zone"]
 
 
-class UnknownTimeZone(ValueError):
+class UnknownTimeZone(ZohoError, ValueError):
     """A name that is not an IANA time zone; the message says what to give instead."""
 
 

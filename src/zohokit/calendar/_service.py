@@ -34,7 +34,8 @@ from ..errors import (
     ZohoAPIError,
     ZohoError,
 )
-from ..http import Service, ZohoService
+from ..http import ZohoService
+from ..settings import Provider
 from ..tokens import ZohoCredentials
 from ._health import NOT_IN_FREEBUSY, CalendarHealth, CalendarWarning, freebusy_warnings
 from ._times import (
@@ -92,8 +93,7 @@ class ZohoCalendarService(ZohoService):
     warnings found in the tenant's calendar settings; without one the service keeps its own.
     """
 
-    provider: ClassVar[str] = "zoho_calendar"
-    service: ClassVar[Service] = "calendar"
+    provider: ClassVar[Provider] = "zoho_calendar"
 
     def __init__(
         self,

@@ -14,8 +14,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
-from ..errors import NotFound, RecordError, TransportError, ZohoAPIError
-from ..http import Service, ZohoService
+from ..errors import (
+    AuthenticationError,
+    NotFound,
+    PermissionDenied,
+    RecordError,
+    TransportError,
+    ZohoAPIError,
+)
+from ..http import ZohoService
+from ..settings import Provider
 from ._catalog import FieldCatalog
 from ._criteria import Criteria
 
@@ -118,8 +126,7 @@ class ZohoCRMService(ZohoService):
     ``ZOHO_API_URL``). Every method is a coroutine or an async iterator.
     """
 
-    provider: ClassVar[str] = "zoho_crm"
-    service: ClassVar[Service] = "crm"
+    provider: ClassVar[Provider] = "zoho_crm"
 
     @classmethod
     def for_client(
@@ -455,9 +462,9 @@ class ZohoCRMService(ZohoService):
         async def guarded(start: int, batch: Sequence[Any]) -> list[RecordResult]:
             try:
                 results: list[RecordResult] = await send(start, batch)
+            except (AuthenticationError, PermissionDenied):
+                raise  # no batch can succeed without a working token: stop them all
             except (ZohoAPIError, TransportError) as exc:
-                if getattr(exc, "status", None) == 401:
-                    raise
                 return [RecordResult.from_exception(start + i, exc) for i in range(len(batch))]
             return results
 

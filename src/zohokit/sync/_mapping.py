@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import ZohoError
 from ._hashing import normalize_key
 
 __all__ = ["MappingError", "SyncMapping", "load_mapping"]
@@ -37,7 +38,7 @@ _API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_$]*$")
 _KNOWN = {"module", "key", "duplicate_check_fields", "fields", "constants"}
 
 
-class MappingError(ValueError):
+class MappingError(ZohoError, ValueError):
     """A mapping that cannot be used; the message names the key to fix."""
 
 

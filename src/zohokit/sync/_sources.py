@@ -8,10 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..errors import ZohoError
+
 __all__ = ["SourceError", "count_rows", "read_rows"]
 
 
-class SourceError(ValueError):
+class SourceError(ZohoError, ValueError):
     """A row that cannot be read; the message names the file and line."""
 
 

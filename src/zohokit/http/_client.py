@@ -1,0 +1,459 @@
+"""The one request path every Zoho CRM and Calendar call goes through.
+
+:class:`ZohoHTTP` owns what a Zoho call needs beyond building the request and reading the
+answer, in three layers as httpx stacks its client (``send`` -> auth -> one request):
+
+- :meth:`ZohoHTTP.request`: the retry loop, and nothing else (the policy is
+  :mod:`zohokit.http._retry`, plain functions of their inputs);
+- ``_attempt``: the access token from a :class:`TokenSource` (normally the token service),
+  and recovery from a 401 ``INVALID_TOKEN`` with one fresh token;
+- ``_send_once``: the per-tenant in-flight cap, the credit tally (:mod:`zohokit.http._tally`),
+  the ``Authorization: Zoho-oauthtoken`` header, the host of the tenant's data centre, the
+  transport, and reading the answer into a :class:`ZohoResponse` or a node of the error tree
+  (:mod:`zohokit.errors`, one status-to-error table: :func:`api_error`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json as jsonlib
+import logging
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+
+from ..datacenters import by_code, calendar_url_for
+from ..errors import (
+    AuthenticationError,
+    BadRequest,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    PreconditionFailed,
+    RateLimited,
+    ServerError,
+    TransportError,
+    ZohoAPIError,
+    ZohoError,
+)
+from ._retry import (
+    IDEMPOTENT_METHODS,
+    TOKEN_DEAD_CODES,
+    Failure,
+    RetryPolicy,
+    classify_exception,
+    classify_response,
+    parse_retry_after,
+    should_retry,
+)
+from ._tally import count_attempt
+
+__all__ = [
+    "DEFAULT_MAX_IN_FLIGHT",
+    "DEFAULT_TIMEOUT",
+    "TokenLike",
+    "TokenSource",
+    "ZohoHTTP",
+    "ZohoResponse",
+    "api_error",
+]
+
+log = logging.getLogger("zohokit.http")
+
+#: Zoho's concurrency limit for heavy APIs is 10 in every edition (zoho-api.md 3.14).
+DEFAULT_MAX_IN_FLIGHT = 10
+#: Connect quickly or fail; give Zoho time to answer a 100-record write.
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+#: Where a token with no ``api_domain`` sends its CRM calls: the US data centre's host.
+DEFAULT_API_DOMAIN = by_code("us").api_domain
+
+
+class TokenLike(Protocol):
+    """What the request path needs from an access token."""
+
+    @property
+    def token(self) -> str:
+        """The access token itself."""
+        ...
+
+    @property
+    def api_domain(self) -> str | None:
+        """The CRM host of the tenant's data centre (the token response's ``api_domain``)."""
+        ...
+
+
+class TokenSource(Protocol):
+    """Where tokens come from: :class:`zohokit.tokens.OAuthTokenService` satisfies it."""
+
+    async def get_access_token(self, tenant: str, provider: str, credentials: Any = None, /) -> str:
+        """The seed's call: a valid access token (the string) for the tenant and provider."""
+        ...
+
+    async def get_token(self, tenant: str, provider: str, credentials: Any = None, /) -> TokenLike:
+        """A valid access token, with its ``api_domain``, for the tenant and provider."""
+        ...
+
+    async def invalidate(
+        self, tenant: str, provider: str, failed_token: str, credentials: Any = None, /
+    ) -> TokenLike:
+        """Forget ``failed_token`` (Zoho refused it) and return a token that is not it."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ZohoResponse:
+    """A successful (or per-record) Zoho answer. ``body`` is ``None`` for 204 and 304."""
+
+    status: int
+    headers: httpx.Headers
+    body: Any
+    request_id: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        """Whether Zoho said 304: nothing changed since ``If-Modified-Since``."""
+        return self.status == 304
+
+
+def _decode(response: httpx.Response) -> tuple[bool, Any]:
+    """``(is_json, body)``: Zoho's JSON, or the fact that the answer was not JSON."""
+    if response.status_code in (204, 304) or not response.content:
+        return True, None
+    content_type = response.headers.get("content-type", "")
+    if "json" not in content_type:
+        return False, None
+    try:
+        return True, jsonlib.loads(response.content)
+    except ValueError:
+        return False, None
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One Zoho call, as it travels down the layers of the request path."""
+
+    tenant: str
+    provider: str
+    method: str
+    path: str
+    credentials: Any
+    base_url: str | None
+    params: Mapping[str, Any] | None
+    json: Any
+    data: Mapping[str, str] | None
+    headers: Mapping[str, str] | None
+    idempotent: bool
+    record_results: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorAnswer:
+    """A Zoho answer that is an error, read from its status, body and headers.
+
+    ``code``, ``message`` and ``details`` are Zoho's (Calendar sometimes nests them under
+    ``error``); ``retry_after`` is Zoho's ``Retry-After`` (or ``details.retry_after``) of a
+    429, in seconds.
+    """
+
+    status: int
+    code: str | None = None
+    message: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+    request_id: str | None = None
+    retry_after: float | None = None
+
+    @classmethod
+    def read(cls, response: httpx.Response, is_json: bool, body: Any) -> ErrorAnswer:
+        """The error fields of ``response`` (whose body decoded to ``body``)."""
+        code: str | None = None
+        message = ""
+        details: dict[str, Any] = {}
+        if is_json:
+            inner = body.get("error") if isinstance(body, dict) else None
+            fields: Any = inner if isinstance(inner, dict) else body
+            if isinstance(fields, dict):
+                raw = fields.get("code")
+                code = str(raw) if raw is not None else None
+                message = str(fields.get("message") or "Zoho returned an error")
+                given = fields.get("details")
+                details = given if isinstance(given, dict) else {}
+            else:
+                message = "Zoho returned an error"
+        retry_after = None
+        if response.status_code == 429:
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
+            if retry_after is None and isinstance(details.get("retry_after"), int | float):
+                retry_after = float(details["retry_after"])
+        return cls(
+            response.status_code,
+            code,
+            message,
+            details,
+            response.headers.get("x-request-id"),
+            retry_after,
+        )
+
+
+#: The status-to-error table for a final 4xx answer; anything else 4xx is a ZohoAPIError.
+ERRORS_BY_STATUS: dict[int, type[ZohoAPIError]] = {
+    400: BadRequest,
+    401: AuthenticationError,
+    403: PermissionDenied,
+    404: NotFound,
+    409: Conflict,
+    412: PreconditionFailed,
+}
+
+
+def api_error(
+    answer: ErrorAnswer, *, tenant: str, provider: str, method: str, path: str
+) -> ZohoAPIError:
+    """The error-tree node for a Zoho answer that is an error.
+
+    429 is :class:`RateLimited`, 5xx (and a page that is not Zoho's JSON) :class:`ServerError`,
+    a 4xx the class of :data:`ERRORS_BY_STATUS`. Zoho answers a token whose scopes do not
+    cover the call with 401 ``OAUTH_SCOPE_MISMATCH``: a :class:`PermissionDenied`, as a fresh
+    token cannot help.
+    """
+    status, code = answer.status, answer.code
+    text = f"{method} {path}: {answer.message or f'Zoho returned HTTP {status}'}"
+    common: dict[str, Any] = {
+        "status": status,
+        "code": code,
+        "details": answer.details,
+        "request_id": answer.request_id,
+        "tenant": tenant,
+        "provider": provider,
+    }
+    if status == 429:
+        return RateLimited(text, retry_after=answer.retry_after, **common)
+    if status >= 500 or (code is None and status >= 400 and not answer.message):
+        return ServerError(text, **common)
+    if status < 400:
+        # A 2xx that was not JSON: a proxy page in place of Zoho's answer.
+        return ServerError(f"{method} {path}: the answer was not JSON", **common)
+    if code == "OAUTH_SCOPE_MISMATCH":
+        return PermissionDenied(text, **common)
+    return ERRORS_BY_STATUS.get(status, ZohoAPIError)(text, **common)
+
+
+@dataclass(frozen=True, slots=True)
+class _Failed:
+    """An attempt that did not succeed: ``failure`` says whether (and how) it may be retried,
+    ``None`` when the answer is final."""
+
+    failure: Failure | None
+    error: ZohoError
+    retry_after: float | None = None
+
+
+def _token_dead(outcome: ZohoResponse | _Failed) -> bool:
+    return (
+        isinstance(outcome, _Failed)
+        and isinstance(outcome.error, AuthenticationError)
+        and outcome.error.code in TOKEN_DEAD_CODES
+    )
+
+
+@dataclass
+class _LoopState:
+    """The HTTP client and in-flight caps of one event loop (neither can cross loops)."""
+
+    client: httpx.AsyncClient
+    caps: dict[tuple[str, str], asyncio.Semaphore] = field(default_factory=dict)
+
+
+class ZohoHTTP:
+    """The shared async client for Zoho CRM and Calendar: one per process is enough.
+
+    ``tokens`` hands out access tokens; ``max_in_flight`` caps concurrent requests per tenant
+    and provider (Zoho answers 429 past its concurrency limit, so waiting here is cheaper);
+    ``transport`` replaces the network (an ``httpx.ASGITransport`` over the emulator in tests).
+    """
+
+    def __init__(
+        self,
+        tokens: TokenSource,
+        *,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        retry: RetryPolicy | None = None,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        if max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1")
+        self.tokens = tokens
+        self.max_in_flight = max_in_flight
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._transport = transport
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def __repr__(self) -> str:
+        return f"ZohoHTTP(max_in_flight={self.max_in_flight}, retry={self.retry!r})"
+
+    def _state(self) -> _LoopState:
+        loop = asyncio.get_running_loop()
+        state = self._loops.get(loop)
+        if state is None or state.client.is_closed:
+            limits = httpx.Limits(
+                max_connections=None, max_keepalive_connections=4 * self.max_in_flight
+            )
+            client = httpx.AsyncClient(
+                timeout=self.timeout,
+                limits=limits,
+                transport=self._transport,
+                headers={"User-Agent": "zohokit/0.1", "Accept": "application/json"},
+            )
+            state = _LoopState(client)
+            self._loops[loop] = state
+        return state
+
+    def _cap(self, state: _LoopState, tenant: str, provider: str) -> asyncio.Semaphore:
+        key = (tenant, provider)
+        cap = state.caps.get(key)
+        if cap is None:
+            cap = state.caps[key] = asyncio.Semaphore(self.max_in_flight)
+        return cap
+
+    async def aclose(self) -> None:
+        """Close the connections this event loop opened."""
+        loop = asyncio.get_running_loop()
+        state = self._loops.pop(loop, None)
+        if state is not None:
+            await state.client.aclose()
+
+    @staticmethod
+    def base_url(provider: str, token: TokenLike, override: str | None = None) -> str:
+        """Where the tenant's ``provider`` lives: ``override``, else derived from the token
+        (CRM at its ``api_domain``, Calendar at that data centre's Calendar host)."""
+        if override:
+            return override.rstrip("/")
+        api_domain = (token.api_domain or DEFAULT_API_DOMAIN).rstrip("/")
+        return api_domain if provider == "zoho_crm" else calendar_url_for(api_domain)
+
+    async def request(
+        self,
+        tenant: str,
+        provider: str,
+        method: str,
+        path: str,
+        *,
+        credentials: Any = None,
+        base_url: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        record_results: bool = False,
+    ) -> ZohoResponse:
+        """Send one Zoho call for ``tenant``'s ``provider`` (``zoho_crm`` or ``zoho_calendar``)
+        and return its answer, or raise a ``ZohoError``.
+
+        ``path`` starts with ``/`` and is joined to the tenant's host (``base_url`` overrides
+        it). ``idempotent`` defaults from the method (POST is not). With ``record_results`` a
+        4xx whose body is a per-record ``data`` array (a bulk write where every record failed)
+        is returned rather than raised, so the caller can report each record.
+        """
+        method = method.upper()
+        call = _Call(
+            tenant,
+            provider,
+            method,
+            path,
+            credentials,
+            base_url,
+            params,
+            json,
+            data,
+            headers,
+            method in IDEMPOTENT_METHODS if idempotent is None else idempotent,
+            record_results,
+        )
+        state = self._state()
+        attempt = 0
+        while True:
+            outcome = await self._attempt(call, state)
+            if isinstance(outcome, ZohoResponse):
+                return outcome
+            delay = None
+            if outcome.failure is not None and should_retry(outcome.failure, call.idempotent):
+                delay = self.retry.delay(attempt, outcome.retry_after)
+            if delay is None:
+                raise outcome.error
+            log.info(
+                "retrying %s %s for tenant %s in %.2fs after %s (attempt %d)",
+                method,
+                path,
+                tenant,
+                delay,
+                outcome.failure,
+                attempt + 1,
+            )
+            attempt += 1
+            await asyncio.sleep(delay)
+
+    async def _attempt(self, call: _Call, state: _LoopState) -> ZohoResponse | _Failed:
+        """One try with the tenant's token; a 401 for a dead token gets one fresh token."""
+        token = await self.tokens.get_token(call.tenant, call.provider, call.credentials)
+        outcome = await self._send_once(call, state, token)
+        if _token_dead(outcome):
+            # The token was evicted or expired early. The one ``invalidate`` hands back is
+            # used as is: asking again could return a cached copy of the token that failed.
+            fresh = await self.tokens.invalidate(
+                call.tenant, call.provider, token.token, call.credentials
+            )
+            outcome = await self._send_once(call, state, fresh)
+        return outcome
+
+    async def _send_once(
+        self, call: _Call, state: _LoopState, token: TokenLike
+    ) -> ZohoResponse | _Failed:
+        """Send ``call`` once with ``token`` and read the answer."""
+        url = self.base_url(call.provider, token, call.base_url) + call.path
+        headers = {"Authorization": f"Zoho-oauthtoken {token.token}", **(call.headers or {})}
+        try:
+            async with self._cap(state, call.tenant, call.provider):
+                count_attempt(call.method, call.json)
+                response = await state.client.request(
+                    call.method,
+                    url,
+                    params=call.params,
+                    json=call.json,
+                    data=call.data,
+                    headers=headers,
+                )
+        except httpx.TransportError as exc:
+            error = TransportError(
+                f"{call.method} {call.path} got no answer from Zoho ({type(exc).__name__})",
+                tenant=call.tenant,
+                provider=call.provider,
+            )
+            error.__cause__ = exc
+            return _Failed(classify_exception(exc), error)
+        is_json, body = _decode(response)
+        status = response.status_code
+        log.debug("%s %s -> %s", call.method, call.path, status)
+        failure = classify_response(status, is_json, body)
+        if failure is None and (
+            status < 400
+            or (
+                call.record_results
+                and isinstance(body, dict)
+                and isinstance(body.get("data"), list)
+            )
+        ):
+            return ZohoResponse(
+                status, response.headers, body, response.headers.get("x-request-id")
+            )
+        answer = ErrorAnswer.read(response, is_json, body)
+        refused = api_error(
+            answer, tenant=call.tenant, provider=call.provider, method=call.method, path=call.path
+        )
+        return _Failed(failure, refused, answer.retry_after)
