@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from .scheduling import BookingService
     from .sync import Ledger
 
-__all__ = ["Zoho", "seed_default"]
+__all__ = ["Zoho", "seed_attribute", "seed_default"]
 
 T = TypeVar("T")
 
@@ -411,6 +411,22 @@ _SEED: dict[str, _Lazy[Any]] = {
     "zoho_crm_service": _Lazy(ZohoCRMService),
     "zoho_calendar_service": _Lazy(ZohoCalendarService),
 }
+
+
+#: Which package offers which of the seed's names (the root package offers them all).
+_SEED_HOMES = {
+    "zohokit.tokens": "oauth_token_service",
+    "zohokit.crm": "zoho_crm_service",
+    "zohokit.calendar": "zoho_calendar_service",
+}
+
+
+def seed_attribute(module: str, name: str) -> Any:
+    """A package's PEP 562 ``__getattr__``: its seed name, or the ``AttributeError`` Python
+    would raise."""
+    if _SEED_HOMES.get(module) == name:
+        return seed_default(name)
+    raise AttributeError(f"module {module!r} has no attribute {name!r}")
 
 
 def seed_default(name: str) -> Any:

@@ -13,7 +13,7 @@ built from the environment on first access (no I/O at import).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..availability import Slot
 from ._health import NOT_IN_FREEBUSY, CalendarHealth, CalendarWarning, freebusy_warnings
@@ -43,14 +43,12 @@ if TYPE_CHECKING:
 def get_zoho_calendar_service() -> ZohoCalendarService:
     """The seed's module-level service for the ``default`` tenant, on :meth:`zohokit.Zoho.default`
     (built on first call)."""
-    from .._zoho import seed_default
-
-    got: ZohoCalendarService = seed_default("zoho_calendar_service")
-    return got
+    return cast(ZohoCalendarService, __getattr__("zoho_calendar_service"))
 
 
 def __getattr__(name: str) -> Any:
-    # PEP 562: built on first lookup, so importing zohokit.calendar reads no setting.
-    if name == "zoho_calendar_service":
-        return get_zoho_calendar_service()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    # PEP 562: the seed's default is built on first look-up, never at import; it lives on the
+    # root (zohokit.Zoho.default), which sits above this module.
+    from .._zoho import seed_attribute
+
+    return seed_attribute(__name__, name)

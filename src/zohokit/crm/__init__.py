@@ -14,7 +14,7 @@ from the environment on first access (no I/O at import).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ._catalog import FieldCatalog
 from ._criteria import MAX_CONDITIONS, Criteria, escape, where
@@ -58,14 +58,12 @@ if TYPE_CHECKING:
 def get_zoho_crm_service() -> ZohoCRMService:
     """The seed's module-level service for the ``default`` tenant, on :meth:`zohokit.Zoho.default`
     (built on first call)."""
-    from .._zoho import seed_default
-
-    got: ZohoCRMService = seed_default("zoho_crm_service")
-    return got
+    return cast(ZohoCRMService, __getattr__("zoho_crm_service"))
 
 
 def __getattr__(name: str) -> Any:
-    # PEP 562: built on first lookup, so importing zohokit.crm reads no setting.
-    if name == "zoho_crm_service":
-        return get_zoho_crm_service()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    # PEP 562: the seed's default is built on first look-up, never at import; it lives on the
+    # root (zohokit.Zoho.default), which sits above this module.
+    from .._zoho import seed_attribute
+
+    return seed_attribute(__name__, name)

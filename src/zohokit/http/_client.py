@@ -21,7 +21,7 @@ import logging
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 import httpx
 
@@ -54,6 +54,7 @@ from ._tally import count_attempt
 __all__ = [
     "DEFAULT_MAX_IN_FLIGHT",
     "DEFAULT_TIMEOUT",
+    "RequestOptions",
     "TokenLike",
     "TokenSource",
     "ZohoHTTP",
@@ -129,6 +130,17 @@ def _decode(response: httpx.Response) -> tuple[bool, Any]:
         return True, jsonlib.loads(response.content)
     except ValueError:
         return False, None
+
+
+class RequestOptions(TypedDict, total=False):
+    """What a call may add to its method and path (see :meth:`ZohoHTTP.request`)."""
+
+    params: Mapping[str, Any] | None
+    json: Any
+    data: Mapping[str, str] | None
+    headers: Mapping[str, str] | None
+    idempotent: bool | None
+    record_results: bool
 
 
 @dataclass(frozen=True, slots=True)

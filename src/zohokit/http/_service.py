@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Unpack
 
 from ..settings import EnvCredentials, Provider, Settings
 from ..tokens import ZohoCredentials
-from ._client import TokenSource, ZohoHTTP, ZohoResponse
+from ._client import RequestOptions, TokenSource, ZohoHTTP, ZohoResponse
 
 __all__ = ["ServiceDefaults", "ZohoService", "default_http"]
 
@@ -144,16 +144,7 @@ class ZohoService:
         return await self.http.tokens.get_access_token(self.tenant, self.provider, self._given)
 
     async def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        data: Mapping[str, str] | None = None,
-        headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
-        record_results: bool = False,
+        self, method: str, path: str, **options: Unpack[RequestOptions]
     ) -> ZohoResponse:
         return await self.http.request(
             self.tenant,
@@ -162,10 +153,5 @@ class ZohoService:
             path,
             credentials=self._given,
             base_url=self.base_url,
-            params=params,
-            json=json,
-            data=data,
-            headers=headers,
-            idempotent=idempotent,
-            record_results=record_results,
+            **options,
         )

@@ -13,7 +13,7 @@ emulator transport, a test clock.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ._accounts_client import (
     AccountsClient,
@@ -55,14 +55,12 @@ def get_oauth_token_service() -> OAuthTokenService:
     It binds to the event loop it is first used on: use it from one long-running loop (a web
     server, a worker). Scripts that call ``asyncio.run`` repeatedly should build their own
     :class:`zohokit.Zoho`."""
-    from .._zoho import seed_default
-
-    got: OAuthTokenService = seed_default("oauth_token_service")
-    return got
+    return cast(OAuthTokenService, __getattr__("oauth_token_service"))
 
 
 def __getattr__(name: str) -> Any:
-    # PEP 562: ``oauth_token_service`` is built when first looked up, not at import.
-    if name == "oauth_token_service":
-        return get_oauth_token_service()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    # PEP 562: the seed's default is built on first look-up, never at import; it lives on the
+    # root (zohokit.Zoho.default), which sits above this module.
+    from .._zoho import seed_attribute
+
+    return seed_attribute(__name__, name)
