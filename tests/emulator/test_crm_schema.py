@@ -355,3 +355,47 @@ def test_auto_numbers_go_on_after_a_restart_with_data(schema_file: Path, tmp_pat
     second.crm.seed("Projects", [{"Name": "Two", "Stage": "Open"}])
     assert [r["Number"] for r in second.crm.records("Projects")] == ["PRJ-1001", "PRJ-1002"]
     second.close()
+
+
+def test_a_real_orgs_snapshot_loads_with_the_types_the_emulator_does_not_model() -> None:
+    # Trimmed from the shape of Zoho's v8 field metadata: a type the emulator does not model,
+    # a lookup to a module the snapshot left out, keys it does not read.
+    document = {
+        "source": "snapshot",
+        "modules": [
+            {
+                "api_name": "Vendors_X",
+                "id": "4832675000000002175",
+                "generated_type": "custom",
+                "display_field": "Vendor_Name",
+                "singular_label": "Vendor",
+                "plural_label": "Vendors",
+                "fields": [
+                    {"api_name": "Vendor_Name", "data_type": "text", "json_type": "string",
+                     "field_label": "Vendor Name", "length": 120, "system_mandatory": True,
+                     "unique": {}, "ui_type": 1, "operation_type": {"api_create": True}},
+                    {"api_name": "Record_Image", "data_type": "profileimage",
+                     "json_type": "string", "field_label": "", "length": None},
+                    {"api_name": "Campaign", "data_type": "lookup", "json_type": "jsonobject",
+                     "lookup": {"module": {"api_name": "Campaigns", "id": "1"}}},
+                ],
+            }
+        ],
+    }  # fmt: skip
+    schema = schema_from_json(document)
+    vendors = schema.modules["Vendors_X"]
+    image = vendors.field_map["Record_Image"]
+    assert (image.checked, image.label, image.length) == (False, "Record Image", 255)
+    assert vendors.id == "4832675000000002175"
+    emulator = Emulator(emulator_config(), schema=schema)
+    [rec_id] = emulator.crm.seed(
+        "Vendors_X", [{"Vendor_Name": "Acme", "Record_Image": "abc", "Campaign": {"id": "9"}}]
+    )
+    stored = emulator.crm.records("Vendors_X")[0]
+    assert (stored["id"], stored["Record_Image"], stored["Campaign"]) == (
+        rec_id,
+        "abc",
+        {"id": "9"},
+    )
+    with pytest.raises(SchemaError, match="data_type must be one of"):
+        schema_from_json({**document, "source": "hand-written"})
