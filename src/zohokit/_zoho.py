@@ -359,7 +359,7 @@ class Zoho:
         ``ZOHOKIT_ENCRYPTION_KEYS`` (old keys still listed); then the old keys can go."""
         await self.migrate()
         tokens = await self.tokens.rotate_encryption_key()
-        return tokens + await self.bookings.reseal_customers()
+        return tokens + await self.bookings.customers.reseal()
 
     @property
     def ledger(self) -> Ledger:

@@ -67,11 +67,11 @@ async def test_a_customer_bookings_are_found_by_email(service: BookingService) -
     first = await service.confirm(TENANT, start=at(10), customer=CUSTOMER)
     second = await service.confirm(TENANT, start=at(11), customer=CUSTOMER)
     await service.confirm(TENANT, start=at(13), customer=Customer("someone@example.com"))
-    found = await service.customer_bookings(TENANT, "  BO.Private@Example.com ")
+    found = await service.customers.bookings(TENANT, "  BO.Private@Example.com ")
     assert [b.id for b in found] == [first.id, second.id]
     assert found[0].customer.notes == "allergic to cats"
     # The lookup hash is per tenant: another tenant's lookup finds nothing.
-    assert await service.customer_bookings("other", EMAIL) == []
+    assert await service.customers.bookings("other", EMAIL) == []
 
 
 async def test_key_rotation_reseals_customers(
@@ -92,16 +92,16 @@ async def test_key_rotation_reseals_customers(
 
     rotated = service_with(both)
     # Before the rotation, the old key's hash still finds the customer.
-    assert [b.id for b in await rotated.customer_bookings(TENANT, EMAIL)] == [booking.id]
-    assert await rotated.reseal_customers() == 1
-    assert await rotated.reseal_customers() == 0
+    assert [b.id for b in await rotated.customers.bookings(TENANT, EMAIL)] == [booking.id]
+    assert await rotated.customers.reseal() == 1
+    assert await rotated.customers.reseal() == 0
     async with engine.connect() as conn:
         stored = (await conn.execute(select(bookings.c.customer, bookings.c.title))).one()
     assert Cipher.key_id_of(stored.customer) == both.primary_key_id
     assert Cipher.key_id_of(stored.title) == both.primary_key_id
     # The old key can go: the new one alone reads and finds the booking.
     new_only = service_with(Cipher.from_spec(new_key))
-    found = await new_only.customer_bookings(TENANT, EMAIL)
+    found = await new_only.customers.bookings(TENANT, EMAIL)
     assert [b.customer.email for b in found] == [EMAIL]
     with pytest.raises(DecryptionError):
         await service_with(CIPHER).get(TENANT, booking.id)
@@ -119,8 +119,8 @@ async def test_a_row_stored_before_encryption_is_read_and_sealed_by_rotation(
         )
     read = await service.get(TENANT, booking.id)
     assert read.customer.email == "old@example.com"
-    assert await service.reseal_customers() == 1
-    assert [b.title for b in await service.customer_bookings(TENANT, "old@example.com")] == [
+    assert await service.customers.reseal() == 1
+    assert [b.title for b in await service.customers.bookings(TENANT, "old@example.com")] == [
         "Old title"
     ]
 

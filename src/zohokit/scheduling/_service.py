@@ -60,7 +60,7 @@ from zohokit.scheduling._store import (
     TenantSchedule,
     new_id,
 )
-from zohokit.scheduling._vault import CustomerVault, customer_bookings, reseal_customers
+from zohokit.scheduling._vault import Cipher, Customers, CustomerVault
 from zohokit.scheduling._zoho_writer import ZohoWriter
 
 if TYPE_CHECKING:
@@ -68,7 +68,6 @@ if TYPE_CHECKING:
     from zohokit.crm import ZohoCRMService
     from zohokit.http import ZohoHTTP
     from zohokit.settings import Settings
-    from zohokit.tokens import Cipher
 
 __all__ = ["BookingService"]
 
@@ -107,8 +106,8 @@ class BookingService:
         clock: Clock = system_clock,
         calendar_health: CalendarHealth | None = None,
     ) -> None:
-        # Customers' personal data is sealed with the token keys (see ``_vault``).
-        self.store = BookingStore(engine, CustomerVault(cipher))
+        self.store = BookingStore(engine, CustomerVault(cipher))  # customers sealed
+        self.customers = Customers(engine, self.store.vault)  # by e-mail; re-sealing
         self.calendar_for = calendar_for
         #: The tenants' calendar warnings, when ``calendar_for``'s services share one board.
         self.calendar_health = calendar_health
@@ -401,17 +400,6 @@ class BookingService:
             tenant=tenant, start=start, end=end, newest_first=newest_first, limit=limit
         )
         return [Booking.of(row) for row in rows]
-
-    async def customer_bookings(self, tenant: str, email: str) -> list[Booking]:
-        """One customer's bookings with ``tenant`` (by e-mail, any case), by start time."""
-        store = self.store
-        rows = await customer_bookings(store.engine, store.vault, tenant, email)
-        return [Booking.of(row) for row in rows]
-
-    async def reseal_customers(self) -> int:
-        """Re-seal every booking's customer with the primary key (after a key rotation);
-        returns the rows changed."""
-        return await reseal_customers(self.store.engine, self.store.vault)
 
     async def count_unsynced(self, tenant: str | None = None) -> int:
         """How many bookings wait for Zoho (``pending`` or ``cancel_pending``)."""

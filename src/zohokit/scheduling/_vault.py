@@ -19,9 +19,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..tokens import Cipher
+from ._models import Booking
 from ._tables import BOOKING_COLUMNS, BookingRow, booking_of, bookings
 
-__all__ = ["CustomerVault", "customer_bookings", "reseal_customers"]
+__all__ = ["Cipher", "CustomerVault", "Customers", "customer_bookings", "reseal_customers"]
 
 #: Rows re-sealed per transaction: short transactions, so bookings go on meanwhile.
 RESEAL_BATCH = 200
@@ -126,3 +127,24 @@ async def customer_bookings(
     )
     async with engine.connect() as conn:
         return [booking_of(row, vault) for row in await conn.execute(query)]
+
+
+class Customers:
+    """``BookingService.customers``: what needs a customer's e-mail or the keys."""
+
+    def __init__(self, engine: AsyncEngine, vault: CustomerVault) -> None:
+        self._engine = engine
+        self._vault = vault
+
+    def __repr__(self) -> str:
+        return "Customers()"
+
+    async def bookings(self, tenant: str, email: str) -> list[Booking]:
+        """One customer's bookings with ``tenant`` (by e-mail, any case), by start time."""
+        rows = await customer_bookings(self._engine, self._vault, tenant, email)
+        return [Booking.of(row) for row in rows]
+
+    async def reseal(self) -> int:
+        """Re-seal every booking's customer with the primary key (after a key rotation);
+        returns the rows changed."""
+        return await reseal_customers(self._engine, self._vault)
