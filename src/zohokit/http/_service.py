@@ -75,7 +75,7 @@ class ZohoService:
     ``credentials`` (a :class:`~zohokit.tokens.ZohoCredentials` or a dict with ``client_id``,
     ``client_secret``, ``refresh_token``) win over the fallbacks in ``defaults`` (or in
     ``settings``, read as :meth:`ServiceDefaults.from_settings` does); for each part the
-    generic ``ZOHO_*`` variable comes next, then the product-specific one. ``client_id`` is
+    generic ``ZOHO_*`` variable comes next, then the provider's own one. ``client_id`` is
     the **tenant key** (whose tokens to use), as in the seed. No token is kept here: every
     call asks the token service, which caches.
 
