@@ -59,7 +59,7 @@ def test_import_list_status_refresh_revoke(
     assert token in emulator_server.emulator.accounts.access_tokens
     assert token not in hidden
     status = invoke("tokens", "status", "default")
-    assert "active" in status
+    assert "healthy" in status
     assert REFRESH_TOKEN not in status
     assert CLIENT_SECRET not in status
     assert token not in status
@@ -77,7 +77,7 @@ def test_rotate_key_keeps_tokens_readable(
     monkeypatch.setenv("ZOHOKIT_ENCRYPTION_KEYS", f"{new},{old}")
     assert "re-encrypted 1 row" in invoke("tokens", "rotate-key")
     monkeypatch.setenv("ZOHOKIT_ENCRYPTION_KEYS", new)
-    assert "active" in invoke("tokens", "refresh", "default")
+    assert "healthy" in invoke("tokens", "refresh", "default")
 
 
 def test_missing_configuration_is_reported_with_variable_names(
@@ -124,6 +124,7 @@ def test_list_and_status_print_json_without_secrets(env: dict[str, str]) -> None
     assert listed == status
     assert status["tenant"] == "default"
     assert status["provider"] == "zoho_crm"
+    assert status["state"] == "healthy"  # the admin page's word, not the column's "active"
     assert status["has_refresh_token"] is True
     assert datetime.fromisoformat(status["expires_at"]).tzinfo is not None
     assert REFRESH_TOKEN not in json.dumps(status)

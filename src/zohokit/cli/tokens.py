@@ -65,15 +65,19 @@ def _when(value: datetime | None) -> str:
     return f"{value:%Y-%m-%d %H:%M:%S}Z ({rel})"
 
 
+#: The words of the admin page and the API (TokenStatus.state), in its colours.
+_COLOURS = {"healthy": "green", "cooldown": "yellow", "needs_reauth": "red", "revoked": "red"}
+
+
 def _table(rows: list[TokenStatus]) -> Table:
     table = Table(show_lines=False)
-    for column in ("tenant", "provider", "status", "source", "expires", "api domain", "error"):
+    for column in ("tenant", "provider", "state", "source", "expires", "api domain", "error"):
         table.add_column(column)
-    colours = {"active": "green", "needs_reauth": "red", "revoked": "yellow"}
     for s in rows:
-        status = f"[{colours.get(s.status, 'white')}]{s.status}[/]"
-        if s.cooldown_until and s.cooldown_until > datetime.now(UTC):
-            status += f" (cooldown until {s.cooldown_until:%H:%M:%S}Z)"
+        state = s.state(datetime.now(UTC))
+        status = f"[{_COLOURS.get(state, 'white')}]{state}[/]"
+        if state == "cooldown" and s.cooldown_until is not None:
+            status += f" (until {s.cooldown_until:%H:%M:%S}Z)"
         table.add_row(
             s.tenant,
             s.provider,
@@ -91,7 +95,7 @@ def _details(s: TokenStatus) -> Table:
     table.add_column("field", style="bold")
     table.add_column("value")
     fields = {
-        "status": s.status,
+        "state": s.state(datetime.now(UTC)),
         "source": s.source,
         "OAuth client id": s.client_id or "-",
         "refresh token stored": "yes" if s.has_refresh_token else "no",
@@ -120,10 +124,11 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 
 def _as_json(row: TokenStatus) -> dict[str, Any]:
     """A connection's status as JSON (it holds no secret: only whether tokens are stored)."""
-    return {
+    fields = {
         key: value.isoformat() if isinstance(value, datetime) else value
         for key, value in dataclasses.asdict(row).items()
     }
+    return {"state": row.state(datetime.now(UTC)), **fields}
 
 
 @app.command("list")

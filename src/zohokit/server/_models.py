@@ -9,7 +9,7 @@ from fastapi import Path
 from pydantic import BaseModel, Field, field_validator
 
 from ..datacenters import DATA_CENTERS
-from ..tokens import TokenStatus
+from ..tokens import ConnectionState, TokenStatus
 
 __all__ = [
     "TENANT_PATTERN",
@@ -26,7 +26,6 @@ __all__ = [
 #: Tenant keys: short, URL- and log-safe, no ``:`` (it separates a key's scope).
 TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 ProviderName = Literal["zoho_crm", "zoho_calendar"]
-ConnectionState = Literal["healthy", "cooldown", "needs_reauth", "revoked", "not_connected"]
 TenantPath = Annotated[
     str, Path(pattern=TENANT_PATTERN, description="The tenant key", examples=["acme"])
 ]
@@ -34,20 +33,11 @@ _DC_CODES = tuple(dc.code for dc in DATA_CENTERS)
 
 
 def connection_state(status: TokenStatus | None, now: float) -> ConnectionState:
-    """What an operator needs to know about one connection, from its snapshot and the time.
-
-    ``needs_reauth`` and ``revoked`` need a person (Connect again); ``cooldown`` heals by
-    itself (Zoho throttled us, or refreshes are backing off after failures).
-    """
+    """What an operator needs to know about one connection, from its snapshot and the time
+    (epoch seconds): :meth:`TokenStatus.state`, the word the CLI uses too."""
     if status is None:
         return "not_connected"
-    if status.status == "needs_reauth":
-        return "needs_reauth"
-    if status.status == "revoked":
-        return "revoked"
-    if status.cooldown_until is not None and status.cooldown_until.timestamp() > now:
-        return "cooldown"
-    return "healthy"
+    return status.state(datetime.fromtimestamp(now, UTC))
 
 
 class ProviderStatus(BaseModel):

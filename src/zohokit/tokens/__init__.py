@@ -22,7 +22,13 @@ from ._accounts_client import (
     classify_token_response,
 )
 from ._crypto import Cipher, DecryptionError, generate_key
-from ._models import AccessToken, TokenStatus, ZohoCredentials, ZohoCredentialsDict
+from ._models import (
+    AccessToken,
+    ConnectionState,
+    TokenStatus,
+    ZohoCredentials,
+    ZohoCredentialsDict,
+)
 from ._policy import RefreshPolicy
 from ._service import OAuthTokenService
 
@@ -30,6 +36,7 @@ __all__ = [
     "AccessToken",
     "AccountsClient",
     "Cipher",
+    "ConnectionState",
     "DecryptionError",
     "OAuthTokenService",
     "RefreshPolicy",

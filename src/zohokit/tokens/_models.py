@@ -16,6 +16,7 @@ from ._store import TokenRow
 
 __all__ = [
     "AccessToken",
+    "ConnectionState",
     "Source",
     "TokenStatus",
     "ZohoCredentials",
@@ -23,6 +24,8 @@ __all__ = [
     "snapshot",
 ]
 
+#: A connection as people are told about it (``not_connected``: no row at all).
+ConnectionState = Literal["healthy", "cooldown", "needs_reauth", "revoked", "not_connected"]
 #: Where a row's refresh token came from.
 Source = Literal["env", "connect", "admin"]
 SOURCES: tuple[Source, ...] = ("env", "connect", "admin")
@@ -126,6 +129,21 @@ class TokenStatus:
     def last_error(self) -> str | None:
         """The last refresh failure as ``"kind: code"`` (``None`` when the last one worked)."""
         return failure_text(self.last_failure_kind, self.last_failure_code)
+
+    def state(self, now: datetime) -> ConnectionState:
+        """The one word the CLI, the API and the admin page use for this connection.
+
+        ``needs_reauth`` and ``revoked`` need a person (Connect again); ``cooldown`` heals by
+        itself (Zoho throttled us, or refreshes are backing off after failures); otherwise
+        ``healthy``. (The stored ``status`` column says ``active`` for the last two.)
+        """
+        if self.status == "needs_reauth":
+            return "needs_reauth"
+        if self.status == "revoked":
+            return "revoked"
+        if self.cooldown_until is not None and self.cooldown_until > now:
+            return "cooldown"
+        return "healthy"
 
 
 def failure_text(kind: str | None, code: str | None) -> str | None:
