@@ -67,6 +67,14 @@ _PROFILES = [
     {"name": "Administrator", "id": f"{ID_PREFIX}000000026011"},
     {"name": "Standard", "id": f"{ID_PREFIX}000000026014"},
 ]
+#: Keys of the one layout that only the v8 description shows.
+_V8_LAYOUT_KEYS = {
+    "api_name": "Standard__s",
+    "display_label": "Standard",
+    "has_more_profiles": False,
+    "created_for": None,
+    "source": "crm",
+}
 _V2_MODULE_FLAGS = (
     "email_parser_supported",
     "emailTemplate_support",
@@ -398,11 +406,5 @@ def layouts_json(schema: CrmSchema, module: ModuleDef, version: ApiVersion) -> d
         ],
     }
     if version.v8_shapes:
-        layout |= {
-            "api_name": "Standard__s",
-            "display_label": "Standard",
-            "has_more_profiles": False,
-            "created_for": None,
-            "source": "crm",
-        }
+        layout |= _V8_LAYOUT_KEYS
     return {"layouts": [layout]}
