@@ -29,3 +29,17 @@ def test_the_services_guide_example_runs(tmp_path: Path) -> None:
     assert "250 upserted" in done.stdout
     assert "250 leads listed" in done.stdout
     assert "search: ['Lead 7']" in done.stdout
+
+
+def test_the_readme_root_example_runs(tmp_path: Path) -> None:
+    text = (DOCS.parent / "README.md").read_text()
+    section = text[text.index("it is run by the test suite") :]
+    found = re.search(r"```python\n(.*?)```", section, re.S)
+    assert found, "the README's runnable example is missing"
+    script = tmp_path / "readme_example.py"
+    script.write_text(found.group(1))
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "upserted: insert"
