@@ -1,19 +1,12 @@
-"""Create oauth_tokens: one row per (tenant, provider) with encrypted tokens, lease and version.
-
-Revision ID: 0001
-Revises:
-Create Date: 2025-01-01
-"""
+"""Create oauth_tokens: a row per (tenant, provider): encrypted tokens, lease, version."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0001"
-down_revision = None
-branch_labels = None
-depends_on = None
+revision, down_revision = "0001", None
+branch_labels = depends_on = None
 
 
 def upgrade() -> None:

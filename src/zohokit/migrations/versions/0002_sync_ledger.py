@@ -1,19 +1,12 @@
-"""Create the sync engine's tables: sync_ledger, sync_cursors and sync_runs.
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2025-01-02
-"""
+"""Create the sync engine's tables: sync_ledger, sync_cursors and sync_runs."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0002", "0001"
+branch_labels = depends_on = None
 
 
 def upgrade() -> None:

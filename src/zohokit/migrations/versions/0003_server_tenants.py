@@ -1,19 +1,12 @@
-"""Create the service's tables: tenants and oauth_states (the connect flow's single-use state).
-
-Revision ID: 0003_server
-Revises: 0002
-Create Date: 2025-01-03
-"""
+"""Create the service's tables: tenants, and oauth_states (the connect flow's states)."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_server"
-down_revision = "0002"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0003_server", "0002"
+branch_labels = depends_on = None
 
 
 def upgrade() -> None:

@@ -3,10 +3,6 @@
 The fourth step of the chain. Its revision id keeps the name it shipped under
 (``0003_bookings``): databases already upgraded record that id in ``alembic_version``, and a
 new id would leave them unable to upgrade.
-
-Revision ID: 0003_bookings
-Revises: 0003_server
-Create Date: 2025-01-03
 """
 
 from __future__ import annotations
@@ -14,10 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_bookings"
-down_revision = "0003_server"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0003_bookings", "0003_server"
+branch_labels = depends_on = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,5 @@
 """Admin sessions in the database (logout ends them on every instance), and the connect
 flow's PKCE verifier beside its state.
-
-Revision ID: 0005_admin_sessions
-Revises: 0003_bookings
-Create Date: 2026-12-01
 """
 
 from __future__ import annotations
@@ -11,10 +7,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_admin_sessions"
-down_revision = "0003_bookings"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0005_admin_sessions", "0003_bookings"
+branch_labels = depends_on = None
 
 
 def upgrade() -> None:

@@ -4,10 +4,6 @@ It was one ``last_error`` text (``"throttled: Access Denied"``) that the service
 apart. Existing strings are split on the first ``": "``; a string with no kind the service
 knows keeps its whole text as the code under the kind ``transient``, and the row's
 ``updated_at`` (the failure wrote the row) stands in for the time.
-
-Revision ID: 0006_token_failures
-Revises: 0005_admin_sessions
-Create Date: 2026-12-01
 """
 
 from __future__ import annotations
@@ -15,10 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_token_failures"
-down_revision = "0005_admin_sessions"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0006_token_failures", "0005_admin_sessions"
+branch_labels = depends_on = None
 
 _KINDS = ("permanent", "throttled", "transient")
 

@@ -1,19 +1,12 @@
-"""Room for a sync run's ``completed_with_errors`` status (21 characters; the column held 16).
-
-Revision ID: 0007_sync_run_status
-Revises: 0006_token_failures
-Create Date: 2026-12-01
-"""
+"""Room for a sync run's ``completed_with_errors`` status (21 characters; it held 16)."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_sync_run_status"
-down_revision = "0006_token_failures"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0007_sync_run_status", "0006_token_failures"
+branch_labels = depends_on = None
 
 
 def upgrade() -> None:

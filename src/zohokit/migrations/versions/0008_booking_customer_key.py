@@ -5,10 +5,6 @@ The ``customer`` column keeps its type; from now on it and ``title`` (now ``Text
 value is longer than 255 characters) hold values sealed with the token keys. Rows written
 before stay readable as they are and are sealed by ``zohokit tokens rotate-key`` (a
 migration has no keys to seal them with).
-
-Revision ID: 0008_booking_customer_key
-Revises: 0007_sync_run_status
-Create Date: 2026-12-01
 """
 
 from __future__ import annotations
@@ -16,10 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_booking_customer_key"
-down_revision = "0007_sync_run_status"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0008_booking_customer_key", "0007_sync_run_status"
+branch_labels = depends_on = None
 
 
 def upgrade() -> None:
