@@ -105,6 +105,18 @@ def _chunks(items: Sequence[Any], size: int) -> list[tuple[int, Sequence[Any]]]:
     return [(start, items[start : start + size]) for start in range(0, len(items), size)]
 
 
+def _extra(
+    trigger: Sequence[str] | None, duplicate_check_fields: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """The keys a write body carries beside ``data``."""
+    extra: dict[str, Any] = {}
+    if duplicate_check_fields is not None:
+        extra["duplicate_check_fields"] = list(duplicate_check_fields)
+    if trigger is not None:
+        extra["trigger"] = list(trigger)
+    return extra
+
+
 def _modified_since(value: datetime | None) -> dict[str, str]:
     if value is None:
         return {}
@@ -355,10 +367,9 @@ class ZohoCRMService(ZohoService):
         and may or may not exist. Prefer :meth:`upsert_records` when retries matter.
         ``check``: see :meth:`upsert_records`.
         """
-        extra = {"trigger": list(trigger)} if trigger is not None else {}
-        records = await self._checked(module, records, check)
-        results = await self._bulk("POST", f"/crm/v8/{module}", records, extra, idempotent=False)
-        return self._learned(module, results, check)
+        return await self._bulk(
+            "POST", module, "", records, _extra(trigger), idempotent=False, check=check
+        )
 
     async def update_records(
         self,
@@ -372,10 +383,9 @@ class ZohoCRMService(ZohoService):
         ``check``: see :meth:`upsert_records`."""
         if any(not r.get("id") for r in records):
             raise ValueError("every record to update needs its id")
-        extra = {"trigger": list(trigger)} if trigger is not None else {}
-        records = await self._checked(module, records, check)
-        results = await self._bulk("PUT", f"/crm/v8/{module}", records, extra, idempotent=True)
-        return self._learned(module, results, check)
+        return await self._bulk(
+            "PUT", module, "", records, _extra(trigger), idempotent=True, check=check
+        )
 
     async def upsert_records(
         self,
@@ -397,15 +407,10 @@ class ZohoCRMService(ZohoService):
         offset); a module, field or value Zoho would refuse raises
         :class:`~zohokit.errors.WriteRefused` before any write is sent.
         """
-        records = await self._checked(module, records, check)
-        extra: dict[str, Any] = {}
-        if duplicate_check_fields is not None:
-            extra["duplicate_check_fields"] = list(duplicate_check_fields)
-        if trigger is not None:
-            extra["trigger"] = list(trigger)
-        path = f"/crm/v8/{module}/upsert"
-        results = await self._bulk("POST", path, records, extra, idempotent=True)
-        return self._learned(module, results, check)
+        extra = _extra(trigger, duplicate_check_fields)
+        return await self._bulk(
+            "POST", module, "/upsert", records, extra, idempotent=True, check=check
+        )
 
     async def delete_records(
         self, module: str, ids: Sequence[str], *, wf_trigger: bool = True
@@ -422,25 +427,23 @@ class ZohoCRMService(ZohoService):
 
         return await self._batches(ids, one)
 
-    async def _checked(
-        self, module: str, records: Sequence[Mapping[str, Any]], check: bool
-    ) -> Sequence[Mapping[str, Any]]:
-        return await self.metadata.prepare(module, records) if check else records
-
-    def _learned(self, module: str, results: list[RecordResult], check: bool) -> list[RecordResult]:
-        if check:
-            self.metadata.learn(module, results)
-        return results
-
     async def _bulk(
         self,
         method: str,
-        path: str,
+        module: str,
+        suffix: str,
         records: Sequence[Mapping[str, Any]],
         extra: Mapping[str, Any],
         *,
         idempotent: bool,
+        check: bool,
     ) -> list[RecordResult]:
+        """One write of ``records`` to ``/crm/v8/{module}{suffix}``, checked first when asked
+        (and the metadata forgotten if Zoho's answers say it changed)."""
+        if check:
+            records = await self.metadata.prepare(module, records)
+        path = f"/crm/v8/{module}{suffix}"
+
         async def one(start: int, batch: Sequence[Mapping[str, Any]]) -> list[RecordResult]:
             answer = await self._call(
                 method,
@@ -451,7 +454,10 @@ class ZohoCRMService(ZohoService):
             )
             return self._results(start, len(batch), answer.body)
 
-        return await self._batches(records, one)
+        results = await self._batches(records, one)
+        if check:
+            self.metadata.learn(module, results)
+        return results
 
     async def _batches(self, items: Sequence[Any], send: Any) -> list[RecordResult]:
         """Send every batch concurrently (the request path caps how many are in flight) and

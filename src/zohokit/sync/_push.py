@@ -402,30 +402,9 @@ async def push(
     """
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
-    if dry_run:
-        plan = RunReport(crm.tenant, mapping.module, "push", ledger.clock().isoformat())
-        with tally_requests() as tally:
-            await _PushRun(
-                crm,
-                ledger,
-                mapping,
-                plan,
-                max_attempts=max_attempts,
-                retry_rounds=retry_rounds,
-                retry_delay=retry_delay,
-                trigger=trigger,
-                on_progress=on_progress,
-            ).produce(rows, None, set(), 0)
-        plan.settle_calls(tally)
-        plan.finish("planned", now=ledger.clock())
-        return plan
-    # Twice the request path's cap: while some workers write their batch to the ledger,
-    # others keep the cap full (the request path still lets only max_in_flight through).
-    count = workers or 2 * crm.http.max_in_flight
-    queue: asyncio.Queue[list[_Row] | None] = asyncio.Queue(maxsize=2 * count)
-    seen: set[str] = set()
-    async with tracked_run(ledger, crm.tenant, mapping.module, "push") as report:
-        run = _PushRun(
+
+    def run_for(report: RunReport) -> _PushRun:
+        return _PushRun(
             crm,
             ledger,
             mapping,
@@ -436,7 +415,20 @@ async def push(
             trigger=trigger,
             on_progress=on_progress,
         )
-        await _run_push(run, rows, queue, seen, count, mirror)
+
+    if dry_run:
+        plan = RunReport(crm.tenant, mapping.module, "push", ledger.clock().isoformat())
+        with tally_requests() as tally:
+            await run_for(plan).produce(rows, None, set(), 0)
+        plan.settle_calls(tally)
+        plan.finish("planned", now=ledger.clock())
+        return plan
+    # Twice the request path's cap: while some workers write their batch to the ledger,
+    # others keep the cap full (the request path still lets only max_in_flight through).
+    count = workers or 2 * crm.http.max_in_flight
+    queue: asyncio.Queue[list[_Row] | None] = asyncio.Queue(maxsize=2 * count)
+    async with tracked_run(ledger, crm.tenant, mapping.module, "push") as report:
+        await _run_push(run_for(report), rows, queue, set(), count, mirror)
     return report
 
 
