@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import os
 import subprocess
 import sys
 import time
@@ -24,13 +23,13 @@ import httpx
 import pytest
 
 from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, emulator_config
+from tests.fixtures.emulator import user_env as emulator_user_env
 from tests.http.support import CREDENTIALS
 from tests.server.support import GLOBAL_KEY, key, start_serve
 from zohokit import RetryPolicy, Zoho
 from zohokit.emulator import EmulatorServer
 from zohokit.scheduling import Customer, Schedule
 from zohokit.settings import PROVIDERS
-from zohokit.tokens import generate_key
 
 pytestmark = pytest.mark.slow
 
@@ -56,22 +55,9 @@ def slow_zoho() -> Iterator[EmulatorServer]:
 
 def user_env(server: EmulatorServer, folder: Path) -> dict[str, str]:
     """What a user exports: Zoho is the emulator, a private database, and the cap."""
-    folder.mkdir(exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ZOHO_", "ZOHOKIT_"))}
-    env.update(
-        ZOHO_CLIENT_ID=CLIENT_ID,
-        ZOHO_CLIENT_SECRET=CLIENT_SECRET,
-        ZOHO_REFRESH_TOKEN=REFRESH_TOKEN,
-        ZOHO_ACCOUNTS_URL=server.url,
-        ZOHO_API_URL=server.url,
-        ZOHO_CALENDAR_URL=server.url,
-        ZOHOKIT_DATABASE_URL=f"sqlite:///{folder / 'zohokit.db'}",
-        ZOHOKIT_ENCRYPTION_KEYS=generate_key(),
-        ZOHOKIT_DATA_DIR=str(folder),
-        ZOHOKIT_API_KEYS=GLOBAL_KEY,
-        ZOHOKIT_MAX_IN_FLIGHT=str(CAP),
+    return emulator_user_env(
+        server, folder, ZOHOKIT_API_KEYS=GLOBAL_KEY, ZOHOKIT_MAX_IN_FLIGHT=str(CAP)
     )
-    return env
 
 
 def root_of(env: dict[str, str], **options: object) -> Zoho:

@@ -4,13 +4,12 @@ emulator over loopback, and the messages a mistyped argument gets."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
+from tests.fixtures.emulator import user_env
 from zohokit.cli import app
 from zohokit.emulator import EmulatorServer
 from zohokit.tokens import generate_key
@@ -27,27 +26,11 @@ calendar_id = "{calendar}"
 """
 
 
-def env_for(server: EmulatorServer, folder: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ZOHO_", "ZOHOKIT_"))}
-    env.update(
-        ZOHO_CLIENT_ID=CLIENT_ID,
-        ZOHO_CLIENT_SECRET=CLIENT_SECRET,
-        ZOHO_REFRESH_TOKEN=REFRESH_TOKEN,
-        ZOHO_ACCOUNTS_URL=server.url,
-        ZOHO_API_URL=server.url,
-        ZOHO_CALENDAR_URL=server.url,
-        ZOHOKIT_DATABASE_URL=f"sqlite:///{folder / 'zohokit.db'}",
-        ZOHOKIT_ENCRYPTION_KEYS=generate_key(),
-        ZOHOKIT_DATA_DIR=str(folder),
-    )
-    return env
-
-
 def test_schedule_availability_and_bookings_commands(
     tmp_path: Path, emulator_server: EmulatorServer
 ) -> None:
     runner = CliRunner()
-    env = env_for(emulator_server, tmp_path)
+    env = user_env(emulator_server, tmp_path)
 
     def zk(*args: str) -> str:
         result = runner.invoke(app, list(args), env=env)

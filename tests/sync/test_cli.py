@@ -15,11 +15,13 @@ from pathlib import Path
 
 import httpx
 
-from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, emulator_config
+from tests.fixtures.emulator import (
+    emulator_config,
+    user_env,
+)
 from tests.sync.conftest import contact
 from zohokit.emulator import EmulatorServer
 from zohokit.sync import Ledger
-from zohokit.tokens import generate_key
 
 ROWS = 4000
 
@@ -29,23 +31,6 @@ def write_csv(path: Path, rows: list[dict[str, str]]) -> None:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-
-
-def cli_env(server: EmulatorServer, folder: Path) -> dict[str, str]:
-    """The environment of a user pointing zohokit at the emulator, with a private database."""
-    folder.mkdir(exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ZOHO_", "ZOHOKIT_"))}
-    env.update(
-        ZOHO_CLIENT_ID=CLIENT_ID,
-        ZOHO_CLIENT_SECRET=CLIENT_SECRET,
-        ZOHO_REFRESH_TOKEN=REFRESH_TOKEN,
-        ZOHO_ACCOUNTS_URL=server.url,
-        ZOHO_API_URL=server.url,
-        ZOHOKIT_DATABASE_URL=f"sqlite:///{folder / 'zohokit.db'}",
-        ZOHOKIT_ENCRYPTION_KEYS=generate_key(),
-        ZOHOKIT_DATA_DIR=str(folder),
-    )
-    return env
 
 
 def sync_cmd(*args: str) -> list[str]:
@@ -97,7 +82,7 @@ def test_a_push_killed_half_way_ends_as_an_uninterrupted_one(tmp_path: Path) -> 
     mapping.write_text(MAPPING_TOML)
 
     with EmulatorServer(emulator_config(latency_ms=120.0)) as killed_server:
-        env = cli_env(killed_server, tmp_path / "killed")
+        env = user_env(killed_server, tmp_path / "killed")
         proc = subprocess.Popen(
             push_args(source, mapping), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
@@ -118,7 +103,7 @@ def test_a_push_killed_half_way_ends_as_an_uninterrupted_one(tmp_path: Path) -> 
         interrupted = final_state(killed_server, tmp_path / "killed")
 
     with EmulatorServer(emulator_config()) as clean_server:
-        env = cli_env(clean_server, tmp_path / "clean")
+        env = user_env(clean_server, tmp_path / "clean")
         clean = subprocess.run(push_args(source, mapping), env=env, capture_output=True)
         assert clean.returncode == 0, clean.stderr.decode()
         uninterrupted = final_state(clean_server, tmp_path / "clean")
@@ -136,7 +121,7 @@ def test_push_pull_and_status_from_the_command_line(tmp_path: Path) -> None:
     mapping = tmp_path / "mapping.toml"
     mapping.write_text(MAPPING_TOML)
     with EmulatorServer(emulator_config()) as server:
-        env = cli_env(server, tmp_path / "state")
+        env = user_env(server, tmp_path / "state")
         pushed = subprocess.run(
             [*push_args(source, mapping), "--report", str(tmp_path / "push.json")],
             env=env,
@@ -205,7 +190,7 @@ def test_dry_run_checks_and_plans_with_no_write_then_status_says_with_errors(
     write_csv(source, rows)
     push = sync_cmd("push", str(source), "--module", "Leads", "--key", "Email", "--quiet")
     with EmulatorServer(emulator_config()) as server:
-        env = {**cli_env(server, tmp_path / "state"), "COLUMNS": "200"}
+        env = {**user_env(server, tmp_path / "state"), "COLUMNS": "200"}
         planned = subprocess.run([*push, "--dry-run"], env=env, capture_output=True, text=True)
         stats = httpx.get(f"{server.url}/_emulator/stats").json()
         assert stats["crm_write_requests"] == 0
@@ -242,7 +227,7 @@ def test_a_lowercase_email_header_is_refused_with_the_files_columns(tmp_path: Pa
     source = tmp_path / "contacts.csv"
     write_csv(source, [{"email": "a@example.com", "Last_Name": "A"}])
     with EmulatorServer(emulator_config()) as server:
-        env = {**cli_env(server, tmp_path / "state"), "COLUMNS": "300"}
+        env = {**user_env(server, tmp_path / "state"), "COLUMNS": "300"}
         pushed = subprocess.run(
             sync_cmd("push", str(source), "-m", "Contacts", "-k", "Email", "-q"),
             env=env,

@@ -18,6 +18,7 @@ from . import sync as sync_cli
 from . import tokens as tokens_cli
 from ._console import make_console
 from ._help import plain_help
+from .doctor import doctor_command
 
 #: The commands that need an extra, and the modules that extra installs.
 EXTRAS = {
@@ -38,6 +39,7 @@ app.add_typer(sync_cli.app, name="sync")
 app.add_typer(schedule_cli.app, name="schedule")
 app.add_typer(bookings_cli.app, name="bookings")
 app.command("availability")(bookings_cli.availability_command)
+app.command("doctor")(doctor_command)
 
 
 def missing_extra(command: str) -> str | None:
