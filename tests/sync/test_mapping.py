@@ -72,3 +72,12 @@ def test_csv_and_jsonl_sources(tmp_path: Path) -> None:
     assert [r["last"] for r in read_rows(csv_file)] == ["Doe", "Roe"]
     assert [r["email"] for r in read_rows(jsonl)] == ["a@x.com", "b@x.com"]
     assert count_rows(csv_file) == count_rows(jsonl) == 2
+
+
+def test_a_mapping_without_module_or_key_says_what_to_give() -> None:
+    with pytest.raises(MappingError) as missing:
+        load_mapping(None)
+    assert str(missing.value).startswith("mapping: no module and no key given")
+    assert "--module Contacts --key Email, or --map FILE" in str(missing.value)
+    with pytest.raises(MappingError, match="^mapping: no key given"):
+        load_mapping(None, module="Contacts")

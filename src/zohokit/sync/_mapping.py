@@ -68,6 +68,13 @@ class SyncMapping:
         unknown = sorted(set(data) - _KNOWN)
         if unknown:
             raise MappingError(f"{source}: unknown key(s) {', '.join(unknown)}")
+        missing = [name for name in ("module", "key") if data.get(name) is None]
+        if missing:
+            raise MappingError(
+                f"{source}: no {' and no '.join(missing)} given: say which CRM module to push "
+                "to and which field identifies a row (on the command line: --module Contacts "
+                '--key Email, or --map FILE with module = "Contacts" and key = "Email")'
+            )
         module = data.get("module")
         if not isinstance(module, str) or not _API_NAME.match(module):
             raise MappingError(f"{source}: module must be a CRM module API name, got {module!r}")
