@@ -127,7 +127,8 @@ class Zoho:
     flight per tenant and provider; ``refresh_policy`` holds the token margin, jitter, lease
     and refresh timeout; ``retry`` and ``timeout`` shape the API calls; ``transport``
     replaces the network for both the accounts server and the APIs; ``clock`` (aware
-    ``datetime``) is the time of the token service, the bookings and the server.
+    ``datetime``) is the time of the token service, the bookings and the server;
+    ``db_timeouts`` bound every wait on the database (:class:`zohokit.db.Timeouts`).
     """
 
     def __init__(
@@ -151,6 +152,7 @@ class Zoho:
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Clock = system_clock,
         poll_interval: float = 0.05,
+        db_timeouts: _db.Timeouts | None = None,
     ) -> None:
         if database_url is None and engine is None:
             raise ConfigurationError(
@@ -188,6 +190,7 @@ class Zoho:
         self._transport = transport
         self.clock = clock
         self._poll_interval = poll_interval
+        self._db_timeouts = db_timeouts or _db.Timeouts()
         # Two stages: the ledger and the migrations need the engine only, and building the
         # token service may create a key file.
         self._db = _Lazy(self._open_engine)
@@ -230,6 +233,7 @@ class Zoho:
             retry=retry,
             transport=transport,
             clock=clock,
+            db_timeouts=_db.Timeouts.from_settings(settings),
         )
 
     @classmethod
@@ -251,7 +255,9 @@ class Zoho:
     # --- the parts, built on first use ------------------------------------------------------
 
     def _open_engine(self) -> AsyncEngine:
-        return self._engine or _db.create_engine(self._database_url or "")
+        return self._engine or _db.create_engine(
+            self._database_url or "", timeouts=self._db_timeouts
+        )
 
     def _build(self) -> _Parts:
         spec = self._encryption_keys
@@ -270,6 +276,7 @@ class Zoho:
             accounts_url_override=self._accounts_url,
             clock=self.clock,
             poll_interval=self._poll_interval,
+            storage_timeout=self._db_timeouts.statement,
             migrate=not self._migrated,
             owns_engine=False,  # the root disposes of it, after everything that uses it
         )

@@ -4,6 +4,14 @@ SQLite is the default (one file, WAL journal so readers never block the writer, 
 timeout so concurrent writers from several processes wait instead of failing). PostgreSQL
 works with the same code. :func:`upgrade` applies the migrations; the token service and the
 CLI call it on start, and it is safe to run from many processes at once.
+
+A database is a dependency that fails, so nothing waits on it without a bound
+(:class:`Timeouts`): opening a connection (``connect``), each statement (``statement``: a
+server-side ``statement_timeout`` and the driver's own ``command_timeout`` on PostgreSQL, so
+a server that stops answering altogether is given up on too; on SQLite the wait for another
+writer's lock), and waiting for a pooled connection (``pool``). :func:`storage_errors` turns
+whatever the driver raises when the database is away into
+:class:`~zohokit.errors.StorageUnavailable`.
 """
 
 from __future__ import annotations
@@ -11,29 +19,167 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import DateTime, event, text
-from sqlalchemy.engine import Connection, Dialect, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import URL, Connection, Dialect, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.types import TypeDecorator
 
 from ._files import private_dir, private_file
-from .errors import ConfigurationError
-from .settings import to_async_url
+from .errors import ConfigurationError, StorageUnavailable
+from .settings import Settings, to_async_url
 
-__all__ = ["UTCDateTime", "create_engine", "is_sqlite", "upgrade", "upgrade_async"]
+T = TypeVar("T")
+
+__all__ = [
+    "Timeouts",
+    "UTCDateTime",
+    "bounded",
+    "create_engine",
+    "is_sqlite",
+    "safe_url",
+    "storage_errors",
+    "upgrade",
+    "upgrade_async",
+    "within",
+]
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 #: Milliseconds a SQLite writer waits for another process's write to finish.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # An arbitrary constant: the PostgreSQL advisory lock that serializes concurrent migrations.
 _PG_MIGRATION_LOCK = 0x7A6F686F
+#: How long a process waits for a peer's migration before giving up.
+MIGRATION_LOCK_WAIT_SECONDS = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Seconds to wait for the database: to connect, per statement, for a pooled connection.
+
+    ``sqlite_busy`` is how long a SQLite writer waits for another process's write: SQLite's
+    only way to block, and longer by default because many processes legitimately queue on
+    one file's write lock.
+    """
+
+    connect: float = 5.0
+    statement: float = 5.0
+    pool: float = 5.0
+    sqlite_busy: float = SQLITE_BUSY_TIMEOUT_MS / 1000
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Timeouts:
+        """``ZOHOKIT_DB_CONNECT_TIMEOUT_SECONDS``, ``..._STATEMENT_...``, ``..._POOL_...``."""
+        return cls(
+            connect=settings.zohokit_db_connect_timeout_seconds,
+            statement=settings.zohokit_db_statement_timeout_seconds,
+            pool=settings.zohokit_db_pool_timeout_seconds,
+        )
+
+    def __post_init__(self) -> None:
+        for name in ("connect", "statement", "pool", "sqlite_busy"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"the database {name} timeout must be positive")
+
+
+#: What drivers raise when the database is away: refused or lost connections, timeouts.
+#: (asyncpg raises ``ConnectionRefusedError`` and ``TimeoutError`` unwrapped on connect, and
+#: its own errors, recognised by module so that importing zohokit does not import asyncpg.)
+_DRIVER_ERRORS: tuple[type[BaseException], ...] = (
+    sa_exc.DBAPIError,
+    sa_exc.TimeoutError,
+    OSError,
+    TimeoutError,
+)
+
+
+def _is_driver_error(exc: BaseException) -> bool:
+    return isinstance(exc, _DRIVER_ERRORS) or type(exc).__module__.startswith("asyncpg")
+
+
+def safe_url(url: str | URL) -> str:
+    """A database URL with its password hidden, fit for a message."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    return parsed.render_as_string(hide_password=True)
+
+
+@contextlib.contextmanager
+def storage_errors(
+    url: str | URL, *, tenant: str | None = None, provider: str | None = None
+) -> Iterator[None]:
+    """Raise :class:`StorageUnavailable` ``from`` any driver error inside the block.
+
+    Usable around awaits (``with storage_errors(engine.url): await ...``).
+    """
+    try:
+        yield
+    except StorageUnavailable:
+        raise
+    except Exception as exc:
+        if not _is_driver_error(exc):
+            raise
+        shown = safe_url(url)
+        raise StorageUnavailable(
+            f"the database {shown} cannot be reached or did not answer in time"
+            f" ({type(exc).__name__}): check that it is running and reachable, and"
+            " ZOHOKIT_DATABASE_URL",
+            url=shown,
+            tenant=tenant,
+            provider=provider,
+        ) from exc
+
+
+#: Abandoned statements finishing in the background (a reference keeps each task alive).
+_ABANDONED: set[asyncio.Task[Any]] = set()
+
+
+def _forget(task: asyncio.Task[Any]) -> None:
+    _ABANDONED.discard(task)
+    if not task.cancelled():
+        task.exception()  # retrieved, so asyncio does not log it as never retrieved
+
+
+async def within(work: Coroutine[Any, Any, T], seconds: float) -> T:
+    """Await ``work`` for at most ``seconds``; ``TimeoutError`` past that.
+
+    ``work`` runs as its own task: when the database stops answering, the caller gets its
+    error on time while the abandoned work's cleanup (a rollback on a connection that does
+    not answer) finishes in the background under the driver's own timeouts.
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if not done:
+        task.cancel()
+        _ABANDONED.add(task)
+        task.add_done_callback(_forget)
+        raise TimeoutError(f"no answer within {seconds:g} s")
+    return task.result()
+
+
+async def bounded(
+    work: Coroutine[Any, Any, T],
+    *,
+    seconds: float,
+    url: str | URL,
+    tenant: str | None = None,
+    provider: str | None = None,
+) -> T:
+    """:func:`within`, with driver errors and the timeout raised as
+    :class:`StorageUnavailable`."""
+    with storage_errors(url, tenant=tenant, provider=provider):
+        return await within(work, seconds)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -72,30 +218,49 @@ def _sqlite_path(url: str) -> Path | None:
     return Path(database) if database and database != ":memory:" else None
 
 
-def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+def _on_sqlite_connect(busy_ms: int) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return on_connect
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(url: str, *, timeouts: Timeouts | None = None, **kwargs: Any) -> AsyncEngine:
     """An async engine for ``url`` (plain ``sqlite://``/``postgresql://`` URLs are mapped).
 
-    SQLite files are created owner-only (0600, in folders made 0700; SQLite gives its
-    journal files the database's mode), with WAL mode and a busy timeout.
+    ``timeouts`` (:class:`Timeouts`, defaults when omitted) bound connecting, each statement
+    and the pool checkout. SQLite files are created owner-only (0600, in folders made 0700;
+    SQLite gives its journal files the database's mode), with WAL mode and a busy timeout.
     """
+    t = timeouts or Timeouts()
     async_url = to_async_url(url)
     if is_sqlite(async_url):
         path = _sqlite_path(async_url)
         if path is not None:
             private_file(path)
-        kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+            # A file database has a queue pool; an in-memory one a single static connection.
+            kwargs.setdefault("pool_timeout", t.pool)
+        kwargs.setdefault("connect_args", {"timeout": t.sqlite_busy})
         engine = create_async_engine(async_url, **kwargs)
-        event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+        event.listen(engine.sync_engine, "connect", _on_sqlite_connect(round(t.sqlite_busy * 1000)))
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_timeout", t.pool)
+    if make_url(async_url).get_backend_name() == "postgresql":
+        kwargs.setdefault(
+            "connect_args",
+            {
+                "timeout": t.connect,
+                # Client side: a server that stops answering (frozen, cut off) is given up on.
+                "command_timeout": t.statement,
+                # Server side: a slow statement is cancelled by the server itself.
+                "server_settings": {"statement_timeout": str(round(t.statement * 1000))},
+            },
+        )
     try:
         return create_async_engine(async_url, **kwargs)
     except ModuleNotFoundError as exc:
@@ -114,10 +279,26 @@ def _alembic_config(connection: Connection) -> Config:
 
 
 def _upgrade_on(connection: Connection, revision: str) -> None:
-    if connection.dialect.name == "postgresql":
-        # Held until the migration transaction ends: one migrator at a time across the fleet.
-        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
     command.upgrade(_alembic_config(connection), revision)
+
+
+async def _take_migration_lock(conn: AsyncConnection) -> None:
+    """One migrator at a time across the fleet: a PostgreSQL advisory lock, held until the
+    migration transaction ends.
+
+    Polled with ``pg_try_advisory_xact_lock`` rather than waited for in one statement: the
+    statement timeout would cut a long wait behind a peer's migration short, and each try
+    answers at once.
+    """
+    deadline = asyncio.get_running_loop().time() + MIGRATION_LOCK_WAIT_SECONDS
+    while not (
+        await conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+    ).scalar():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(
+                f"another process held the migration lock for {MIGRATION_LOCK_WAIT_SECONDS:g} s"
+            )
+        await asyncio.sleep(0.05)
 
 
 @contextlib.contextmanager
@@ -144,25 +325,35 @@ def _sqlite_migration_lock(url: str) -> Iterator[None]:
 
 
 async def upgrade_async(target: str | AsyncEngine, revision: str = "head") -> None:
-    """Apply the migrations up to ``revision`` on a URL or an existing engine."""
+    """Apply the migrations up to ``revision`` on a URL or an existing engine.
+
+    A database that cannot be reached raises :class:`StorageUnavailable`.
+    """
     engine = create_engine(target) if isinstance(target, str) else target
-    url = engine.url.render_as_string(hide_password=False)
     try:
-        if is_sqlite(url):
-            # The flock blocks; keep it off the event loop.
-            lock = _sqlite_migration_lock(url)
-            await asyncio.to_thread(lock.__enter__)
-            try:
-                async with engine.begin() as conn:
-                    await conn.run_sync(_upgrade_on, revision)
-            finally:
-                lock.__exit__(None, None, None)
-        else:
-            async with engine.begin() as conn:
-                await conn.run_sync(_upgrade_on, revision)
+        with storage_errors(engine.url):
+            await _upgrade(engine, revision)
     finally:
         if isinstance(target, str):
             await engine.dispose()
+
+
+async def _upgrade(engine: AsyncEngine, revision: str) -> None:
+    url = engine.url.render_as_string(hide_password=False)
+    if not is_sqlite(url):
+        async with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                await _take_migration_lock(conn)
+            await conn.run_sync(_upgrade_on, revision)
+        return
+    # The flock blocks; keep it off the event loop.
+    lock = _sqlite_migration_lock(url)
+    await asyncio.to_thread(lock.__enter__)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_upgrade_on, revision)
+    finally:
+        lock.__exit__(None, None, None)
 
 
 def upgrade(url: str, revision: str = "head") -> None:

@@ -26,6 +26,7 @@
     │   ├── UnknownField             the module has no such field; ``suggestion`` is the closest
     │   └── InvalidRecords           values that do not fit their field: ``problems``
     │                                (row, field, expected, got)
+    ├── StorageUnavailable           the database cannot be reached or did not answer in time
     │
     │   defined beside the code that raises them:
     ├── tokens.DecryptionError       (a ConfigurationError) no configured key opens a stored secret
@@ -69,6 +70,7 @@ __all__ = [
     "RateLimited",
     "RecordError",
     "ServerError",
+    "StorageUnavailable",
     "TokenError",
     "TokenRefreshFailed",
     "TokenRefreshThrottled",
@@ -179,6 +181,26 @@ class TokenRefreshFailed(TokenError):
     ) -> None:
         super().__init__(message, tenant=tenant, provider=provider)
         self.retry_after = retry_after
+
+
+class StorageUnavailable(ZohoError):
+    """The database (tokens, ledger, bookings) could not be reached or did not answer in time.
+
+    Raised ``from`` the driver's error (refused connection, timeout, lost connection); the
+    message names the database with its password hidden and what to check. ``url`` is that
+    safe form of the database URL.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        tenant: str | None = None,
+        provider: str | None = None,
+    ) -> None:
+        super().__init__(message, tenant=tenant, provider=provider)
+        self.url = url
 
 
 class UntrustedAccountsServer(TokenError):

@@ -120,6 +120,11 @@ class Settings(BaseSettings):
     #: limit is per organisation (10 for heavy APIs in every edition): with several
     #: processes, give each a share of it.
     zohokit_max_in_flight: int = Field(default=10, ge=1, le=100)
+    #: Seconds to wait for the database: to open a connection, for each statement (on the
+    #: token path: for each of its database steps), and for a free pooled connection.
+    zohokit_db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    zohokit_db_statement_timeout_seconds: float = Field(default=5.0, gt=0)
+    zohokit_db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
 
     def database_url(self) -> str:
         """The async SQLAlchemy URL: ``ZOHOKIT_DATABASE_URL`` or a SQLite file in the data dir."""

@@ -19,8 +19,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from zohokit import Zoho
-from zohokit.cli._console import make_console
+from zohokit.cli._console import database_failures, make_console
 from zohokit.crm import ZohoCRMService
+from zohokit.db import storage_errors
 from zohokit.errors import ZohoError
 from zohokit.settings import Settings
 from zohokit.sync import (
@@ -283,11 +284,17 @@ def status_command(
 ) -> None:
     """List the latest sync runs and the ledger's rows by status."""
 
-    async def main() -> tuple[list[RunReport], dict[tuple[str, str, str], int]]:
-        async with Zoho.from_settings(Settings()) as zoho:
-            return await zoho.ledger.runs(tenant, limit), await zoho.ledger.status_counts(tenant)
+    settings = Settings()
 
-    runs, counts = asyncio.run(main())
+    async def main() -> tuple[list[RunReport], dict[tuple[str, str, str], int]]:
+        with storage_errors(settings.database_url()):
+            async with Zoho.from_settings(settings) as zoho:
+                return await zoho.ledger.runs(tenant, limit), await zoho.ledger.status_counts(
+                    tenant
+                )
+
+    with database_failures():
+        runs, counts = asyncio.run(main())
     if as_json:
         ledger_rows = [
             {"tenant": t, "module": m, "status": s, "rows": n}

@@ -18,7 +18,7 @@ from rich.markup import escape  # messages may hold [brackets]
 from rich.table import Table
 
 from zohokit import Zoho
-from zohokit.cli._console import make_console
+from zohokit.cli._console import database_failures, make_console
 from zohokit.errors import ZohoError
 from zohokit.settings import PROVIDERS, Settings
 from zohokit.tokens import OAuthTokenService, TokenStatus, generate_key
@@ -51,7 +51,8 @@ def _run_root(work: Callable[[Zoho], Awaitable[T]]) -> T:
             return await work(zoho)
 
     try:
-        return asyncio.run(main())
+        with database_failures():
+            return asyncio.run(main())
     except ZohoError as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .. import db as _db
 from .._clock import Clock, epoch, system_clock
+from ..errors import StorageUnavailable
 from ..settings import PROVIDERS, EnvCredentials
 from ._accounts_client import AccountsClient
 from ._credentials import CredentialSource
@@ -60,11 +61,12 @@ class TokenServiceBase:
         migrate: bool = True,
         poll_interval: float = 0.05,
         owns_engine: bool = True,
+        storage_timeout: float | None = None,
     ) -> None:
         self.policy = policy or RefreshPolicy()
         self._engine = engine
         self._owns_engine = owns_engine
-        self._store = TokenStore(engine)
+        self._store = TokenStore(engine, timeout=storage_timeout or _db.Timeouts().statement)
         self._cipher = cipher
         self._accounts = accounts or AccountsClient(
             timeout=self.policy.timeout, transport=transport
@@ -82,6 +84,20 @@ class TokenServiceBase:
         self._ready_lock: asyncio.Lock | None = None
         self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._rng = random.Random()
+        # After the database failed, callers are answered without it for a moment (monotonic
+        # time: this is about the outage, not about token lifetimes).
+        self._storage_down_until = 0.0
+        self._storage_error: StorageUnavailable | None = None
+        self._stale_noted: dict[tuple[str, str], float] = {}
+
+    @property
+    def max_wait(self) -> float:
+        """The most a caller waits for a token before it gets one or a ``ZohoError``.
+
+        Two leases (a dead holder's runs out, the next refresh takes one), the accounts
+        call's timeout, and one database step (``storage_timeout``) for the last read.
+        """
+        return self.policy.wait_bound() + self._store.timeout
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(url={self._engine.url!r}, owner={self._owner!r})"
@@ -112,7 +128,11 @@ class TokenServiceBase:
         async with self._ready_lock:
             if not self._ready:
                 if self._migrate:
-                    await _db.upgrade_async(self._engine)
+                    await _db.bounded(
+                        _db.upgrade_async(self._engine),
+                        seconds=self.max_wait,
+                        url=self._engine.url,
+                    )
                 self._ready = True
 
     # --- read-only views ------------------------------------------------------------------

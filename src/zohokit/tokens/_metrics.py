@@ -34,6 +34,17 @@ RECOVERED = Counter(
     "Tenants that refreshed successfully after failures or re-authorization.",
     ["provider"],
 )
+SERVED_STALE = Counter(
+    "zohokit_token_served_stale_total",
+    "Cached tokens served past their refresh moment (still valid) because the database"
+    " could not be reached.",
+    ["provider"],
+)
+STORAGE_UNAVAILABLE = Counter(
+    "zohokit_token_storage_unavailable_total",
+    "Token requests that found the database unreachable or too slow.",
+    ["provider"],
+)
 REFRESH_LATENCY = Histogram(
     "zohokit_token_refresh_seconds",
     "Latency of calls to Zoho's token endpoint.",

@@ -31,7 +31,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..datacenters import by_accounts_server
-from ..errors import NeedsReauthorization, TokenRefreshFailed, TokenRevoked
+from ..db import within
+from ..errors import NeedsReauthorization, StorageUnavailable, TokenRefreshFailed, TokenRevoked
 from . import _metrics as m
 from ._accounts_client import TokenFailure, TokenGrant
 from ._admin import HEALTHY, TokenAdmin
@@ -44,6 +45,9 @@ from ._store import TokenRow
 __all__ = ["OAuthTokenService"]
 
 Credentials = ZohoCredentials | Mapping[str, Any] | None
+#: After the database failed, callers are answered without it (a cached token or the same
+#: error) for this long, so a queue of callers does not wait on a dead database one by one.
+STORAGE_RETRY_SECONDS = 1.0
 
 
 class OAuthTokenService(TokenAdmin):
@@ -84,15 +88,10 @@ class OAuthTokenService(TokenAdmin):
         (with ``retry_after``) when no valid token can be served right now.
         """
         _validate(tenant, provider)
-        key = (tenant, provider)
-        hit = self._cache.get(key)
+        hit = self._cache.get((tenant, provider))
         if hit is not None and self._clock() < hit.serve_until:
             return hit.token
-        async with self._lock(key):
-            hit = self._cache.get(key)
-            if hit is not None and self._clock() < hit.serve_until:
-                return hit.token
-            return await self._obtain(tenant, provider, ZohoCredentials.coerce(credentials), None)
+        return await self._answer(tenant, provider, ZohoCredentials.coerce(credentials), None)
 
     async def invalidate(
         self, tenant: str, provider: str, failed_token: str, credentials: Credentials = None
@@ -108,12 +107,8 @@ class OAuthTokenService(TokenAdmin):
         hit = self._cache.get(key)
         if hit is not None and hit.token.token == failed_token:
             del self._cache[key]
-        async with self._lock(key):
-            hit = self._cache.get(key)
-            if hit is not None and self._clock() < hit.serve_until:
-                return hit.token  # a concurrent caller already recovered
-            coerced = ZohoCredentials.coerce(credentials)
-            return await self._obtain(tenant, provider, coerced, failed_token)
+        coerced = ZohoCredentials.coerce(credentials)
+        return await self._answer(tenant, provider, coerced, failed_token)
 
     async def force_refresh(
         self, tenant: str, provider: str, credentials: Credentials = None
@@ -127,6 +122,103 @@ class OAuthTokenService(TokenAdmin):
         return await self.invalidate(tenant, provider, current or "\x00none", credentials)
 
     # --- the protocol ---------------------------------------------------------------------
+
+    async def _answer(
+        self,
+        tenant: str,
+        provider: str,
+        creds: ZohoCredentials | None,
+        failed_token: str | None,
+    ) -> AccessToken:
+        """A token or a ``ZohoError`` within :attr:`max_wait`, whatever the database does.
+
+        While the database cannot be reached, a cached token that is past its refresh moment
+        but still valid is served (and counted); without one the error is
+        :class:`StorageUnavailable`, at once for the moment after a failure.
+        """
+        key = (tenant, provider)
+        try:
+            self._check_storage(tenant, provider)
+            try:
+                return await within(self._locked(key, creds, failed_token), self.max_wait)
+            except TimeoutError as exc:
+                raise TokenRefreshFailed(
+                    f"no token within {self.max_wait:g} s (the database or a peer is too slow)",
+                    retry_after=self.policy.lease,
+                    tenant=tenant,
+                    provider=provider,
+                ) from exc
+        except (StorageUnavailable, TokenRefreshFailed) as exc:
+            if isinstance(exc, TokenRefreshFailed):
+                if not isinstance(exc.__cause__, TimeoutError):
+                    raise  # Zoho's answer, handled by the protocol (cooldown, backoff)
+                self._note_storage_failure(None, tenant, provider)
+            stale = self._stale(key) if failed_token is None else None
+            if stale is None:
+                raise
+            return stale
+
+    def _note_storage_failure(
+        self, exc: StorageUnavailable | None, tenant: str, provider: str
+    ) -> None:
+        """Answer callers without the database for a moment; count and log it once."""
+        if time.monotonic() < self._storage_down_until:
+            return
+        self._storage_error = exc
+        self._storage_down_until = time.monotonic() + STORAGE_RETRY_SECONDS
+        m.STORAGE_UNAVAILABLE.labels(provider).inc()
+        cause = exc.__cause__ if exc is not None else None
+        m.emit(
+            "token.storage_unavailable",
+            logging.WARNING,
+            tenant,
+            provider,
+            error=type(cause).__name__ if cause is not None else "timeout",
+        )
+
+    async def _locked(
+        self, key: tuple[str, str], creds: ZohoCredentials | None, failed_token: str | None
+    ) -> AccessToken:
+        async with self._lock(key):
+            hit = self._cache.get(key)
+            if hit is not None and self._clock() < hit.serve_until:
+                return hit.token  # a concurrent caller already got (or recovered) one
+            # Queued behind a caller that just found the database away: do not try again yet.
+            self._check_storage(*key)
+            try:
+                return await self._obtain(*key, creds, failed_token)
+            except StorageUnavailable as exc:
+                # Noted before the lock is let go, so the callers queued on it see it.
+                self._note_storage_failure(exc, *key)
+                raise
+
+    def _check_storage(self, tenant: str, provider: str) -> None:
+        failed = self._storage_error
+        if failed is not None and time.monotonic() < self._storage_down_until:
+            raise StorageUnavailable(
+                failed.message, url=failed.url, tenant=tenant, provider=provider
+            ) from failed.__cause__
+
+    def _stale(self, key: tuple[str, str]) -> AccessToken | None:
+        """The cached token if it is still valid (past its refresh moment is fine)."""
+        hit = self._cache.get(key)
+        now = self._clock()
+        if hit is None or not self.policy.is_usable(hit.token.expires_at.timestamp(), now):
+            return None
+        tenant, provider = key
+        m.SERVED_STALE.labels(provider).inc()
+        # One line per tenant a minute, not one per call, while the outage lasts.
+        if time.monotonic() >= self._stale_noted.get(key, 0.0):
+            self._stale_noted[key] = time.monotonic() + 60.0
+            m.emit(
+                "token.served_stale",
+                logging.WARNING,
+                tenant,
+                provider,
+                reason="storage_unavailable",
+                expires_in=round(hit.token.expires_at.timestamp() - now),
+            )
+        return hit.token
 
     async def _obtain(
         self,
@@ -162,9 +254,7 @@ class OAuthTokenService(TokenAdmin):
                         return served
                     return await self._refresh(fresh, creds, failed_token)
                 finally:
-                    await self._store.release_lease(
-                        tenant=tenant, provider=provider, owner=self._owner
-                    )
+                    await self._release(tenant, provider)
             if self._clock() > deadline:
                 raise TokenRefreshFailed(
                     "timed out waiting for another process to refresh the token",
@@ -178,6 +268,14 @@ class OAuthTokenService(TokenAdmin):
             if polled is None:
                 raise TokenRevoked("the token row was deleted", tenant=tenant, provider=provider)
             row = polled
+
+    async def _release(self, tenant: str, provider: str) -> None:
+        try:
+            await self._store.release_lease(tenant=tenant, provider=provider, owner=self._owner)
+        except StorageUnavailable:
+            # The lease stays behind; this process takes it again on its next try
+            # (TokenStore.try_lease), and peers get it when it expires.
+            m.emit("token.lease_orphaned", logging.WARNING, tenant, provider)
 
     def _serve(self, row: TokenRow, now: float, failed_token: str | None) -> AccessToken | None:
         """The row's token (cached) if :func:`decide` serves it, ``None`` when a refresh is
@@ -260,13 +358,19 @@ class OAuthTokenService(TokenAdmin):
         if row.failure_count:
             m.RECOVERED.labels(provider).inc()
             m.emit("token.recovered", logging.INFO, tenant, provider, after=row.failure_count)
-        written = await self._store.compare_and_swap(
-            tenant=tenant,
-            provider=provider,
-            expected_version=row.version,
-            values=values,
-            now=as_datetime(now),
-        )
+        try:
+            written = await self._store.compare_and_swap(
+                tenant=tenant,
+                provider=provider,
+                expected_version=row.version,
+                values=values,
+                now=as_datetime(now),
+            )
+        except StorageUnavailable:
+            # Zoho minted a valid token but the database went away: serve it rather than
+            # fail; peers refresh for themselves once the database is back.
+            m.emit("token.unsaved", logging.WARNING, tenant, provider)
+            written = True
         if not written:
             # A peer wrote first (our lease had run out). Prefer its token if it is fresh;
             # ours is valid too, so serve it rather than fail.

@@ -13,10 +13,10 @@ sees a plaintext token.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Column,
@@ -34,8 +34,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.expression import Executable
 
-from ..db import UTCDateTime
+from ..db import Timeouts, UTCDateTime, bounded
+
+T = TypeVar("T")
 
 __all__ = ["TokenRow", "TokenStore", "metadata", "oauth_tokens"]
 
@@ -122,17 +125,33 @@ def _key(tenant: str, provider: str) -> Any:
 
 
 class TokenStore:
-    """Reads and conditional writes of ``oauth_tokens`` on one async engine."""
+    """Reads and conditional writes of ``oauth_tokens`` on one async engine.
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    Every statement is bounded: it answers within ``timeout`` seconds or raises
+    :class:`~zohokit.errors.StorageUnavailable` (so do refused and lost connections).
+    """
+
+    def __init__(self, engine: AsyncEngine, *, timeout: float = Timeouts().statement) -> None:
         self.engine = engine
+        self.timeout = timeout
+
+    async def _bounded(
+        self, work: Coroutine[Any, Any, T], tenant: str | None = None, provider: str | None = None
+    ) -> T:
+        return await bounded(
+            work, seconds=self.timeout, url=self.engine.url, tenant=tenant, provider=provider
+        )
 
     async def get(self, *, tenant: str, provider: str) -> TokenRow | None:
         """The row for (tenant, provider), or ``None``."""
-        async with self.engine.connect() as conn:
-            result = await conn.execute(select(*_COLUMNS).where(_key(tenant, provider)))
-            row = result.first()
-        return TokenRow(**row._mapping) if row is not None else None
+
+        async def work() -> TokenRow | None:
+            async with self.engine.connect() as conn:
+                result = await conn.execute(select(*_COLUMNS).where(_key(tenant, provider)))
+                row = result.first()
+            return TokenRow(**row._mapping) if row is not None else None
+
+        return await self._bounded(work(), tenant, provider)
 
     async def list(
         self, *, tenant: str | None = None, provider: str | None = None
@@ -143,39 +162,52 @@ class TokenStore:
             query = query.where(oauth_tokens.c.tenant == tenant)
         if provider is not None:
             query = query.where(oauth_tokens.c.provider == provider)
-        async with self.engine.connect() as conn:
-            result = await conn.execute(query)
-            return [TokenRow(**r._mapping) for r in result]
+
+        async def work() -> list[TokenRow]:
+            async with self.engine.connect() as conn:
+                result = await conn.execute(query)
+                return [TokenRow(**r._mapping) for r in result]
+
+        return await self._bounded(work(), tenant, provider)
 
     async def insert(self, values: Mapping[str, Any], *, now: datetime) -> bool:
         """Insert a new row; ``False`` if a peer inserted the same (tenant, provider) first."""
         row = {"failure_count": 0, "version": 1, "created_at": now, "updated_at": now, **values}
-        try:
-            async with self.engine.begin() as conn:
-                await conn.execute(insert(oauth_tokens).values(**row))
-        except IntegrityError:
-            return False
-        return True
+
+        async def work() -> bool:
+            try:
+                async with self.engine.begin() as conn:
+                    await conn.execute(insert(oauth_tokens).values(**row))
+            except IntegrityError:
+                return False
+            return True
+
+        return await self._bounded(work(), row.get("tenant"), row.get("provider"))
 
     async def try_lease(
         self, *, tenant: str, provider: str, owner: str, now: datetime, until: datetime
     ) -> bool:
-        """Take the refresh lease if nobody holds an unexpired one. ``True`` if we hold it now."""
+        """Take the refresh lease if nobody else holds an unexpired one. ``True`` if we hold
+        it now.
+
+        A lease ``owner`` already holds is taken again: when the database went away while
+        this process was refreshing, its release never arrived, and the process that is
+        alive to retry must not wait for its own orphaned lease to expire.
+        """
         stmt = (
             update(oauth_tokens)
             .where(
                 _key(tenant, provider),
                 or_(
                     oauth_tokens.c.lease_owner.is_(None),
+                    oauth_tokens.c.lease_owner == owner,
                     oauth_tokens.c.lease_expires_at.is_(None),
                     oauth_tokens.c.lease_expires_at <= now,
                 ),
             )
             .values(lease_owner=owner, lease_expires_at=until)
         )
-        async with self.engine.begin() as conn:
-            result = await conn.execute(stmt)
-        return bool(result.rowcount == 1)
+        return await self._execute(stmt, tenant, provider) == 1
 
     async def release_lease(self, *, tenant: str, provider: str, owner: str) -> None:
         """Give the lease back, only if we still hold it."""
@@ -184,8 +216,7 @@ class TokenStore:
             .where(_key(tenant, provider), oauth_tokens.c.lease_owner == owner)
             .values(lease_owner=None, lease_expires_at=None)
         )
-        async with self.engine.begin() as conn:
-            await conn.execute(stmt)
+        await self._execute(stmt, tenant, provider)
 
     async def compare_and_swap(
         self,
@@ -205,12 +236,19 @@ class TokenStore:
             .where(_key(tenant, provider), oauth_tokens.c.version == expected_version)
             .values(**values, version=expected_version + 1, updated_at=now)
         )
-        async with self.engine.begin() as conn:
-            result = await conn.execute(stmt)
-        return bool(result.rowcount == 1)
+        return await self._execute(stmt, tenant, provider) == 1
 
     async def delete(self, *, tenant: str, provider: str) -> bool:
         """Remove the row; ``True`` if there was one."""
-        async with self.engine.begin() as conn:
-            result = await conn.execute(oauth_tokens.delete().where(_key(tenant, provider)))
-        return bool(result.rowcount)
+        stmt = oauth_tokens.delete().where(_key(tenant, provider))
+        return await self._execute(stmt, tenant, provider) > 0
+
+    async def _execute(self, stmt: Executable, tenant: str, provider: str) -> int:
+        """Run one write in its own transaction; the number of rows it changed."""
+
+        async def work() -> int:
+            async with self.engine.begin() as conn:
+                result = await conn.execute(stmt)
+            return int(result.rowcount)
+
+        return await self._bounded(work(), tenant, provider)
