@@ -79,5 +79,5 @@ def test_a_mapping_without_module_or_key_says_what_to_give() -> None:
         load_mapping(None)
     assert str(missing.value).startswith("mapping: no module and no key given")
     assert "--module Contacts --key Email, or --map FILE" in str(missing.value)
-    with pytest.raises(MappingError, match="^mapping: no key given"):
+    with pytest.raises(MappingError, match=r"^mapping: no key given"):
         load_mapping(None, module="Contacts")
