@@ -12,6 +12,7 @@ from zohokit.crm import RecordResult
 from zohokit.errors import RateLimited, ServerError, TransportError, ZohoAPIError
 from zohokit.sync import (
     LedgerState,
+    SyncMapping,
     classify_result,
     next_attempt,
     normalize_key,
@@ -19,6 +20,7 @@ from zohokit.sync import (
     row_hash,
     split,
 )
+from zohokit.sync._preflight import key_column_problem, missing_key, written_fields
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=10),
@@ -114,3 +116,45 @@ def test_split_halves_keep_every_row_once_and_shrink(batch: list[int]) -> None:
     if len(batch) > 1:
         assert len(halves) == 2
         assert all(0 < len(h) < len(batch) for h in halves)
+
+
+def test_the_fields_a_push_writes_come_from_the_mapping_or_the_columns() -> None:
+    mapped = SyncMapping.from_dict(
+        {
+            "module": "Contacts",
+            "key": "Email",
+            "fields": {"email": "Email", "last": "Last_Name"},
+            "constants": {"Lead_Source": "Web"},
+        }
+    )
+    assert written_fields(mapped, ["email", "last", "ignored"]) == [
+        "Email",
+        "Last_Name",
+        "Lead_Source",
+    ]
+    identity = SyncMapping.from_dict({"module": "Leads", "key": "Email"})
+    assert written_fields(identity, ["Last_Name", "Email"]) == ["Last_Name", "Email"]
+
+
+@given(st.lists(st.text(min_size=1, max_size=8), max_size=5, unique=True))
+def test_a_key_column_is_missing_exactly_when_no_column_carries_the_key(
+    columns: list[str],
+) -> None:
+    mapping = SyncMapping.from_dict({"module": "Leads", "key": "Email"})
+    problem = key_column_problem(mapping, dict.fromkeys(columns, "x"))
+    assert (problem is None) == ("Email" in columns)
+    if problem is not None:
+        for column in columns:
+            assert repr(column) in problem  # every column of the file is listed
+
+
+def test_a_missing_key_names_the_empty_cell_or_the_closest_column() -> None:
+    mapping = SyncMapping.from_dict(
+        {"module": "Contacts", "key": "Email", "fields": {"mail": "Email", "last": "Last_Name"}}
+    )
+    assert missing_key(mapping, 3, {"mail": "", "last": "X"}) == (
+        "row 3 has no Email (its 'mail' cell is empty)"
+    )
+    message = missing_key(mapping, 4, {"e-mail": "a@x.com", "last": "X"})
+    assert message.startswith("row 4 has no Email (the file's columns: 'e-mail', 'last'")
+    assert "did you mean 'e-mail'?" in message
