@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import DateTime, event, text
+from sqlalchemy import Column, DateTime, String, event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -47,8 +47,10 @@ __all__ = [
     "is_sqlite",
     "safe_url",
     "storage_errors",
+    "tenant_column",
     "upgrade",
     "upgrade_async",
+    "utc_column",
     "within",
 ]
 
@@ -206,6 +208,17 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def tenant_column(length: int = 255, *, primary_key: bool = False) -> Column[str]:
+    """The ``tenant`` column that scopes a row to one tenant: required, or (``primary_key``)
+    the first part of the key."""
+    return Column("tenant", String(length), primary_key=primary_key, nullable=False)
+
+
+def utc_column(name: str, *, required: bool = False) -> Column[datetime]:
+    """A :class:`UTCDateTime` column named ``name`` (``required``: NOT NULL)."""
+    return Column(name, UTCDateTime(), nullable=not required)
 
 
 def is_sqlite(url: str) -> bool:

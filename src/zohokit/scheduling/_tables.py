@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 
 from zohokit.availability import Busy, BusySource, Schedule
-from zohokit.db import UTCDateTime
+from zohokit.db import tenant_column, utc_column
 
 if TYPE_CHECKING:
     from ._vault import CustomerVault
@@ -57,43 +57,46 @@ __all__ = [
 
 metadata = MetaData()
 
+
+def _busy_columns() -> list[Column[Any]]:
+    """What a hold and a booking both are: a slot of a tenant's calendar, with the buffers it
+    was taken with (the columns :func:`busy_of` reads)."""
+    return [
+        Column("id", String(32), primary_key=True),
+        tenant_column(),
+        Column("calendar_id", String(255), nullable=False),
+        utc_column("start_utc", required=True),
+        utc_column("end_utc", required=True),
+        Column("buffer_before_s", Integer, nullable=False),
+        Column("buffer_after_s", Integer, nullable=False),
+    ]
+
+
 booking_schedules = Table(
     "booking_schedules",
     metadata,
-    Column("tenant", String(255), primary_key=True),
+    tenant_column(primary_key=True),
     Column("schedule", Text, nullable=False),
     Column("calendar_id", String(255)),
     Column("user_email", String(320)),
-    Column("updated_at", UTCDateTime(), nullable=False),
+    utc_column("updated_at", required=True),
 )
 
 booking_holds = Table(
     "booking_holds",
     metadata,
-    Column("id", String(32), primary_key=True),
-    Column("tenant", String(255), nullable=False),
-    Column("calendar_id", String(255), nullable=False),
-    Column("start_utc", UTCDateTime(), nullable=False),
-    Column("end_utc", UTCDateTime(), nullable=False),
-    Column("buffer_before_s", Integer, nullable=False),
-    Column("buffer_after_s", Integer, nullable=False),
-    Column("expires_at", UTCDateTime(), nullable=False),
-    Column("created_at", UTCDateTime(), nullable=False),
+    *_busy_columns(),
+    utc_column("expires_at", required=True),
+    utc_column("created_at", required=True),
     Index("ix_booking_holds_tenant_start", "tenant", "start_utc"),
 )
 
 bookings = Table(
     "bookings",
     metadata,
-    Column("id", String(32), primary_key=True),
-    Column("tenant", String(255), nullable=False),
-    Column("calendar_id", String(255), nullable=False),
-    Column("start_utc", UTCDateTime(), nullable=False),
-    Column("end_utc", UTCDateTime(), nullable=False),
+    *_busy_columns(),
     # start_utc while active, NULL once cancelled: the column the double-booking guard is on.
-    Column("active_start", UTCDateTime()),
-    Column("buffer_before_s", Integer, nullable=False),
-    Column("buffer_after_s", Integer, nullable=False),
+    utc_column("active_start"),
     Column("state", String(16), nullable=False),
     Column("event_synced", Boolean, nullable=False),
     Column("crm_synced", Boolean, nullable=False),
@@ -112,10 +115,10 @@ bookings = Table(
     Column("crm_module", String(100)),
     Column("crm_record_id", String(32)),
     Column("lease_owner", String(32)),
-    Column("lease_until", UTCDateTime()),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("updated_at", UTCDateTime(), nullable=False),
-    Column("cancelled_at", UTCDateTime()),
+    utc_column("lease_until"),
+    utc_column("created_at", required=True),
+    utc_column("updated_at", required=True),
+    utc_column("cancelled_at"),
     UniqueConstraint("tenant", "calendar_id", "active_start", name="uq_bookings_active_slot"),
     UniqueConstraint("tenant", "idempotency_key", name="uq_bookings_idempotency_key"),
     Index("ix_bookings_tenant_start", "tenant", "start_utc"),

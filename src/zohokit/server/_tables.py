@@ -28,6 +28,8 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ..db import tenant_column
+
 __all__ = [
     "ConnectState",
     "StateStore",
@@ -42,25 +44,34 @@ __all__ = [
 
 metadata = MetaData()
 
+#: The longest tenant key the service accepts.
+_TENANT_LENGTH = 64
+
+
+def _epoch_column(name: str, *, required: bool = True) -> Column[float]:
+    """A time as epoch seconds (``required``: NOT NULL)."""
+    return Column(name, Float, nullable=not required)
+
+
 tenants = Table(
     "tenants",
     metadata,
-    Column("tenant", String(64), primary_key=True),
+    tenant_column(_TENANT_LENGTH, primary_key=True),
     Column("name", String(255), nullable=False),
     Column("data_center", String(16), nullable=False),
-    Column("created_at", Float, nullable=False),
+    _epoch_column("created_at"),
 )
 
 oauth_states = Table(
     "oauth_states",
     metadata,
     Column("state_hash", String(64), primary_key=True),
-    Column("tenant", String(64), nullable=False),
+    tenant_column(_TENANT_LENGTH),
     Column("provider", String(32), nullable=False),
     Column("redirect_uri", Text, nullable=False),
-    Column("created_at", Float, nullable=False),
-    Column("expires_at", Float, nullable=False),
-    Column("used_at", Float),
+    _epoch_column("created_at"),
+    _epoch_column("expires_at"),
+    _epoch_column("used_at", required=False),
     # Expired states are swept by range on every new connect.
     Index("ix_oauth_states_expires_at", "expires_at"),
     #: The PKCE verifier of the flow, encrypted (``None`` for a flow started without PKCE).
@@ -73,9 +84,10 @@ admin_sessions = Table(
     # SHA-256 of the cookie's random value: a database dump cannot be replayed as a cookie.
     Column("session_hash", String(64), primary_key=True),
     Column("key_id", String(32), nullable=False),
-    Column("tenant", String(64)),
-    Column("created_at", Float, nullable=False),
-    Column("expires_at", Float, nullable=False),
+    # None: an operator's session (every tenant).
+    Column("tenant", String(_TENANT_LENGTH)),
+    _epoch_column("created_at"),
+    _epoch_column("expires_at"),
     Index("ix_admin_sessions_expires_at", "expires_at"),
 )
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -42,7 +42,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .._clock import Clock, system_clock
-from ..db import UTCDateTime, create_engine, upgrade_async
+from ..db import create_engine, tenant_column, upgrade_async, utc_column
 from ._bulkwrite import BulkUpsert
 from ._plan import LedgerState, Status
 from ._report import RunReport
@@ -55,11 +55,16 @@ _CHUNK = 500
 
 metadata = MetaData()
 
+
+def _module_key() -> list[Column[str]]:
+    """The (tenant, module) a ledger row or a cursor belongs to: the first part of its key."""
+    return [tenant_column(primary_key=True), Column("module", String(100), primary_key=True)]
+
+
 sync_ledger = Table(
     "sync_ledger",
     metadata,
-    Column("tenant", String(255), primary_key=True),
-    Column("module", String(100), primary_key=True),
+    *_module_key(),
     Column("external_id", String(512), primary_key=True),
     Column("zoho_id", String(32)),
     Column("content_hash", String(64)),
@@ -67,28 +72,27 @@ sync_ledger = Table(
     Column("attempts", Integer, nullable=False, default=0, server_default="0"),
     Column("last_error_code", String(100)),
     Column("last_error_details", Text),
-    Column("zoho_modified_time", UTCDateTime()),
-    Column("last_pushed_at", UTCDateTime()),
-    Column("updated_at", UTCDateTime(), nullable=False),
+    utc_column("zoho_modified_time"),
+    utc_column("last_pushed_at"),
+    utc_column("updated_at", required=True),
     Index("ix_sync_ledger_zoho_id", "tenant", "module", "zoho_id"),
 )
 
 sync_cursors = Table(
     "sync_cursors",
     metadata,
-    Column("tenant", String(255), primary_key=True),
-    Column("module", String(100), primary_key=True),
+    *_module_key(),
     Column("stream", String(16), primary_key=True),
-    Column("cursor", UTCDateTime()),
+    utc_column("cursor"),
     Column("seen", Text, nullable=False),
-    Column("updated_at", UTCDateTime(), nullable=False),
+    utc_column("updated_at", required=True),
 )
 
 sync_runs = Table(
     "sync_runs",
     metadata,
     Column("run_id", String(32), primary_key=True),
-    Column("tenant", String(255), nullable=False),
+    tenant_column(),
     Column("module", String(100), nullable=False),
     Column("direction", String(8), nullable=False),
     Column("status", String(32), nullable=False),
@@ -212,18 +216,11 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
 
 
 def _entry(row: Any) -> LedgerEntry:
-    details = json.loads(row.last_error_details) if row.last_error_details else None
-    return LedgerEntry(
-        external_id=row.external_id,
-        zoho_id=row.zoho_id,
-        content_hash=row.content_hash,
-        status=row.status,
-        attempts=row.attempts,
-        last_error_code=row.last_error_code,
-        last_error_details=details,
-        zoho_modified_time=row.zoho_modified_time,
-        last_pushed_at=row.last_pushed_at,
-    )
+    # The entry's fields are columns of the row by the same names; only the details are JSON.
+    values = {f.name: getattr(row, f.name) for f in fields(LedgerEntry)}
+    details = values["last_error_details"]
+    values["last_error_details"] = json.loads(details) if details else None
+    return LedgerEntry(**values)
 
 
 class Ledger:

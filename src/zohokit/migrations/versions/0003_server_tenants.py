@@ -11,12 +11,13 @@ branch_labels = depends_on = None
 
 def upgrade() -> None:
     """Create the tables as :mod:`zohokit.server._tables` describes them."""
+    epoch = sa.Float  # the service's times are epoch seconds
     op.create_table(
         "tenants",
         sa.Column("tenant", sa.String(64), primary_key=True),
         sa.Column("name", sa.String(255), nullable=False),
         sa.Column("data_center", sa.String(16), nullable=False),
-        sa.Column("created_at", sa.Float, nullable=False),
+        sa.Column("created_at", epoch, nullable=False),
     )
     op.create_table(
         "oauth_states",
@@ -25,9 +26,9 @@ def upgrade() -> None:
         sa.Column("tenant", sa.String(64), nullable=False),
         sa.Column("provider", sa.String(32), nullable=False),
         sa.Column("redirect_uri", sa.Text, nullable=False),
-        sa.Column("created_at", sa.Float, nullable=False),
-        sa.Column("expires_at", sa.Float, nullable=False),
-        sa.Column("used_at", sa.Float),
+        sa.Column("created_at", epoch, nullable=False),
+        sa.Column("expires_at", epoch, nullable=False),
+        sa.Column("used_at", epoch),
     )
     op.create_index("ix_oauth_states_expires_at", "oauth_states", ["expires_at"])
 

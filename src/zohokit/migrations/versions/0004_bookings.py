@@ -14,6 +14,17 @@ revision, down_revision = "0003_bookings", "0003_server"
 branch_labels = depends_on = None
 
 
+def _slot_columns(ts: sa.DateTime) -> list[sa.Column[object]]:
+    """The first columns of a hold and of a booking: which tenant's calendar, and when."""
+    return [
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column("tenant", sa.String(255), nullable=False),
+        sa.Column("calendar_id", sa.String(255), nullable=False),
+        sa.Column("start_utc", ts, nullable=False),
+        sa.Column("end_utc", ts, nullable=False),
+    ]
+
+
 def upgrade() -> None:
     """Create the tables as :mod:`zohokit.scheduling._store` describes them."""
     ts = sa.DateTime(timezone=True)
@@ -27,11 +38,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "booking_holds",
-        sa.Column("id", sa.String(32), primary_key=True),
-        sa.Column("tenant", sa.String(255), nullable=False),
-        sa.Column("calendar_id", sa.String(255), nullable=False),
-        sa.Column("start_utc", ts, nullable=False),
-        sa.Column("end_utc", ts, nullable=False),
+        *_slot_columns(ts),
         sa.Column("buffer_before_s", sa.Integer, nullable=False),
         sa.Column("buffer_after_s", sa.Integer, nullable=False),
         sa.Column("expires_at", ts, nullable=False),
@@ -40,11 +47,7 @@ def upgrade() -> None:
     op.create_index("ix_booking_holds_tenant_start", "booking_holds", ["tenant", "start_utc"])
     op.create_table(
         "bookings",
-        sa.Column("id", sa.String(32), primary_key=True),
-        sa.Column("tenant", sa.String(255), nullable=False),
-        sa.Column("calendar_id", sa.String(255), nullable=False),
-        sa.Column("start_utc", ts, nullable=False),
-        sa.Column("end_utc", ts, nullable=False),
+        *_slot_columns(ts),
         sa.Column("active_start", ts),
         sa.Column("buffer_before_s", sa.Integer, nullable=False),
         sa.Column("buffer_after_s", sa.Integer, nullable=False),
