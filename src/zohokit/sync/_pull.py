@@ -19,7 +19,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -257,6 +257,20 @@ async def _run_pull(
         await ledger.save_cursor(tenant, module, "deleted", removed.cursor())
 
 
+def _stamped(
+    items: list[dict[str, Any]], key: str, stream: _Stream
+) -> Iterator[tuple[str, int, str, dict[str, Any]]]:
+    """Each item that has a time at ``key``, as (id, epoch seconds, the time as Zoho wrote it,
+    item); the stream is advanced past an item before it is handed out."""
+    for item in items:
+        stamp = item.get(key)
+        when = _epoch(stamp)
+        if when is None:
+            continue
+        stream.advance(datetime.fromisoformat(str(stamp)))
+        yield str(item.get("id")), when, str(stamp), item
+
+
 async def _deliver(
     ledger: Ledger,
     tenant: str,
@@ -269,13 +283,7 @@ async def _deliver(
     if not batch:
         return
     ours = await ledger.by_zoho_id(tenant, module, [str(r.get("id")) for r in batch])
-    for record in batch:
-        record_id = str(record.get("id"))
-        modified = record.get("Modified_Time")
-        when = _epoch(modified)
-        if when is None:
-            continue
-        stream.advance(datetime.fromisoformat(str(modified)))
+    for record_id, when, modified, record in _stamped(batch, "Modified_Time", stream):
         report.rows_read += 1
         if not stream.first_time((record_id, when)):
             report.unchanged += 1  # delivered by an earlier pull, read again in the overlap
@@ -292,9 +300,7 @@ async def _deliver(
             report.created += 1
         else:
             report.updated += 1
-        await output.emit(
-            Change("created" if is_new else "updated", record_id, str(modified), record)
-        )
+        await output.emit(Change("created" if is_new else "updated", record_id, modified, record))
 
 
 async def _deliver_deletions(
@@ -311,13 +317,7 @@ async def _deliver_deletions(
         entries.append(entry)
     entries.reverse()  # Zoho lists the newest deletion first; deliver them in order.
     ours = await ledger.by_zoho_id(tenant, module, [str(e.get("id")) for e in entries])
-    for entry in entries:
-        record_id = str(entry.get("id"))
-        deleted = entry.get("deleted_time")
-        when = _epoch(deleted)
-        if when is None:
-            continue
-        stream.advance(datetime.fromisoformat(str(deleted)))
+    for record_id, when, deleted, _ in _stamped(entries, "deleted_time", stream):
         if not stream.first_time((record_id, when)):
             continue
         mine = ours.get(record_id)
@@ -325,4 +325,4 @@ async def _deliver_deletions(
             report.echoes += 1
             continue
         report.deleted += 1
-        await output.emit(Change("deleted", record_id, str(deleted), None))
+        await output.emit(Change("deleted", record_id, deleted, None))
