@@ -30,8 +30,9 @@ from typing import TYPE_CHECKING
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from ._asgi import HTTPMiddleware
 from ._auth import authenticate_headers
 from ._errors import error_body
 
@@ -66,17 +67,12 @@ def _has_body(headers: Headers) -> bool:
     return "transfer-encoding" in headers or (length is not None and length.strip() != "0")
 
 
-class RequestGuard:
+class RequestGuard(HTTPMiddleware):
     """Authentication before the body, the body limit, and the security headers (see the
     module docstring). Reads the service's state from the app, so it is built with none."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse the request, or pass it on within the limit and with the headers."""
         state: ServiceState = scope["app"].state.zohokit
         headers = Headers(scope=scope)
         refusal = await self._refusal(state, scope, headers)

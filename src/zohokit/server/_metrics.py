@@ -6,7 +6,9 @@ from __future__ import annotations
 import time
 
 from prometheus_client import Counter, Histogram
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from ._asgi import HTTPMiddleware
 
 __all__ = ["REQUESTS", "REQUEST_SECONDS", "MetricsMiddleware"]
 
@@ -28,16 +30,11 @@ CONNECTS = Counter(
 )
 
 
-class MetricsMiddleware:
+class MetricsMiddleware(HTTPMiddleware):
     """Pure ASGI middleware: counts each HTTP request by method, route template and status."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Count the request and time it."""
         started = time.perf_counter()
         status = 500
 
