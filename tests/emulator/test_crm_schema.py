@@ -15,8 +15,13 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET, emulator_config, mint_access_token
-from tests.sync.test_cli import cli_env
+from tests.fixtures.emulator import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    emulator_config,
+    mint_access_token,
+    user_env,
+)
 from zohokit.cli import app
 from zohokit.emulator import (
     Emulator,
@@ -308,7 +313,7 @@ async def test_a_snapshot_of_one_emulator_loaded_into_a_second_gives_identical_m
             subprocess.run,
             [sys.executable, "-m", "zohokit", "emulator", "snapshot", "--tenant", "acme",
              "--out", str(out)],
-            env=cli_env(first, tmp_path / "cli"), capture_output=True, text=True, timeout=120,
+            env=user_env(first, tmp_path / "cli"), capture_output=True, text=True, timeout=120,
             check=False,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
