@@ -127,6 +127,8 @@ def test_list_and_status_print_json_without_secrets(env: dict[str, str]) -> None
     assert status["state"] == "healthy"  # the admin page's word, not the column's "active"
     assert status["has_refresh_token"] is True
     assert datetime.fromisoformat(status["expires_at"]).tzinfo is not None
+    # The last failure: its columns and the one line the table shows (none yet).
+    assert (status["last_failure_kind"], status["last_error"]) == (None, None)
     assert REFRESH_TOKEN not in json.dumps(status)
     missing = runner.invoke(app, ["tokens", "status", "nobody", "--json"])
     assert missing.exit_code == 1

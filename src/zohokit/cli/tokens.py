@@ -129,7 +129,8 @@ def _as_json(row: TokenStatus) -> dict[str, Any]:
         key: value.isoformat() if isinstance(value, datetime) else value
         for key, value in dataclasses.asdict(row).items()
     }
-    return {"state": row.state(datetime.now(UTC)), **fields}
+    # last_error is the "kind: code" line the table shows, next to its three columns.
+    return {"state": row.state(datetime.now(UTC)), **fields, "last_error": row.last_error}
 
 
 @app.command("list")
