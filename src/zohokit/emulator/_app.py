@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 from dataclasses import fields
 from functools import lru_cache
 from typing import Any
@@ -28,7 +27,7 @@ from ._accounts import AccessGrant, accounts_routes
 from ._core import Emulator, EmulatorConfig, iso, zoho_error, zoho_json
 from ._durable import all_or_nothing
 from ._errors import ApiError
-from ._faults import Decision, FaultConfigError
+from ._faults import Decision, FaultConfigError, non_negative_number
 from ._hosts import host_allowed
 from .calendar import calendar_routes
 from .crm import VERSIONS, crm_routes
@@ -427,22 +426,9 @@ def _apply_config(config: EmulatorConfig, payload: Any) -> None:
         elif isinstance(current, str):
             if not isinstance(value, str):
                 raise ValueError(f"{key} must be a string")
-        elif (
-            not isinstance(value, int | float)
-            or isinstance(value, bool)
-            or not _finite(value)
-            or value < 0
-        ):
+        elif not non_negative_number(value):
             raise ValueError(f"{key} must be a non-negative number")
         setattr(config, key, type(current)(value))
-
-
-def _finite(value: float) -> bool:
-    """Whether ``value`` is an ordinary number (not NaN, not infinite, not past a float)."""
-    try:
-        return math.isfinite(value)
-    except OverflowError:  # an int too large for a float
-        return False
 
 
 def seed_emulator(emu: Emulator, payload: Any) -> dict[str, Any]:

@@ -101,12 +101,7 @@ class FaultRule:
                     raise FaultConfigError(f"{where}.count must be a non-negative integer")
                 rule.count = value
             else:
-                if (
-                    not isinstance(value, int | float)
-                    or isinstance(value, bool)
-                    or not _finite(value)
-                    or value < 0
-                ):
+                if not non_negative_number(value):
                     raise FaultConfigError(f"{where}.{key} must be a non-negative number")
                 if key.endswith("_status"):
                     if not (isinstance(value, int) and 400 <= value <= 599):
@@ -120,11 +115,14 @@ class FaultRule:
         return rule
 
 
-def _finite(value: float) -> bool:
+def non_negative_number(value: object) -> bool:
+    """Whether a JSON value is a number (not a boolean) that is finite and at least 0."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
     # NaN rates never strike and pass the "rates add up to at most 1" check; an infinite
     # latency or stall would hang every matching request for good.
     try:
-        return math.isfinite(value)
+        return math.isfinite(value) and value >= 0
     except OverflowError:  # an int too large for a float
         return False
 

@@ -264,18 +264,12 @@ class CalendarStore:
             uid=f"{self._hex()}@zoho.com",
             id=self._next_id(),
             calendar_uid=cal.uid,
-            source=fields.source,
-            title=fields.title,
-            timezone=fields.timezone,
-            isallday=fields.isallday,
-            start=fields.start,
-            end=fields.end,
             created=now,
             modified=now,
             createdby=self.user_email,
             modifiedby=self.user_email,
             etag=self._next_etag(),
-            rrule=fields.rrule,
+            **vars(fields),  # what the validated eventdata says
         )
         self._events[cal.uid][event.uid] = event
         self._saved(event)

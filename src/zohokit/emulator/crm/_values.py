@@ -8,6 +8,7 @@ same typed view of a value is what search criteria and COQL compare against, so 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -106,10 +107,7 @@ def normalize(f: FieldDef, value: Any) -> Any:
         return value
     if kind in ("integer", "bigint"):
         # Zoho accepts integers as JSON numbers or digit strings, never booleans or fractions.
-        if isinstance(value, bool):
-            raise _bad_type(f)
-        if isinstance(value, str) and _INT.match(value.strip()):
-            value = int(value)
+        value = _number(f, value, _INT, int)
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if not isinstance(value, int):
@@ -119,10 +117,7 @@ def normalize(f: FieldDef, value: Any) -> Any:
             raise _bad_type(f)
         return value
     if kind in ("currency", "double"):
-        if isinstance(value, bool):
-            raise _bad_type(f)
-        if isinstance(value, str) and _NUMBER.match(value.strip()):
-            value = float(value)
+        value = _number(f, value, _NUMBER, float)
         if not isinstance(value, int | float):
             raise _bad_type(f)
         return float(value)
@@ -220,3 +215,13 @@ def literal(f: FieldDef, raw: str) -> Any:
     if kind in ("lookup", "ownerlookup", "userlookup"):
         return text
     return raw.lower()
+
+
+def _number(f: FieldDef, value: Any, pattern: re.Pattern[str], parse: Callable[[str], Any]) -> Any:
+    """``value`` as given, or parsed when it is a string that reads as a number (``pattern``);
+    a boolean is never a number."""
+    if isinstance(value, bool):
+        raise _bad_type(f)
+    if isinstance(value, str) and pattern.match(value.strip()):
+        return parse(value)
+    return value
