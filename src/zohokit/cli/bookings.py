@@ -80,9 +80,8 @@ def _date(text: str, option: str) -> date:
 
 
 def _bookings_table(found: list[Booking]) -> Table:
-    table = Table(title=f"{len(found)} booking(s)")
-    for column in ("id", "tenant", "start (UTC)", "local", "status", "customer", "reason"):
-        table.add_column(column)
+    columns = ("id", "tenant", "start (UTC)", "local", "status", "customer", "reason")
+    table = Table(*columns, title=f"{len(found)} booking(s)")
     for b in found:
         table.add_row(
             b.id,
@@ -136,10 +135,9 @@ def availability_command(
     if as_json:
         out.print_json(json.dumps([slot_dict(slot) for slot in slots]))
         return
-    table = Table(title=f"{len(slots)} slot(s) for {tenant}")
-    table.add_column("local start")
-    table.add_column("local end")
-    table.add_column("UTC start")
+    table = Table(
+        "local start", "local end", "UTC start", title=f"{len(slots)} slot(s) for {tenant}"
+    )
     for slot in slots:
         table.add_row(
             slot.local_start.strftime("%a %Y-%m-%d %H:%M %Z"),

@@ -93,9 +93,8 @@ def _summary(report: RunReport) -> Table:
 
 def _plan(report: RunReport) -> Table:
     """A dry run: what the push would do, with a few rows of each kind."""
-    table = Table(title=f"dry run: push {report.module} for {report.tenant} (nothing sent)")
-    for column in ("rows", "count", "for example"):
-        table.add_column(column)
+    title = f"dry run: push {report.module} for {report.tenant} (nothing sent)"
+    table = Table("rows", "count", "for example", title=title)
     invalid = [f"row {p['row']}: {p['field']}" for p in report.problems[:3]]
     kinds = [
         ("to create", report.created, report.samples.get("create", [])),
@@ -113,9 +112,8 @@ def _plan(report: RunReport) -> Table:
 def _problems(report: RunReport) -> Table | None:
     if not report.problems:
         return None
-    table = Table(title="values refused before sending (nothing sent for these rows)")
-    for column in ("row", "field", "expected", "got"):
-        table.add_column(column)
+    title = "values refused before sending (nothing sent for these rows)"
+    table = Table("row", "field", "expected", "got", title=title)
     for p in report.problems:
         table.add_row(str(p["row"]), p["field"], escape(p["expected"]), escape(p["got"]))
     if report.invalid > len(report.problems):
@@ -126,9 +124,7 @@ def _problems(report: RunReport) -> Table | None:
 def _errors(report: RunReport) -> Table | None:
     if not report.errors:
         return None
-    table = Table(title="errors by code")
-    for column in ("code", "rows", "example row", "message"):
-        table.add_column(column)
+    table = Table("code", "rows", "example row", "message", title="errors by code")
     for code, group in sorted(report.errors.items(), key=lambda item: -item[1].count):
         if code == "INVALID_VALUE":
             continue  # listed value by value below
@@ -304,9 +300,9 @@ def status_command(
         typer.echo(json.dumps(payload, indent=2))
         return
     out = make_console()
-    table = Table(title="sync runs")
-    for column in ("started", "tenant", "module", "dir", "status", "created", "updated"):
-        table.add_column(column)
+    table = Table(
+        "started", "tenant", "module", "dir", "status", "created", "updated", title="sync runs"
+    )
     for column in ("unchanged", "failed", "parked", "invalid", "deleted", "calls", "seconds"):
         table.add_column(column, justify="right")
     for r in runs:
@@ -327,9 +323,7 @@ def status_command(
             f"{r.seconds:.1f}" if r.seconds is not None else "-",
         )
     out.print(table)
-    ledger_table = Table(title="ledger")
-    for column in ("tenant", "module", "status", "rows"):
-        ledger_table.add_column(column)
+    ledger_table = Table("tenant", "module", "status", "rows", title="ledger")
     for (t, m, s), n in sorted(counts.items()):
         ledger_table.add_row(t, m, s, str(n))
     out.print(ledger_table)
