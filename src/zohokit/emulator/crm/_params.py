@@ -7,6 +7,7 @@ Zoho answers for that parameter, so the handlers read as a list of checks in Zoh
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -215,3 +216,59 @@ def write_answer(results: list[dict[str, Any]], all_ok: int) -> Response:
     else:
         status = 400
     return zoho_json({"data": results}, status)
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """A Get Records request's parameters, checked in the order Zoho reports them."""
+
+    fields: list[str] | None
+    per_page: int
+    page_token: str | None
+    page: int
+    sort_by: str
+    sort_order: str
+    converted: str
+    ids: tuple[str, ...]
+    since: float | None
+
+    @property
+    def descending(self) -> bool:
+        """Whether the newest (highest) key comes first."""
+        return self.sort_order == "desc"
+
+    @property
+    def signature(self) -> tuple[Any, ...]:
+        """What a ``page_token`` is bound to: changing any of it is a mismatch."""
+        return (
+            tuple(self.fields or ()),
+            self.per_page,
+            self.sort_by,
+            self.sort_order,
+            self.converted,
+            self.ids,
+            self.since,
+        )
+
+
+def list_query(request: Request, mod: ModuleDef) -> ListQuery:
+    """The parameters of a Get Records request, checked in the order Zoho reports them."""
+    q = request.query_params
+    fields = fields_param(mod, q.get("fields"), required=version_of(request).list_needs_fields)
+    per_page = per_page_param(request)
+    page_token = q.get("page_token")
+    if page_token is not None and q.get("page") is not None:
+        raise ApiError(
+            "AMBIGUITY_DURING_PROCESSING",
+            "page and page_token cannot be given together",
+            details={"ambiguity_due_to": [{"param_name": "page"}, {"param_name": "page_token"}]},
+        )
+    page = page_param(request)
+    sort_by, sort_order = sort_params(request)
+    if q.get("cvid"):
+        raise invalid_param("cvid")
+    converted = converted_param(request)
+    ids_raw = q.get("ids")
+    ids = tuple(i.strip() for i in ids_raw.split(",") if i.strip()) if ids_raw else ()
+    since = header_time(request, "if-modified-since")
+    return ListQuery(fields, per_page, page_token, page, sort_by, sort_order, converted, ids, since)

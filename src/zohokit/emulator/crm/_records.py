@@ -8,29 +8,23 @@ input order.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from .._core import iso, zoho_json
 from .._errors import ApiError, invalid_url
-from ._metadata import ModuleDef
 from ._params import (
     MAX_WRITE,
     Handlers,
-    converted_param,
+    ListQuery,
     fields_param,
     header_time,
-    invalid_param,
     json_body,
+    list_query,
     module_of,
-    page_param,
-    per_page_param,
     project,
     records_of,
-    sort_params,
-    version_of,
     write_answer,
 )
 from ._store import (
@@ -60,7 +54,7 @@ class RecordHandlers(Handlers):
 
     def list_records(self, request: Request, state: ModuleState) -> Response:
         """Get Records with ``page``/``page_token`` paging, sorting and filters."""
-        query = _list_query(request, state.definition)
+        query = list_query(request, state.definition)
         recs, keys = self.store.view(state, query.sort_by, query.converted)
         if query.ids or query.since is not None:
             recs, keys = _filtered(recs, keys, query)
@@ -265,39 +259,6 @@ class RecordHandlers(Handlers):
 
 
 @dataclass(frozen=True)
-class ListQuery:
-    """A Get Records request's parameters, checked in the order Zoho reports them."""
-
-    fields: list[str] | None
-    per_page: int
-    page_token: str | None
-    page: int
-    sort_by: str
-    sort_order: str
-    converted: str
-    ids: tuple[str, ...]
-    since: float | None
-
-    @property
-    def descending(self) -> bool:
-        """Whether the newest (highest) key comes first."""
-        return self.sort_order == "desc"
-
-    @property
-    def signature(self) -> tuple[Any, ...]:
-        """What a ``page_token`` is bound to: changing any of it is a mismatch."""
-        return (
-            tuple(self.fields or ()),
-            self.per_page,
-            self.sort_by,
-            self.sort_order,
-            self.converted,
-            self.ids,
-            self.since,
-        )
-
-
-@dataclass(frozen=True)
 class _Window:
     """The slice of the sorted view one page reads, and how it is numbered."""
 
@@ -306,28 +267,6 @@ class _Window:
     count: int
     page: int
     previous: str | None
-
-
-def _list_query(request: Request, mod: ModuleDef) -> ListQuery:
-    q = request.query_params
-    fields = fields_param(mod, q.get("fields"), required=version_of(request).list_needs_fields)
-    per_page = per_page_param(request)
-    page_token = q.get("page_token")
-    if page_token is not None and q.get("page") is not None:
-        raise ApiError(
-            "AMBIGUITY_DURING_PROCESSING",
-            "page and page_token cannot be given together",
-            details={"ambiguity_due_to": [{"param_name": "page"}, {"param_name": "page_token"}]},
-        )
-    page = page_param(request)
-    sort_by, sort_order = sort_params(request)
-    if q.get("cvid"):
-        raise invalid_param("cvid")
-    converted = converted_param(request)
-    ids_raw = q.get("ids")
-    ids = tuple(i.strip() for i in ids_raw.split(",") if i.strip()) if ids_raw else ()
-    since = header_time(request, "if-modified-since")
-    return ListQuery(fields, per_page, page_token, page, sort_by, sort_order, converted, ids, since)
 
 
 def _filtered(
