@@ -8,17 +8,31 @@ knobs start with ``ZOHOKIT_``. Secrets are :class:`~pydantic.SecretStr`, so prin
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .datacenters import by_code
+from .errors import ConfigurationError
 
-__all__ = ["ENV_NAMES", "PROVIDERS", "EnvCredentials", "Provider", "Settings", "to_async_url"]
+__all__ = [
+    "ENV_NAMES",
+    "PROVIDERS",
+    "SANDBOX_FILE",
+    "EnvCredentials",
+    "Provider",
+    "Settings",
+    "read_sandbox",
+    "to_async_url",
+]
+
+#: The file in a sandbox folder that holds its secrets and the URL it was last served at.
+SANDBOX_FILE = "sandbox.json"
 
 Provider = Literal["zoho_crm", "zoho_calendar"]
 PROVIDERS: tuple[Provider, ...] = ("zoho_crm", "zoho_calendar")
@@ -75,6 +89,27 @@ def to_async_url(url: str) -> str:
     return url
 
 
+def read_sandbox(folder: Path) -> dict[str, str]:
+    """What ``zohokit serve --sandbox`` keeps in ``folder/sandbox.json``: its OAuth client,
+    encryption key and API key, and ``url``, where it was last served."""
+    path = folder / SANDBOX_FILE
+    try:
+        values: dict[str, str] = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigurationError(
+            f"ZOHOKIT_SANDBOX={folder} holds no {SANDBOX_FILE}: start the sandbox with "
+            f"`zohokit serve --sandbox --data-dir {folder}` (make run), or unset ZOHOKIT_SANDBOX",
+            variables=("ZOHOKIT_SANDBOX",),
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(
+            f"cannot read {path}: {exc.__class__.__name__}; it is written by "
+            "`zohokit serve --sandbox`",
+            variables=("ZOHOKIT_SANDBOX",),
+        ) from None
+    return values
+
+
 class Settings(BaseSettings):
     """Configuration from the environment (and a ``.env`` file when present)."""
 
@@ -125,6 +160,35 @@ class Settings(BaseSettings):
     zohokit_db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
     zohokit_db_statement_timeout_seconds: float = Field(default=5.0, gt=0)
     zohokit_db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
+
+    #: A sandbox folder (``zohokit serve --sandbox``, ``make run``). When set, the sandbox
+    #: decides the data folder, the database, the encryption key, the OAuth client and the
+    #: Zoho hosts (its emulator, at the URL it was last served at), whatever else is set:
+    #: ``export ZOHOKIT_SANDBOX=...`` (``make run`` prints it) is the one line the CLI and
+    #: the library's defaults need to work against the sandbox.
+    zohokit_sandbox: Path | None = None
+
+    @model_validator(mode="after")
+    def _use_sandbox(self) -> Settings:
+        # One key only: the sandbox's own, never a second key file written beside it.
+        folder = self.zohokit_sandbox
+        if folder is None:
+            return self
+        values = read_sandbox(folder)
+        url = values.get("url")
+        if not url:
+            raise ConfigurationError(
+                f"the sandbox in {folder} was never served: start it with "
+                f"`zohokit serve --sandbox --data-dir {folder}`",
+                variables=("ZOHOKIT_SANDBOX",),
+            )
+        self.zohokit_data_dir = folder
+        self.zohokit_database_url = f"sqlite:///{folder / 'zohokit.db'}"
+        self.zohokit_encryption_keys = SecretStr(values["encryption_key"])
+        self.zoho_accounts_url = self.zoho_api_url = self.zoho_calendar_url = url
+        self.zoho_client_id = values["client_id"]
+        self.zoho_client_secret = SecretStr(values["client_secret"])
+        return self
 
     def database_url(self) -> str:
         """The async SQLAlchemy URL: ``ZOHOKIT_DATABASE_URL`` or a SQLite file in the data dir."""

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from rich.markup import escape
 
 from zohokit import __version__
+from zohokit.errors import ConfigurationError
 
 from . import bookings as bookings_cli
 from . import db as db_cli
@@ -111,6 +112,10 @@ def main() -> None:
     """Entry point of the ``zohokit`` console script."""
     try:
         app()
+    except ConfigurationError as exc:
+        # Raised while reading the settings (ZOHOKIT_SANDBOX naming no sandbox, ...).
+        make_console(stderr=True).print(f"[red]error:[/red] {escape(exc.message)}")
+        raise SystemExit(2) from None
     except ValidationError as exc:
         if not exc.title.endswith("Settings"):
             raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import shlex
 import socket
 from pathlib import Path
 from typing import Annotated
@@ -48,7 +49,12 @@ def serve_command(
         ),
     ] = False,
     data_dir: Annotated[
-        Path | None, typer.Option(help="Sandbox data folder (default ./.zohokit/sandbox).")
+        Path | None,
+        typer.Option(
+            envvar="ZOHOKIT_SANDBOX",
+            show_envvar=False,
+            help="Sandbox data folder (default: $ZOHOKIT_SANDBOX, else ./.zohokit/sandbox).",
+        ),
     ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
@@ -73,6 +79,9 @@ def serve_command(
         console.print(f"  try          curl -H 'X-API-Key: {box.api_key}' {url}/api/tenants")
         console.print(f"  emulator     {url}/_emulator/stats (Zoho, in process)")
         console.print(f"  data         {box.settings.zohokit_data_dir}")
+        # The one line that points the CLI (and the library's defaults) at this sandbox.
+        folder = shlex.quote(str(box.settings.zohokit_data_dir.resolve()))
+        console.print(f"  CLI          export ZOHOKIT_SANDBOX={folder}", markup=False)
         if not ipaddress.ip_address(sock.getsockname()[0]).is_loopback:
             # The emulator's /_emulator/* control routes take no key: on a shared network
             # anyone could reset it or inject faults.

@@ -7,7 +7,9 @@ port; the service's own calls to the emulator go through an :class:`httpx.ASGITr
 (no socket, no call to itself). Secrets (OAuth client, API key, session and encryption keys)
 are drawn once and kept in ``sandbox.json`` (mode 0600) in the data folder, next to the SQLite
 database and the emulator's own ``emulator.db``, so a restart keeps the same key, the demo
-tenant, and Zoho's side of it: its CRM records and calendar events.
+tenant, and Zoho's side of it: its CRM records and calendar events. ``sandbox.json`` also
+records the URL the sandbox is served at, so ``ZOHOKIT_SANDBOX=<folder>`` is all the CLI and
+the library's defaults need to use it (:meth:`zohokit.settings.Settings` reads it).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from .._files import private_dir
 from ..emulator import Emulator, EmulatorConfig
 from ..emulator import create_app as create_emulator_app
 from ..scheduling import Schedule, ScheduleNotFound
-from ..settings import PROVIDERS
+from ..settings import PROVIDERS, SANDBOX_FILE
 from ..tokens import generate_key
 from ._connect import CALLBACK_PATH
 from ._settings import ServerSettings
@@ -92,7 +94,7 @@ class Sandbox:
 
 
 def _secrets(data_dir: Path) -> dict[str, str]:
-    path = data_dir / "sandbox.json"
+    path = data_dir / SANDBOX_FILE
     if path.exists():
         loaded: dict[str, str] = json.loads(path.read_text())
         return loaded
@@ -110,10 +112,24 @@ def _secrets(data_dir: Path) -> dict[str, str]:
     return values
 
 
+def _record_url(data_dir: Path, values: dict[str, str], base_url: str) -> None:
+    """Keep ``base_url`` in ``sandbox.json``: where a CLI pointed at this folder finds it."""
+    if values.get("url") == base_url:
+        return
+    values["url"] = base_url
+    path = data_dir / SANDBOX_FILE
+    staged = path.with_name(f".{SANDBOX_FILE}.{os.getpid()}")
+    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(values, fh, indent=2)
+    os.replace(staged, path)  # a reader sees the old file or the new one, never half of one
+
+
 def build_sandbox(data_dir: Path, base_url: str) -> Sandbox:
     """The sandbox for a service reachable at ``base_url``, keeping its state in ``data_dir``."""
     private_dir(data_dir)
     values = _secrets(data_dir)
+    _record_url(data_dir, values, base_url)
     emulator = Emulator(
         EmulatorConfig(
             client_id=values["client_id"],
@@ -131,6 +147,9 @@ def build_sandbox(data_dir: Path, base_url: str) -> Sandbox:
         )
     )
     settings = ServerSettings(
+        # Spelled out below: a ZOHOKIT_SANDBOX in the environment must not send this
+        # sandbox to read its own sandbox.json.
+        zohokit_sandbox=None,
         zohokit_data_dir=data_dir,
         zohokit_database_url=f"sqlite:///{data_dir / 'zohokit.db'}",
         zohokit_encryption_keys=SecretStr(values["encryption_key"]),
