@@ -27,8 +27,9 @@ def _fresh_env(home: Path) -> dict[str, str]:
     return env
 
 
-def _shell(line: str, command: str, *, env: dict[str, str], cwd: Path) -> str:
-    """Run the printed ``line`` and then ``command`` in one POSIX shell, as a user would."""
+def _in_shell(line: str, command: str, *, env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    """Run ``line`` and then ``command`` in one POSIX shell, as a user would: the exit code
+    and everything printed."""
     done = subprocess.run(
         ["/bin/sh", "-c", f"{line}\n{command}"],
         env=env,
@@ -37,8 +38,14 @@ def _shell(line: str, command: str, *, env: dict[str, str], cwd: Path) -> str:
         text=True,
         timeout=120,
     )
-    assert done.returncode == 0, f"{command}: {done.stdout}{done.stderr}"
-    return done.stdout
+    return done.returncode, done.stdout + done.stderr
+
+
+def _shell(line: str, command: str, *, env: dict[str, str], cwd: Path) -> str:
+    """``_in_shell`` that must succeed; its output."""
+    code, output = _in_shell(line, command, env=env, cwd=cwd)
+    assert code == 0, f"{command}: {output}"
+    return output
 
 
 def test_the_line_make_run_prints_points_the_cli_at_the_sandbox(tmp_path: Path) -> None:
@@ -97,17 +104,9 @@ def test_the_line_make_run_prints_points_the_cli_at_the_sandbox(tmp_path: Path) 
 
 
 def test_a_sandbox_variable_naming_no_sandbox_says_how_to_start_one(tmp_path: Path) -> None:
-    env = _fresh_env(tmp_path)
-    env["ZOHOKIT_SANDBOX"] = str(tmp_path / "nothing-here")
-    done = subprocess.run(
-        [sys.executable, "-m", "zohokit", "tokens", "list"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode != 0
-    message = done.stdout + done.stderr
+    line = f"export ZOHOKIT_SANDBOX={tmp_path / 'nothing-here'}"
+    code, message = _in_shell(line, "zohokit tokens list", env=_fresh_env(tmp_path), cwd=tmp_path)
+    assert code != 0
     assert "holds no sandbox.json" in message
     assert "zohokit serve --sandbox" in message
     assert "Traceback" not in message
