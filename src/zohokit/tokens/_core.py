@@ -23,12 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .. import db as _db
 from .._clock import Clock, epoch, system_clock
-from ..errors import StorageUnavailable
 from ..settings import PROVIDERS, EnvCredentials
 from ._accounts_client import AccountsClient
 from ._credentials import CredentialSource
 from ._crypto import Cipher
 from ._models import ENC_COLUMNS, AccessToken, TokenStatus, as_datetime, snapshot
+from ._outage import StorageOutage
 from ._policy import RefreshPolicy
 from ._store import TokenRow, TokenStore
 
@@ -84,11 +84,7 @@ class TokenServiceBase:
         self._ready_lock: asyncio.Lock | None = None
         self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._rng = random.Random()
-        # After the database failed, callers are answered without it for a moment (monotonic
-        # time: this is about the outage, not about token lifetimes).
-        self._storage_down_until = 0.0
-        self._storage_error: StorageUnavailable | None = None
-        self._stale_noted: dict[tuple[str, str], float] = {}
+        self._outage = StorageOutage()
 
     @property
     def max_wait(self) -> float:

@@ -19,7 +19,8 @@ The protocol (``ARCHITECTURE.md``, "The token protocol"), as :meth:`get_token` r
 8. :meth:`invalidate` handles a 401: it refreshes only if the row still holds the failed token.
 
 This module is the I/O shell around that decision; the admin operations are in
-:mod:`._admin`, the shared state in :mod:`._core`.
+:mod:`._admin`, the shared state in :mod:`._core`, what it remembers while the database is
+away in :mod:`._outage`.
 """
 
 from __future__ import annotations
@@ -45,9 +46,6 @@ from ._store import TokenRow
 __all__ = ["OAuthTokenService"]
 
 Credentials = ZohoCredentials | Mapping[str, Any] | None
-#: After the database failed, callers are answered without it (a cached token or the same
-#: error) for this long, so a queue of callers does not wait on a dead database one by one.
-STORAGE_RETRY_SECONDS = 1.0
 
 
 class OAuthTokenService(TokenAdmin):
@@ -138,7 +136,7 @@ class OAuthTokenService(TokenAdmin):
         """
         key = (tenant, provider)
         try:
-            self._check_storage(tenant, provider)
+            self._outage.check(tenant, provider)
             try:
                 return await within(self._locked(key, creds, failed_token), self.max_wait)
             except TimeoutError as exc:
@@ -152,29 +150,11 @@ class OAuthTokenService(TokenAdmin):
             if isinstance(exc, TokenRefreshFailed):
                 if not isinstance(exc.__cause__, TimeoutError):
                     raise  # Zoho's answer, handled by the protocol (cooldown, backoff)
-                self._note_storage_failure(None, tenant, provider)
+                self._outage.note(None, tenant, provider)
             stale = self._stale(key) if failed_token is None else None
             if stale is None:
                 raise
             return stale
-
-    def _note_storage_failure(
-        self, exc: StorageUnavailable | None, tenant: str, provider: str
-    ) -> None:
-        """Answer callers without the database for a moment; count and log it once."""
-        if time.monotonic() < self._storage_down_until:
-            return
-        self._storage_error = exc
-        self._storage_down_until = time.monotonic() + STORAGE_RETRY_SECONDS
-        m.STORAGE_UNAVAILABLE.labels(provider).inc()
-        cause = exc.__cause__ if exc is not None else None
-        m.emit(
-            "token.storage_unavailable",
-            logging.WARNING,
-            tenant,
-            provider,
-            error=type(cause).__name__ if cause is not None else "timeout",
-        )
 
     async def _locked(
         self, key: tuple[str, str], creds: ZohoCredentials | None, failed_token: str | None
@@ -184,20 +164,13 @@ class OAuthTokenService(TokenAdmin):
             if hit is not None and self._clock() < hit.serve_until:
                 return hit.token  # a concurrent caller already got (or recovered) one
             # Queued behind a caller that just found the database away: do not try again yet.
-            self._check_storage(*key)
+            self._outage.check(*key)
             try:
                 return await self._obtain(*key, creds, failed_token)
             except StorageUnavailable as exc:
                 # Noted before the lock is let go, so the callers queued on it see it.
-                self._note_storage_failure(exc, *key)
+                self._outage.note(exc, *key)
                 raise
-
-    def _check_storage(self, tenant: str, provider: str) -> None:
-        failed = self._storage_error
-        if failed is not None and time.monotonic() < self._storage_down_until:
-            raise StorageUnavailable(
-                failed.message, url=failed.url, tenant=tenant, provider=provider
-            ) from failed.__cause__
 
     def _stale(self, key: tuple[str, str]) -> AccessToken | None:
         """The cached token if it is still valid (past its refresh moment is fine)."""
@@ -205,20 +178,7 @@ class OAuthTokenService(TokenAdmin):
         now = self._clock()
         if hit is None or not self.policy.is_usable(hit.token.expires_at.timestamp(), now):
             return None
-        tenant, provider = key
-        m.SERVED_STALE.labels(provider).inc()
-        # One line per tenant a minute, not one per call, while the outage lasts.
-        if time.monotonic() >= self._stale_noted.get(key, 0.0):
-            self._stale_noted[key] = time.monotonic() + 60.0
-            m.emit(
-                "token.served_stale",
-                logging.WARNING,
-                tenant,
-                provider,
-                reason="storage_unavailable",
-                expires_in=round(hit.token.expires_at.timestamp() - now),
-            )
-        return hit.token
+        return self._outage.served_stale(hit.token, now)
 
     async def _obtain(
         self,
