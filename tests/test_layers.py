@@ -53,6 +53,8 @@ ALLOWED: dict[str, set[str]] = {
     "__init__": _LIB | {"_zoho"},
     "_zoho": _LIB,
     "worker": _LIB | ROOT,
+    # The blocking API: an edge for Django/Flask/Celery code, over the async root.
+    "blocking": _LIB | ROOT,
     "server": _LIB | ROOT | {"emulator"},  # the sandbox runs an emulator in process
     "cli": _LIB | ROOT | {"server", "emulator", "worker"},
     # The pytest plugin's fixtures: an edge for users' suites, wiring a root to an emulator.

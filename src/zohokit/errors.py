@@ -60,6 +60,7 @@ from typing import Any
 __all__ = [
     "AuthenticationError",
     "BadRequest",
+    "BlockingCallError",
     "ConfigurationError",
     "Conflict",
     "InvalidRecords",
@@ -289,6 +290,11 @@ class TransportError(ZohoError):
 class PreconditionFailed(ZohoAPIError):
     """412 from Zoho: the record (``If-Unmodified-Since``) or the Calendar event (its ``etag``)
     changed since it was read. Read it again, then retry the change."""
+
+
+class BlockingCallError(ZohoError):
+    """A :mod:`zohokit.blocking` call that cannot run: made from the blocking root's own loop
+    thread (it would wait on itself), or on an iterator whose root was closed since."""
 
 
 class WriteRefused(ZohoError):

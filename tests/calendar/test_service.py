@@ -8,7 +8,7 @@ import pytest
 
 import zohokit
 import zohokit.scheduling
-from tests.http.support import CREDENTIALS
+from tests.http.support import CREDENTIALS, both_apis
 from zohokit.availability import Busy
 from zohokit.calendar import ZohoCalendarService
 from zohokit.emulator import Emulator
@@ -22,12 +22,14 @@ def at(hour: int, minute: int = 0, day: date = DAY) -> datetime:
     return datetime.combine(day, time(hour, minute), UTC)
 
 
+@both_apis
 async def test_calendars(calendar: ZohoCalendarService, emulator: Emulator) -> None:
     calendars = await calendar.list_calendars()
     assert emulator.calendar.primary_uid in {c["uid"] for c in calendars}
     assert (await calendar.get_calendar())["uid"] == emulator.calendar.primary_uid
 
 
+@both_apis
 async def test_create_get_list_and_delete_an_event(calendar: ZohoCalendarService) -> None:
     created = await calendar.create_event(
         "Demo", at(10), at(10, 30), description="first call", attendees=["guest@example.com"]
@@ -44,6 +46,7 @@ async def test_create_get_list_and_delete_an_event(calendar: ZohoCalendarService
         await calendar.get_event(created["uid"])
 
 
+@both_apis
 async def test_update_fetches_the_etag_and_keeps_the_time(calendar: ZohoCalendarService) -> None:
     created = await calendar.create_event("Demo", at(10), at(11))
     updated = await calendar.update_event(created["uid"], {"title": "Renamed"})
@@ -55,6 +58,7 @@ async def test_update_fetches_the_etag_and_keeps_the_time(calendar: ZohoCalendar
     assert await calendar.list_events(at(10), at(11)) == []
 
 
+@both_apis
 async def test_a_stale_etag_from_the_caller_is_refused(calendar: ZohoCalendarService) -> None:
     created = await calendar.create_event("Demo", at(10), at(11))
     await calendar.update_event(created["uid"], {"title": "Someone else"})
@@ -65,6 +69,7 @@ async def test_a_stale_etag_from_the_caller_is_refused(calendar: ZohoCalendarSer
     assert (await calendar.get_event(created["uid"]))["title"] == "Someone else"
 
 
+@both_apis
 async def test_long_ranges_are_listed_in_31_day_chunks(
     calendar: ZohoCalendarService, emulator: Emulator
 ) -> None:
@@ -77,6 +82,7 @@ async def test_long_ranges_are_listed_in_31_day_chunks(
     assert emulator.stats.snapshot()["calendar_requests"] - before == 3  # 90 days / 31
 
 
+@both_apis
 async def test_freebusy_in_both_formats(calendar: ZohoCalendarService, emulator: Emulator) -> None:
     await calendar.create_event("A", at(10), at(11))
     await calendar.create_event("B", at(10, 30), at(12))
@@ -88,6 +94,7 @@ async def test_freebusy_in_both_formats(calendar: ZohoCalendarService, emulator:
         assert result.busy == [Busy(at(10), at(12))]
 
 
+@both_apis
 async def test_freebusy_not_shared(calendar: ZohoCalendarService, emulator: Emulator) -> None:
     emulator.calendar.set_freebusy_enabled(False)
     email = emulator.calendar.user_email
@@ -97,6 +104,7 @@ async def test_freebusy_not_shared(calendar: ZohoCalendarService, emulator: Emul
     assert await calendar.get_available_slots(DAY, 60, user_email=email) == []
 
 
+@both_apis
 async def test_available_slots_skip_busy_time(
     calendar: ZohoCalendarService, emulator: Emulator
 ) -> None:
@@ -110,6 +118,7 @@ async def test_available_slots_skip_busy_time(
     assert by_freebusy == slots
 
 
+@both_apis
 async def test_slots_follow_the_timezone(calendar: ZohoCalendarService) -> None:
     slots = await calendar.get_available_slots(DAY, 120, timezone="Asia/Kolkata")
     assert [s.start.strftime("%H:%M") for s in slots] == ["09:00", "11:00", "13:00", "15:00"]
@@ -120,6 +129,7 @@ async def test_slots_follow_the_timezone(calendar: ZohoCalendarService) -> None:
     assert slots[0].start_utc.utcoffset() == timedelta(0)
 
 
+@both_apis
 async def test_naive_times_are_refused(calendar: ZohoCalendarService) -> None:
     with pytest.raises(ValueError, match="timezone"):
         await calendar.create_event("x", datetime(2031, 1, 1, 9), datetime(2031, 1, 1, 10))

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.http.support import both_apis
 from zohokit.crm import RecordResult, ZohoCRMService, where
 from zohokit.emulator import Emulator
 from zohokit.errors import NotFound, RecordError, ZohoAPIError
@@ -18,6 +19,7 @@ def leads(n: int, start: int = 0) -> list[dict[str, str]]:
     ]
 
 
+@both_apis
 async def test_insert_then_get_returns_the_record(crm: ZohoCRMService) -> None:
     [result] = await crm.insert_records("Leads", leads(1))
     assert result.ok
@@ -28,6 +30,7 @@ async def test_insert_then_get_returns_the_record(crm: ZohoCRMService) -> None:
     assert record["Email"] == "lead0@example.com"
 
 
+@both_apis
 async def test_bulk_insert_returns_one_result_per_record_in_order(
     crm: ZohoCRMService, emulator: Emulator
 ) -> None:
@@ -46,12 +49,14 @@ async def test_bulk_insert_returns_one_result_per_record_in_order(
     assert len(emulator.crm.records("Leads")) == 249
 
 
+@both_apis
 async def test_a_batch_where_every_record_fails_still_reports_each(crm: ZohoCRMService) -> None:
     results = await crm.insert_records("Leads", [{"Company": "x"}, {"Company": "y"}])
     assert [r.ok for r in results] == [False, False]
     assert {r.code for r in results} == {"MANDATORY_NOT_FOUND"}
 
 
+@both_apis
 async def test_upsert_inserts_then_updates_by_email(crm: ZohoCRMService) -> None:
     first = await crm.upsert_records("Leads", leads(3), duplicate_check_fields=["Email"])
     assert {r.action for r in first} == {"insert"}
@@ -63,6 +68,7 @@ async def test_upsert_inserts_then_updates_by_email(crm: ZohoCRMService) -> None
     assert record["Company"] == "Renamed"
 
 
+@both_apis
 async def test_update_and_delete(crm: ZohoCRMService) -> None:
     ids = [r.id for r in await crm.insert_records("Leads", leads(2))]
     updated = await crm.update_records("Leads", [{"id": ids[0], "Company": "New Co"}])
@@ -77,11 +83,13 @@ async def test_update_and_delete(crm: ZohoCRMService) -> None:
     assert {entry["id"] for entry in gone} == set(ids)
 
 
+@both_apis
 async def test_update_needs_ids(crm: ZohoCRMService) -> None:
     with pytest.raises(ValueError, match="id"):
         await crm.update_records("Leads", [{"Company": "x"}])
 
 
+@both_apis
 async def test_list_pages_past_2000_with_page_token(
     crm: ZohoCRMService, emulator: Emulator
 ) -> None:
@@ -91,10 +99,12 @@ async def test_list_pages_past_2000_with_page_token(
     assert len(set(seen)) == 2450  # no record twice across the switch to page_token
 
 
+@both_apis
 async def test_list_of_an_empty_module_yields_nothing(crm: ZohoCRMService) -> None:
     assert [r async for r in crm.list_records("Contacts", fields=["Last_Name"])] == []
 
 
+@both_apis
 async def test_list_modified_since_sees_only_newer_records(
     crm: ZohoCRMService, emulator: Emulator
 ) -> None:
@@ -108,6 +118,7 @@ async def test_list_modified_since_sees_only_newer_records(
     assert len(found) == 2
 
 
+@both_apis
 async def test_search_escapes_values(crm: ZohoCRMService) -> None:
     await crm.insert_records(
         "Leads",
@@ -124,6 +135,7 @@ async def test_search_escapes_values(crm: ZohoCRMService) -> None:
     assert [r async for r in crm.search_records("Leads", email="nobody@example.com")] == []
 
 
+@both_apis
 async def test_coql(crm: ZohoCRMService) -> None:
     await crm.insert_records("Leads", leads(3))
     result = await crm.coql("select Last_Name, Email from Leads where Email like '%lead1%'")
@@ -131,6 +143,7 @@ async def test_coql(crm: ZohoCRMService) -> None:
     assert result.more_records is False
 
 
+@both_apis
 async def test_bad_coql_is_an_api_error(crm: ZohoCRMService) -> None:
     with pytest.raises(ZohoAPIError) as caught:
         await crm.coql("select from")
@@ -138,6 +151,7 @@ async def test_bad_coql_is_an_api_error(crm: ZohoCRMService) -> None:
     assert caught.value.code in {"SYNTAX_ERROR", "INVALID_QUERY"}
 
 
+@both_apis
 async def test_metadata(crm: ZohoCRMService) -> None:
     modules = await crm.modules()
     assert "Leads" in {m["api_name"] for m in modules}
@@ -145,6 +159,7 @@ async def test_metadata(crm: ZohoCRMService) -> None:
     assert {"Last_Name", "Email"} <= {f["api_name"] for f in fields}
 
 
+@both_apis
 async def test_unknown_module_is_an_api_error(crm: ZohoCRMService) -> None:
     with pytest.raises(ZohoAPIError) as caught:
         await crm.get_record("Nope", "1")

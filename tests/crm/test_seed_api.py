@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.http.support import CREDENTIALS
+from tests.http.support import CREDENTIALS, both_apis
 from zohokit import ConfigurationError, Settings, Zoho
 from zohokit.calendar import ZohoCalendarService
 from zohokit.crm import ZohoCRMService
@@ -112,19 +112,27 @@ def test_no_secret_in_the_repr(zoho_http: ZohoHTTP) -> None:
     assert CREDENTIALS["client_secret"] not in repr(zoho)
 
 
+@both_apis
 async def test_get_access_token_comes_from_the_token_service(
-    crm: ZohoCRMService, zoho_http: ZohoHTTP, token_service: OAuthTokenService, emulator: Emulator
+    crm: ZohoCRMService,
+    calendar: ZohoCalendarService,
+    token_service: OAuthTokenService,
+    emulator: Emulator,
 ) -> None:
     token = await crm.get_access_token()
     assert token in emulator.accounts.access_tokens
     # The service keeps nothing: the token service answers again, from its cache.
     assert await crm.get_access_token() == token
     assert not any(token in repr(v) for v in vars(crm).values())
+    assert token not in repr(crm)
     status = await token_service.status("default", "zoho_crm")
     assert status is not None
-    cal = ZohoCalendarService(CREDENTIALS, http=zoho_http)
-    assert await cal.get_access_token() in emulator.accounts.access_tokens
+    assert await token_service.get_access_token("default", "zoho_crm") == token
+    assert crm.is_configured()
+    assert crm.tenant == "default"
+    assert await calendar.get_access_token() in emulator.accounts.access_tokens
     assert await token_service.status("default", "zoho_calendar") is not None
+    assert emulator.stats.snapshot()["access_tokens_minted"] == 2  # one per provider
 
 
 def _clean_env(data_dir: Path, **extra: str) -> dict[str, str]:

@@ -8,7 +8,9 @@ APIs through one transport (in process, or over loopback).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import inspect
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +18,24 @@ import httpx
 import pytest
 
 from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
-from zohokit import Zoho
+from zohokit import Zoho, blocking
 from zohokit.calendar import ZohoCalendarService
 from zohokit.crm import ZohoCRMService
 from zohokit.emulator import Emulator, EmulatorServer, create_app
 from zohokit.http import RetryPolicy, ZohoHTTP
 from zohokit.tokens import OAuthTokenService, RefreshPolicy, generate_key
+
+#: The fixtures a test folder's ``conftest.py`` takes with ``from tests.http.support import *``.
+__all__ = [
+    "api",
+    "blocking_zoho",
+    "calendar",
+    "crm",
+    "served",
+    "token_service",
+    "zoho",
+    "zoho_http",
+]
 
 CREDENTIALS = {
     "client_id": CLIENT_ID,
@@ -59,6 +73,69 @@ def zoho_for(
     )
 
 
+#: Run a test against both APIs: the async services, then the same calls through
+#: :mod:`zohokit.blocking` (its ``crm``, ``calendar`` and ``token_service`` fixtures switch).
+both_apis = pytest.mark.parametrize("api", ["async", "blocking"], indirect=True)
+
+
+@pytest.fixture
+def api(request: pytest.FixtureRequest) -> str:
+    """Which API the ``crm``, ``calendar`` and ``token_service`` fixtures hand out: ``async``
+    unless a test is marked :data:`both_apis`."""
+    return str(getattr(request, "param", "async"))
+
+
+class Awaiting:
+    """A :mod:`zohokit.blocking` face seen as its async twin, so one async test body drives
+    both: each blocking call runs in a worker thread (as in a Django or Celery worker), and a
+    blocking iterator is read item by item from one."""
+
+    def __init__(self, face: Any) -> None:
+        self._face = face
+
+    def __repr__(self) -> str:
+        return repr(self._face)
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._face, name)
+        twin = getattr(type(self._face.aio), name, None)
+        if inspect.isasyncgenfunction(twin):
+            return lambda *a, **k: _aiter(lambda: value(*a, **k))
+        if inspect.iscoroutinefunction(twin):
+            return lambda *a, **k: asyncio.to_thread(value, *a, **k)
+        return value
+
+
+_DONE = object()
+
+
+async def _aiter(start: Callable[[], Iterator[Any]]) -> AsyncIterator[Any]:
+    items = await asyncio.to_thread(start)
+    while (item := await asyncio.to_thread(next, items, _DONE)) is not _DONE:
+        yield item
+
+
+@pytest.fixture
+async def blocking_zoho(tmp_path: Path, emulator: Emulator) -> AsyncIterator[blocking.Zoho]:
+    """A blocking root over the in-process emulator, its loop on its own thread."""
+    root = blocking.Zoho(
+        zoho_for(
+            tmp_path / "blocking.db",
+            transport=httpx.ASGITransport(app=create_app(emulator)),
+            accounts_url=emulator.base_url,
+        )
+    )
+    await asyncio.to_thread(root.migrate)
+    yield root
+    await asyncio.to_thread(root.close)
+
+
+def _face(request: pytest.FixtureRequest, api: str, make: Callable[[Any], Any]) -> Any:
+    if api == "blocking":
+        return Awaiting(make(request.getfixturevalue("blocking_zoho")))
+    return make(request.getfixturevalue("zoho"))
+
+
 @pytest.fixture
 async def zoho(tmp_path: Path, emulator: Emulator) -> AsyncIterator[Zoho]:
     """A root over the in-process emulator: one ASGI transport for tokens and APIs."""
@@ -71,9 +148,10 @@ async def zoho(tmp_path: Path, emulator: Emulator) -> AsyncIterator[Zoho]:
 
 
 @pytest.fixture
-def token_service(zoho: Zoho) -> OAuthTokenService:
-    """The root's token service."""
-    return zoho.tokens
+def token_service(request: pytest.FixtureRequest, api: str) -> OAuthTokenService:
+    """The root's token service (through the blocking root with :data:`both_apis`)."""
+    face: OAuthTokenService = _face(request, api, lambda root: root.tokens)
+    return face
 
 
 @pytest.fixture
@@ -83,15 +161,22 @@ def zoho_http(zoho: Zoho) -> ZohoHTTP:
 
 
 @pytest.fixture
-def crm(zoho: Zoho) -> ZohoCRMService:
-    """The CRM service of the ``default`` tenant, over the in-process emulator."""
-    return zoho.crm("default", CREDENTIALS)
+def crm(request: pytest.FixtureRequest, api: str) -> ZohoCRMService:
+    """The CRM service of the ``default`` tenant, over the in-process emulator (through the
+    blocking root with :data:`both_apis`)."""
+    face: ZohoCRMService = _face(request, api, lambda root: root.crm("default", CREDENTIALS))
+    return face
 
 
 @pytest.fixture
-def calendar(zoho: Zoho, emulator: Emulator) -> ZohoCalendarService:
-    """The Calendar service of the ``default`` tenant, on the emulator's primary calendar."""
-    return zoho.calendar("default", CREDENTIALS, calendar_id=emulator.calendar.primary_uid)
+def calendar(request: pytest.FixtureRequest, api: str, emulator: Emulator) -> ZohoCalendarService:
+    """The Calendar service of the ``default`` tenant, on the emulator's primary calendar
+    (through the blocking root with :data:`both_apis`)."""
+    primary = emulator.calendar.primary_uid
+    face: ZohoCalendarService = _face(
+        request, api, lambda root: root.calendar("default", CREDENTIALS, calendar_id=primary)
+    )
+    return face
 
 
 @pytest.fixture

@@ -7,14 +7,14 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.http.support import calendar, crm, token_service, zoho, zoho_http
+from tests.http.support import api, blocking_zoho, calendar, crm, token_service, zoho, zoho_http
 from tests.scheduling.support import CIPHER, NOW, SCHEDULE, TENANT, Clock
 from zohokit.calendar import ZohoCalendarService
 from zohokit.crm import ZohoCRMService
 from zohokit.db import create_engine, upgrade_async
 from zohokit.scheduling import BookingService, Schedule
 
-__all__ = ["calendar", "crm", "token_service", "zoho", "zoho_http"]
+__all__ = ["api", "blocking_zoho", "calendar", "crm", "token_service", "zoho", "zoho_http"]
 
 
 @pytest.fixture
