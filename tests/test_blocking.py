@@ -220,3 +220,32 @@ def test_an_unclosed_root_is_closed_at_interpreter_exit(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
     assert out.stderr == ""
+
+
+def test_a_root_used_before_a_fork_is_refused_in_the_child(tmp_path: Path) -> None:
+    code = (
+        "import os\n"
+        "from zohokit import Zoho, blocking\n"
+        "from zohokit.errors import BlockingCallError\n"
+        "from zohokit.tokens import generate_key\n"
+        f"url = 'sqlite:///{tmp_path / 'z.db'}'\n"
+        "fresh = blocking.Zoho(Zoho(database_url=url, encryption_keys=generate_key()))\n"
+        "used = blocking.Zoho(Zoho(database_url=url, encryption_keys=generate_key()))\n"
+        "used.migrate()\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    try:\n"
+        "        used.tokens.list_tokens()\n"
+        "        os._exit(3)\n"
+        "    except BlockingCallError as e:\n"
+        "        assert 'forked' in str(e)\n"
+        "    assert fresh.tokens.list_tokens() == []  # never used before: its own loop\n"
+        "    fresh.close()\n"
+        "    os._exit(0)\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "print('child', os.waitstatus_to_exitcode(status))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert out.stdout.strip() == "child 0", out.stderr

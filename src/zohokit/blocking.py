@@ -50,6 +50,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import os
 import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
@@ -79,6 +80,7 @@ class _Running:
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         self.closed = False
+        self.pid = os.getpid()
         ready = threading.Event()
         self.thread = threading.Thread(
             target=self._serve, args=(ready,), name="zohokit-blocking", daemon=True
@@ -107,6 +109,13 @@ class _Running:
                 "this blocking zohokit call belongs to a root that was closed: start again "
                 "from the root (its next call starts a new loop)"
             )
+        if self.pid != os.getpid():
+            coro.close()
+            raise BlockingCallError(
+                "this blocking zohokit root was used before the process forked, and its loop "
+                "and connections stayed in the parent: build the root after the fork (or make "
+                "no call with it before), one per worker process"
+            )
         future = asyncio.run_coroutine_threadsafe(coro, self.loop)
         try:
             return future.result()
@@ -128,7 +137,7 @@ class _Running:
             # Left early (break, an error, garbage collection): let the async generator run
             # its own clean-up, on the loop, unless the loop is already gone.
             aclose = getattr(items, "aclose", None)
-            if aclose is not None and not self.closed:
+            if aclose is not None and not self.closed and self.pid == os.getpid():
                 if self.on_loop():
                     self.loop.create_task(aclose())
                 else:
@@ -149,6 +158,9 @@ class _Running:
                 await self.loop.shutdown_default_executor()
 
         if self.closed:
+            return
+        if self.pid != os.getpid():  # a forked child: the loop thread lives in the parent
+            self.closed = True
             return
         if self.on_loop():  # garbage-collected on its own thread: nothing can wait here
             self.closed = True

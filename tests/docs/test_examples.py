@@ -10,10 +10,10 @@ from pathlib import Path
 DOCS = Path(__file__).parents[2] / "docs"
 
 
-def runnable_block(doc: str) -> str:
-    """The python block that follows the "Runnable" heading of ``doc``."""
+def runnable_block(doc: str, heading: str = "## Runnable") -> str:
+    """The python block that follows the first ``heading`` of ``doc``."""
     text = (DOCS / doc).read_text()
-    section = text[text.index("## Runnable") :]
+    section = text[text.index(heading) :]
     found = re.search(r"```python\n(.*?)```", section, re.S)
     assert found, f"{doc} has no python block under its Runnable heading"
     return found.group(1)
@@ -29,6 +29,17 @@ def test_the_services_guide_example_runs(tmp_path: Path) -> None:
     assert "250 upserted" in done.stdout
     assert "250 leads listed" in done.stdout
     assert "search: ['Lead 7']" in done.stdout
+
+
+def test_the_blocking_api_example_runs(tmp_path: Path) -> None:
+    script = tmp_path / "blocking_example.py"
+    script.write_text(runnable_block("services.md", "### Runnable: the blocking API"))
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "8 leads from 8 threads" in done.stdout
+    assert "free hours: 8" in done.stdout
 
 
 def test_the_readme_root_example_runs(tmp_path: Path) -> None:
