@@ -39,7 +39,7 @@ from . import db as _db
 from ._clock import Clock, system_clock
 from .calendar import CalendarHealth, ZohoCalendarService
 from .crm import ZohoCRMService
-from .datacenters import by_code
+from .datacenters import DATA_CENTERS, by_code
 from .errors import ConfigurationError
 from .http import DEFAULT_MAX_IN_FLIGHT, DEFAULT_TIMEOUT, RetryPolicy, ServiceDefaults, ZohoHTTP
 from .settings import EnvCredentials, Settings
@@ -175,7 +175,14 @@ class Zoho:
         self._encryption_keys = _secret(encryption_keys)
         self._data_dir = data_dir
         self._env_credentials = env_credentials or _fixed_credentials(credentials)
-        self.data_center = by_code(data_center)
+        try:
+            self.data_center = by_code(data_center)
+        except KeyError:
+            codes = " ".join(dc.code for dc in DATA_CENTERS)
+            raise ConfigurationError(
+                f"unknown Zoho data centre {data_center!r}: use one of {codes}",
+                variables=("ZOHO_DC",),
+            ) from None
         self._accounts_url = accounts_url
         self.defaults = ServiceDefaults(
             env_credentials=self._env_credentials,

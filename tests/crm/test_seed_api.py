@@ -97,6 +97,9 @@ def test_a_root_without_a_database_or_a_key_names_what_to_set(tmp_path: Path) ->
     assert "ZOHOKIT_ENCRYPTION_KEYS" in no_key.value.variables
     with pytest.raises(ConfigurationError, match="max_in_flight"):
         Zoho(database_url="sqlite://", encryption_keys=generate_key(), max_in_flight=0)
+    with pytest.raises(ConfigurationError, match="use one of us eu") as no_dc:
+        Zoho(database_url="sqlite://", encryption_keys=generate_key(), data_center="mars")
+    assert no_dc.value.variables == ("ZOHO_DC",)
 
 
 def test_no_secret_in_the_repr(zoho_http: ZohoHTTP) -> None:
