@@ -21,6 +21,7 @@ engine, the refresh decision, retry delays) take ``now`` as an argument and read
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -37,6 +38,9 @@ def system_clock() -> datetime:
 
 def epoch(clock: Clock) -> Callable[[], float]:
     """``clock`` as seconds since the epoch, for code that does arithmetic on floats."""
+    if clock is system_clock:
+        # The same instant without building a datetime: the token cache reads it per call.
+        return time.time
 
     def seconds() -> float:
         return clock().timestamp()

@@ -13,7 +13,7 @@ built from the environment on first access (no I/O at import).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from ..availability import Slot
 from ._health import NOT_IN_FREEBUSY, CalendarHealth, CalendarWarning, freebusy_warnings
@@ -43,7 +43,8 @@ if TYPE_CHECKING:
 def get_zoho_calendar_service() -> ZohoCalendarService:
     """The seed's module-level service for the ``default`` tenant, on :meth:`zohokit.Zoho.default`
     (built on first call)."""
-    return cast(ZohoCalendarService, __getattr__("zoho_calendar_service"))
+    got: ZohoCalendarService = __getattr__("zoho_calendar_service")
+    return got
 
 
 def __getattr__(name: str) -> Any:

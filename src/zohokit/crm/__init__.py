@@ -14,7 +14,7 @@ from the environment on first access (no I/O at import).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from ._catalog import FieldCatalog
 from ._criteria import MAX_CONDITIONS, Criteria, escape, where
@@ -58,7 +58,8 @@ if TYPE_CHECKING:
 def get_zoho_crm_service() -> ZohoCRMService:
     """The seed's module-level service for the ``default`` tenant, on :meth:`zohokit.Zoho.default`
     (built on first call)."""
-    return cast(ZohoCRMService, __getattr__("zoho_crm_service"))
+    got: ZohoCRMService = __getattr__("zoho_crm_service")
+    return got
 
 
 def __getattr__(name: str) -> Any:

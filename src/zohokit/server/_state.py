@@ -16,7 +16,7 @@ from ..calendar import CalendarHealth
 from ..emulator import Emulator
 from ..scheduling import BookingService
 from ..sync import Ledger
-from ..tokens import AccountsClient, Cipher, OAuthTokenService
+from ..tokens import Cipher, OAuthTokenService
 from ._auth import ApiKeyring, LoginSigner
 from ._sessions import SessionStore
 from ._settings import ServerSettings
@@ -64,11 +64,6 @@ class ServiceState:
     def cipher(self) -> Cipher:
         """The root's encryption keys (the service seals the connect flow's PKCE verifier)."""
         return self.zoho.cipher
-
-    @property
-    def accounts(self) -> AccountsClient:
-        """The root's accounts client (the token service's own)."""
-        return self.zoho.accounts
 
     @property
     def ledger(self) -> Ledger:

@@ -13,7 +13,7 @@ emulator transport, a test clock.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from ._accounts_client import (
     AccountsClient,
@@ -62,7 +62,8 @@ def get_oauth_token_service() -> OAuthTokenService:
     It binds to the event loop it is first used on: use it from one long-running loop (a web
     server, a worker). Scripts that call ``asyncio.run`` repeatedly should build their own
     :class:`zohokit.Zoho`."""
-    return cast(OAuthTokenService, __getattr__("oauth_token_service"))
+    got: OAuthTokenService = __getattr__("oauth_token_service")
+    return got
 
 
 def __getattr__(name: str) -> Any:
