@@ -1,7 +1,8 @@
 """``zohokit.blocking`` as a Django or Celery process uses it: one root shared by threads.
 
 The same behaviour tests as the async API run through it too (``both_apis`` in
-tests/crm/test_records.py, tests/crm/test_seed_api.py and tests/calendar/test_service.py);
+tests/crm/test_records.py, tests/crm/test_seed_api.py, tests/calendar/test_service.py and
+tests/scheduling/test_flow.py);
 here: eight threads at once, shutdown, the misuse it refuses, and that it offers every
 coroutine of the async classes (so the two cannot drift).
 """

@@ -15,7 +15,8 @@ from zohokit.tokens import Cipher
 TENANT = "default"
 #: The token key every booking test seals customers with: one fixed key, so a second
 #: instance (another store, another process) opens what the first one sealed.
-CIPHER = Cipher.from_spec("em9ob2tpdC1ib29raW5nLXRlc3RzLWtleS0zMmJ5dGU=")
+CIPHER_KEY = "em9ob2tpdC1ib29raW5nLXRlc3RzLWtleS0zMmJ5dGU="
+CIPHER = Cipher.from_spec(CIPHER_KEY)
 #: Monday 3 March 2031, 08:00 UTC: the test clock's "now".
 NOW = datetime(2031, 3, 3, 8, 0, tzinfo=UTC)
 

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from tests.http.support import both_apis
 from tests.scheduling.support import (
     ANN,
     BO,
@@ -34,6 +35,7 @@ from zohokit.scheduling import (
 )
 
 
+@both_apis
 async def test_hold_then_confirm_writes_the_event_and_the_contact(
     service: BookingService, calendar: ZohoCalendarService, crm: ZohoCRMService
 ) -> None:
@@ -62,6 +64,7 @@ async def test_hold_then_confirm_writes_the_event_and_the_contact(
     assert (await service.get(TENANT, booking.id)).to_dict()["status"] == "complete"
 
 
+@both_apis
 async def test_a_confirmed_slot_cannot_be_booked_again(service: BookingService) -> None:
     await service.confirm(TENANT, start=at(11), customer=ANN)
     with pytest.raises(SlotTaken):
@@ -75,6 +78,7 @@ async def test_a_confirmed_slot_cannot_be_booked_again(service: BookingService) 
     assert [b.customer.email for b in await service.list_bookings(TENANT)] == ["ann@example.com"]
 
 
+@both_apis
 async def test_the_same_idempotency_key_books_once(
     service: BookingService, calendar: ZohoCalendarService, crm: ZohoCRMService
 ) -> None:
@@ -87,6 +91,7 @@ async def test_the_same_idempotency_key_books_once(
     assert len(await contacts(crm)) == 1
 
 
+@both_apis
 async def test_an_expired_hold_frees_its_slot(service: BookingService, clock: Clock) -> None:
     hold = await service.hold(TENANT, at(9))
     clock.advance(minutes=6)
@@ -98,6 +103,7 @@ async def test_an_expired_hold_frees_its_slot(service: BookingService, clock: Cl
     assert booking.status == "complete"
 
 
+@both_apis
 async def test_zoho_busy_time_and_buffers_are_respected(
     service: BookingService, calendar: ZohoCalendarService
 ) -> None:
@@ -118,6 +124,7 @@ async def test_zoho_busy_time_and_buffers_are_respected(
     assert booking.status == "complete"
 
 
+@both_apis
 async def test_cancel_deletes_the_event_and_records_it_in_the_crm(
     service: BookingService, calendar: ZohoCalendarService, crm: ZohoCRMService
 ) -> None:
@@ -134,6 +141,7 @@ async def test_cancel_deletes_the_event_and_records_it_in_the_crm(
     assert again.status == "complete"
 
 
+@both_apis
 async def test_reschedule_moves_the_event(
     service: BookingService, calendar: ZohoCalendarService, crm: ZohoCRMService
 ) -> None:
@@ -155,6 +163,7 @@ async def test_reschedule_moves_the_event(
     assert other.status == "complete"
 
 
+@both_apis
 async def test_booking_limits_close_the_day(service: BookingService) -> None:
     await service.set_schedule(TENANT, Schedule.from_dict({**SCHEDULE, "max_bookings_per_day": 1}))
     await service.confirm(TENANT, start=at(9), customer=ANN)
@@ -163,6 +172,7 @@ async def test_booking_limits_close_the_day(service: BookingService) -> None:
         await service.confirm(TENANT, start=at(16), customer=BO)
 
 
+@both_apis
 async def test_unreadable_free_busy_fails_closed(
     service: BookingService, emulator: Emulator
 ) -> None:
@@ -183,6 +193,7 @@ async def test_unreadable_free_busy_fails_closed(
     assert await service.list_bookings(TENANT) == []
 
 
+@both_apis
 async def test_all_day_events_close_the_day(
     service: BookingService, calendar: ZohoCalendarService
 ) -> None:
@@ -197,11 +208,13 @@ async def test_all_day_events_close_the_day(
     assert len(slots) == 14
 
 
+@both_apis
 async def test_unknown_tenant_has_no_schedule(service: BookingService) -> None:
     with pytest.raises(ScheduleNotFound):
         await service.availability("nobody", date(2031, 3, 4), date(2031, 3, 4))
 
 
+@both_apis
 async def test_newest_bookings_first_with_a_limit_and_the_unsynced_count(
     service: BookingService, clock: Clock, emulator: Emulator
 ) -> None:
