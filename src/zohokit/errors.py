@@ -6,6 +6,7 @@
     ├── ConfigurationError           a setting is missing or wrong; names the variables to set
     ├── TokenError                   an access token could not be obtained
     │   ├── NeedsReauthorization     Zoho rejected the refresh token or client: connect again
+    │   │   └── MissingScopes        a new grant lacks scopes zohokit needs; ``missing`` names them
     │   ├── TokenRevoked             the tenant's tokens were revoked on purpose
     │   ├── TokenRefreshThrottled    Zoho said "Access Denied": wait ``retry_after`` seconds
     │   ├── TokenRefreshFailed       network error, timeout or 5xx; ``retry_after`` when backing off
@@ -64,6 +65,7 @@ __all__ = [
     "ConfigurationError",
     "Conflict",
     "InvalidRecords",
+    "MissingScopes",
     "NeedsReauthorization",
     "NotFound",
     "PermissionDenied",
@@ -145,6 +147,35 @@ class NeedsReauthorization(TokenError):
     ) -> None:
         super().__init__(message, tenant=tenant, provider=provider)
         self.reason = reason
+
+
+class MissingScopes(NeedsReauthorization):
+    """A grant (connect flow or Self Client code) lacks scopes zohokit asks for.
+
+    ``missing`` names them; nothing was stored. The fix is a new grant with every scope:
+    generate the Self Client code again with them, or connect again (``ZOHOKIT_SCOPES``
+    changes what is asked for).
+    """
+
+    def __init__(
+        self,
+        missing: tuple[str, ...],
+        *,
+        tenant: str | None = None,
+        provider: str | None = None,
+    ) -> None:
+        names = ", ".join(missing)
+        super().__init__(
+            f"Zoho granted the connection without {names}: nothing was stored. Grant "
+            f"{'it' if len(missing) == 1 else 'them'} again: in the Zoho API console "
+            "(api-console.zoho.com) generate the Self Client code with every scope zohokit "
+            "asks for, or connect again and accept all of them (`zohokit setup` prints the "
+            "list; ZOHOKIT_SCOPES changes it)",
+            reason="missing scope",
+            tenant=tenant,
+            provider=provider,
+        )
+        self.missing = missing
 
 
 class TokenRevoked(TokenError):

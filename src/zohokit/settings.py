@@ -21,6 +21,8 @@ from .datacenters import by_code
 from .errors import ConfigurationError
 
 __all__ = [
+    "CALLBACK_PATH",
+    "DEFAULT_SCOPES",
     "ENV_NAMES",
     "PROVIDERS",
     "SANDBOX_FILE",
@@ -30,6 +32,30 @@ __all__ = [
     "read_sandbox",
     "to_async_url",
 ]
+
+#: The path of ``zohokit serve``'s OAuth callback: the redirect URI to register with Zoho is
+#: the service's public URL plus this.
+CALLBACK_PATH = "/oauth/zoho/callback"
+
+#: What zohokit asks Zoho for, per provider: enough for its CRM and Calendar services (records,
+#: field metadata, users, the org, COQL; calendars, events, free/busy).
+#: ``ZOHOKIT_SCOPES`` replaces them.
+DEFAULT_SCOPES: dict[str, tuple[str, ...]] = {
+    "zoho_crm": (
+        "ZohoCRM.modules.ALL",
+        "ZohoCRM.settings.ALL",
+        "ZohoCRM.users.READ",
+        "ZohoCRM.org.READ",
+        "ZohoCRM.coql.READ",
+    ),
+    "zoho_calendar": (
+        "ZohoCalendar.calendar.ALL",
+        "ZohoCalendar.event.ALL",
+        "ZohoCalendar.freebusy.READ",
+    ),
+}
+#: The service prefix of each provider's scopes (``ZohoCRM.modules.ALL``).
+_SCOPE_SERVICE = {"zoho_crm": "zohocrm.", "zoho_calendar": "zohocalendar."}
 
 #: The file in a sandbox folder that holds its secrets and the URL it was last served at.
 SANDBOX_FILE = "sandbox.json"
@@ -161,6 +187,11 @@ class Settings(BaseSettings):
     zohokit_db_statement_timeout_seconds: float = Field(default=5.0, gt=0)
     zohokit_db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
 
+    #: Comma-separated OAuth scopes to ask for and to require at connect time, for both
+    #: providers (each takes the ones of its service: ``ZohoCRM.*``, ``ZohoCalendar.*``; a
+    #: provider with none listed keeps :data:`DEFAULT_SCOPES`).
+    zohokit_scopes: str | None = None
+
     #: A sandbox folder (``zohokit serve --sandbox``, ``make run``). When set, the sandbox
     #: decides the data folder, the database, the encryption key, the OAuth client and the
     #: Zoho hosts (its emulator, at the URL it was last served at), whatever else is set:
@@ -195,6 +226,18 @@ class Settings(BaseSettings):
         if self.zohokit_database_url:
             return to_async_url(self.zohokit_database_url)
         return f"sqlite+aiosqlite:///{self.zohokit_data_dir / 'zohokit.db'}"
+
+    def scopes(self, provider: str) -> tuple[str, ...]:
+        """The scopes to ask for (and require) for ``provider``: ``ZOHOKIT_SCOPES``' ones of
+        its service, else its :data:`DEFAULT_SCOPES`."""
+        if provider not in DEFAULT_SCOPES:
+            raise ValueError(f"unknown provider {provider!r}; use one of {PROVIDERS}")
+        if not self.zohokit_scopes:
+            return DEFAULT_SCOPES[provider]
+        given = [part.strip() for part in self.zohokit_scopes.split(",") if part.strip()]
+        mine = tuple(s for s in given if s.lower().startswith(_SCOPE_SERVICE[provider]))
+        # A list naming only CRM scopes leaves Calendar at its defaults, and the reverse.
+        return mine or DEFAULT_SCOPES[provider]
 
     def accounts_url(self) -> str:
         """The accounts server for tokens seeded from the environment."""

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.fixtures.cli_env import cli_environment
 from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
 from zohokit.cli import app
 from zohokit.emulator import EmulatorServer
@@ -32,11 +33,7 @@ def env(
         "ZOHOKIT_DATA_DIR": str(tmp_path / "data"),
         "ZOHOKIT_ENCRYPTION_KEYS": generate_key(),
     }
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("ZOHOKIT_DATABASE_URL", raising=False)
-    monkeypatch.chdir(tmp_path)  # no stray .env file
-    return values
+    return cli_environment(monkeypatch, tmp_path, values)
 
 
 def invoke(*args: str) -> str:

@@ -20,6 +20,7 @@ from . import tokens as tokens_cli
 from ._console import make_console
 from ._help import plain_help
 from .doctor import doctor_command
+from .setup import setup_command
 
 #: The commands that need an extra, and the modules that extra installs.
 EXTRAS = {
@@ -41,6 +42,7 @@ app.add_typer(schedule_cli.app, name="schedule")
 app.add_typer(bookings_cli.app, name="bookings")
 app.command("availability")(bookings_cli.availability_command)
 app.command("doctor")(doctor_command)
+app.command("setup")(setup_command)
 
 
 def missing_extra(command: str) -> str | None:

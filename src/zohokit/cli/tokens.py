@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
@@ -19,9 +20,10 @@ from rich.table import Table
 
 from zohokit import Zoho
 from zohokit.cli._console import database_failures, make_console
+from zohokit.datacenters import DATA_CENTERS, by_code
 from zohokit.errors import ZohoError
 from zohokit.settings import PROVIDERS, Settings
-from zohokit.tokens import OAuthTokenService, TokenStatus, generate_key
+from zohokit.tokens import OAuthTokenService, TokenStatus, ZohoCredentials, generate_key
 
 app = typer.Typer(help="Stored Zoho OAuth tokens, per tenant and provider.", no_args_is_help=True)
 console = make_console()
@@ -43,11 +45,12 @@ def _run(work: Callable[[OAuthTokenService], Awaitable[T]]) -> T:
     return _run_root(lambda zoho: work(zoho.tokens))
 
 
-def _run_root(work: Callable[[Zoho], Awaitable[T]]) -> T:
-    """Run ``work`` with the root built from the environment; errors become exit code 1."""
+def _run_root(work: Callable[[Zoho], Awaitable[T]], settings: Settings | None = None) -> T:
+    """Run ``work`` with the root built from ``settings`` (else the environment); errors
+    become exit code 1."""
 
     async def main() -> T:
-        async with Zoho.from_settings(Settings()) as zoho:
+        async with Zoho.from_settings(settings or Settings()) as zoho:
             return await work(zoho)
 
     try:
@@ -201,6 +204,144 @@ def import_env_command(
         return [await service.import_env(tenant, p) for p in providers]
 
     console.print(_table(_run(work)))
+
+
+@dataclasses.dataclass(frozen=True)
+class Exchanged:
+    """A grant code turned into a stored connection, and what Zoho answered to a first call."""
+
+    status: TokenStatus
+    #: The CRM modules the new connection sees (``None`` for Calendar).
+    modules: int | None
+
+
+def exchange_grant(
+    settings: Settings,
+    code: str,
+    *,
+    tenant: str,
+    provider: str,
+    client_id: str,
+    client_secret: str,
+    data_center: str,
+) -> Exchanged:
+    """Exchange a Self Client grant code through the token service's ``exchange_code`` (the
+    one code-exchange path), requiring the configured scopes, and make a first CRM call with
+    the stored connection. Errors end the command (exit code 1)."""
+    scopes = settings.scopes(provider)
+
+    async def work(zoho: Zoho) -> Exchanged:
+        await zoho.tokens.exchange_code(
+            tenant,
+            provider,
+            code=code,
+            credentials=ZohoCredentials(client_id, client_secret),
+            accounts_server=by_code(data_center).accounts_url,
+            required_scopes=scopes,
+        )
+        status = await zoho.tokens.status(tenant, provider)
+        assert status is not None  # just stored
+        modules = len(await zoho.crm(tenant).modules()) if provider == "zoho_crm" else None
+        return Exchanged(status, modules)
+
+    return _run_root(work, settings)
+
+
+def print_exchanged(done: Exchanged) -> None:
+    """What ``tokens exchange`` and ``setup`` say once a code is exchanged."""
+    console.print(_table([done.status]))
+    if done.modules is not None:
+        console.print(f"Zoho CRM answered: {done.modules} modules visible to {done.status.tenant}")
+
+
+def client_of(
+    settings: Settings,
+    provider: str,
+    client_id: str | None,
+    client_secret: str | None,
+    *,
+    ask: bool | None = None,
+) -> tuple[str, str]:
+    """The OAuth client: the options given, else ``ZOHO_CLIENT_ID``/``ZOHO_CLIENT_SECRET``
+    (or the provider's own names); asked for when ``ask`` (default: on a terminal), else a
+    clear error."""
+    env = settings.env_credentials(provider)
+    client_id = client_id or env.client_id
+    client_secret = client_secret or env.client_secret
+    interactive = sys.stdin.isatty() if ask is None else ask
+    if not client_id and interactive:
+        client_id = typer.prompt("Client ID (api-console.zoho.com, e.g. 1000.XXXX)")
+    if not client_secret and interactive:
+        client_secret = typer.prompt("Client Secret", hide_input=True)
+    if not client_id or not client_secret:
+        raise typer.BadParameter(
+            "give the OAuth client: --client-id and --client-secret, or set ZOHO_CLIENT_ID "
+            "and ZOHO_CLIENT_SECRET (the Self Client's Client Secret tab at "
+            "api-console.zoho.com)",
+            param_hint="--client-id/--client-secret",
+        )
+    return client_id, client_secret
+
+
+#: The data centre codes, as ``--dc`` and ``ZOHO_DC`` take them.
+CODES = tuple(dc.code for dc in DATA_CENTERS)
+
+DataCenterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--dc", help=f"Data centre of the Zoho account ({', '.join(CODES)}); default $ZOHO_DC."
+    ),
+]
+ClientIdOpt = Annotated[
+    str | None, typer.Option("--client-id", help="OAuth client id (default $ZOHO_CLIENT_ID).")
+]
+ClientSecretOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--client-secret",
+        help="OAuth client secret (default $ZOHO_CLIENT_SECRET; asked for on a terminal).",
+    ),
+]
+
+
+def data_center_of(settings: Settings, dc: str | None) -> str:
+    """``--dc``, else ``ZOHO_DC``; an unknown code is a usage error naming the known ones."""
+    code = dc or settings.zoho_dc
+    try:
+        return by_code(code).code
+    except KeyError:
+        raise typer.BadParameter(
+            f"use one of {', '.join(CODES)}, not {code!r}", param_hint="--dc"
+        ) from None
+
+
+@app.command("exchange")
+def exchange_command(
+    code: Annotated[
+        str, typer.Argument(help="The grant code (API console: Self Client, Generate Code).")
+    ],
+    tenant: Annotated[str, typer.Option("--tenant", "-t", help="Store the connection as.")] = (
+        "default"
+    ),
+    provider: ProviderOpt = "zoho_crm",
+    dc: DataCenterOpt = None,
+    client_id: ClientIdOpt = None,
+    client_secret: ClientSecretOpt = None,
+) -> None:
+    """Turn a Self Client grant code into TENANT's stored refresh token, checking its scopes."""
+    _check_provider(provider)
+    settings = Settings()
+    key = client_of(settings, provider, client_id, client_secret)
+    done = exchange_grant(
+        settings,
+        code,
+        tenant=tenant,
+        provider=provider,
+        client_id=key[0],
+        client_secret=key[1],
+        data_center=data_center_of(settings, dc),
+    )
+    print_exchanged(done)
 
 
 @app.command("revoke")

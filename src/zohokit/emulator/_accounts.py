@@ -169,6 +169,29 @@ class Accounts:
         self.emu.journal.changed("refresh", grant.token, grant)
         return grant
 
+    def self_client_code(
+        self, client_id: str, scopes: tuple[str, ...], ttl_seconds: float | None = None
+    ) -> GrantCode:
+        """A grant code as the API console's Self Client "Generate Code" hands one out: for
+        ``scopes``, with no redirect URI, exchangeable once for a refresh token."""
+        if client_id not in self.clients:
+            raise KeyError(f"client_id {client_id!r} is not registered")
+        if not scopes:
+            raise ValueError("scopes: name at least one scope, e.g. ZohoCRM.modules.ALL")
+        ttl = self.emu.config.grant_code_ttl_seconds if ttl_seconds is None else ttl_seconds
+        code = GrantCode(
+            code=new_token(),
+            client_id=client_id,
+            redirect_uri=None,
+            scopes=tuple(scopes),
+            offline=True,
+            user_email=self.emu.config.user_email,
+            expires_at=self.emu.clock.now() + ttl,
+        )
+        self.codes[code.code] = code
+        self.emu.journal.changed("code", code.code, code)
+        return code
+
     def revoke_refresh_token(self, token: str) -> bool:
         """Delete a refresh token and every access token minted from it."""
         grant = self.refresh_tokens.pop(token, None)

@@ -352,6 +352,30 @@ def _control_routes(emu: Emulator) -> list[BaseRoute]:
             return zoho_json({"status": "error", "message": message}, 400)
         return zoho_json(result)
 
+    async def self_client_code(request: Request) -> Response:
+        # The API console's Self Client: {"scopes": [...] or "a,b", "client_id"?, "ttl"?}.
+        try:
+            body = await body_json(request)
+            raw = body.get("scopes", "")
+            scopes = tuple(
+                s for s in (raw.split(",") if isinstance(raw, str) else raw) if str(s).strip()
+            )
+            ttl = body.get("ttl")
+            code = emu.accounts.self_client_code(
+                str(body.get("client_id") or emu.config.client_id),
+                tuple(str(s).strip() for s in scopes),
+                None if ttl is None else float(ttl),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return zoho_json({"status": "error", "message": str(exc)}, 400)
+        return zoho_json(
+            {
+                "code": code.code,
+                "scopes": list(code.scopes),
+                "expires_in": int(code.expires_at - emu.clock.now()),
+            }
+        )
+
     async def index(request: Request) -> Response:
         return zoho_json(
             {
@@ -374,6 +398,7 @@ def _control_routes(emu: Emulator) -> list[BaseRoute]:
         Route("/_emulator/clock", clock, methods=["GET", "POST"]),
         Route("/_emulator/config", config, methods=["GET", "POST"]),
         Route("/_emulator/seed", seed, methods=["POST"]),
+        Route("/_emulator/self-client/code", self_client_code, methods=["POST"]),
     ]
 
 

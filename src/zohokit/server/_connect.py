@@ -27,7 +27,8 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..datacenters import by_accounts_server, by_code
-from ..errors import NeedsReauthorization, TokenError, UntrustedAccountsServer
+from ..errors import MissingScopes, NeedsReauthorization, TokenError, UntrustedAccountsServer
+from ..settings import CALLBACK_PATH, DEFAULT_SCOPES
 from ..tokens import ZohoCredentials
 from ._auth import BrowserPrincipal, ensure_tenant_access
 from ._metrics import CONNECTS
@@ -40,22 +41,8 @@ __all__ = ["PROVIDER_SCOPES", "authorization_url", "router", "start_connect"]
 log = logging.getLogger("zohokit.server")
 router = APIRouter(tags=["connect"])
 
-CALLBACK_PATH = "/oauth/zoho/callback"
-#: What each provider asks Zoho for: enough for zohokit's CRM and Calendar services.
-PROVIDER_SCOPES: dict[str, tuple[str, ...]] = {
-    "zoho_crm": (
-        "ZohoCRM.modules.ALL",
-        "ZohoCRM.settings.ALL",
-        "ZohoCRM.users.READ",
-        "ZohoCRM.org.READ",
-        "ZohoCRM.coql.READ",
-    ),
-    "zoho_calendar": (
-        "ZohoCalendar.calendar.ALL",
-        "ZohoCalendar.event.ALL",
-        "ZohoCalendar.freebusy.READ",
-    ),
-}
+#: What each provider asks Zoho for unless ``ZOHOKIT_SCOPES`` says otherwise.
+PROVIDER_SCOPES = DEFAULT_SCOPES
 _LABELS = {"zoho_crm": "Zoho CRM", "zoho_calendar": "Zoho Calendar"}
 
 
@@ -151,7 +138,7 @@ async def start_connect(
     url = authorization_url(
         accounts,
         client_id=client_id,
-        scopes=PROVIDER_SCOPES[provider],
+        scopes=state.settings.scopes(provider),
         redirect_uri=redirect_uri,
         state=value,
         code_verifier=verifier,
@@ -265,6 +252,7 @@ async def _finish(
             accounts_server=server,
             redirect_uri=flow.redirect_uri,
             code_verifier=_open_verifier(state, flow),
+            required_scopes=state.settings.scopes(provider),
         )
     except UntrustedAccountsServer:
         CONNECTS.labels(provider, "refused").inc()
@@ -277,6 +265,8 @@ async def _finish(
         )
     except TokenError as exc:
         CONNECTS.labels(provider, "failed").inc()
+        if isinstance(exc, MissingScopes):
+            return _page(state, 502, "Connection failed", exc.message)
         reason = exc.reason if isinstance(exc, NeedsReauthorization) else None
         return _page(
             state,

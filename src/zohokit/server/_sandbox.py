@@ -27,9 +27,8 @@ from .._files import private_dir
 from ..emulator import Emulator, EmulatorConfig
 from ..emulator import create_app as create_emulator_app
 from ..scheduling import Schedule, ScheduleNotFound
-from ..settings import PROVIDERS, SANDBOX_FILE
+from ..settings import CALLBACK_PATH, PROVIDERS, SANDBOX_FILE
 from ..tokens import generate_key
-from ._connect import CALLBACK_PATH
 from ._settings import ServerSettings
 from ._state import ServiceState
 

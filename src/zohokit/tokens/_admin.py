@@ -18,6 +18,7 @@ import httpx
 from ..datacenters import by_accounts_server, trusted_accounts_server
 from ..errors import (
     ConfigurationError,
+    MissingScopes,
     NeedsReauthorization,
     TransportError,
     UntrustedAccountsServer,
@@ -34,6 +35,7 @@ from ._models import (
     TokenStatus,
     ZohoCredentials,
     as_datetime,
+    missing_scopes,
     scope_tuple,
 )
 from ._store import TokenRow
@@ -120,8 +122,15 @@ class TokenAdmin(TokenServiceBase):
         accounts_server: str | None = None,
         redirect_uri: str | None = None,
         code_verifier: str | None = None,
+        required_scopes: tuple[str, ...] = (),
     ) -> AccessToken:
         """Exchange a grant code at the tenant's accounts server and store the tokens.
+
+        The one code-exchange path: the server's connect callback and ``zohokit tokens
+        exchange`` (a Self Client code) both come here. ``required_scopes`` are checked
+        against the scopes Zoho says it granted (the token answer's ``scope``): should any be
+        missing, the new refresh token is revoked, nothing is stored, and
+        :class:`MissingScopes` names them. An answer without ``scope`` is not checked.
 
         ``accounts_server`` comes from the callback; it must pass
         :func:`~zohokit.datacenters.trusted_accounts_server` (one of Zoho's, or exactly the
@@ -167,6 +176,11 @@ class TokenAdmin(TokenServiceBase):
                 tenant=tenant,
                 provider=provider,
             )
+        granted = scope_tuple(outcome.scope)
+        missing = missing_scopes(granted, required_scopes) if granted else ()
+        if missing:
+            await self._revoke_unused(accounts, outcome.refresh_token, tenant, provider)
+            raise MissingScopes(missing, tenant=tenant, provider=provider)
         previous = await self._store.get(tenant=tenant, provider=provider)
         if previous is not None and previous.status != "revoked":
             await self._revoke_replaced(previous, outcome.refresh_token)
@@ -190,7 +204,7 @@ class TokenAdmin(TokenServiceBase):
             provider=provider,
             api_domain=outcome.api_domain,
             expires_at=as_datetime(expires),
-            scopes=scope_tuple(outcome.scope),
+            scopes=granted,
         )
         return self._remember(token, self.policy.refresh_at(expires, tenant, provider))
 
@@ -208,6 +222,18 @@ class TokenAdmin(TokenServiceBase):
             )
             return
         m.emit("token.replaced", logging.INFO, tenant, provider, revoked=confirmed)
+
+    async def _revoke_unused(
+        self, accounts: str, refresh_token: str, tenant: str, provider: str
+    ) -> None:
+        # A grant refused for its scopes would otherwise stay live at Zoho and count
+        # against the user's cap of refresh tokens.
+        try:
+            await self._accounts.revoke(self._override or accounts, token=refresh_token)
+        except httpx.HTTPError as exc:
+            m.emit(
+                "token.revoke_failed", logging.WARNING, tenant, provider, error=type(exc).__name__
+            )
 
     async def revoke(self, tenant: str, provider: str) -> bool:
         """Revoke the tenant's refresh token at Zoho and mark the row ``revoked``.

@@ -21,6 +21,7 @@ __all__ = [
     "TokenStatus",
     "ZohoCredentials",
     "ZohoCredentialsDict",
+    "missing_scopes",
     "snapshot",
 ]
 
@@ -166,6 +167,19 @@ def as_epoch(value: datetime | None) -> float | None:
 def scope_tuple(text: str | None) -> tuple[str, ...]:
     """Zoho's scope string (comma- or space-separated) as a tuple."""
     return tuple(s for s in (text or "").replace(",", " ").split() if s)
+
+
+def missing_scopes(granted: tuple[str, ...], required: tuple[str, ...]) -> tuple[str, ...]:
+    """The ``required`` scopes that ``granted`` does not cover (case-insensitively, as Zoho
+    compares them). ``X.ALL`` covers every scope under ``X`` (``ZohoCRM.modules.ALL`` covers
+    ``ZohoCRM.modules.READ`` and ``ZohoCRM.modules.contacts.CREATE``)."""
+    have = {g.lower() for g in granted}
+    wide = [g[: -len("all")] for g in have if g.endswith(".all")]  # "zohocrm.modules."
+    return tuple(
+        r
+        for r in required
+        if r.lower() not in have and not any(r.lower().startswith(w) for w in wide)
+    )
 
 
 def snapshot(row: TokenRow, *, accounts_server: str) -> TokenStatus:
