@@ -98,6 +98,10 @@ def test_the_line_make_run_prints_points_the_cli_at_the_sandbox(tmp_path: Path) 
         again = json.loads(report.read_text())
         assert (again["created"], again["unchanged"]) == (0, 2), again
 
+        # Connecting "real Zoho" while the line is set would land in the sandbox: said so.
+        setup = "zohokit setup --no-input --browser --client-id 1000.X --client-secret s"
+        assert "unset ZOHOKIT_SANDBOX" in _shell(line, setup, env=env, cwd=elsewhere)
+
     # One key, the sandbox's own: none written beside it, nothing in the user's data folder.
     assert not (sandbox / "encryption.key").exists()
     assert not (home / ".local" / "share" / "zohokit").exists()

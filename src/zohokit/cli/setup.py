@@ -72,6 +72,12 @@ def setup_command(
     if provider not in PROVIDERS:
         raise typer.BadParameter(f"use one of {', '.join(PROVIDERS)}", param_hint="--provider")
     settings = Settings()
+    if settings.zohokit_sandbox is not None:
+        # The sandbox wins over every Zoho host: the tenant would be connected to its emulator.
+        console.print(
+            f"[yellow]warning:[/yellow] ZOHOKIT_SANDBOX={settings.zohokit_sandbox} is set, so "
+            "this connects the tenant inside the sandbox; `unset ZOHOKIT_SANDBOX` for real Zoho"
+        )
     ask = not no_input
     if dc is None and ask:
         dc = typer.prompt(
