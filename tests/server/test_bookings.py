@@ -197,12 +197,20 @@ async def test_bad_booking_bodies_are_422_json(
         {"customer": {**BO, "name": "  "}, "start": at(day, 9)},
         {"customer": BO, "start": at(day, 9), "tz": "Mars/Olympus"},
         {"customer": BO, "start": "9999-12-31T23:30:00Z"},
+        # an offset that pushes the instant out of datetime's range (schemathesis found a 500)
+        {"customer": BO, "start": "0001-01-01T00:00:00+01:00"},
+        {"customer": BO, "start": "9999-12-31T23:59:00-01:00"},
         {"customer": BO, "start": at(day, 9), "duration_minutes": 10**9},
     ]
     for body in bodies:
         answer = await client.post(url, json=body, headers=headers)
         assert answer.status_code == 422, (body, answer.text)
         assert answer.json()["message"]
+    for start in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:00-01:00"):
+        hold = await client.post(
+            "/api/tenants/acme/holds", json={"start": start}, headers=key(ACME_KEY)
+        )
+        assert hold.status_code == 422, (start, hold.text)
     missing = await client.post(
         url, json={"customer": BO, "start": at(day, 9)}, headers=key(ACME_KEY)
     )

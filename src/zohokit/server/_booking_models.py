@@ -91,7 +91,13 @@ def check_dates(start: date, end: date, tz: str | None) -> None:
 
 
 def _check_instant(moment: datetime) -> datetime:
-    if not _FIRST_YEAR <= moment.astimezone(UTC).year <= _LAST_YEAR:
+    # An offset can push an instant at the calendar's very ends (0001-01-01T00:00+01:00) out
+    # of datetime's range: pydantic turns only ValueError into a 422, so OverflowError is one.
+    try:
+        year = moment.astimezone(UTC).year
+    except OverflowError:
+        year = 0
+    if not _FIRST_YEAR <= year <= _LAST_YEAR:
         raise ValueError(f"must lie between the years {_FIRST_YEAR} and {_LAST_YEAR}")
     return moment
 
