@@ -54,25 +54,32 @@ class Occurrence:
 
 
 @dataclass
-class Event:
-    """A stored event. ``source`` is the validated ``eventdata`` it was built from; an update
-    is applied on top of it, so keys a client leaves out keep their values."""
+class EventFields:
+    """``eventdata`` after validation: what an :class:`Event` is built from."""
 
-    uid: str
-    id: str
-    calendar_uid: str
     source: dict[str, Any]
     title: str
     timezone: str
     isallday: bool
     start: datetime
     end: datetime
+    rrule: RRule | None
+
+
+@dataclass
+class Event(EventFields):
+    """A stored event: its validated fields and Zoho's bookkeeping. ``source`` is the
+    validated ``eventdata`` it was built from; an update is applied on top of it, so keys a
+    client leaves out keep their values."""
+
+    uid: str
+    id: str
+    calendar_uid: str
     created: datetime
     modified: datetime
     createdby: str
     modifiedby: str
     etag: int
-    rrule: RRule | None = None
     #: Recurrence ids (UTC starts) of occurrences deleted one by one.
     exdates: set[datetime] = field(default_factory=set)
 
@@ -181,19 +188,6 @@ class Event:
         if occurrence is not None and occurrence.recurrenceid is not None:
             body["recurrenceid"] = occurrence.recurrenceid
         return body
-
-
-@dataclass(frozen=True)
-class EventFields:
-    """``eventdata`` after validation: what an :class:`Event` is built from."""
-
-    source: dict[str, Any]
-    title: str
-    timezone: str
-    isallday: bool
-    start: datetime
-    end: datetime
-    rrule: RRule | None
 
 
 def _bool(data: Mapping[str, Any], key: str) -> bool:
