@@ -17,10 +17,17 @@ async def _token(client: httpx.AsyncClient) -> dict[str, str]:
     return {"Authorization": f"Zoho-oauthtoken {await mint_access_token(client)}"}
 
 
+HOLD_MS = 400
+
+
 async def _burst(
     client: httpx.AsyncClient, headers: dict[str, str], n: int, path: str
 ) -> list[int]:
-    """Status codes of ``n`` requests sent at once (the emulator holds each for 100 ms)."""
+    """Status codes of ``n`` requests sent at once, while the emulator holds each one.
+
+    The hold is long (``HOLD_MS``) so that on a loaded machine the last request still arrives
+    while the first ones are held: the burst must overlap for the limit to show.
+    """
     answers = await asyncio.gather(*(client.get(path, headers=headers) for _ in range(n)))
     return sorted(a.status_code for a in answers)
 
@@ -60,7 +67,7 @@ async def test_a_client_reads_org_then_meets_exactly_that_concurrency_limit(edit
         assert org["license_details"]["paid"] is (edition != "free")
         limit = {"free": 5, "professional": 15, "ultimate": 25}[edition]
 
-        emulator.config.latency_ms = 100
+        emulator.config.latency_ms = HOLD_MS
         assert await _burst(client, headers, limit, "/crm/v8/org") == [200] * limit
         codes = await _burst(client, headers, limit + 2, "/crm/v8/org")
         assert codes == [200] * limit + [429, 429]
@@ -70,7 +77,7 @@ async def test_heavy_apis_have_their_own_limit_of_ten(
     emulator: Emulator, emu_client: httpx.AsyncClient, auth_headers: dict[str, str]
 ) -> None:
     emulator.crm.seed("Leads", [{"Last_Name": "Q"}])
-    emulator.config.latency_ms = 100
+    emulator.config.latency_ms = HOLD_MS
     query = {"select_query": "select Last_Name from Leads where Last_Name is not null"}
     answers = await asyncio.gather(
         *(emu_client.post("/crm/v8/coql", json=query, headers=auth_headers) for _ in range(12))
@@ -82,7 +89,7 @@ async def test_heavy_apis_have_their_own_limit_of_ten(
 def free_edition_cli(tmp_path: Path) -> Iterator[str]:
     """``zohokit emulator --edition free`` as a user starts it, in a subprocess."""
     with run_cli_emulator(
-        tmp_path / "emulator.log", "--edition", "free", "--latency-ms", "150"
+        tmp_path / "emulator.log", "--edition", "free", "--latency-ms", str(2 * HOLD_MS)
     ) as base:
         yield base
 
