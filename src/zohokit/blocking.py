@@ -40,7 +40,10 @@ tenant. The loop starts on the first call (building a root opens nothing), under
 **Shutdown.** :meth:`Zoho.close` (or leaving ``with``) closes the async root (connections,
 accounts client, engine), cancels what is still running and stops the loop thread; a call
 after it starts a fresh loop. A root never closed is closed at interpreter exit (and when it
-is garbage-collected). Calling the blocking API from the loop thread itself (from inside a
+is garbage-collected). After a fork (gunicorn, Celery prefork) a root the parent never used
+starts its own loop in the child; one the parent used raises
+:class:`~zohokit.errors.BlockingCallError` there rather than wait on a loop thread that
+stayed behind in the parent. Calling the blocking API from the loop thread itself (from inside a
 coroutine this root runs) would wait on itself forever: it raises
 :class:`~zohokit.errors.BlockingCallError` instead; async code uses the async API.
 """
