@@ -193,7 +193,9 @@ class CrmStore:
     def records(self, module: str) -> list[dict[str, Any]]:
         """Copies of the live records of ``module``, oldest first."""
         state = self._state_or_value_error(module)
-        return [dict(rec.data) for rec in state.records.values()]
+        # list() copies the values in one step, so a test thread may read while the
+        # emulator's server thread is still writing (no "dictionary changed size").
+        return [dict(rec.data) for rec in list(state.records.values())]
 
     def count(self, module: str) -> int:
         """How many live records ``module`` holds (cheap: nothing is copied)."""
