@@ -46,6 +46,10 @@ starts its own loop in the child; one the parent used raises
 stayed behind in the parent. Calling the blocking API from the loop thread itself (from inside a
 coroutine this root runs) would wait on itself forever: it raises
 :class:`~zohokit.errors.BlockingCallError` instead; async code uses the async API.
+
+**Why one module of a little over 500 lines.** It holds one idea, the blocking mirror of the
+async surface: the loop thread, the two descriptors and each class's one-line method list.
+Split, a reader would find a class's methods in one file and what they do in another.
 """
 
 from __future__ import annotations
