@@ -24,23 +24,37 @@ LIBRARY: dict[str, set[str]] = {
     "datacenters": set(),
     "db": {"settings"},
     # One Alembic chain holds every part's tables, so its env.py knows them all.
-    "migrations": {"db", "settings", "tokens", "sync", "scheduling", "server"},
-    "tokens": {"db", "settings", "datacenters"},
-    "http": {"tokens", "db", "settings", "datacenters"},
+    "migrations": {
+        "db",
+        "settings",
+        "tokens",
+        "sync",
+        "scheduling",
+        "server",
+        "events",
+        "webhooks",
+    },
+    # The outbox sits under everything that emits an event (tokens, sync, bookings, notify).
+    "events": {"db", "settings"},
+    # Delivery: endpoints' secrets are sealed with the token keys.
+    "webhooks": {"events", "tokens", "db", "settings", "datacenters"},
+    "tokens": {"events", "db", "settings", "datacenters"},
+    "http": {"tokens", "events", "db", "settings", "datacenters"},
     "availability": set(),
-    "crm": {"http", "tokens", "db", "settings", "datacenters"},
-    "calendar": {"availability", "http", "tokens", "db", "settings", "datacenters"},
+    "crm": {"http", "tokens", "events", "db", "settings", "datacenters"},
+    "calendar": {"availability", "http", "tokens", "events", "db", "settings", "datacenters"},
     "scheduling": {
         "availability",
         "calendar",
         "crm",
         "http",
         "tokens",
+        "events",
         "db",
         "settings",
         "datacenters",
     },
-    "sync": {"crm", "http", "tokens", "db", "settings", "datacenters"},
+    "sync": {"crm", "http", "tokens", "events", "db", "settings", "datacenters"},
 }
 _LIB = set(LIBRARY)
 

@@ -53,6 +53,7 @@ from .tokens import (
 from .tokens._crypto import load_or_create_key_file
 
 if TYPE_CHECKING:
+    from .events import Session
     from .scheduling import BookingService
     from .sync import Ledger
 
@@ -383,6 +384,28 @@ class Zoho:
 
             self._ledger = Ledger(self.engine, clock=self.clock)
         return self._ledger
+
+    async def emit(
+        self,
+        type: str,
+        tenant: str,
+        data: Mapping[str, Any],
+        *,
+        session: Session | None = None,
+    ) -> str:
+        """Write an event to the outbox at this root's time; returns its id (``msg_...``).
+
+        Inside your own transaction, pass it as ``session`` (a connection or ORM session on
+        this root's engine): the event commits with your change. Without one, the event is
+        written in a transaction of its own. See :func:`zohokit.events.emit`.
+        """
+        from .events import emit
+
+        if session is not None:
+            return await emit(session, type, tenant, data, now=self.clock())
+        await self.migrate()
+        async with self.engine.begin() as conn:
+            return await emit(conn, type, tenant, data, now=self.clock())
 
     # --- life cycle -------------------------------------------------------------------------
 

@@ -36,6 +36,7 @@
     ├── availability.FreeBusyUnavailable  busy time could not be read: no slot is offered
     ├── sync.MappingError            a mapping cannot be used; names the key (also a ValueError)
     ├── sync.SourceError             a row cannot be read; names file and line (also a ValueError)
+    ├── events.InvalidEvent          an event type or its data cannot be written (also a ValueError)
     └── scheduling.BookingError      the booking flow refused
         ├── SlotTaken                someone else booked or holds the slot
         ├── SlotNotOffered           the schedule does not offer that start
