@@ -25,6 +25,11 @@ from zohokit.emulator._scopes import allows, calendar_need, crm_need
         ("ZohoCRM.settings.fields.READ", "GET", "/crm/v8/settings/modules", False),
         ("ZohoCRM.modules.ALL", "POST", "/crm/v8/coql", False),
         ("ZohoCRM.coql.READ", "POST", "/crm/v8/coql", True),
+        ("ZohoCRM.modules.ALL", "POST", "/crm/v8/actions/watch", False),
+        ("ZohoCRM.notifications.ALL", "DELETE", "/crm/v2/actions/watch", True),
+        ("ZohoCRM.notifications.READ", "GET", "/crm/v8/actions/watch", True),
+        ("ZohoCRM.notifications.READ", "POST", "/crm/v8/actions/watch", False),
+        ("ZohoCRM.notifications.CREATE", "POST", "/crm/v8/actions/watch", True),
     ],
 )
 def test_crm_scope_rules(granted: str, method: str, path: str, allowed: bool) -> None:

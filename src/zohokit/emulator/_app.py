@@ -302,7 +302,9 @@ def _control_routes(emu: Emulator) -> list[BaseRoute]:
             except (FaultConfigError, ValueError) as exc:
                 return zoho_json({"status": "error", "message": str(exc)}, 400)
         elif request.method == "DELETE":
-            emu.faults.configure({"rules": [], "token_throttle": False, "consent": "approve"})
+            emu.faults.configure(
+                {"rules": [], "token_throttle": False, "consent": "approve", "notifications": {}}
+            )
         return zoho_json(emu.faults.to_json())
 
     async def clock(request: Request) -> Response:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ._faults import Faults
     from .calendar import CalendarStore
     from .crm import CrmSchema, CrmStore
+    from .crm._watch import Watches
 
 JSON_CONTENT_TYPE = "application/json;charset=UTF-8"
 
@@ -43,6 +44,7 @@ ALL_SCOPES = (
     "ZohoCRM.users.ALL",
     "ZohoCRM.org.ALL",
     "ZohoCRM.coql.READ",
+    "ZohoCRM.notifications.ALL",
     "ZohoCalendar.calendar.ALL",
     "ZohoCalendar.event.ALL",
     "ZohoCalendar.freebusy.READ",
@@ -198,6 +200,10 @@ class Stats:
                 "rejected_429",
                 "faults_injected",
                 "credits_used",
+                "notifications_sent",
+                "notifications_dropped",
+                "notifications_duplicated",
+                "notifications_failed",
             )
         }
         out.update(self.counts)
@@ -253,6 +259,9 @@ class Emulator:
         self.schema: CrmSchema = schema
         self.clock = Clock()
         self.stats = Stats()
+        #: Carries notifications to ``notify_url`` in process (an ``httpx`` transport, e.g. an
+        #: ``ASGITransport`` of the receiving app); ``None``: over the network, to loopback.
+        self.notify_transport: Any = None
         #: Where state changes are written: nowhere, or the ``data`` file (see ``_durable``).
         self.journal: Journal = open_journal(self, self.config.data)
         saved = self.journal.load()
@@ -294,8 +303,10 @@ class Emulator:
         from ._faults import Faults
         from .calendar import CalendarStore
         from .crm import CrmStore
+        from .crm._watch import Watches
 
         self.faults: Faults = Faults(self.config.seed)
+        self.watch: Watches = Watches(self)
         self.accounts: Accounts = Accounts(self)
         self.crm: CrmStore = CrmStore(self)
         self.calendar: CalendarStore = CalendarStore(self)

@@ -31,6 +31,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .crm._watch import decode_entry, encode_entry
+
 if TYPE_CHECKING:
     from ._core import Emulator
 
@@ -245,6 +247,7 @@ def encoders(emu: Emulator) -> dict[str, Encoder]:
         "access": lambda a: asdict(a),
         "dead": lambda _: 1,
         "code": lambda c: asdict(c),
+        "watch": encode_entry,
         "record": lambda r: {
             "id": r.id,
             "data": r.data,
@@ -412,6 +415,9 @@ def restore(emu: Emulator, saved: dict[str, dict[str, Any]]) -> None:
         calendar._serial = cal_meta["serial"]
         calendar._freebusy_enabled = cal_meta["freebusy_enabled"]
         calendar._rng.setstate(_rng_state(cal_meta["rng"]))
+    for v in saved.get("watch", {}).values():
+        entry = decode_entry(v)
+        emu.watch.entries[(entry.channel_id, entry.module)] = entry
     if "stats" in meta:
         emu.stats.counts = Counter(meta["stats"])
     if "clock" in meta:

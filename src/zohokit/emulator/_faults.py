@@ -128,6 +128,41 @@ def non_negative_number(value: object) -> bool:
 
 
 @dataclass
+class NotificationFaults:
+    """What goes wrong with notifications: each one is dropped with ``drop_rate``, sent twice
+    with ``duplicate_rate``, and sent ``delay_ms`` late."""
+
+    drop_rate: float = 0.0
+    duplicate_rate: float = 0.0
+    delay_ms: float = 0.0
+
+    @classmethod
+    def parse(cls, raw: Any) -> NotificationFaults:
+        """From the ``notifications`` object of ``POST /_emulator/faults``."""
+        if not isinstance(raw, dict):
+            raise ValueError("notifications must be an object")
+        unknown = sorted(set(raw) - {"drop_rate", "duplicate_rate", "delay_ms"})
+        if unknown:
+            raise ValueError(f"notifications: unknown field(s) {', '.join(unknown)}")
+        out = cls()
+        for key, value in raw.items():
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ValueError(f"notifications.{key} must be a non-negative number")
+            if key.endswith("_rate") and value > 1:
+                raise ValueError(f"notifications.{key} must be between 0 and 1")
+            setattr(out, key, float(value))
+        return out
+
+    def to_json(self) -> dict[str, float]:
+        """As ``GET /_emulator/faults`` shows it."""
+        return {
+            "drop_rate": self.drop_rate,
+            "duplicate_rate": self.duplicate_rate,
+            "delay_ms": self.delay_ms,
+        }
+
+
+@dataclass
 class Decision:
     """What the middleware does to one request."""
 
@@ -147,13 +182,15 @@ class Faults:
     token_throttle: bool = False
     #: ``approve`` or ``deny``: what the simulated user answers on the consent page.
     consent: str = "approve"
+    #: What goes wrong with CRM notifications (set by the ``notifications`` key).
+    notifications: NotificationFaults = field(default_factory=NotificationFaults)
     _rngs: list[random.Random] = field(default_factory=list)
 
     def configure(self, payload: Any) -> None:
         """Apply ``POST /_emulator/faults``: keys given replace the current values."""
         if not isinstance(payload, dict):
             raise FaultConfigError("the body must be a JSON object")
-        unknown = sorted(set(payload) - {"rules", "token_throttle", "consent"})
+        unknown = sorted(set(payload) - {"rules", "token_throttle", "consent", "notifications"})
         if unknown:
             raise FaultConfigError(f"unknown field(s) {', '.join(unknown)}")
         if "rules" in payload:
@@ -170,6 +207,11 @@ class Faults:
             if payload["consent"] not in ("approve", "deny"):
                 raise FaultConfigError("consent must be approve or deny")
             self.consent = payload["consent"]
+        if "notifications" in payload:
+            try:
+                self.notifications = NotificationFaults.parse(payload["notifications"])
+            except ValueError as exc:
+                raise FaultConfigError(str(exc)) from None
 
     def decide(self, kind: str, method: str, path: str) -> Decision | None:
         """Roll the dice for one request; ``None`` when no rule applies."""
@@ -204,4 +246,5 @@ class Faults:
             "rules": [{**asdict(r), "methods": list(r.methods)} for r in self.rules],
             "token_throttle": self.token_throttle,
             "consent": self.consent,
+            "notifications": self.notifications.to_json(),
         }

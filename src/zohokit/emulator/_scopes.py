@@ -46,6 +46,9 @@ def crm_need(method: str, path: str) -> Need:
     op = {"GET": "READ", "POST": "CREATE", "PUT": "UPDATE", "PATCH": "UPDATE"}.get(method)
     if method == "DELETE":
         op = "DELETE"
+    if parts[:2] == ["actions", "watch"]:
+        # The Notification API has scopes of its own: ZohoCRM.notifications.{ALL,READ,...}.
+        return Need("ZohoCRM", "notifications", frozenset({op or "READ"}))
     if len(parts) > 1 and parts[1] in ("search", "deleted", "actions"):
         op = "READ"
     ops = {op or "READ"}

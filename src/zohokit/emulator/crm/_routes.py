@@ -12,6 +12,7 @@ dozen route patterns in turn.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,7 @@ from ._meta import MetaHandlers
 from ._queries import QueryHandlers
 from ._records import RecordHandlers
 from ._versions import VERSIONS
+from ._watch import WatchHandlers
 
 if TYPE_CHECKING:
     from .._core import Emulator
@@ -45,6 +47,7 @@ class CrmDispatcher:
         records = RecordHandlers(emu)
         queries = QueryHandlers(emu)
         meta = MetaHandlers(emu)
+        watch = WatchHandlers(emu)
         get = ("GET",)
         #: Paths with no variable part.
         self.fixed: dict[tuple[str, ...], Target] = {
@@ -54,6 +57,7 @@ class CrmDispatcher:
             ("users",): (meta.users, get),
             ("org",): (meta.org, get),
             ("coql",): (queries.coql, ("POST",)),
+            ("actions", "watch"): (watch.endpoint, ("GET", "POST", "PUT", "PATCH", "DELETE")),
         }
         #: ``settings/{kind}/{name}``: the parameter each one names.
         self.settings_item: dict[str, tuple[str, Target]] = {
@@ -111,8 +115,12 @@ class CrmDispatcher:
                 {},
             )
         request.scope["path_params"] = {"version": params["version"], **names}
+        watches = self.emu.watch
+        watches.loop = watches.loop or asyncio.get_running_loop()
         try:
-            return await handler(request)
+            # What this request writes is announced to the channels once it is done.
+            with watches.batch():
+                return await handler(request)
         except ApiError as exc:
             return exc.response()
 

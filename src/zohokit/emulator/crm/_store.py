@@ -42,6 +42,9 @@ MAX_PAGE_TOKENS = 20_000
 
 SortKey = tuple[int, ...]
 
+#: Fields every write changes: not what a notification's ``affected_fields`` reports.
+_BOOKKEEPING = frozenset({"Modified_Time", "Modified_By"})
+
 _ID_FIELD = FieldDef("id", "Record Id", "bigint", 19, read_only=True)
 
 
@@ -436,6 +439,7 @@ class CrmStore:
         self._index(state, rec, add=True)
         state.version += 1
         self._saved(state, rec)
+        self.emu.watch.note(state.definition.api_name, "create", rec_id)
         return self._success(rec, "record added")
 
     def update(
@@ -471,10 +475,19 @@ class CrmStore:
             changes = self._prepare(state, raw, index, creating=False, self_id=record_id)
         except RecordError as exc:
             return exc.element()
+        before = dict(rec.data)
         self._index(state, rec, add=False)
         self._apply(state, rec, changes)
         self._index(state, rec, add=True)
         self._touch(state, rec, actor)
+        changed = [k for k, v in rec.data.items() if k not in _BOOKKEEPING and before.get(k) != v]
+        self.emu.watch.note(
+            state.definition.api_name,
+            "edit",
+            rec.id,
+            changed,
+            {k: rec.data[k] for k in changed},
+        )
         return self._success(rec, "record updated")
 
     def upsert(
@@ -523,6 +536,7 @@ class CrmStore:
         key = f"{state.definition.api_name}/{rec.id}"
         self.emu.journal.removed("record", key)
         self.emu.journal.changed("deleted", key, gone)
+        self.emu.watch.note(state.definition.api_name, "delete", rec.id)
         return {
             "code": "SUCCESS",
             "details": {"id": rec.id},

@@ -73,6 +73,13 @@ class ApiVersion:
         """
         return self.since(8)
 
+    @property
+    def channel_expiry_max(self) -> float:
+        """The longest a notification channel may live, in seconds: one day in v2 to v3, one
+        week from v4 on (Zoho's Kaizen #170 "FAQs on notification APIs"; the v2 and v7
+        enable pages: "maximum of only one day", "maximum of one week")."""
+        return 7 * 86_400.0 if self.since(4) else 86_400.0
+
 
 #: Every served version, by its path segment.
 VERSIONS: dict[str, ApiVersion] = {
