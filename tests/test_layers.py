@@ -13,13 +13,14 @@ import pytest
 SRC = Path(__file__).parents[1] / "src" / "zohokit"
 
 #: Imported by any part of the client side: no dependencies of their own.
-LEAVES = {"errors", "_clock", "_files"}
+LEAVES = {"errors", "_clock", "_files", "logs"}
 
 #: What each part of the library may import from zohokit (besides itself and LEAVES).
 LIBRARY: dict[str, set[str]] = {
     "errors": set(),
     "_clock": set(),
     "_files": set(),
+    "logs": set(),
     "settings": {"datacenters"},
     "datacenters": set(),
     "db": {"settings"},

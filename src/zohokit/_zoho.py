@@ -41,7 +41,14 @@ from .calendar import CalendarHealth, ZohoCalendarService
 from .crm import ZohoCRMService
 from .datacenters import DATA_CENTERS, by_code
 from .errors import ConfigurationError
-from .http import DEFAULT_MAX_IN_FLIGHT, DEFAULT_TIMEOUT, RetryPolicy, ServiceDefaults, ZohoHTTP
+from .http import (
+    DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_TIMEOUT,
+    CallObserver,
+    RetryPolicy,
+    ServiceDefaults,
+    ZohoHTTP,
+)
 from .settings import EnvCredentials, Settings
 from .tokens import (
     AccountsClient,
@@ -129,7 +136,10 @@ class Zoho:
     and refresh timeout; ``retry`` and ``timeout`` shape the API calls; ``transport``
     replaces the network for both the accounts server and the APIs; ``clock`` (aware
     ``datetime``) is the time of the token service, the bookings and the server;
-    ``db_timeouts`` bound every wait on the database (:class:`zohokit.db.Timeouts`).
+    ``db_timeouts`` bound every wait on the database (:class:`zohokit.db.Timeouts`);
+    ``metrics_tenant_label`` puts the tenant on every Zoho call metric and
+    ``tracer_provider`` (OpenTelemetry, with the ``otel`` extra) receives a span per call
+    (:class:`zohokit.http.CallObserver`).
     """
 
     def __init__(
@@ -154,6 +164,8 @@ class Zoho:
         clock: Clock = system_clock,
         poll_interval: float = 0.05,
         db_timeouts: _db.Timeouts | None = None,
+        metrics_tenant_label: bool = False,
+        tracer_provider: Any = None,
     ) -> None:
         if database_url is None and engine is None:
             raise ConfigurationError(
@@ -199,6 +211,9 @@ class Zoho:
         self.clock = clock
         self._poll_interval = poll_interval
         self._db_timeouts = db_timeouts or _db.Timeouts()
+        self.observer = CallObserver(
+            tenant_label=metrics_tenant_label, tracer_provider=tracer_provider
+        )
         # Two stages: the ledger and the migrations need the engine only, and building the
         # token service may create a key file.
         self._db = _Lazy(self._open_engine)
@@ -219,7 +234,8 @@ class Zoho:
     ) -> Zoho:
         """The root the environment describes: ``ZOHOKIT_DATABASE_URL``,
         ``ZOHOKIT_ENCRYPTION_KEYS`` (else a key file in ``ZOHOKIT_DATA_DIR``), the ``ZOHO_*``
-        credentials, hosts and data centre, ``ZOHOKIT_MAX_IN_FLIGHT`` and the token timings.
+        credentials, hosts and data centre, ``ZOHOKIT_MAX_IN_FLIGHT``, the token timings and
+        ``ZOHOKIT_METRICS_TENANT_LABEL``.
         """
         return cls(
             database_url=settings.database_url(),
@@ -242,6 +258,7 @@ class Zoho:
             transport=transport,
             clock=clock,
             db_timeouts=_db.Timeouts.from_settings(settings),
+            metrics_tenant_label=settings.zohokit_metrics_tenant_label,
         )
 
     @classmethod
@@ -294,6 +311,7 @@ class Zoho:
             retry=self._retry,
             timeout=self._timeout,
             transport=self._transport,
+            observer=self.observer,
         )
         return _Parts(accounts, tokens, http, cipher)
 

@@ -27,6 +27,7 @@ __all__ = [
     "PROVIDERS",
     "SANDBOX_FILE",
     "EnvCredentials",
+    "LogSettings",
     "Provider",
     "Settings",
     "read_sandbox",
@@ -136,12 +137,24 @@ def read_sandbox(folder: Path) -> dict[str, str]:
     return values
 
 
-class Settings(BaseSettings):
-    """Configuration from the environment (and a ``.env`` file when present)."""
+class LogSettings(BaseSettings):
+    """How zohokit logs (:func:`zohokit.logs.configure_logging`): the part of
+    :class:`Settings` every CLI command reads first, whatever else is set or broken."""
 
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
     )
+
+    #: ``text`` (the default: zohokit configures no logging) or ``json``: one JSON object per
+    #: line on stderr, with each record's fields (tenant, operation, Zoho's request id, ...)
+    #: and secrets redacted. ``zohokit serve``, ``worker`` and every CLI command apply it.
+    zohokit_log_format: Literal["text", "json"] = "text"
+    #: The level of the JSON log (one line per Zoho call at ``INFO``).
+    zohokit_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Settings(LogSettings):
+    """Configuration from the environment (and a ``.env`` file when present)."""
 
     # The seed's names. Client ids are not secret; client secrets and refresh tokens are.
     zoho_client_id: str | None = None
@@ -191,6 +204,10 @@ class Settings(BaseSettings):
     #: providers (each takes the ones of its service: ``ZohoCRM.*``, ``ZohoCalendar.*``; a
     #: provider with none listed keeps :data:`DEFAULT_SCOPES`).
     zohokit_scopes: str | None = None
+
+    #: Put the tenant on every Zoho call metric. Off by default: tenants can number in the
+    #: thousands, and each would multiply every series. Log lines and spans always carry it.
+    zohokit_metrics_tenant_label: bool = False
 
     #: A sandbox folder (``zohokit serve --sandbox``, ``make run``). When set, the sandbox
     #: decides the data folder, the database, the encryption key, the OAuth client and the

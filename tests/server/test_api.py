@@ -361,6 +361,32 @@ async def _metric(client: httpx.AsyncClient, sample: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
+async def test_metrics_show_the_zoho_call_families(
+    client: httpx.AsyncClient, emu_client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    sample = (
+        'zohokit_zoho_requests_total{operation="settings.modules",provider="crm",'
+        'status="200",tenant=""}'
+    )
+    await create(client, "acme")
+    await connect(client, emu_client, "acme", "zoho_crm")
+    before = await _metric(client, sample)
+    await app.state.zohokit.zoho.crm("acme").modules()
+    assert await _metric(client, sample) == before + 1
+    text = (await client.get("/metrics", headers=key(GLOBAL_KEY))).text
+    for family in (
+        "zohokit_zoho_requests_total",
+        "zohokit_zoho_retries_total",
+        "zohokit_zoho_throttled_total",
+        "zohokit_zoho_errors_total",
+        "zohokit_zoho_credits_total",
+        "zohokit_zoho_credits_remaining",
+        "zohokit_zoho_request_seconds",
+    ):
+        assert f"# HELP {family} " in text, family
+    assert 'zohokit_zoho_request_seconds_bucket{le="0.05",operation="settings.modules"' in text
+
+
 async def test_metrics_count_token_refreshes(
     client: httpx.AsyncClient, emu_client: httpx.AsyncClient, emulator: Emulator, clock: Clock
 ) -> None:

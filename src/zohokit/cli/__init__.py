@@ -11,6 +11,8 @@ from rich.markup import escape
 
 from zohokit import __version__
 from zohokit.errors import ConfigurationError
+from zohokit.logs import configure_logging
+from zohokit.settings import LogSettings
 
 from . import bookings as bookings_cli
 from . import db as db_cli
@@ -105,6 +107,9 @@ def _root(
     # A callback keeps typer in group mode, so `zohokit emulator` stays a subcommand even
     # while it is the only one.
     """Zoho CRM and Zoho Calendar for many tenants: tokens, clients, and an offline Zoho."""
+    # Every command (serve and worker included) logs as ZOHOKIT_LOG_FORMAT says.
+    logs = LogSettings()
+    configure_logging(logs.zohokit_log_format, logs.zohokit_log_level)
 
 
 plain_help(app)

@@ -201,14 +201,18 @@ class EmulatorMiddleware(_Middleware):
         if decision.action == "stall":
             await asyncio.sleep(rule.stall_ms / 1000)
             if decision.when == "after":
-                await _send(send, _internal_error(500))
+                await _send(send, _internal_error(500), self.emu.next_request_id())
             else:
                 await self.app(scope, receive, self._with_headers(scope, send, kind))
         elif decision.action == "error":
-            await _send(send, _internal_error(rule.error_status))
+            await _send(send, _internal_error(rule.error_status), self.emu.next_request_id())
         elif decision.action == "html":
             body = _HTML_PAGE.replace(b"{status}", str(rule.html_status).encode())
-            await _send(send, Response(body, rule.html_status, media_type="text/html"))
+            await _send(
+                send,
+                Response(body, rule.html_status, media_type="text/html"),
+                self.emu.next_request_id(),
+            )
         elif decision.action == "throttle":
             await self._too_many(send, {})
         else:  # drop: start an answer, then break the connection half-way through it
@@ -232,6 +236,7 @@ class EmulatorMiddleware(_Middleware):
                 429,
                 details,
             ),
+            self.emu.next_request_id(),
         )
 
     def _with_headers(self, scope: Scope, send: Send, kind: str) -> Send:
@@ -240,7 +245,7 @@ class EmulatorMiddleware(_Middleware):
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                headers.append((b"server", b"ZGS"))
+                headers += [(b"server", b"ZGS"), (b"x-request-id", emu.next_request_id())]
                 if kind == "crm":
                     headers += [
                         (b"cache-control", b"no-store, no-cache, must-revalidate, private"),
@@ -268,12 +273,12 @@ def _internal_error(status: int) -> Response:
     return zoho_error("INTERNAL_ERROR", "Internal Server Error", status)
 
 
-async def _send(send: Send, response: Response) -> None:
+async def _send(send: Send, response: Response, request_id: bytes) -> None:
     await send(
         {
             "type": "http.response.start",
             "status": response.status_code,
-            "headers": [*response.raw_headers, (b"server", b"ZGS")],
+            "headers": [*response.raw_headers, (b"server", b"ZGS"), (b"x-request-id", request_id)],
         }
     )
     await send({"type": "http.response.body", "body": response.body})

@@ -10,8 +10,10 @@ state, so no locks are needed: every state change is atomic with respect to othe
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
+import secrets
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field, replace
@@ -262,6 +264,8 @@ class Emulator:
         #: Carries notifications to ``notify_url`` in process (an ``httpx`` transport, e.g. an
         #: ``ASGITransport`` of the receiving app); ``None``: over the network, to loopback.
         self.notify_transport: Any = None
+        self._request_ids = itertools.count(1)
+        self._request_id_prefix = secrets.token_hex(6)
         #: Where state changes are written: nowhere, or the ``data`` file (see ``_durable``).
         self.journal: Journal = open_journal(self, self.config.data)
         saved = self.journal.load()
@@ -277,6 +281,11 @@ class Emulator:
             self.journal.discard()  # the fresh stores' own writes: replaced by the saved ones
             self._keep_identity()
         self.journal.flush()
+
+    def next_request_id(self) -> bytes:
+        """The ``X-Request-Id`` of the next answer: unique per emulator, so a log line or an
+        error names the one answer it came from (the header the request path reads)."""
+        return f"{self._request_id_prefix}{next(self._request_ids):010d}".encode()
 
     def _keep_identity(self) -> None:
         """A client or refresh token given on this start that the saved state lacks is

@@ -3,7 +3,10 @@ share.
 
 - :class:`ZohoHTTP` (``_client``): ``request`` (the retry loop) -> one attempt (token, 401
   recovery) -> one send (in-flight cap, tally, transport, reading the answer);
+- ``_answers``: reading an answer (its JSON, an error's fields, the status-to-error table), pure;
 - ``_retry``: the retry policy and the classification of failures, pure;
+- ``_operations``: the bounded name of a call (``records.upsert``) from its route, pure;
+- ``_observe``: each attempt's metrics, log line and OpenTelemetry span;
 - ``_tally``: the requests and Zoho credits a block of work cost, pure;
 - ``_service``: :class:`ZohoService`, the base of the CRM and Calendar services.
 """
@@ -22,6 +25,8 @@ from ._client import (
     ZohoResponse,
     api_error,
 )
+from ._observe import CallObserver
+from ._operations import operation_name
 from ._retry import (
     RetryPolicy,
     classify_exception,
@@ -36,6 +41,7 @@ __all__ = [
     "DEFAULT_MAX_IN_FLIGHT",
     "DEFAULT_TIMEOUT",
     "ERRORS_BY_STATUS",
+    "CallObserver",
     "ErrorAnswer",
     "RequestTally",
     "RetryPolicy",
@@ -52,6 +58,7 @@ __all__ = [
     "credits_for",
     "current_tally",
     "default_http",
+    "operation_name",
     "parse_retry_after",
     "should_retry",
     "tally_requests",

@@ -16,10 +16,10 @@ answer, in three layers as httpx stacks its client (``send`` -> auth -> one requ
 from __future__ import annotations
 
 import asyncio
-import json as jsonlib
+import itertools
 import logging
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypedDict
 
@@ -28,17 +28,13 @@ import httpx
 from ..datacenters import by_code, calendar_url_for
 from ..errors import (
     AuthenticationError,
-    BadRequest,
-    Conflict,
-    NotFound,
-    PermissionDenied,
-    PreconditionFailed,
-    RateLimited,
-    ServerError,
     TransportError,
     ZohoAPIError,
     ZohoError,
 )
+from ._answers import ERRORS_BY_STATUS, ErrorAnswer, api_error, decode
+from ._observe import Attempt, CallObserver
+from ._operations import operation_name
 from ._retry import (
     IDEMPOTENT_METHODS,
     TOKEN_DEAD_CODES,
@@ -46,14 +42,15 @@ from ._retry import (
     RetryPolicy,
     classify_exception,
     classify_response,
-    parse_retry_after,
     should_retry,
 )
-from ._tally import count_attempt
+from ._tally import count_attempt, credits_for
 
 __all__ = [
     "DEFAULT_MAX_IN_FLIGHT",
     "DEFAULT_TIMEOUT",
+    "ERRORS_BY_STATUS",
+    "ErrorAnswer",
     "RequestOptions",
     "TokenLike",
     "TokenSource",
@@ -119,19 +116,6 @@ class ZohoResponse:
         return self.status == 304
 
 
-def _decode(response: httpx.Response) -> tuple[bool, Any]:
-    """``(is_json, body)``: Zoho's JSON, or the fact that the answer was not JSON."""
-    if response.status_code in (204, 304) or not response.content:
-        return True, None
-    content_type = response.headers.get("content-type", "")
-    if "json" not in content_type:
-        return False, None
-    try:
-        return True, jsonlib.loads(response.content)
-    except ValueError:
-        return False, None
-
-
 class RequestOptions(TypedDict, total=False):
     """What a call may add to its method and path (see :meth:`ZohoHTTP.request`)."""
 
@@ -159,97 +143,8 @@ class _Call:
     headers: Mapping[str, str] | None
     idempotent: bool
     record_results: bool
-
-
-@dataclass(frozen=True, slots=True)
-class ErrorAnswer:
-    """A Zoho answer that is an error, read from its status, body and headers.
-
-    ``code``, ``message`` and ``details`` are Zoho's (Calendar sometimes nests them under
-    ``error``); ``retry_after`` is Zoho's ``Retry-After`` (or ``details.retry_after``) of a
-    429, in seconds.
-    """
-
-    status: int
-    code: str | None = None
-    message: str = ""
-    details: dict[str, Any] = field(default_factory=dict)
-    request_id: str | None = None
-    retry_after: float | None = None
-
-    @classmethod
-    def read(cls, response: httpx.Response, is_json: bool, body: Any) -> ErrorAnswer:
-        """The error fields of ``response`` (whose body decoded to ``body``)."""
-        code: str | None = None
-        message = ""
-        details: dict[str, Any] = {}
-        if is_json:
-            inner = body.get("error") if isinstance(body, dict) else None
-            fields: Any = inner if isinstance(inner, dict) else body
-            if isinstance(fields, dict):
-                raw = fields.get("code")
-                code = str(raw) if raw is not None else None
-                message = str(fields.get("message") or "Zoho returned an error")
-                given = fields.get("details")
-                details = given if isinstance(given, dict) else {}
-            else:
-                message = "Zoho returned an error"
-        retry_after = None
-        if response.status_code == 429:
-            retry_after = parse_retry_after(response.headers.get("retry-after"))
-            if retry_after is None and isinstance(details.get("retry_after"), int | float):
-                retry_after = float(details["retry_after"])
-        return cls(
-            response.status_code,
-            code,
-            message,
-            details,
-            response.headers.get("x-request-id"),
-            retry_after,
-        )
-
-
-#: The status-to-error table for a final 4xx answer; anything else 4xx is a ZohoAPIError.
-ERRORS_BY_STATUS: dict[int, type[ZohoAPIError]] = {
-    400: BadRequest,
-    401: AuthenticationError,
-    403: PermissionDenied,
-    404: NotFound,
-    409: Conflict,
-    412: PreconditionFailed,
-}
-
-
-def api_error(
-    answer: ErrorAnswer, *, tenant: str, provider: str, method: str, path: str
-) -> ZohoAPIError:
-    """The error-tree node for a Zoho answer that is an error.
-
-    429 is :class:`RateLimited`, 5xx (and a page that is not Zoho's JSON) :class:`ServerError`,
-    a 4xx the class of :data:`ERRORS_BY_STATUS`. Zoho answers a token whose scopes do not
-    cover the call with 401 ``OAUTH_SCOPE_MISMATCH``: a :class:`PermissionDenied`, as a fresh
-    token cannot help.
-    """
-    status, code = answer.status, answer.code
-    text = f"{method} {path}: {answer.message or f'Zoho returned HTTP {status}'}"
-    common: dict[str, Any] = {
-        "status": status,
-        "code": code,
-        "details": answer.details,
-        "request_id": answer.request_id,
-        "tenant": tenant,
-        "provider": provider,
-    }
-    if status == 429:
-        return RateLimited(text, retry_after=answer.retry_after, **common)
-    if status >= 500 or (code is None and status >= 400 and not answer.message):
-        return ServerError(text, **common)
-    if status < 400:
-        # A 2xx that was not JSON: a proxy page in place of Zoho's answer.
-        return ServerError(f"{method} {path}: the answer was not JSON", **common)
-    if code == "OAUTH_SCOPE_MISMATCH":
-        return PermissionDenied(text, **common)
-    return ERRORS_BY_STATUS.get(status, ZohoAPIError)(text, **common)
+    #: The bounded name of the call (``records.upsert``), for metrics, logs and the budget.
+    operation: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +155,8 @@ class _Failed:
     failure: Failure | None
     error: ZohoError
     retry_after: float | None = None
+    #: The answer's headers (``None`` when there was no answer), for the observer.
+    headers: httpx.Headers | None = None
 
 
 def _token_dead(outcome: ZohoResponse | _Failed) -> bool:
@@ -283,7 +180,8 @@ class ZohoHTTP:
 
     ``tokens`` hands out access tokens; ``max_in_flight`` caps concurrent requests per tenant
     and provider (Zoho answers 429 past its concurrency limit, so waiting here is cheaper);
-    ``transport`` replaces the network (an ``httpx.ASGITransport`` over the emulator in tests).
+    ``transport`` replaces the network (an ``httpx.ASGITransport`` over the emulator in tests);
+    ``observer`` records each attempt's metrics, log line and span (:mod:`._observe`).
     """
 
     def __init__(
@@ -294,6 +192,7 @@ class ZohoHTTP:
         retry: RetryPolicy | None = None,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
+        observer: CallObserver | None = None,
     ) -> None:
         if max_in_flight < 1:
             raise ValueError("max_in_flight must be at least 1")
@@ -302,6 +201,7 @@ class ZohoHTTP:
         self.retry = retry or RetryPolicy()
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._transport = transport
+        self.observer = observer or CallObserver()
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
             weakref.WeakKeyDictionary()
         )
@@ -387,11 +287,13 @@ class ZohoHTTP:
             headers,
             method in IDEMPOTENT_METHODS if idempotent is None else idempotent,
             record_results,
+            operation_name(provider, method, path),
         )
         state = self._state()
         attempt = 0
+        sends = itertools.count(1)  # every send of this call, the 401 recovery's included
         while True:
-            outcome = await self._attempt(call, state)
+            outcome = await self._attempt(call, state, sends)
             if isinstance(outcome, ZohoResponse):
                 return outcome
             delay = None
@@ -399,6 +301,12 @@ class ZohoHTTP:
                 delay = self.retry.delay(attempt, outcome.retry_after)
             if delay is None:
                 raise outcome.error
+            self.observer.retried(
+                tenant=tenant,
+                provider=provider,
+                operation=call.operation,
+                reason=str(outcome.failure),
+            )
             log.info(
                 "retrying %s %s for tenant %s in %.2fs after %s (attempt %d)",
                 method,
@@ -411,21 +319,52 @@ class ZohoHTTP:
             attempt += 1
             await asyncio.sleep(delay)
 
-    async def _attempt(self, call: _Call, state: _LoopState) -> ZohoResponse | _Failed:
+    async def _attempt(
+        self, call: _Call, state: _LoopState, sends: Iterator[int]
+    ) -> ZohoResponse | _Failed:
         """One try with the tenant's token; a 401 for a dead token gets one fresh token."""
         token = await self.tokens.get_token(call.tenant, call.provider, call.credentials)
-        outcome = await self._send_once(call, state, token)
+        outcome = await self._send_observed(call, state, token, next(sends))
         if _token_dead(outcome):
+            self.observer.retried(
+                tenant=call.tenant, provider=call.provider, operation=call.operation, reason="token"
+            )
             # The token was evicted or expired early. The one ``invalidate`` hands back is
             # used as is: asking again could return a cached copy of the token that failed.
             fresh = await self.tokens.invalidate(
                 call.tenant, call.provider, token.token, call.credentials
             )
-            outcome = await self._send_once(call, state, fresh)
+            outcome = await self._send_observed(call, state, fresh, next(sends))
+        return outcome
+
+    async def _send_observed(
+        self, call: _Call, state: _LoopState, token: TokenLike, number: int
+    ) -> ZohoResponse | _Failed:
+        """:meth:`_send_once`, recorded as attempt ``number`` (metrics, log line, span)."""
+        seen = self.observer.attempt(
+            tenant=call.tenant,
+            provider=call.provider,
+            operation=call.operation,
+            method=call.method,
+            number=number,
+            credits=credits_for(call.method, call.json),
+        )
+        try:
+            outcome = await self._send_once(call, state, token, seen)
+        except BaseException:
+            seen.failed("cancelled")
+            raise
+        if isinstance(outcome, ZohoResponse):
+            seen.answered(outcome.status, outcome.headers, None)
+        elif isinstance(outcome.error, ZohoAPIError):
+            error = outcome.error
+            seen.answered(error.status or 0, outcome.headers, error.code)
+        else:
+            seen.failed("transport_error")
         return outcome
 
     async def _send_once(
-        self, call: _Call, state: _LoopState, token: TokenLike
+        self, call: _Call, state: _LoopState, token: TokenLike, seen: Attempt
     ) -> ZohoResponse | _Failed:
         """Send ``call`` once with ``token`` and read the answer."""
         url = self.base_url(call.provider, token, call.base_url) + call.path
@@ -433,6 +372,7 @@ class ZohoHTTP:
         try:
             async with self._cap(state, call.tenant, call.provider):
                 count_attempt(call.method, call.json)
+                seen.sent()
                 response = await state.client.request(
                     call.method,
                     url,
@@ -449,7 +389,7 @@ class ZohoHTTP:
             )
             error.__cause__ = exc
             return _Failed(classify_exception(exc), error)
-        is_json, body = _decode(response)
+        is_json, body = decode(response)
         status = response.status_code
         log.debug("%s %s -> %s", call.method, call.path, status)
         failure = classify_response(status, is_json, body)
@@ -468,4 +408,4 @@ class ZohoHTTP:
         refused = api_error(
             answer, tenant=call.tenant, provider=call.provider, method=call.method, path=call.path
         )
-        return _Failed(failure, refused, answer.retry_after)
+        return _Failed(failure, refused, answer.retry_after, response.headers)

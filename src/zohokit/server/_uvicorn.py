@@ -157,9 +157,12 @@ def uvicorn_config(app: Any, settings: ServerSettings, *, log_level: str) -> uvi
     protocol = guarded_protocol(
         settings.zohokit_max_header_bytes, settings.zohokit_request_timeout_seconds
     )
+    # In JSON mode the root handler (zohokit.logs) takes uvicorn's lines too, redacted.
+    json_logs = settings.zohokit_log_format == "json"
     return uvicorn.Config(
         app,
         http=protocol,
+        log_config=None if json_logs else uvicorn.config.LOGGING_CONFIG,
         log_level=log_level,
         access_log=False,
         lifespan="on",
