@@ -38,46 +38,36 @@ def faults(emulator: Emulator, **rule: Any) -> None:
     emulator.faults.configure({"rules": [rule]})
 
 
-@pytest.mark.parametrize(
-    ("provider", "method", "path", "operation"),
-    [
-        ("zoho_crm", "POST", "/crm/v8/Leads/upsert", "records.upsert"),
-        ("zoho_crm", "GET", "/crm/v8/Leads", "records.list"),
-        ("zoho_crm", "POST", "/crm/v8/Leads", "records.insert"),
-        ("zoho_crm", "GET", "/crm/v8/Leads/4876876000000333001", "records.get"),
-        ("zoho_crm", "PUT", "/crm/v2.1/My_Custom_Module/4876876000000333001", "records.update"),
-        ("zoho_crm", "DELETE", "/crm/v8/Leads?ids=1,2", "records.delete"),
-        ("zoho_crm", "GET", "/crm/v8/Contacts/search?email=ann@example.com", "records.search"),
-        ("zoho_crm", "POST", "/crm/v8/coql", "coql"),
-        ("zoho_crm", "GET", "/crm/v8/org", "org"),
-        ("zoho_crm", "GET", "/crm/v8/settings/fields?module=Leads", "settings.fields"),
-        ("zoho_crm", "GET", "/crm/v8/settings/modules/Leads", "settings.modules"),
-        (
-            "zoho_crm",
-            "POST",
-            "/crm/v8/Leads/4876876000000333001/actions/convert",
-            "records.convert",
-        ),
-        ("zoho_crm", "GET", "/crm/v8/Leads/4876876000000333001/Notes", "records.notes"),
-        ("zoho_crm", "POST", "/crm/bulk/v8/read", "bulk.read"),
-        ("zoho_crm", "POST", "/crm/v8/actions/watch", "actions.watch"),
-        ("zoho_calendar", "GET", "/api/v1/calendars/freebusy", "freebusy"),
-        ("zoho_calendar", "GET", "/api/v1/calendars", "calendars.list"),
-        ("zoho_calendar", "POST", "/api/v1/calendars/8f2c-41aa/events", "events.create"),
-        (
-            "zoho_calendar",
-            "PUT",
-            "/api/v1/calendars/8f2c-41aa/events/ab12@zoho.com",
-            "events.update",
-        ),
-        ("zoho_crm", "GET", "/somewhere/else/4876876000000333001", "other"),
-        ("zoho_crm", "GET", "/crm/v8/Leads/4876876000000333001/Weird-Thing42", "records.related"),
-    ],
-)
-def test_the_operation_is_a_bounded_name_from_the_route_never_an_id(
-    provider: str, method: str, path: str, operation: str
-) -> None:
-    assert operation_name(provider, method, path) == operation
+#: provider, method, route, and the operation it is counted as.
+ROUTES = """
+crm       POST   /crm/v8/Leads/upsert                                         records.upsert
+crm       GET    /crm/v8/Leads                                                records.list
+crm       POST   /crm/v8/Leads                                                records.insert
+crm       GET    /crm/v8/Leads/4876876000000333001                            records.get
+crm       PUT    /crm/v2.1/My_Custom_Module/4876876000000333001               records.update
+crm       DELETE /crm/v8/Leads?ids=1,2                                        records.delete
+crm       GET    /crm/v8/Contacts/search?email=ann@example.com                records.search
+crm       POST   /crm/v8/coql                                                 coql
+crm       GET    /crm/v8/org                                                  org
+crm       GET    /crm/v8/settings/fields?module=Leads                         settings.fields
+crm       GET    /crm/v8/settings/modules/Leads                               settings.modules
+crm       POST   /crm/v8/Leads/4876876000000333001/actions/convert            records.convert
+crm       GET    /crm/v8/Leads/4876876000000333001/Notes                      records.notes
+crm       POST   /crm/bulk/v8/read                                            bulk.read
+crm       POST   /crm/v8/actions/watch                                        actions.watch
+calendar  GET    /api/v1/calendars/freebusy                                   freebusy
+calendar  GET    /api/v1/calendars                                            calendars.list
+calendar  POST   /api/v1/calendars/8f2c-41aa/events                           events.create
+calendar  PUT    /api/v1/calendars/8f2c-41aa/events/ab12@zoho.com             events.update
+crm       GET    /somewhere/else/4876876000000333001                          other
+crm       GET    /crm/v8/Leads/4876876000000333001/Weird-Thing42              records.related
+"""
+
+
+@pytest.mark.parametrize("row", ROUTES.strip().splitlines())
+def test_the_operation_is_a_bounded_name_from_the_route_never_an_id(row: str) -> None:
+    provider, method, path, operation = row.split()
+    assert operation_name(f"zoho_{provider}", method, path) == operation
 
 
 async def test_every_attempt_is_counted_by_provider_operation_and_status(

@@ -41,43 +41,51 @@ __all__ = [
 #: One line per attempt, at INFO, with the fields in ``extra`` (the JSON log format prints them).
 CALLS_LOGGER = logging.getLogger("zohokit.http.calls")
 
-REQUESTS = Counter(
+
+def _per_call(kind: type[Counter] | type[Histogram], name: str, doc: str, *labels: str) -> Any:
+    # Every family of a call carries the tenant label, empty unless the operator asks.
+    extra: dict[str, Any] = {"buckets": _BUCKETS} if kind is Histogram else {}
+    return kind(name, doc, ["provider", "operation", *labels, "tenant"], **extra)
+
+
+_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+REQUESTS = _per_call(
+    Counter,
     "zohokit_zoho_requests_total",
     "Attempts of Zoho API calls (retries included), by the answer's HTTP status "
     "(transport_error: no answer).",
-    ["provider", "operation", "status", "tenant"],
+    "status",
 )
-RETRIES = Counter(
+RETRIES = _per_call(
+    Counter,
     "zohokit_zoho_retries_total",
     "Zoho calls sent again, by why (throttled, server, not_sent, maybe_processed, token).",
-    ["provider", "operation", "reason", "tenant"],
+    "reason",
 )
-THROTTLED = Counter(
-    "zohokit_zoho_throttled_total",
-    "Attempts Zoho answered 429 (credits or concurrency).",
-    ["provider", "operation", "tenant"],
+THROTTLED = _per_call(
+    Counter, "zohokit_zoho_throttled_total", "Attempts Zoho answered 429 (credits or concurrency)."
 )
-ERRORS = Counter(
+ERRORS = _per_call(
+    Counter,
     "zohokit_zoho_errors_total",
     "Attempts that failed, by Zoho's error code (transport_error, not_json, none: no code).",
-    ["provider", "operation", "code", "tenant"],
+    "code",
 )
-CREDITS = Counter(
+CREDITS = _per_call(
+    Counter,
     "zohokit_zoho_credits_total",
     "Zoho API credits the attempts cost, at Zoho's published rates.",
-    ["provider", "operation", "tenant"],
+)
+SECONDS = _per_call(
+    Histogram,
+    "zohokit_zoho_request_seconds",
+    "Time from sending an attempt to Zoho to reading its answer.",
 )
 CREDITS_REMAINING = Gauge(
     "zohokit_zoho_credits_remaining",
     "X-API-CREDITS-REMAINING as Zoho last sent it (Zoho sends it once half the day's credits"
     " are spent); set only with ZOHOKIT_METRICS_TENANT_LABEL, as it is one tenant's number.",
     ["tenant"],
-)
-SECONDS = Histogram(
-    "zohokit_zoho_request_seconds",
-    "Time from sending an attempt to Zoho to reading its answer.",
-    ["provider", "operation", "tenant"],
-    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
 
 #: Zoho's error codes are upper-case words (``INVALID_DATA``); anything else is not used as a
