@@ -341,7 +341,8 @@ class ZohoHTTP:
         self, call: _Call, state: _LoopState, token: TokenLike, number: int
     ) -> ZohoResponse | _Failed:
         """:meth:`_send_once`, recorded as attempt ``number`` (metrics, log line, span)."""
-        seen = self.observer.attempt(
+        seen = Attempt(
+            self.observer,
             tenant=call.tenant,
             provider=call.provider,
             operation=call.operation,

@@ -103,7 +103,7 @@ def error_code_label(code: str | None) -> str:
 
 class Attempt:
     """One send of a Zoho call, from before its token to its outcome (see the module
-    docstring). Built by :meth:`CallObserver.attempt`; closed once by :meth:`answered` or
+    docstring). Opened by the request path for its :class:`CallObserver`; closed once by :meth:`answered` or
     :meth:`failed`."""
 
     __slots__ = (
@@ -255,27 +255,6 @@ class CallObserver:
 
     def __repr__(self) -> str:
         return f"CallObserver(tenant_label={self.tenant_label})"
-
-    def attempt(
-        self,
-        *,
-        tenant: str,
-        provider: str,
-        operation: str,
-        method: str,
-        number: int,
-        credits: int,
-    ) -> Attempt:
-        """Open the record of one attempt (number 1 is the first send)."""
-        return Attempt(
-            self,
-            tenant=tenant,
-            provider=provider,
-            operation=operation,
-            method=method,
-            number=number,
-            credits=credits,
-        )
 
     def retried(self, *, tenant: str, provider: str, operation: str, reason: str) -> None:
         """A call is sent again because of ``reason`` (a retryable failure, or ``token``:
