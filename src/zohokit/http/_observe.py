@@ -103,8 +103,8 @@ def error_code_label(code: str | None) -> str:
 
 class Attempt:
     """One send of a Zoho call, from before its token to its outcome (see the module
-    docstring). Opened by the request path for its :class:`CallObserver`; closed once by :meth:`answered` or
-    :meth:`failed`."""
+    docstring). Opened by the request path for its :class:`CallObserver`; closed once by
+    :meth:`answered` or :meth:`failed`."""
 
     __slots__ = (
         "_labels",
