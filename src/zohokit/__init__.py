@@ -33,6 +33,7 @@ from .crm import CoqlResult, Criteria, RecordResult, ZohoCRMService, where
 from .errors import (
     AuthenticationError,
     BadRequest,
+    BulkJobFailed,
     ConfigurationError,
     Conflict,
     InvalidRecords,
@@ -71,6 +72,7 @@ __all__ = [
     "AccessToken",
     "AuthenticationError",
     "BadRequest",
+    "BulkJobFailed",
     "ConfigurationError",
     "Conflict",
     "CoqlResult",

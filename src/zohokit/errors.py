@@ -20,7 +20,9 @@
     │   ├── PreconditionFailed       412: the record or event changed since it was read
     │   ├── RateLimited              429: credits or concurrency; ``retry_after`` when known
     │   ├── ServerError              5xx or a non-JSON gateway page
-    │   └── RecordError              one record of a bulk call failed (``code``, ``details``)
+    │   ├── RecordError              one record of a bulk call failed (``code``, ``details``)
+    │   └── BulkJobFailed            a Bulk Read / Bulk Write job failed, timed out, or its
+    │                                result file could not be read; ``job_id`` names the job
     ├── TransportError               the request never got an answer (connect/read timeout, DNS)
     ├── WriteRefused                 zohokit refused a write before sending it: nothing reached Zoho
     │   ├── UnknownModule            the org has no such module; ``suggestion`` is the closest
@@ -63,6 +65,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequest",
     "BlockingCallError",
+    "BulkJobFailed",
     "ConfigurationError",
     "Conflict",
     "InvalidRecords",
@@ -313,6 +316,16 @@ class ServerError(ZohoAPIError):
 
 class RecordError(ZohoAPIError):
     """One record of a bulk write failed; ``code`` and ``details`` are that record's."""
+
+
+class BulkJobFailed(ZohoAPIError):
+    """A Bulk Read or Bulk Write job did not deliver: Zoho marked it failed, it did not finish
+    within the wait's timeout, or its result file does not read as Zoho's format. ``job_id``
+    is Zoho's id of the job (``None`` when it was never created)."""
+
+    def __init__(self, message: str, *, job_id: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.job_id = job_id
 
 
 class TransportError(ZohoError):

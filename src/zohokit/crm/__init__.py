@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._bulk import WRITE_CHUNK, BulkCallbacks, BulkJob, BulkPolicy, csv_cell, read_converters
 from ._catalog import FieldCatalog
 from ._criteria import MAX_CONDITIONS, Criteria, escape, where
 from ._fields import (
@@ -33,6 +34,10 @@ __all__ = [
     "BATCH_SIZE",
     "DISCRETE_PAGING_LIMIT",
     "MAX_CONDITIONS",
+    "WRITE_CHUNK",
+    "BulkCallbacks",
+    "BulkJob",
+    "BulkPolicy",
     "CoqlResult",
     "Criteria",
     "FieldCatalog",
@@ -44,8 +49,10 @@ __all__ = [
     "closest",
     "coerce_record",
     "coerce_value",
+    "csv_cell",
     "escape",
     "get_zoho_crm_service",
+    "read_converters",
     "stale_metadata",
     "where",
     "zoho_crm_service",

@@ -22,8 +22,8 @@ from ..errors import (
     TransportError,
     ZohoAPIError,
 )
-from ..http import ZohoService
 from ..settings import Provider
+from ._bulk import BulkOperations
 from ._catalog import FieldCatalog
 from ._criteria import Criteria
 
@@ -129,7 +129,7 @@ def _modified_since(value: datetime | None) -> dict[str, str]:
 _CATALOGS: weakref.WeakKeyDictionary[Any, dict[str, FieldCatalog]] = weakref.WeakKeyDictionary()
 
 
-class ZohoCRMService(ZohoService):
+class ZohoCRMService(BulkOperations):
     """Zoho CRM for one tenant (the seed's API, plus a full async records client).
 
     ``ZohoCRMService(credentials=None, client_id="default")`` reads what the credentials

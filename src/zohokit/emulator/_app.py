@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._accounts import AccessGrant, accounts_routes
 from ._core import Emulator, EmulatorConfig, iso, zoho_error, zoho_json
+from ._credits import credit_cost
 from ._durable import all_or_nothing
 from ._errors import ApiError
 from ._faults import Decision, FaultConfigError, non_negative_number
@@ -131,8 +132,9 @@ class EmulatorMiddleware(_Middleware):
             if stats.credits.used(now) >= config.daily_credits:
                 await self._too_many(send, {"credits": config.daily_credits})
                 return
-            stats.credits.spend(now)
-            stats.incr("credits_used")
+            cost = credit_cost(scope["method"], scope["path"])
+            stats.credits.spend(now, cost)
+            stats.incr("credits_used", cost)
             stats.in_flight += 1
             stats.heavy_in_flight += heavy
             stats.max_concurrency_seen = max(stats.max_concurrency_seen, stats.in_flight)

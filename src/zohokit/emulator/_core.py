@@ -47,6 +47,8 @@ ALL_SCOPES = (
     "ZohoCRM.org.ALL",
     "ZohoCRM.coql.READ",
     "ZohoCRM.notifications.ALL",
+    "ZohoCRM.bulk.ALL",
+    "ZohoFiles.files.ALL",
     "ZohoCalendar.calendar.ALL",
     "ZohoCalendar.event.ALL",
     "ZohoCalendar.freebusy.READ",
@@ -92,7 +94,7 @@ class EmulatorConfig:
     concurrency_limit: int = FROM_EDITION
     #: Heavy CRM requests (COQL) allowed in flight at once before 429 (Zoho: 10).
     heavy_concurrency_limit: int = FROM_EDITION
-    #: CRM API credits per day before 429; each CRM call costs one credit.
+    #: CRM API credits per day before 429; each CRM call costs what :mod:`._credits` says.
     daily_credits: int = FROM_EDITION
     #: Accept a refresh token this emulator never issued, from a registered client, as if it
     #: had (it is granted every scope). For emulators that restart while their clients keep
@@ -158,14 +160,14 @@ class CreditWindow:
             self.spent -= minutes.popleft()[1]
         return self.spent
 
-    def spend(self, now: float) -> None:
-        """Spend one credit at ``now``."""
+    def spend(self, now: float, credits: int = 1) -> None:
+        """Spend ``credits`` (one call's cost) at ``now``."""
         minute = int(now // 60)
         if self._minutes and self._minutes[-1][0] == minute:
-            self._minutes[-1][1] += 1
+            self._minutes[-1][1] += credits
         else:
-            self._minutes.append([minute, 1])
-        self.spent += 1
+            self._minutes.append([minute, credits])
+        self.spent += credits
 
 
 @dataclass

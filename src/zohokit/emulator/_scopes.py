@@ -37,7 +37,14 @@ class Need:
 
 def crm_need(method: str, path: str) -> Need:
     """The scope a ``/crm/v8/...`` request needs."""
-    parts = [p for p in path.split("/") if p][2:]  # drop "crm", "v8"
+    segments = [p for p in path.split("/") if p]
+    if segments[1:2] == ["bulk"]:
+        # Bulk Read needs ZohoCRM.bulk.READ, Bulk Write ZohoCRM.bulk.CREATE (or .ALL).
+        reading = method == "GET" or segments[3:4] == ["read"]
+        return Need("ZohoCRM", "bulk", frozenset({"READ" if reading else "CREATE"}))
+    if segments[2:] == ["upload"]:
+        return Need("ZohoFiles", "files", frozenset({"CREATE"}))  # the Bulk Write upload
+    parts = segments[2:]  # drop "crm", "v8"
     head = parts[0] if parts else ""
     if head in _CRM_GROUPS:
         # settings/fields may also be granted alone: ZohoCRM.settings.fields.READ.

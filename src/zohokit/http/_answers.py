@@ -32,6 +32,8 @@ def decode(response: httpx.Response) -> tuple[bool, Any]:
     if response.status_code in (204, 304) or not response.content:
         return True, None
     content_type = response.headers.get("content-type", "")
+    if "zip" in content_type or "octet-stream" in content_type:
+        return True, None  # a file Zoho serves (a bulk job's result): read from .content
     if "json" not in content_type:
         return False, None
     try:

@@ -109,6 +109,8 @@ class ZohoResponse:
     headers: httpx.Headers
     body: Any
     request_id: str | None = None
+    #: The raw bytes of an answer that is not JSON (a bulk job's zip), else empty.
+    content: bytes = field(default=b"", repr=False)
 
     @property
     def not_modified(self) -> bool:
@@ -125,6 +127,7 @@ class RequestOptions(TypedDict, total=False):
     headers: Mapping[str, str] | None
     idempotent: bool | None
     record_results: bool
+    files: Mapping[str, Any] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +148,7 @@ class _Call:
     record_results: bool
     #: The bounded name of the call (``records.upsert``), for metrics, logs and the budget.
     operation: str
+    files: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,6 +268,7 @@ class ZohoHTTP:
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
         record_results: bool = False,
+        files: Mapping[str, Any] | None = None,
     ) -> ZohoResponse:
         """Send one Zoho call for ``tenant``'s ``provider`` (``zoho_crm`` or ``zoho_calendar``)
         and return its answer, or raise a ``ZohoError``.
@@ -288,6 +293,7 @@ class ZohoHTTP:
             method in IDEMPOTENT_METHODS if idempotent is None else idempotent,
             record_results,
             operation_name(provider, method, path),
+            files,
         )
         state = self._state()
         attempt = 0
@@ -380,6 +386,7 @@ class ZohoHTTP:
                     params=call.params,
                     json=call.json,
                     data=call.data,
+                    files=call.files,
                     headers=headers,
                 )
         except httpx.TransportError as exc:
@@ -402,8 +409,9 @@ class ZohoHTTP:
                 and isinstance(body.get("data"), list)
             )
         ):
+            raw = response.content if body is None else b""
             return ZohoResponse(
-                status, response.headers, body, response.headers.get("x-request-id")
+                status, response.headers, body, response.headers.get("x-request-id"), raw
             )
         answer = ErrorAnswer.read(response, is_json, body)
         refused = api_error(

@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from .._core import zoho_error
 from .._errors import ApiError, invalid_url
+from ._bulk import BulkHandlers, bulk_routes
 from ._meta import MetaHandlers
 from ._queries import QueryHandlers
 from ._records import RecordHandlers
@@ -48,6 +49,7 @@ class CrmDispatcher:
         queries = QueryHandlers(emu)
         meta = MetaHandlers(emu)
         watch = WatchHandlers(emu)
+        bulk = BulkHandlers(emu)
         get = ("GET",)
         #: Paths with no variable part.
         self.fixed: dict[tuple[str, ...], Target] = {
@@ -58,6 +60,7 @@ class CrmDispatcher:
             ("org",): (meta.org, get),
             ("coql",): (queries.coql, ("POST",)),
             ("actions", "watch"): (watch.endpoint, ("GET", "POST", "PUT", "PATCH", "DELETE")),
+            ("upload",): (bulk.upload, ("POST",)),
         }
         #: ``settings/{kind}/{name}``: the parameter each one names.
         self.settings_item: dict[str, tuple[str, Target]] = {
@@ -120,6 +123,9 @@ class CrmDispatcher:
         try:
             # What this request writes is announced to the channels once it is done.
             with watches.batch():
+                # Bulk jobs that came due do their work first: a bulk write's records are in
+                # the store before this request reads it.
+                self.emu.crm.bulk.settle()
                 return await handler(request)
         except ApiError as exc:
             return exc.response()
@@ -133,6 +139,7 @@ def crm_routes(emu: Emulator) -> list[BaseRoute]:
     """
     dispatch = CrmDispatcher(emu)
     return [
+        *bulk_routes(emu),
         Route("/crm/{version}/{rest:path}", dispatch.endpoint, methods=_ALL_METHODS),
         Route("/crm/{rest:path}", dispatch.endpoint, methods=_ALL_METHODS),
     ]

@@ -148,6 +148,10 @@ class CrmStore:
         self.discrete_limit = 2000
         self.page_token_limit = 100_000
         self.search_limit = 2000
+        from ._bulk import BulkJobs  # the bulk jobs read this store: built after it
+
+        #: Bulk Read and Bulk Write jobs and uploads (:mod:`._bulk`).
+        self.bulk = BulkJobs(emu)
 
     # ----------------------------------------------------------------- public helpers
 
