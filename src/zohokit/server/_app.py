@@ -128,7 +128,9 @@ def create_app(
         redoc_url=None,
     )
     install_error_handlers(app)
-    for module in (_health, _tenants, _broker, _connect, _admin, _bookings):
+    # The broker first: it is the service's hot path, and routes are matched in order (no
+    # other route's path can match its own).
+    for module in (_broker, _health, _tenants, _connect, _admin, _bookings):
         app.include_router(module.router)
 
     @app.get("/openapi.json", include_in_schema=False)

@@ -29,6 +29,7 @@ __all__ = [
     "Principal",
     "authenticate_headers",
     "parse_api_keys",
+    "request_principal",
 ]
 
 LOGIN_COOKIE = "zohokit_login"
@@ -180,6 +181,13 @@ async def api_principal(
 ) -> Principal:
     """Dependency: the caller of an ``/api/*`` route, from ``Authorization: Bearer`` or
     ``X-API-Key``. 401 without a valid key."""
+    return request_principal(request)
+
+
+def request_principal(request: Request) -> Principal:
+    """The caller of an ``/api/*`` request: the principal the guard found (it authenticates
+    every such request before the app runs), else the request's key checked here. 401
+    without a valid key. The token broker calls it directly, without the dependencies."""
     found: Principal | None = request.scope.get("state", {}).get("zohokit.principal")
     if found is not None:
         return found

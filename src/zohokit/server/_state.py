@@ -16,7 +16,7 @@ from ..calendar import CalendarHealth
 from ..emulator import Emulator
 from ..scheduling import BookingService
 from ..sync import Ledger
-from ..tokens import Cipher, OAuthTokenService
+from ..tokens import AccessToken, Cipher, OAuthTokenService
 from ._auth import ApiKeyring, LoginSigner
 from ._sessions import SessionStore
 from ._settings import ServerSettings
@@ -45,6 +45,15 @@ class ServiceState:
     #: a warm broker call skip the database entirely (the token itself is cached by the
     #: token service); a deletion on another instance shows within ``BROKER_RECHECK`` seconds.
     broker_checked: dict[tuple[str, str], float] = field(default_factory=dict)
+    #: The broker's last answer per (tenant, provider): the token it was made of and its
+    #: JSON bytes, served again while the token service hands out that same token.
+    broker_answers: dict[tuple[str, str], tuple[AccessToken, bytes]] = field(default_factory=dict)
+
+    def broker_forget(self, tenant: str, provider: str) -> None:
+        """Drop what the broker keeps of ``tenant``'s ``provider`` (its check and its last
+        answer, which holds a token): the next call checks the tenant again."""
+        self.broker_checked.pop((tenant, provider), None)
+        self.broker_answers.pop((tenant, provider), None)
 
     def epoch(self) -> float:
         """Now, on :attr:`clock`, as epoch seconds (what the service's tables store)."""

@@ -142,5 +142,5 @@ async def delete_tenant(
         # Erased even when Zoho could not be reached to revoke: a deleted tenant keeps no
         # secret, and its access token dies with its expiry.
         await state.tokens.forget(tenant, provider)
-        state.broker_checked.pop((tenant, provider), None)
+        state.broker_forget(tenant, provider)
     return {"tenant": tenant, "deleted": True, "revoked": revoked}
