@@ -34,6 +34,7 @@ LIBRARY: dict[str, set[str]] = {
         "server",
         "events",
         "webhooks",
+        "notifications",
     },
     # The outbox sits under everything that emits an event (tokens, sync, bookings, notify).
     "events": {"db", "settings"},
@@ -56,6 +57,8 @@ LIBRARY: dict[str, set[str]] = {
         "datacenters",
     },
     "sync": {"crm", "http", "tokens", "events", "db", "settings", "datacenters"},
+    # Channels, the inbox and the reconcile pull: over the sync ledger and the CRM client.
+    "notifications": {"sync", "crm", "http", "tokens", "events", "db", "settings", "datacenters"},
 }
 _LIB = set(LIBRARY)
 

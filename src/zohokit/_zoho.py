@@ -61,6 +61,7 @@ from .tokens._crypto import load_or_create_key_file
 
 if TYPE_CHECKING:
     from .events import Session
+    from .notifications import Notifications
     from .scheduling import BookingService
     from .sync import Ledger
 
@@ -222,6 +223,9 @@ class Zoho:
         self.calendar_health = CalendarHealth()
         self._bookings: BookingService | None = None
         self._ledger: Ledger | None = None
+        self._notifications: Notifications | None = None
+        #: ``notifications.on_change`` handlers: kept by the root, so they outlive a close.
+        self._change_handlers: list[Any] = []
 
     @classmethod
     def from_settings(
@@ -425,6 +429,24 @@ class Zoho:
         async with self.engine.begin() as conn:
             return await emit(conn, type, tenant, data, now=self.clock())
 
+    @property
+    def notifications(self) -> Notifications:
+        """Zoho CRM notification channels, their inbox and the reconcile pull, with the
+        handlers of record changes (built once). See :mod:`zohokit.notifications`."""
+        if self._notifications is None:
+            from .notifications import Notifications
+
+            self._notifications = Notifications(
+                self.engine,
+                cipher=self.cipher,
+                ledger=self.ledger,
+                crm_for=lambda tenant: self.crm(tenant),
+                clock=self.clock,
+                migrate=self.migrate,
+                handlers=self._change_handlers,
+            )
+        return self._notifications
+
     # --- life cycle -------------------------------------------------------------------------
 
     async def migrate(self) -> None:
@@ -444,6 +466,9 @@ class Zoho:
     async def aclose(self) -> None:
         """Close the API connections, the accounts client and the engine (if this root made
         it). Nothing was built yet: nothing to close."""
+        if self._notifications is not None:
+            await self._notifications.aclose()  # its handlers stay with the root
+            self._notifications = None
         parts, engine = self._parts.peek(), self._db.peek()
         self._parts, self._db = _Lazy(self._build), _Lazy(self._open_engine)
         self._bookings = self._ledger = None

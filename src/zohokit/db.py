@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Column, DateTime, String, event, text
+from sqlalchemy import Column, DateTime, String, Table, event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -44,6 +44,7 @@ __all__ = [
     "UTCDateTime",
     "bounded",
     "create_engine",
+    "dialect_insert",
     "is_sqlite",
     "safe_url",
     "storage_errors",
@@ -219,6 +220,15 @@ def tenant_column(length: int = 255, *, primary_key: bool = False) -> Column[str
 def utc_column(name: str, *, required: bool = False) -> Column[datetime]:
     """A :class:`UTCDateTime` column named ``name`` (``required``: NOT NULL)."""
     return Column(name, UTCDateTime(), nullable=not required)
+
+
+def dialect_insert(conn: AsyncConnection, table: Table) -> Any:
+    """An ``INSERT`` into ``table`` in the connection's dialect, so it takes
+    ``on_conflict_do_update`` / ``on_conflict_do_nothing`` (SQLite and PostgreSQL alike)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
 
 
 def is_sqlite(url: str) -> bool:

@@ -39,6 +39,8 @@
     ├── sync.MappingError            a mapping cannot be used; names the key (also a ValueError)
     ├── sync.SourceError             a row cannot be read; names file and line (also a ValueError)
     ├── events.InvalidEvent          an event type or its data cannot be written (also a ValueError)
+    ├── notifications.InvalidNotification  a body posted as a notification is not one (a ValueError)
+    ├── notifications.NotificationRefused  unknown or disabled channel, or the wrong token
     └── scheduling.BookingError      the booking flow refused
         ├── SlotTaken                someone else booked or holds the slot
         ├── SlotNotOffered           the schedule does not offer that start

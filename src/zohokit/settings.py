@@ -39,7 +39,7 @@ __all__ = [
 CALLBACK_PATH = "/oauth/zoho/callback"
 
 #: What zohokit asks Zoho for, per provider: enough for its CRM and Calendar services (records,
-#: field metadata, users, the org, COQL; calendars, events, free/busy).
+#: field metadata, users, the org, COQL, notification channels; calendars, events, free/busy).
 #: ``ZOHOKIT_SCOPES`` replaces them.
 DEFAULT_SCOPES: dict[str, tuple[str, ...]] = {
     "zoho_crm": (
@@ -48,6 +48,7 @@ DEFAULT_SCOPES: dict[str, tuple[str, ...]] = {
         "ZohoCRM.users.READ",
         "ZohoCRM.org.READ",
         "ZohoCRM.coql.READ",
+        "ZohoCRM.notifications.ALL",
     ),
     "zoho_calendar": (
         "ZohoCalendar.calendar.ALL",

@@ -16,10 +16,11 @@ def target_metadata() -> list[MetaData]:
     (``zohokit.db``) does not load the parts.
     """
     from zohokit.events import metadata as events
+    from zohokit.notifications._tables import metadata as notifications
     from zohokit.scheduling._tables import metadata as scheduling
     from zohokit.server._tables import metadata as server
     from zohokit.sync._ledger import metadata as sync
     from zohokit.tokens._store import metadata as tokens
     from zohokit.webhooks._tables import metadata as webhooks
 
-    return [tokens, sync, server, scheduling, events, webhooks]
+    return [tokens, sync, server, scheduling, events, webhooks, notifications]

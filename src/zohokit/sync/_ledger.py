@@ -38,11 +38,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .._clock import Clock, system_clock
-from ..db import create_engine, tenant_column, upgrade_async, utc_column
+from ..db import create_engine, dialect_insert, tenant_column, upgrade_async, utc_column
 from ._bulkwrite import BulkUpsert
 from ._plan import LedgerState, Status
 from ._report import RunReport
@@ -203,11 +202,6 @@ class Cursor:
 
     position: datetime | None
     seen: frozenset[tuple[str, int]]
-
-
-def _insert(conn: AsyncConnection, table: Table) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -387,7 +381,7 @@ class Ledger:
     async def save_cursor(self, tenant: str, module: str, stream: str, cursor: Cursor) -> None:
         """Store where a pull got to (after its output was written)."""
         async with self.engine.begin() as conn:
-            stmt = _insert(conn, sync_cursors)
+            stmt = dialect_insert(conn, sync_cursors)
             stmt = stmt.on_conflict_do_update(
                 index_elements=["tenant", "module", "stream"],
                 set_={
@@ -413,7 +407,7 @@ class Ledger:
     async def save_run(self, report: RunReport) -> None:
         """Insert or update a run's report."""
         async with self.engine.begin() as conn:
-            stmt = _insert(conn, sync_runs)
+            stmt = dialect_insert(conn, sync_runs)
             stmt = stmt.on_conflict_do_update(
                 index_elements=["run_id"],
                 set_={"status": stmt.excluded.status, "report": stmt.excluded.report},

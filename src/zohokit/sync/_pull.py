@@ -192,12 +192,15 @@ async def pull(
     deletions: bool = True,
     per_page: int = 200,
     group_size: int = MAX_FIELDS_PER_CALL,
+    cursors: tuple[str, str] = ("records", "deleted"),
 ) -> RunReport:
     """Read what changed in ``module`` since the last pull of ``crm``'s tenant.
 
     Changes go to ``out`` (JSONL, one :meth:`Change.to_dict` per line) and/or ``on_change``
     (a function or coroutine function taking a :class:`Change`). ``fields`` defaults to every
     field of the module. The first pull reads everything (except our own pushes).
+    ``cursors`` names the two cursors (records, deletions) this pull reads and moves: a
+    reader of its own (the notifications' reconcile pull) keeps its own position.
     """
     if out is None and on_change is None:
         raise ValueError("give out (a JSONL path) or on_change (a callback), or both")
@@ -216,6 +219,7 @@ async def pull(
                 per_page,
                 group_size,
                 report,
+                cursors,
             )
         except BaseException:
             output.close()
@@ -234,12 +238,14 @@ async def _run_pull(
     per_page: int,
     group_size: int,
     report: RunReport,
+    cursors: tuple[str, str],
 ) -> None:
     tenant = crm.tenant
+    records_name, deleted_name = cursors
     if fields is None:
         fields = [str(f["api_name"]) for f in await crm.fields(module) if f.get("api_name")]
     groups = field_groups(fields, group_size)
-    records = _Stream(await ledger.cursor(tenant, module, "records"), overlap)
+    records = _Stream(await ledger.cursor(tenant, module, records_name), overlap)
     buffer: list[dict[str, Any]] = []
     async for record in _records(crm, module, groups, records.since, per_page, report):
         buffer.append(record)
@@ -249,12 +255,12 @@ async def _run_pull(
     await _deliver(ledger, tenant, module, buffer, records, output, report)
     removed: _Stream | None = None
     if deletions:
-        removed = _Stream(await ledger.cursor(tenant, module, "deleted"), overlap)
+        removed = _Stream(await ledger.cursor(tenant, module, deleted_name), overlap)
         await _deliver_deletions(crm, ledger, tenant, module, removed, output, report)
     output.close()
-    await ledger.save_cursor(tenant, module, "records", records.cursor())
+    await ledger.save_cursor(tenant, module, records_name, records.cursor())
     if removed is not None:
-        await ledger.save_cursor(tenant, module, "deleted", removed.cursor())
+        await ledger.save_cursor(tenant, module, deleted_name, removed.cursor())
 
 
 def _stamped(
