@@ -10,19 +10,28 @@ the same warm-up call (one page of one Lead, which fetches the token):
 - the SDK: its documented upsert (``RecordOperations.upsert_records(BodyWrapper)``), 100
   records per call, in a loop, as its docs show.
 
-The floor is 100 calls / 10 in flight x 50 ms = 0.5 s. Run: ``.venv/bin/python bench/crm.py``
-(``--records N`` and ``--sdk-records N`` to change the sizes).
+The floor is 100 calls / 10 in flight x 50 ms = 0.5 s.
+
+The cost of the fleet-wide budget (issue 14): zohokit's upsert runs ``--repeat`` times with the
+budget on and as often with it off (``Zoho(budget=False)``, ``ZOHOKIT_BUDGET=false``),
+alternating, each in a fresh process on a fresh database; the best of each is compared
+(target: at most 10 % slower with it on).
+
+Run: ``.venv/bin/python bench/crm.py`` (``--records N`` and ``--sdk-records N`` to change the
+sizes, ``--repeat N`` for the budget's runs).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import json
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from zohokit import Zoho
@@ -64,12 +73,21 @@ def floor_seconds(records: int) -> tuple[int, float]:
 
 # --- the zohokit side (runs in a subprocess) ---------------------------------------------------
 
+#: Whether this tree's root has the budget's switch (``Zoho(budget=...)``): until the budget
+#: is in, both runs are the same code and the figure says so.
+HAS_BUDGET = "budget" in inspect.signature(Zoho).parameters
 
-async def warm_zoho(base: str, workdir: str) -> Zoho:
+
+def budget_switch(on: bool) -> dict[str, bool]:
+    """The root's keyword for the budget on or off (none before the budget exists)."""
+    return {"budget": on} if HAS_BUDGET else {}
+
+
+async def warm_zoho(base: str, workdir: str, *, budget: bool = True) -> Zoho:
     """A :class:`~zohokit.Zoho` root on a fresh database whose CRM service for the
     ``default`` tenant is warmed up with the SDK's own warm-up call (one page of one Lead),
-    which fetches the token and opens the connection for both alike. Close it with
-    ``aclose()``."""
+    which fetches the token and opens the connection for both alike; ``budget`` turns the
+    fleet-wide budget on or off. Close it with ``aclose()``."""
     from zohokit.tokens import generate_key
 
     zoho = Zoho(
@@ -82,6 +100,7 @@ async def warm_zoho(base: str, workdir: str) -> Zoho:
         },
         accounts_url=base,
         max_in_flight=CONCURRENCY,
+        **budget_switch(budget),
     )
     await zoho.migrate()
     async for _ in zoho.crm().list_records("Leads", fields=["Last_Name"], per_page=1):
@@ -89,9 +108,11 @@ async def warm_zoho(base: str, workdir: str) -> Zoho:
     return zoho
 
 
-async def run_zohokit(base: str, count: int, workdir: str) -> dict[str, object]:
+async def run_zohokit(
+    base: str, count: int, workdir: str, *, budget: bool = True
+) -> dict[str, object]:
     """Upsert ``count`` Leads with zohokit; return the time and the outcome."""
-    zoho = await warm_zoho(base, workdir)
+    zoho = await warm_zoho(base, workdir, budget=budget)
     records = leads(count)
     started, cpu = time.perf_counter(), time.process_time()
     results = await zoho.crm().upsert_records("Leads", records, duplicate_check_fields=["Email"])
@@ -208,11 +229,13 @@ def main() -> None:
         default=None,
         help="upsert only this many with the SDK and extrapolate (default: all)",
     )
-    parser.add_argument("--zohokit-child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--repeat", type=int, default=3, help="runs with the budget on and off")
+    parser.add_argument("--zohokit-child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.zohokit_child:
-        base, count, workdir = args.zohokit_child
-        print(json.dumps(asyncio.run(run_zohokit(base, int(count), workdir))))
+        base, count, workdir, budget = args.zohokit_child
+        result = asyncio.run(run_zohokit(base, int(count), workdir, budget=budget == "on"))
+        print(json.dumps(result))
         return
 
     from zohokit.emulator import EmulatorServer
@@ -226,11 +249,12 @@ def main() -> None:
         (Path(tmp) / "z").mkdir()
         (Path(tmp) / "s").mkdir()
         cpu_before = time.process_time()
-        ours = run_child(__file__, "--zohokit-child", server.url, count, str(Path(tmp) / "z"))
+        ours = run_child(__file__, "--zohokit-child", server.url, count, str(Path(tmp) / "z"), "on")
         emulator_cpu = time.process_time() - cpu_before
         stats = emu.stats.snapshot()
         stored = len(emu.crm.records("Leads"))
         emu.reset()
+        budget_runs = budget_cost(server.url, count, Path(tmp), args.repeat, emu.reset)
         sdk = run_sdk(server.url, sdk_count, str(Path(tmp) / "s"))
         sdk_stored = len(emu.crm.records("Leads"))
 
@@ -264,6 +288,36 @@ def main() -> None:
         f"  SDK / zohokit:   {sdk_full / ours_s:.1f}x faster  (target >= 5x)"
         + ("" if sdk_count == count else "  [SDK time extrapolated]")
     )
+    print_budget_cost(budget_runs)
+
+
+def budget_cost(
+    base: str, count: int, folder: Path, repeat: int, reset: Callable[[], None]
+) -> dict[str, list[float]]:
+    """The upsert's seconds with the budget on and off, ``repeat`` runs each, alternating
+    (so a busy moment of the machine hits both alike); ``reset`` empties the emulator."""
+    runs: dict[str, list[float]] = {"on": [], "off": []}
+    for n in range(repeat):
+        for switch in ("on", "off"):
+            workdir = folder / f"budget-{switch}-{n}"
+            workdir.mkdir()
+            result = run_child(__file__, "--zohokit-child", base, count, str(workdir), switch)
+            if result["ok"] != count:
+                raise SystemExit(f"budget {switch}: {result['ok']}/{count} upserted")
+            runs[switch].append(float(result["seconds"]))  # type: ignore[arg-type]
+            reset()
+    return runs
+
+
+def print_budget_cost(runs: dict[str, list[float]]) -> None:
+    """The budget's cost: best run on against best run off."""
+    on, off = min(runs["on"]), min(runs["off"])
+    print(
+        f"  budget on:    {on:8.3f} s  budget off: {off:8.3f} s  (best of {len(runs['on'])}; "
+        f"on {[round(x, 3) for x in runs['on']]}, off {[round(x, 3) for x in runs['off']]})"
+    )
+    note = "" if HAS_BUDGET else "  [no budget in this tree: both runs are the same code]"
+    print(f"  budget on / off: {on / off:.2f}x  (target <= 1.10x){note}")
 
 
 if __name__ == "__main__":

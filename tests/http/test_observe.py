@@ -54,6 +54,9 @@ crm       GET    /crm/v8/settings/modules/Leads                               se
 crm       POST   /crm/v8/Leads/4876876000000333001/actions/convert            records.convert
 crm       GET    /crm/v8/Leads/4876876000000333001/Notes                      records.notes
 crm       POST   /crm/bulk/v8/read                                            bulk.read
+crm       GET    /crm/bulk/v8/read/4876876000000555001/result                 bulk.read.result
+crm       GET    /crm/bulk/v8/write/4876876000000555001                       bulk.write.status
+crm       GET    /crm/v8/Leads/actions/count                                  records.count
 crm       POST   /crm/v8/actions/watch                                        actions.watch
 calendar  GET    /api/v1/calendars/freebusy                                   freebusy
 calendar  GET    /api/v1/calendars                                            calendars.list

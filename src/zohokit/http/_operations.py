@@ -77,7 +77,13 @@ def _crm(method: str, path: str) -> str:
         return "other"
     parts = [p for p in found.group("rest").split("/") if p]
     if found.group("bulk"):
-        return f"bulk.{_word(parts[0])}" if parts else "bulk.other"
+        # /bulk/v8/read (a new job), /read/{id} (its state), /read/{id}/result (its file).
+        if not parts:
+            return "bulk.other"
+        kind = f"bulk.{_word(parts[0])}"
+        if len(parts) == 1:
+            return kind
+        return f"{kind}.result" if parts[-1] == "result" else f"{kind}.status"
     if not parts:
         return "other"
     head = parts[0]
