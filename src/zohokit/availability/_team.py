@@ -1,0 +1,175 @@
+"""Slots for a team: several hosts, each with their own schedule and busy time.
+
+A team books in one of three modes (:data:`Mode`):
+
+- ``"one"`` (round robin): a slot is offered when *any* host is free: the union of the
+  hosts' own slots;
+- ``"all"`` (collective): only when *every* host is free: the intersection;
+- an integer ``k`` (``k`` of ``n``, a panel): when at least ``k`` hosts are free.
+
+A slot is a start *and* an end, so hosts whose schedules have different lengths or grids
+share only the slots they have in common. Each host's slots come from the single-host engine
+(:func:`~zohokit.availability.slots_between`, each host in its own zone, with its own
+rules); this module counts, per start, which hosts offer it. Every :class:`TeamSlot` names
+those hosts in the order the team lists them, so the booking flow can choose among them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from zohokit.availability._busy import Busy, Slot
+from zohokit.availability._engine import free_starts
+from zohokit.availability._schedule import Schedule
+from zohokit.availability._tz import load_zone
+from zohokit.availability._wallclock import from_epoch, wall_range_to_utc
+
+__all__ = ["Host", "Mode", "TeamSlot", "hosts_needed", "team_available_slots", "team_slots"]
+
+#: ``"one"`` (any host: round robin), ``"all"`` (every host: collective) or ``k`` (k of n).
+Mode = Literal["one", "all"] | int
+
+
+@dataclass(frozen=True)
+class Host:
+    """One host of a team: a name (``id``, unique in the team), when they can be booked
+    (``schedule``, in their own zone) and their busy time."""
+
+    id: str
+    schedule: Schedule
+    busy: Sequence[Busy] = ()
+
+
+@dataclass(frozen=True, order=True)
+class TeamSlot(Slot):
+    """A slot of a team, with the hosts (ids, in the team's order) free to take it."""
+
+    hosts: tuple[str, ...] = field(default=())
+
+
+def hosts_needed(mode: Mode, count: int) -> int:
+    """How many of ``count`` hosts must be free for a slot in ``mode``.
+
+    Raises ``ValueError`` for a mode that is not ``"one"``, ``"all"`` or a ``k`` from 1 to
+    ``count``.
+    """
+    if count < 1:
+        raise ValueError("a team needs at least one host")
+    if mode == "one":
+        return 1
+    if mode == "all":
+        return count
+    if isinstance(mode, bool) or not isinstance(mode, int):
+        raise ValueError(f"mode must be 'one', 'all' or a number of hosts, not {mode!r}")
+    if not 1 <= mode <= count:
+        raise ValueError(f"mode {mode} of {count} hosts: k must lie between 1 and {count}")
+    return mode
+
+
+def team_slots(
+    hosts: Sequence[Host],
+    *,
+    range_start: dt.datetime,
+    range_end: dt.datetime,
+    now: dt.datetime,
+    mode: Mode = "all",
+    booker_zone: str | ZoneInfo | None = None,
+) -> list[TeamSlot]:
+    """The team's slots whose start lies in ``[range_start, range_end)``, sorted by start.
+
+    A slot is offered when at least :func:`hosts_needed` hosts offer it on their own (each by
+    :func:`~zohokit.availability.slots_between` with their schedule and busy time); its
+    ``hosts`` are all of those. ``booker_zone`` (default: the first host's zone) sets the
+    zone of ``local_start``/``local_end``.
+    """
+    _check_ids(hosts)
+    need = hosts_needed(mode, len(hosts))
+    booker = load_zone(booker_zone) if booker_zone is not None else hosts[0].schedule.zone
+    # Per slot length, each start's free hosts (indices, in the team's order).
+    free: dict[int, dict[int, list[int]]] = {}
+    for index, host in enumerate(hosts):
+        length = int(host.schedule.slot_duration.total_seconds())
+        starts = free_starts(
+            host.schedule, host.busy, range_start=range_start, range_end=range_end, now=now
+        )
+        by_start = free.setdefault(length, {})
+        for start in starts:
+            held = by_start.get(start)
+            if held is None:
+                by_start[start] = [index]
+            else:
+                held.append(index)
+        left = len(hosts) - index - 1
+        if left < need and not _reachable(free, need - left):
+            return []  # no start can gather enough hosts any more: skip the rest
+    names = [host.id for host in hosts]
+    found = [
+        (start, length, indices)
+        for length, by_start in free.items()
+        for start, indices in by_start.items()
+        if len(indices) >= need
+    ]
+    found.sort(key=lambda item: (item[0], item[1]))
+    out: list[TeamSlot] = []
+    for start, length, indices in found:
+        begin = from_epoch(start)
+        finish = begin + dt.timedelta(seconds=length)
+        out.append(
+            TeamSlot(
+                begin,
+                finish,
+                begin.astimezone(booker),
+                finish.astimezone(booker),
+                hosts=tuple(names[i] for i in indices),
+            )
+        )
+    return out
+
+
+def team_available_slots(
+    hosts: Sequence[Host],
+    *,
+    start: dt.date,
+    end: dt.date,
+    now: dt.datetime,
+    mode: Mode = "all",
+    booker_zone: str | ZoneInfo | None = None,
+) -> list[TeamSlot]:
+    """:func:`team_slots` starting on the booker's local dates ``start`` to ``end``
+    (inclusive), as :func:`~zohokit.availability.available_slots` is for one host."""
+    _check_ids(hosts)
+    zone = load_zone(booker_zone) if booker_zone is not None else hosts[0].schedule.zone
+    covered = wall_range_to_utc(
+        zone,
+        dt.datetime.combine(start, dt.time(0)),
+        dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0)),
+    )
+    if not covered:
+        return []
+    return team_slots(
+        hosts,
+        range_start=from_epoch(covered[0][0]),
+        range_end=from_epoch(covered[-1][1]),
+        now=now,
+        mode=mode,
+        booker_zone=zone,
+    )
+
+
+def _reachable(free: dict[int, dict[int, list[int]]], count: int) -> bool:
+    """Whether some start already has ``count`` free hosts."""
+    return any(len(held) >= count for by_start in free.values() for held in by_start.values())
+
+
+def _check_ids(hosts: Iterable[Host]) -> None:
+    seen: set[str] = set()
+    for host in hosts:
+        if host.id in seen:
+            raise ValueError(f"host {host.id!r} is listed twice: host ids must be unique")
+        seen.add(host.id)
+    if not seen:
+        raise ValueError("a team needs at least one host")
