@@ -195,6 +195,12 @@ class Settings(LogSettings):
     #: limit is per organisation (10 for heavy APIs in every edition): with several
     #: processes, give each a share of it.
     zohokit_max_in_flight: int = Field(default=10, ge=1, le=100)
+    #: The URL browsers (and Zoho's notifications) reach ``zohokit serve`` at
+    #: (``https://zoho.example.com``). The OAuth redirect URI registered with Zoho is this URL
+    #: plus ``/oauth/zoho/callback``; a notification channel's ``notify_url`` is it plus
+    #: ``/zoho/notifications``. Without it the service uses the URL of each request, which is
+    #: only right when no proxy rewrites the host.
+    zohokit_public_url: str | None = None
     #: Seconds to wait for the database: to open a connection, for each statement (on the
     #: token path: for each of its database steps), and for a free pooled connection.
     zohokit_db_connect_timeout_seconds: float = Field(default=5.0, gt=0)

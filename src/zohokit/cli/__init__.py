@@ -16,6 +16,7 @@ from zohokit.settings import LogSettings
 
 from . import bookings as bookings_cli
 from . import db as db_cli
+from . import notifications as notifications_cli
 from . import schedule as schedule_cli
 from . import sync as sync_cli
 from . import tokens as tokens_cli
@@ -42,6 +43,7 @@ app.add_typer(db_cli.app, name="db")
 app.add_typer(sync_cli.app, name="sync")
 app.add_typer(schedule_cli.app, name="schedule")
 app.add_typer(bookings_cli.app, name="bookings")
+app.add_typer(notifications_cli.app, name="notifications")
 app.command("availability")(bookings_cli.availability_command)
 app.command("doctor")(doctor_command)
 app.command("setup")(setup_command)

@@ -18,18 +18,10 @@ See ``docs/worker.md`` ("CRM notifications").
 """
 
 from ._changes import ChangeHandler, RecordChange
+from ._channels import DEFAULT_LIFETIME, RECONCILE_CURSORS, RENEW_MARGIN, Channel
 from ._inbox import InvalidNotification, Notification, dedupe_key, parse
 from ._jobs import JOB_KINDS, inbox_job, reconcile_job, renew_job
-from ._service import (
-    DEFAULT_LIFETIME,
-    RECONCILE_CURSORS,
-    RECONCILE_INTERVAL,
-    RENEW_MARGIN,
-    Channel,
-    NotificationRefused,
-    Notifications,
-    Received,
-)
+from ._service import RECONCILE_INTERVAL, NotificationRefused, Notifications, Received
 
 __all__ = [
     "DEFAULT_LIFETIME",

@@ -16,10 +16,6 @@ class ServerSettings(Settings):
     #: Comma-separated API keys. ``KEY`` or ``*:KEY`` may act on every tenant; ``TENANT:KEY``
     #: only on that tenant. Held hashed in memory once read.
     zohokit_api_keys: SecretStr | None = None
-    #: The URL browsers reach this service at (``https://zoho.example.com``). The OAuth
-    #: redirect URI registered with Zoho is this URL plus ``/oauth/zoho/callback``. Without it
-    #: the URL of each request is used, which is only right when no proxy rewrites the host.
-    zohokit_public_url: str | None = None
     #: Signs the admin page's session cookie. Without it a random secret is drawn at start:
     #: sessions then end on restart and do not carry across instances behind a balancer.
     zohokit_session_secret: SecretStr | None = None
