@@ -23,7 +23,7 @@ from zohokit.emulator import Emulator
 from zohokit.emulator import create_app as create_emulator_app
 from zohokit.events import read_events
 from zohokit.notifications import RecordChange
-from zohokit.server import create_app
+from zohokit.server import ServerSettings, create_app
 
 NOTIFY_URL = f"{SERVICE_URL}/zoho/notifications"
 TENANT = "acme"
@@ -36,6 +36,7 @@ class Loop:
     emulator: Emulator
     app: FastAPI
     service: httpx.AsyncClient
+    settings: ServerSettings
     #: What the registered handler received, in order.
     changes: list[RecordChange] = field(default_factory=list)
 
@@ -54,6 +55,13 @@ class Loop:
         found = await read_events(self.zoho.engine, type="crm.record.changed", limit=10_000)
         data = [e.data for e in found]
         return [d for d in data if record_id is None or d["record_id"] == record_id]
+
+    def other_root(self) -> Zoho:
+        """A second root on the same database and keys (another worker process)."""
+        transport = httpx.ASGITransport(app=create_emulator_app(self.emulator))
+        return Zoho.from_settings(
+            self.settings, transport=transport, clock=self.emulator.clock.utcnow
+        )
 
     async def settle(self) -> None:
         """Wait until every notification sent so far was received and processed."""
@@ -81,7 +89,7 @@ async def loop(tmp_path: Path, emulator: Emulator, db_url: str) -> AsyncIterator
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=SERVICE_URL) as service:
-            world = Loop(emulator, app, service)
+            world = Loop(emulator, app, service, settings)
             world.zoho.notifications.on_change(world.changes.append)
             yield world
             await emulator.watch.drain()
