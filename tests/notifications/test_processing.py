@@ -94,3 +94,7 @@ async def test_a_failing_handler_leaves_the_notification_to_be_processed_again(l
     assert await loop.zoho.notifications.process(TENANT) == 1
     assert calls == [body["ids"][0]] * 2  # at least once
     assert len(await loop.events()) == 1  # the event exactly once
+    # Processed notifications are kept a week (a late copy is still told apart), then go.
+    assert await loop.zoho.notifications.prune() == 0
+    loop.advance(8 * 86_400)
+    assert await loop.zoho.notifications.prune() == 1

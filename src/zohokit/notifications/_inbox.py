@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..db import dialect_insert
@@ -33,6 +33,7 @@ __all__ = [
     "done",
     "failed",
     "parse",
+    "prune",
     "store",
 ]
 
@@ -212,6 +213,16 @@ async def done(conn: AsyncConnection, items: list[InboxItem], now: datetime) -> 
             .where(t.id.in_([i.id for i in items]))
             .values(processed_at=now, lease_owner=None, lease_until=None, last_error=None)
         )
+
+
+async def prune(engine: AsyncEngine, before: datetime) -> int:
+    """Delete the notifications processed before ``before``; how many went."""
+    t = notification_inbox.c
+    async with engine.begin() as conn:
+        result = await conn.execute(
+            delete(notification_inbox).where(t.processed_at.is_not(None), t.processed_at < before)
+        )
+        return int(result.rowcount or 0)
 
 
 async def failed(engine: AsyncEngine, items: list[InboxItem], error: str) -> None:

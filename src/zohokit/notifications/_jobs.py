@@ -5,7 +5,7 @@
   when the next one is due.
 - ``notifications.inbox`` (key: a tenant, or ``all``): processes pending notifications;
   ``zohokit serve`` also processes them at once, this job is the durable path, every
-  :data:`INBOX_EVERY`.
+  :data:`INBOX_EVERY`; the ``all`` job also forgets notifications processed a week ago.
 - ``notifications.reconcile`` (key ``tenant:module``, ``payload`` ``{"tenant", "module"}``):
   the reconcile pull, every :data:`~zohokit.notifications.RECONCILE_INTERVAL`.
 
@@ -58,6 +58,8 @@ async def inbox_job(ctx: JobContext) -> datetime | None:
     """Process the pending notifications of the job's tenant (or all)."""
     tenant = ctx.job.tenant or (None if ctx.job.key == "all" else ctx.job.key)
     await ctx.zoho.notifications.process(tenant)
+    if tenant is None:
+        await ctx.zoho.notifications.prune()
     return ctx.now + INBOX_EVERY
 
 

@@ -39,7 +39,7 @@ from ..tokens import Cipher
 from ._changes import ChangeHandler, RecordChange, apply
 from ._channels import RECONCILE_CURSORS, ChannelOps, Parts, token_context
 from ._fetch import fetch_changes
-from ._inbox import InboxItem, claim, done, failed, parse, store
+from ._inbox import InboxItem, claim, done, failed, parse, prune, store
 from ._tables import notification_channels
 
 __all__ = [
@@ -56,6 +56,8 @@ log = logging.getLogger("zohokit.notifications")
 RECONCILE_INTERVAL = timedelta(minutes=10)
 #: A processor's hold on the inbox rows it took.
 INBOX_LEASE = timedelta(seconds=60)
+#: How long a processed notification stays in the inbox (to tell a late duplicate).
+INBOX_KEEP = timedelta(days=7)
 
 
 class NotificationRefused(ZohoError):
@@ -232,6 +234,10 @@ class Notifications(ChannelOps):
         if failure is not None:
             raise failure
         return delivered
+
+    async def prune(self, *, keep: timedelta = INBOX_KEEP) -> int:
+        """Forget the notifications processed more than ``keep`` ago; how many went."""
+        return await prune(self._zoho.engine, self._zoho.clock() - keep)
 
     # --- the reconcile pull --------------------------------------------------------------
 

@@ -143,4 +143,6 @@ def create_app(
     app.add_middleware(MetricsMiddleware)
     if emulator is not None:
         app.add_middleware(EmulatorMount, emulator_app=create_emulator_app(emulator))
+        # Sandbox: the emulator's CRM notifications reach this service in process.
+        emulator.notify_transport = emulator.notify_transport or httpx.ASGITransport(app=app)
     return app
