@@ -35,6 +35,7 @@ LIBRARY: dict[str, set[str]] = {
         "events",
         "webhooks",
         "notifications",
+        "jobs",
     },
     # The outbox sits under everything that emits an event (tokens, sync, bookings, notify).
     "events": {"db", "settings"},
@@ -59,6 +60,8 @@ LIBRARY: dict[str, set[str]] = {
     "sync": {"crm", "http", "tokens", "events", "db", "settings", "datacenters"},
     # Channels, the inbox and the reconcile pull: over the sync ledger and the CRM client.
     "notifications": {"sync", "crm", "http", "tokens", "events", "db", "settings", "datacenters"},
+    # Durable jobs (tables, schedule, the registry of kinds): the worker runs them.
+    "jobs": {"db", "settings"},
 }
 _LIB = set(LIBRARY)
 
@@ -73,7 +76,8 @@ ALLOWED: dict[str, set[str]] = {
     "worker": _LIB | ROOT,
     # The blocking API: an edge for Django/Flask/Celery code, over the async root.
     "blocking": _LIB | ROOT,
-    "server": _LIB | ROOT | {"emulator"},  # the sandbox runs an emulator in process
+    # The sandbox runs an emulator in process; `serve --worker` runs the job loop.
+    "server": _LIB | ROOT | {"emulator", "worker"},
     "cli": _LIB | ROOT | {"server", "emulator", "worker"},
     # The pytest plugin's fixtures: an edge for users' suites, wiring a root to an emulator.
     "testing": _LIB | ROOT | {"emulator"},

@@ -65,6 +65,7 @@ from .tokens._crypto import load_or_create_key_file
 if TYPE_CHECKING:
     from .events import Session
     from .notifications import Notifications
+    from .jobs import Jobs
     from .scheduling import BookingService
     from .sync import Ledger
 
@@ -229,6 +230,7 @@ class Zoho:
         self._notifications: Notifications | None = None
         #: ``notifications.on_change`` handlers: kept by the root, so they outlive a close.
         self._change_handlers: list[Any] = []
+        self._jobs: Jobs | None = None
 
     @classmethod
     def from_settings(
@@ -451,6 +453,20 @@ class Zoho:
                 handlers=self._change_handlers,
             )
         return self._notifications
+    @property
+    def jobs(self) -> Jobs:
+        """The job kinds this process knows and the durable job tables (``zohokit worker``
+        runs them): ``zoho.jobs.register(...)``, ``await zoho.jobs.schedule(...)``."""
+        if self._jobs is None:
+            from .jobs import Jobs
+
+            self._jobs = Jobs(self)
+        return self._jobs
+
+    @property
+    def db_timeouts(self) -> _db.Timeouts:
+        """The bounds on every wait for the database."""
+        return self._db_timeouts
 
     # --- life cycle -------------------------------------------------------------------------
 
@@ -477,6 +493,8 @@ class Zoho:
         parts, engine = self._parts.peek(), self._db.peek()
         self._parts, self._db = _Lazy(self._build), _Lazy(self._open_engine)
         self._bookings = self._ledger = None
+        if self._jobs is not None:
+            self._jobs._store = None  # the kinds stay registered; the engine is new
         self._migrated = False
         if parts is not None:
             await parts.http.aclose()

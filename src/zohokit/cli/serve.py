@@ -57,6 +57,14 @@ def serve_command(
         ),
     ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    worker: Annotated[
+        bool | None,
+        typer.Option(
+            "--worker/--no-worker",
+            help="Also run the background jobs (zohokit worker) in this process"
+            " (default: on with --sandbox, off otherwise).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the zohokit HTTP API and admin page until interrupted."""
     console = Console(soft_wrap=True)
@@ -71,7 +79,11 @@ def serve_command(
         box = build_sandbox(data_dir or SANDBOX_DIR, url)
         settings = box.settings
         app = create_app(
-            box.settings, transport=box.transport, emulator=box.emulator, setup=box.setup
+            box.settings,
+            transport=box.transport,
+            emulator=box.emulator,
+            setup=box.setup,
+            worker=worker is not False,
         )
         console.print(f"[bold]zohokit[/] sandbox on [cyan]{url}[/]")
         console.print(f"  admin page   {url}/admin")
@@ -79,6 +91,8 @@ def serve_command(
         console.print(f"  try          curl -H 'X-API-Key: {box.api_key}' {url}/api/tenants")
         console.print(f"  emulator     {url}/_emulator/stats (Zoho, in process)")
         console.print(f"  data         {box.settings.zohokit_data_dir}")
+        if worker is not False:
+            console.print("  worker       on (background jobs run in this process)")
         # The one line that points the CLI (and the library's defaults) at this sandbox.
         folder = shlex.quote(str(box.settings.zohokit_data_dir.resolve()))
         console.print(f"  CLI          export ZOHOKIT_SANDBOX={folder}", markup=False)
@@ -99,7 +113,7 @@ def serve_command(
             sock.close()
             raise typer.Exit(2)
         try:
-            app = create_app(settings)
+            app = create_app(settings, worker=bool(worker))
         except ValueError as exc:
             sock.close()
             console.print(f"[red]{escape(str(exc))}[/]")

@@ -16,6 +16,7 @@ def target_metadata() -> list[MetaData]:
     (``zohokit.db``) does not load the parts.
     """
     from zohokit.events import metadata as events
+    from zohokit.jobs._tables import metadata as jobs
     from zohokit.notifications._tables import metadata as notifications
     from zohokit.scheduling._tables import metadata as scheduling
     from zohokit.server._tables import metadata as server
@@ -23,4 +24,4 @@ def target_metadata() -> list[MetaData]:
     from zohokit.tokens._store import metadata as tokens
     from zohokit.webhooks._tables import metadata as webhooks
 
-    return [tokens, sync, server, scheduling, events, webhooks, notifications]
+    return [tokens, sync, server, scheduling, events, webhooks, notifications, jobs]

@@ -4,6 +4,7 @@ request path, booking service, ledger) from the settings and closes it after."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -72,13 +73,15 @@ def create_app(
     emulator: Emulator | None = None,
     setup: Setup | None = None,
     clock: Clock = system_clock,
+    worker: bool = False,
 ) -> FastAPI:
     """Build the service.
 
     ``transport`` routes every call to Zoho's accounts server (tests, the sandbox);
     ``emulator`` serves that emulator at its own paths inside this app (sandbox mode);
     ``setup`` runs once the database is ready (the sandbox's demo tenant); ``clock`` is the
-    service's time, the root's and every part's (tests move it).
+    service's time, the root's and every part's (tests move it); ``worker`` runs the job
+    loop (:class:`zohokit.worker.Worker`) on the same root for as long as the app runs.
     """
     s = settings or ServerSettings()
     keyring = ApiKeyring.from_spec(
@@ -116,7 +119,18 @@ def create_app(
             app.state.zohokit = state
             if setup is not None:
                 await setup(state)
-            yield
+            if not worker:
+                yield
+                return
+            from ..worker import Worker
+
+            loop = Worker(zoho)
+            task = asyncio.create_task(loop.run())
+            try:
+                yield
+            finally:
+                loop.stop()
+                await task
 
     app = FastAPI(
         title="zohokit",

@@ -35,16 +35,22 @@ def jitter_fraction(tenant: str, provider: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def backoff_seconds(failures: int, rng: random.Random | None = None) -> float:
+def backoff_seconds(
+    failures: int,
+    rng: random.Random | None = None,
+    *,
+    base: float = BACKOFF_BASE_SECONDS,
+    cap: float = BACKOFF_CAP_SECONDS,
+) -> float:
     """Cooldown after ``failures`` consecutive transient failures: exponential, full jitter.
 
-    The first failure waits about ``BACKOFF_BASE_SECONDS``; the wait doubles up to the cap.
-    Half of the wait is fixed so a failing tenant never retries in a tight loop.
+    The first failure waits about ``base`` seconds; the wait doubles up to ``cap``. Half of
+    the wait is fixed so a failing tenant (or job) never retries in a tight loop.
     """
     # The exponent is bounded: 2.0 ** 1024 overflows, and a tenant failing for a few days
     # reaches that many failures (the cap is hit long before anyway).
     exponent = min(max(0, failures - 1), 64)
-    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2.0**exponent)
+    ceiling = min(cap, base * 2.0**exponent)
     r = rng.random() if rng is not None else random.random()
     return ceiling / 2 + r * ceiling / 2
 
