@@ -64,8 +64,8 @@ from .tokens._crypto import load_or_create_key_file
 
 if TYPE_CHECKING:
     from .events import Session
-    from .notifications import Notifications
     from .jobs import Jobs
+    from .notifications import Notifications
     from .scheduling import BookingService
     from .sync import Ledger
 
@@ -453,6 +453,7 @@ class Zoho:
                 handlers=self._change_handlers,
             )
         return self._notifications
+
     @property
     def jobs(self) -> Jobs:
         """The job kinds this process knows and the durable job tables (``zohokit worker``
