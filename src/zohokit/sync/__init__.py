@@ -26,11 +26,12 @@ from ._plan import (
     split,
 )
 from ._pull import MAX_FIELDS_PER_CALL, Change, field_groups, pull
-from ._push import DEFAULT_MAX_ATTEMPTS, push
+from ._push import DEFAULT_BULK_THRESHOLD, DEFAULT_MAX_ATTEMPTS, push
 from ._report import ErrorGroup, RunReport
 from ._sources import SourceError, count_rows, read_rows
 
 __all__ = [
+    "DEFAULT_BULK_THRESHOLD",
     "DEFAULT_MAX_ATTEMPTS",
     "MAX_FIELDS_PER_CALL",
     "RETRYABLE_RECORD_CODES",

@@ -19,13 +19,15 @@ from __future__ import annotations
 import asyncio
 import functools
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from ..crm import (
     BATCH_SIZE,
+    WRITE_CHUNK,
+    BulkPolicy,
     ModuleFields,
     RecordResult,
     ZohoCRMService,
@@ -34,6 +36,7 @@ from ..crm import (
 )
 from ..errors import WriteRefused
 from ..http import current_tally, tally_requests
+from ._bulkpush import DEFAULT_BULK_THRESHOLD, BulkPush
 from ._hashing import row_hash
 from ._ledger import Ledger, Outcome
 from ._mapping import SyncMapping
@@ -41,7 +44,7 @@ from ._plan import LedgerState, classify_result, next_attempt, plan_row, split
 from ._preflight import key_column_problem, missing_key, written_fields
 from ._report import RunReport, tracked_run
 
-__all__ = ["DEFAULT_MAX_ATTEMPTS", "push"]
+__all__ = ["DEFAULT_BULK_THRESHOLD", "DEFAULT_MAX_ATTEMPTS", "push"]
 
 #: Runs a row's content may fail before it is parked.
 DEFAULT_MAX_ATTEMPTS = 5
@@ -117,6 +120,7 @@ class _PushRun:
         self.fields: ModuleFields | None = None
         self.zone: tzinfo | None = None
         self.timed: set[str] = set()  # the module's writable date-time fields
+        self.bulk: BulkPush | None = None  # the Bulk Write path, when the push may take it
 
     async def write(self) -> None:
         """The one ledger writer: whatever outcomes are waiting go in one transaction.
@@ -170,6 +174,10 @@ class _PushRun:
             await self.ledger.mark_pending(
                 self.tenant, self.module, [(r.key, r.hash) for r in to_send if r.entry is not None]
             )
+            if self.bulk is not None:
+                await self.bulk.take(to_send)  # held until the count decides the path
+                self.progress()
+                continue
             for row in to_send:
                 batch.append(row)
                 if len(batch) == BATCH_SIZE:
@@ -178,6 +186,11 @@ class _PushRun:
             self.progress()
         if queue is None:
             return
+        for row in await self.bulk.finish() if self.bulk is not None else []:
+            batch.append(row)  # fewer than the bulk threshold: the records API sends them
+            if len(batch) == BATCH_SIZE:
+                await queue.put(batch)
+                batch = []
         if batch:
             await queue.put(batch)
         for _ in range(workers):
@@ -379,6 +392,9 @@ async def push(
     on_progress: Progress | None = None,
     workers: int | None = None,
     dry_run: bool = False,
+    bulk_threshold: int | None = DEFAULT_BULK_THRESHOLD,
+    bulk_policy: BulkPolicy | None = None,
+    bulk_chunk: int = WRITE_CHUNK,
 ) -> RunReport:
     """Push ``rows`` (mappings, e.g. from :func:`~zohokit.sync.read_rows`) into
     ``mapping.module`` for ``crm``'s tenant, and return the run's report.
@@ -399,12 +415,18 @@ async def push(
     plan: the report (status ``planned``, not saved) counts the rows that would be created,
     updated, left unchanged, parked or refused, with ``samples`` of each; nothing is written
     to Zoho or the ledger.
+
+    ``bulk_threshold``: past this many rows to send, they go through Bulk Write jobs of
+    ``bulk_chunk`` rows (upserts by the key; ``bulk_policy`` is how each job is waited for)
+    instead of the records API; ``None`` never does. A source whose length is known and
+    below the threshold takes the records API at once; otherwise rows to send are held until
+    their count decides. Jobs a killed run left open are settled first.
     """
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
 
     def run_for(report: RunReport) -> _PushRun:
-        return _PushRun(
+        run = _PushRun(
             crm,
             ledger,
             mapping,
@@ -415,6 +437,10 @@ async def push(
             trigger=trigger,
             on_progress=on_progress,
         )
+        small = isinstance(rows, Sized) and len(rows) < (bulk_threshold or 0)
+        if bulk_threshold is not None and not small and not dry_run:
+            run.bulk = BulkPush(run, bulk_threshold, policy=bulk_policy, chunk_size=bulk_chunk)
+        return run
 
     if dry_run:
         plan = RunReport(crm.tenant, mapping.module, "push", ledger.clock().isoformat())
@@ -440,6 +466,8 @@ async def _run_push(
     count: int,
     mirror: bool,
 ) -> None:
+    # Jobs a killed run left open are settled first: their rows then plan as unchanged.
+    await BulkPush(run, 1, policy=run.bulk.policy if run.bulk else None).reconcile()
     try:
         async with asyncio.TaskGroup() as group:
             writer = group.create_task(run.write())

@@ -1,0 +1,31 @@
+"""The bulk jobs a sync push started (``sync_bulk_jobs``), as :mod:`zohokit.sync._bulkjobs`
+describes them: a rerun finds a job the killed run created and settles its rows."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision, down_revision = "0011_sync_bulk_jobs", "0010_notifications"
+branch_labels = depends_on = None
+
+
+def upgrade() -> None:
+    """Create ``sync_bulk_jobs``."""
+    op.create_table(
+        "sync_bulk_jobs",
+        sa.Column("tenant", sa.String(255), primary_key=True),
+        sa.Column("module", sa.String(100), primary_key=True),
+        sa.Column("job_key", sa.String(32), primary_key=True),
+        sa.Column("job_id", sa.String(40)),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("row_count", sa.Integer, nullable=False),
+        sa.Column("rows", sa.Text, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    """Drop ``sync_bulk_jobs``."""
+    op.drop_table("sync_bulk_jobs")
