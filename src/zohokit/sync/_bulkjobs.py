@@ -6,7 +6,7 @@ id once created (``created``), then ``done`` once every row's outcome is in the 
 killed in between leaves the row open: the next run waits for that job, reads its result file
 and settles its rows, instead of sending them again; a job that never got its Zoho id is
 ``abandoned`` and its rows are simply sent again (an upsert by the key: still one record).
-Table ``sync_bulk_jobs``, created by migration ``0011_sync_bulk_jobs``.
+Table ``sync_bulk_jobs``, created by migration ``0012_sync_bulk_jobs``.
 """
 
 from __future__ import annotations

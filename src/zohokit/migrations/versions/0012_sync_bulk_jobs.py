@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision, down_revision = "0011_sync_bulk_jobs", "0010_notifications"
+revision, down_revision = "0012_sync_bulk_jobs", "0011_jobs"
 branch_labels = depends_on = None
 
 
