@@ -298,7 +298,11 @@ class Zoho:
         if not spec:
             assert self._data_dir is not None  # checked in __init__
             spec = load_or_create_key_file(self._data_dir)
-        accounts = AccountsClient(timeout=self.refresh_policy.timeout, transport=self._transport)
+        accounts = AccountsClient(
+            timeout=self.refresh_policy.timeout,
+            transport=self._transport,
+            watch=self.observer.accounts_call,
+        )
         cipher = Cipher.from_spec(spec)
         tokens = OAuthTokenService(
             self.engine,

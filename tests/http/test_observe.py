@@ -23,7 +23,7 @@ from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
 from tests.http.support import CREDENTIALS, zoho_for
 from zohokit import Zoho
 from zohokit.emulator import Emulator, create_app
-from zohokit.errors import NotFound
+from zohokit.errors import NeedsReauthorization, NotFound
 from zohokit.http import operation_name
 from zohokit.logs import configure_logging, redact
 
@@ -124,6 +124,32 @@ async def test_every_attempt_is_counted_by_provider_operation_and_status(
     assert "4876876000000999001" not in exposed
 
 
+async def test_token_calls_are_counted_and_timed_under_the_provider_accounts(
+    zoho: Zoho, emulator: Emulator, json_log: io.StringIO
+) -> None:
+    refresh = {"provider": "accounts", "operation": "token.refresh"}
+    ok = sample("zohokit_zoho_requests_total", status="200", **refresh)
+    timed = sample("zohokit_zoho_request_seconds_count", **refresh)
+    await zoho.crm("default", CREDENTIALS).modules()  # the first call refreshes
+    assert sample("zohokit_zoho_requests_total", status="200", **refresh) == ok + 1
+    assert sample("zohokit_zoho_request_seconds_count", **refresh) == timed + 1
+    refused = sample("zohokit_zoho_errors_total", code="invalid_code", **refresh)
+    emulator.accounts.revoke_refresh_token(REFRESH_TOKEN)
+    emulator.clock.advance(3700)
+    with pytest.raises(NeedsReauthorization):
+        await zoho.tokens.invalidate(
+            "default", "zoho_crm", (await zoho.tokens.get_token("default", "zoho_crm")).token
+        )
+    # Zoho refuses a dead grant with HTTP 200 and an error code: it counts as an error.
+    assert sample("zohokit_zoho_errors_total", code="invalid_code", **refresh) == refused + 1
+    lines = [json.loads(line) for line in json_log.getvalue().splitlines()]
+    token_calls = [line for line in lines if line.get("provider") == "accounts"]
+    assert [c["status"] for c in token_calls] == ["200", "200"]
+    assert all(c["request_id"] for c in token_calls)
+    for secret in (REFRESH_TOKEN, CLIENT_SECRET):
+        assert secret not in json_log.getvalue()
+
+
 async def test_the_tenant_is_a_label_only_when_the_operator_asks(
     tmp_path: Path, emulator: Emulator
 ) -> None:
@@ -178,7 +204,7 @@ async def test_a_json_log_line_per_attempt_carries_tenant_operation_and_request_
 
     text = json_log.getvalue()
     lines = [json.loads(line) for line in text.splitlines()]
-    calls = [line for line in lines if line.get("event") == "zoho.call"]
+    calls = [c for c in lines if c.get("event") == "zoho.call" and c["provider"] == "crm"]
     upserts = [c for c in calls if c["operation"] == "records.upsert"]
     assert [(c["status"], c["attempt"]) for c in upserts] == [("429", 1), ("200", 2)]
     orgs = [c for c in calls if c["operation"] == "settings.modules"]

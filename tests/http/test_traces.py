@@ -35,7 +35,7 @@ async def test_each_attempt_is_a_client_span_with_the_log_lines_attributes(
         with caller.start_as_current_span("book a meeting") as parent:
             await root.crm("default", CREDENTIALS).modules()
         token = (await root.tokens.get_token("default", "zoho_crm")).token
-    spans = [s for s in exporter.get_finished_spans() if s.name.startswith("zoho ")]
+    spans = [s for s in exporter.get_finished_spans() if s.name.startswith("zoho crm ")]
     assert [s.name for s in spans] == ["zoho crm settings.modules"] * 2
     throttled, answered = spans
     for span, attempt, status in ((throttled, 1, 429), (answered, 2, 200)):

@@ -88,9 +88,9 @@ CREDITS_REMAINING = Gauge(
     ["tenant"],
 )
 
-#: Zoho's error codes are upper-case words (``INVALID_DATA``); anything else is not used as a
-#: label value, so an odd answer cannot grow the series.
-_CODE = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
+#: Zoho's error codes are words (``INVALID_DATA``, the accounts server's ``invalid_code``);
+#: anything else is not used as a label value, so an odd answer cannot grow the series.
+_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 
 
 def error_code_label(code: str | None) -> str:
@@ -160,13 +160,14 @@ class Attempt:
             )
 
     def answered(self, status: int, headers: httpx.Headers | None, code: str | None) -> None:
-        """Zoho answered ``status`` (``code`` is its error code, if it is an error)."""
+        """Zoho answered ``status``; ``code`` is its error code when the answer is an error
+        (the accounts server refuses a grant with HTTP 200 and a code)."""
         request_id = headers.get("x-request-id") if headers is not None else None
         if headers is not None and self._observer.tenant_label:
             remaining = headers.get("x-api-credits-remaining")
             if remaining is not None and remaining.strip().isdigit():
                 CREDITS_REMAINING.labels(self.tenant).set(int(remaining))
-        self._close(str(status), code if status >= 400 else None, request_id, status)
+        self._close(str(status), code, request_id, status)
 
     def failed(self, reason: str) -> None:
         """No answer from Zoho: ``reason`` is the status label (``transport_error``,
@@ -182,7 +183,7 @@ class Attempt:
         if http_status == 429:
             THROTTLED.labels(provider, operation, tenant).inc()
         label = None
-        if http_status is None or http_status >= 400:
+        if http_status is None or http_status >= 400 or code is not None:
             label = status if http_status is None else error_code_label(code)
             ERRORS.labels(provider, operation, label, tenant).inc()
         seconds = None
@@ -255,6 +256,20 @@ class CallObserver:
 
     def __repr__(self) -> str:
         return f"CallObserver(tenant_label={self.tenant_label})"
+
+    def accounts_call(self, operation: str) -> Attempt:
+        """The record of one call to Zoho's accounts server (``token.refresh``,
+        ``token.exchange``, ``token.revoke``): the provider ``accounts``, no
+        tenant (the token service logs its own events with it), no credits."""
+        return Attempt(
+            self,
+            tenant="",
+            provider="accounts",
+            operation=operation,
+            method="POST",
+            number=1,
+            credits=0,
+        )
 
     def retried(self, *, tenant: str, provider: str, operation: str, reason: str) -> None:
         """A call is sent again because of ``reason`` (a retryable failure, or ``token``:

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 import httpx
 
@@ -136,11 +137,36 @@ def classify_token_response(status: int, body: bytes) -> TokenOutcome:
     return TokenFailure("transient", code, status)
 
 
+class CallRecord(Protocol):
+    """The record of one call to the accounts server (what the request path's observer
+    opens: :class:`zohokit.http.CallObserver`), so token calls are counted and timed with
+    the API calls, under the provider ``accounts``."""
+
+    def sent(self) -> None:
+        """The call leaves now."""
+        ...
+
+    def answered(self, status: int, headers: httpx.Headers | None, code: str | None) -> None:
+        """Zoho answered ``status``."""
+        ...
+
+    def failed(self, reason: str) -> None:
+        """No answer: ``reason`` (``timeout``, ``transport_error``)."""
+        ...
+
+
+#: Opens the record of a call, given its operation (``token.refresh``, ``token.revoke``).
+CallWatch = Callable[[str], CallRecord]
+#: The operation of a token call, by its ``grant_type``.
+_OPERATIONS = {"refresh_token": "token.refresh", "authorization_code": "token.exchange"}
+
+
 class AccountsClient:
     """Calls one Zoho accounts server (or the emulator) with a timeout on every call.
 
     ``accounts_url`` is the default server; each call may name another one (a tenant's data
-    centre). Give ``transport`` to route calls in process (tests, the sandbox).
+    centre). Give ``transport`` to route calls in process (tests, the sandbox), and ``watch``
+    to record each call (metrics, log line, span).
     """
 
     def __init__(
@@ -149,8 +175,10 @@ class AccountsClient:
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
         user_agent: str = "zohokit",
+        watch: CallWatch | None = None,
     ) -> None:
         self._timeout = timeout
+        self._watch = watch
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout),
             transport=transport,
@@ -166,6 +194,10 @@ class AccountsClient:
         await self._http.aclose()
 
     async def _token_call(self, accounts_url: str, form: dict[str, str]) -> TokenOutcome:
+        operation = _OPERATIONS.get(form["grant_type"], "token.other")
+        seen = self._watch(operation) if self._watch else None
+        if seen is not None:
+            seen.sent()
         try:
             # httpx's timeout applies to each phase (connect, write, read) on its own; the
             # whole call must fit in it, or a slow answer would outlive the refresher's lease
@@ -175,11 +207,20 @@ class AccountsClient:
                     f"{accounts_url.rstrip('/')}/oauth/v2/token", data=form
                 )
         except (httpx.TimeoutException, TimeoutError):
+            if seen is not None:
+                seen.failed("timeout")
             return TokenFailure("transient", "timeout")
         except httpx.HTTPError as exc:
+            if seen is not None:
+                seen.failed("transport_error")
             # The class name says what failed; the message could echo the URL, so skip it.
             return TokenFailure("transient", type(exc).__name__)
-        return classify_token_response(response.status_code, response.content)
+        outcome = classify_token_response(response.status_code, response.content)
+        if seen is not None:
+            # Zoho answers a refused grant with HTTP 200 and an ``error``: its code counts.
+            code = outcome.error if isinstance(outcome, TokenFailure) else None
+            seen.answered(response.status_code, response.headers, code)
+        return outcome
 
     async def refresh(
         self, accounts_url: str, *, client_id: str, client_secret: str, refresh_token: str
@@ -224,9 +265,19 @@ class AccountsClient:
         An unknown token (400) counts as not revoked; network errors raise
         :class:`httpx.HTTPError` for the caller to map.
         """
-        response = await self._http.post(
-            f"{accounts_url.rstrip('/')}/oauth/v2/token/revoke", data={"token": token}
-        )
+        seen = self._watch("token.revoke") if self._watch else None
+        if seen is not None:
+            seen.sent()
+        try:
+            response = await self._http.post(
+                f"{accounts_url.rstrip('/')}/oauth/v2/token/revoke", data={"token": token}
+            )
+        except httpx.HTTPError:
+            if seen is not None:
+                seen.failed("transport_error")
+            raise
+        if seen is not None:
+            seen.answered(response.status_code, response.headers, None)
         try:
             data = response.json()
         except ValueError:
