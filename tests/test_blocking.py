@@ -48,7 +48,20 @@ def root(emulator_server: EmulatorHandle, tmp_path: Path) -> Iterator[blocking.Z
 
 
 @pytest.mark.parametrize(
-    "face", [blocking.Crm, blocking.Calendar, blocking.Tokens, blocking.Bookings]
+    "face",
+    [
+        blocking.Crm,
+        blocking.Calendar,
+        blocking.Tokens,
+        blocking.Bookings,
+        blocking.Notes,
+        blocking.Attachments,
+        blocking.Files,
+        blocking.Related,
+        blocking.Tags,
+        blocking.Leads,
+        blocking.Composite,
+    ],
 )
 def test_every_coroutine_of_the_async_class_is_offered(face: type[blocking.Crm]) -> None:
     async_class = face.wraps

@@ -47,8 +47,9 @@ stayed behind in the parent. Calling the blocking API from the loop thread itsel
 coroutine this root runs) would wait on itself forever: it raises
 :class:`~zohokit.errors.BlockingCallError` instead; async code uses the async API.
 
-**Why one module of a little over 500 lines.** It holds one idea, the blocking mirror of the
-async surface: the loop thread, the two descriptors and each class's one-line method list.
+**Why one module of about 600 lines.** It holds one idea, the blocking mirror of the
+async surface: the loop thread, the descriptors and each class's one-line method list (the
+CRM's parts, ``crm.notes`` ..., are faces too, handed out by one descriptor).
 Split, a reader would find a class's methods in one file and what they do in another.
 """
 
@@ -63,6 +64,7 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from typing import Any, ClassVar, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
 
+from . import crm as _crm
 from ._zoho import Zoho as AsyncZoho
 from .calendar import ZohoCalendarService
 from .crm import ZohoCRMService
@@ -72,7 +74,20 @@ from .scheduling import BookingService
 from .settings import Settings
 from .tokens import OAuthTokenService
 
-__all__ = ["Bookings", "Calendar", "Crm", "Tokens", "Zoho"]
+__all__ = [
+    "Attachments",
+    "Bookings",
+    "Calendar",
+    "Composite",
+    "Crm",
+    "Files",
+    "Leads",
+    "Notes",
+    "Related",
+    "Tags",
+    "Tokens",
+    "Zoho",
+]
 
 S = TypeVar("S")
 S_co = TypeVar("S_co", covariant=True)
@@ -348,6 +363,107 @@ class _Service(_Face[Svc]):
     get_access_token = waits(ZohoService.get_access_token)
 
 
+Part = TypeVar("Part", bound=_crm.CrmPart)
+F = TypeVar("F", bound="_Part[Any]")
+
+
+class _Part(_Face[Part]):
+    """The blocking face of one group of CRM calls (``crm.notes``, ...)."""
+
+    def at(self, version: str) -> Self:
+        """The same calls in API ``version`` (``v2`` .. ``v8``)."""
+        return type(self)(self._target.at(version), self._runner)
+
+
+class _PartOf(Generic[F]):
+    """A CRM part offered on the blocking :class:`Crm`: the async service's part of the same
+    name, given its blocking face ``face``."""
+
+    def __init__(self, face: type[F]) -> None:
+        self.face = face
+
+    def __set_name__(self, owner: type[Any], name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, crm: None, owner: type[Any]) -> Self: ...
+    @overload
+    def __get__(self, crm: Crm, owner: type[Any]) -> F: ...
+    def __get__(self, crm: Crm | None, owner: type[Any]) -> Any:
+        if crm is None:
+            return self
+        return self.face(getattr(crm.aio, self.name), crm._runner)
+
+
+class Notes(_Part[_crm.Notes]):
+    """:class:`zohokit.crm.Notes`, blocking."""
+
+    wraps = _crm.Notes
+
+    list = iterates(_crm.Notes.list)
+    add = waits(_crm.Notes.add)
+    update = waits(_crm.Notes.update)
+    delete = waits(_crm.Notes.delete)
+
+
+class Attachments(_Part[_crm.Attachments]):
+    """:class:`zohokit.crm.Attachments`, blocking (a download is an iterator of chunks)."""
+
+    wraps = _crm.Attachments
+
+    upload = waits(_crm.Attachments.upload)
+    list = iterates(_crm.Attachments.list)
+    download = iterates(_crm.Attachments.download)
+    delete = waits(_crm.Attachments.delete)
+
+
+class Files(_Part[_crm.Files]):
+    """:class:`zohokit.crm.Files`, blocking."""
+
+    wraps = _crm.Files
+
+    upload = waits(_crm.Files.upload)
+    download = iterates(_crm.Files.download)
+    set_field = waits(_crm.Files.set_field)
+
+
+class Related(_Part[_crm.Related]):
+    """:class:`zohokit.crm.Related`, blocking."""
+
+    wraps = _crm.Related
+
+    list = iterates(_crm.Related.list)
+    link = waits(_crm.Related.link)
+    unlink = waits(_crm.Related.unlink)
+
+
+class Tags(_Part[_crm.Tags]):
+    """:class:`zohokit.crm.Tags`, blocking."""
+
+    wraps = _crm.Tags
+
+    of_module = waits(_crm.Tags.of_module)
+    of_record = waits(_crm.Tags.of_record)
+    add = waits(_crm.Tags.add)
+    remove = waits(_crm.Tags.remove)
+
+
+class Leads(_Part[_crm.Leads]):
+    """:class:`zohokit.crm.Leads`, blocking."""
+
+    wraps = _crm.Leads
+
+    convert = waits(_crm.Leads.convert)
+
+
+class Composite(_Part[_crm.Composite]):
+    """:class:`zohokit.crm.Composite`, blocking."""
+
+    wraps = _crm.Composite
+
+    send = waits(_crm.Composite.send)
+
+
 class Crm(_Service[ZohoCRMService]):
     """Zoho CRM for one tenant, blocking: :class:`zohokit.crm.ZohoCRMService`'s methods with
     the same arguments, results and errors; its async iterators are plain iterators."""
@@ -367,6 +483,20 @@ class Crm(_Service[ZohoCRMService]):
     update_records = waits(ZohoCRMService.update_records)
     upsert_records = waits(ZohoCRMService.upsert_records)
     delete_records = waits(ZohoCRMService.delete_records)
+    record_count = waits(ZohoCRMService.record_count)
+    bulk_read = iterates(ZohoCRMService.bulk_read)
+    bulk_write = waits(ZohoCRMService.bulk_write)
+    bulk_job = waits(ZohoCRMService.bulk_job)
+    wait_bulk_job = waits(ZohoCRMService.wait_bulk_job)
+    bulk_write_results = waits(ZohoCRMService.bulk_write_results)
+
+    notes = _PartOf(Notes)
+    attachments = _PartOf(Attachments)
+    files = _PartOf(Files)
+    related = _PartOf(Related)
+    tags = _PartOf(Tags)
+    leads = _PartOf(Leads)
+    composite = _PartOf(Composite)
 
 
 class Calendar(_Service[ZohoCalendarService]):

@@ -103,10 +103,19 @@ class Awaiting:
             return lambda *a, **k: _aiter(lambda: value(*a, **k))
         if inspect.iscoroutinefunction(twin):
             return lambda *a, **k: asyncio.to_thread(value, *a, **k)
+        if isinstance(value, blocking._Face):  # a CRM part (crm.notes): its calls too
+            return Awaiting(value)
+        if callable(value):
+            return lambda *a, **k: _awaiting(value(*a, **k))
         return value
 
 
 _DONE = object()
+
+
+def _awaiting(made: Any) -> Any:
+    """What a plain blocking method returned, a face seen as its async twin (``at(...)``)."""
+    return Awaiting(made) if isinstance(made, blocking._Face) else made
 
 
 async def _aiter(start: Callable[[], Iterator[Any]]) -> AsyncIterator[Any]:

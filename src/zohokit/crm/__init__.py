@@ -16,8 +16,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._attachments import MAX_FILE_BYTES, Attachment, Attachments, Files, UploadedFile
 from ._bulk import WRITE_CHUNK, BulkCallbacks, BulkJob, BulkPolicy, csv_cell, read_converters
 from ._catalog import FieldCatalog
+from ._composite import MAX_SUB_REQUESTS, Composite, CompositeResult, SubRequest, SubResult
+from ._convert import ConvertedLead, LeadAlreadyConverted, Leads
 from ._criteria import MAX_CONDITIONS, Criteria, escape, where
 from ._fields import (
     FieldSpec,
@@ -28,23 +31,50 @@ from ._fields import (
     coerce_value,
     stale_metadata,
 )
+from ._notes import Note, Notes
+from ._part import API_VERSIONS, CompositeRefused, CrmPart, FileTooLarge, TooManySubRequests
+from ._related import Related
 from ._service import BATCH_SIZE, DISCRETE_PAGING_LIMIT, CoqlResult, RecordResult, ZohoCRMService
+from ._tags import Tag, Tags
 
 __all__ = [
+    "API_VERSIONS",
     "BATCH_SIZE",
     "DISCRETE_PAGING_LIMIT",
     "MAX_CONDITIONS",
+    "MAX_FILE_BYTES",
+    "MAX_SUB_REQUESTS",
     "WRITE_CHUNK",
+    "Attachment",
+    "Attachments",
     "BulkCallbacks",
     "BulkJob",
     "BulkPolicy",
+    "Composite",
+    "CompositeRefused",
+    "CompositeResult",
+    "ConvertedLead",
     "CoqlResult",
     "Criteria",
+    "CrmPart",
     "FieldCatalog",
     "FieldSpec",
+    "FileTooLarge",
+    "Files",
+    "LeadAlreadyConverted",
+    "Leads",
     "ModuleFields",
+    "Note",
+    "Notes",
     "Problem",
     "RecordResult",
+    "Related",
+    "SubRequest",
+    "SubResult",
+    "Tag",
+    "Tags",
+    "TooManySubRequests",
+    "UploadedFile",
     "ZohoCRMService",
     "closest",
     "coerce_record",

@@ -23,6 +23,7 @@ from ..errors import (
     ZohoAPIError,
 )
 from ..settings import Provider
+from ._beyond import BeyondRecords
 from ._bulk import BulkOperations
 from ._catalog import FieldCatalog
 from ._criteria import Criteria
@@ -129,7 +130,7 @@ def _modified_since(value: datetime | None) -> dict[str, str]:
 _CATALOGS: weakref.WeakKeyDictionary[Any, dict[str, FieldCatalog]] = weakref.WeakKeyDictionary()
 
 
-class ZohoCRMService(BulkOperations):
+class ZohoCRMService(BeyondRecords, BulkOperations):
     """Zoho CRM for one tenant (the seed's API, plus a full async records client).
 
     ``ZohoCRMService(credentials=None, client_id="default")`` reads what the credentials

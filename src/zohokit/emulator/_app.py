@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._accounts import AccessGrant, accounts_routes
 from ._core import Emulator, EmulatorConfig, iso, zoho_error, zoho_json
-from ._credits import credit_cost
+from ._credits import call_name, credit_cost, is_heavy
 from ._durable import all_or_nothing
 from ._errors import ApiError
 from ._faults import Decision, FaultConfigError, non_negative_number
@@ -118,8 +118,8 @@ class EmulatorMiddleware(_Middleware):
             if method in _WRITE_METHODS and not scope["path"].endswith("/coql"):
                 stats.incr(f"{kind}_write_requests")
         limited = kind == "crm"
-        # COQL is one of Zoho's heavy APIs: at most 10 of them in flight in every edition.
-        heavy = limited and scope["path"].endswith("/coql")
+        # Zoho's heavy APIs (COQL, lead conversion): at most 10 in flight in every edition.
+        heavy = limited and is_heavy(scope["path"])
         if limited:
             config = emu.config
             if stats.in_flight >= config.concurrency_limit:
@@ -135,6 +135,7 @@ class EmulatorMiddleware(_Middleware):
             cost = credit_cost(scope["method"], scope["path"])
             stats.credits.spend(now, cost)
             stats.incr("credits_used", cost)
+            stats.incr(f"credits_{call_name(scope['method'], scope['path'])}", cost)
             stats.in_flight += 1
             stats.heavy_in_flight += heavy
             stats.max_concurrency_seen = max(stats.max_concurrency_seen, stats.in_flight)
@@ -254,7 +255,8 @@ class EmulatorMiddleware(_Middleware):
                         (b"expires", b"Thu, 01 Jan 1970 00:00:00 GMT"),
                         (b"clientversion", b"8000000"),
                     ]
-                    if message["status"] not in (204, 304):
+                    named = any(k.lower() == b"content-disposition" for k, _ in headers)
+                    if message["status"] not in (204, 304) and not named:
                         headers.append(
                             (b"content-disposition", b"attachment; filename=response.json")
                         )

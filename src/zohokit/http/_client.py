@@ -128,6 +128,7 @@ class RequestOptions(TypedDict, total=False):
     idempotent: bool | None
     record_results: bool
     files: Mapping[str, Any] | None
+    stream: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +150,7 @@ class _Call:
     #: The bounded name of the call (``records.upsert``), for metrics, logs and the budget.
     operation: str
     files: Mapping[str, Any] | None = None
+    stream: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,14 +271,17 @@ class ZohoHTTP:
         idempotent: bool | None = None,
         record_results: bool = False,
         files: Mapping[str, Any] | None = None,
+        stream: bool = False,
     ) -> ZohoResponse:
         """Send one Zoho call for ``tenant``'s ``provider`` (``zoho_crm`` or ``zoho_calendar``)
         and return its answer, or raise a ``ZohoError``.
 
         ``path`` starts with ``/`` and is joined to the tenant's host (``base_url`` overrides
         it). ``idempotent`` defaults from the method (POST is not). With ``record_results`` a
-        4xx whose body is a per-record ``data`` array (a bulk write where every record failed)
-        is returned rather than raised, so the caller can report each record.
+        4xx whose body is a per-record ``data`` array (a bulk write where every record failed;
+        a composite's ``__composite_requests``) is returned rather than raised. With ``stream``
+        a successful answer that is not JSON (a download) comes back unread: ``body`` is the
+        open ``httpx.Response``, which the caller reads (``aiter_bytes()``) and must ``aclose()``.
         """
         method = method.upper()
         call = _Call(
@@ -294,6 +299,7 @@ class ZohoHTTP:
             record_results,
             operation_name(provider, method, path),
             files,
+            stream,
         )
         state = self._state()
         attempt = 0
@@ -380,7 +386,7 @@ class ZohoHTTP:
             async with self._cap(state, call.tenant, call.provider):
                 count_attempt(call.method, call.json)
                 seen.sent()
-                response = await state.client.request(
+                request = state.client.build_request(
                     call.method,
                     url,
                     params=call.params,
@@ -389,6 +395,15 @@ class ZohoHTTP:
                     files=call.files,
                     headers=headers,
                 )
+                response = await state.client.send(request, stream=call.stream)
+                if call.stream:
+                    kind = response.headers.get("content-type", "")
+                    if response.is_success and "json" not in kind:
+                        request_id = response.headers.get("x-request-id")
+                        return ZohoResponse(
+                            response.status_code, response.headers, response, request_id
+                        )
+                    await response.aread()  # an error or a JSON answer: read as usual
         except httpx.TransportError as exc:
             error = TransportError(
                 f"{call.method} {call.path} got no answer from Zoho ({type(exc).__name__})",
@@ -406,7 +421,7 @@ class ZohoHTTP:
             or (
                 call.record_results
                 and isinstance(body, dict)
-                and isinstance(body.get("data"), list)
+                and any(isinstance(body.get(k), list) for k in ("data", "__composite_requests"))
             )
         ):
             raw = response.content if body is None else b""

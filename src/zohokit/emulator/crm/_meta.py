@@ -8,22 +8,12 @@ from starlette.responses import Response
 from .._core import zoho_json
 from .._editions import edition_named
 from .._errors import ApiError
-from ._metadata import ORG_ID, ORG_ZGID, USER_ID, USER_ZUID, ModuleDef
-from ._params import Handlers, choice_param, invalid_module, missing_param, version_of
+from ._metadata import ORG_ID, ORG_ZGID, USER_ID, USER_ZUID
+from ._params import Handlers, choice_param, invalid_module, module_param, version_of
 
 
 class MetaHandlers(Handlers):
     """``/settings/modules``, ``/settings/fields``, ``/settings/layouts``, ``/users``, ``/org``."""
-
-    def _module_param(self, request: Request) -> ModuleDef:
-        """The module named by ``?module=``: required, and one of the org's."""
-        name = request.query_params.get("module")
-        if not name:
-            raise missing_param("module")
-        mod = self.store.schema.find(name)
-        if mod is None:
-            raise invalid_module(param_name="module")
-        return mod
 
     async def settings_modules(self, request: Request) -> Response:
         """Modules metadata: a summary of every module."""
@@ -38,7 +28,7 @@ class MetaHandlers(Handlers):
 
     async def settings_fields(self, request: Request) -> Response:
         """Fields metadata of ``?module=``; ``type``: ``used`` (default), ``all``, ``unused``."""
-        mod = self._module_param(request)
+        mod = module_param(self.store, request)
         kind = choice_param(request, "type", "used", ("used", "all", "unused"))
         if kind == "unused":
             # Every field of the emulated org is in its one layout, so none is unused.
@@ -47,12 +37,12 @@ class MetaHandlers(Handlers):
 
     async def settings_layouts(self, request: Request) -> Response:
         """Layouts metadata of ``?module=``: one ``Standard`` layout holding every field."""
-        mod = self._module_param(request)
+        mod = module_param(self.store, request)
         return zoho_json(self.store.schema.layouts_answer(mod, version_of(request)))
 
     async def settings_layout(self, request: Request) -> Response:
         """One layout, ``/settings/layouts/{id}?module=``."""
-        mod = self._module_param(request)
+        mod = module_param(self.store, request)
         answer = self.store.schema.layouts_answer(mod, version_of(request))
         if request.path_params["layout_id"] != answer["layouts"][0]["id"]:
             raise ApiError(

@@ -60,6 +60,27 @@ def version_of(request: Request) -> ApiVersion:
     return VERSIONS[request.path_params["version"]]
 
 
+def rows_page(
+    rows: list[dict[str, Any]], page: int, per_page: int, more: bool, **extra: Any
+) -> Response:
+    """One page of a list as Zoho answers it: ``data`` and ``info``, or 204 when empty."""
+    if not rows:
+        return Response(status_code=204)
+    info = {"per_page": per_page, "count": len(rows), "page": page, "more_records": more}
+    return zoho_json({"data": rows, "info": {**info, **extra}})
+
+
+def module_param(store: CrmStore, request: Request) -> ModuleDef:
+    """The module named by ``?module=``: required, and one of the org's."""
+    name = request.query_params.get("module")
+    if not name:
+        raise missing_param("module")
+    mod = store.schema.find(name)
+    if mod is None:
+        raise invalid_module(param_name="module")
+    return mod
+
+
 def invalid_module(**details: Any) -> ApiError:
     """``INVALID_MODULE``, with where the module name sat."""
     return ApiError("INVALID_MODULE", "the module name given seems to be invalid", details=details)
@@ -139,7 +160,8 @@ def fields_param(mod: ModuleDef, raw: str | None, required: bool) -> list[str] |
             details={"limit": MAX_FIELDS, "param_name": "fields"},
         )
     for name in names:
-        if name not in mod.field_map:
+        # ``Tag`` is every module's: a record's tags, written by the tag calls (``_tags``).
+        if name not in mod.field_map and name != "Tag":
             raise ApiError(
                 "INVALID_DATA",
                 "the field api name given seems to be invalid",
@@ -165,7 +187,7 @@ def project(rec: Record, fields: list[str] | None) -> dict[str, Any]:
         return dict(rec.data)
     out: dict[str, Any] = {"id": rec.id}
     for name in fields:
-        out[name] = rec.data.get(name)
+        out[name] = rec.data.get(name, [] if name == "Tag" else None)
     return out
 
 

@@ -26,6 +26,7 @@ from ._params import (
     page_param,
     per_page_param,
     project,
+    rows_page,
     sort_params,
     version_of,
 )
@@ -108,17 +109,14 @@ class QueryHandlers(Handlers):
         matches = matches[:limit]
         start = (page - 1) * per_page
         chunk = matches[start : start + per_page]
-        if not chunk:
-            return Response(status_code=204)
-        info = {
-            "per_page": per_page,
-            "count": len(chunk),
-            "page": page,
-            "more_records": start + len(chunk) < len(matches),
-            "sort_by": sort_by,
-            "sort_order": sort_order,
-        }
-        return zoho_json({"data": [project(r, fields) for r in chunk], "info": info})
+        return rows_page(
+            [project(r, fields) for r in chunk],
+            page,
+            per_page,
+            start + len(chunk) < len(matches),
+            sort_by=sort_by,
+            sort_order=sort_order,
+        )
 
     async def count(self, request: Request) -> Response:
         """``/actions/count``: all records, or those matching a search parameter."""

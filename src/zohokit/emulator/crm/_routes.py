@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from .._core import zoho_error
 from .._errors import ApiError, invalid_url
+from ._beyond import BeyondRoutes
 from ._bulk import BulkHandlers, bulk_routes
 from ._meta import MetaHandlers
 from ._queries import QueryHandlers
@@ -76,12 +77,17 @@ class CrmDispatcher:
         self.count: Target = (queries.count, get)
         self.collection: Target = (records.collection, ("GET", "POST", "PUT", "DELETE"))
         self.one: Target = (records.one, ("GET", "PUT", "DELETE"))
+        #: Notes, attachments, files, tags, related records, conversion, composite.
+        self.beyond = BeyondRoutes(emu, self.endpoint)
 
     def resolve(self, rest: str) -> tuple[Target, dict[str, str]] | None:
         """The handler of the path after ``/crm/{version}/`` and its parameters, if any."""
         parts = rest.split("/")
         if "" in parts:
             return None
+        beyond = self.beyond.resolve(parts)
+        if beyond is not None:
+            return beyond
         fixed = self.fixed.get(tuple(parts))
         if fixed is not None:
             return fixed, {}

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .._core import iso
+from ._beyond import BeyondStore
 from ._metadata import (
     ID_PREFIX,
     SALES_USER_EMAIL,
@@ -152,6 +153,8 @@ class CrmStore:
 
         #: Bulk Read and Bulk Write jobs and uploads (:mod:`._bulk`).
         self.bulk = BulkJobs(emu)
+        #: Notes, attachments, files and tags (see :mod:`._beyond`).
+        self.beyond = BeyondStore()
 
     # ----------------------------------------------------------------- public helpers
 
