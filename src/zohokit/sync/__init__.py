@@ -25,12 +25,13 @@ from ._plan import (
     plan_row,
     split,
 )
-from ._pull import MAX_FIELDS_PER_CALL, Change, field_groups, pull
+from ._pull import DEFAULT_BULK_READ_THRESHOLD, MAX_FIELDS_PER_CALL, Change, field_groups, pull
 from ._push import DEFAULT_BULK_THRESHOLD, DEFAULT_MAX_ATTEMPTS, push
 from ._report import ErrorGroup, RunReport
 from ._sources import SourceError, count_rows, read_rows
 
 __all__ = [
+    "DEFAULT_BULK_READ_THRESHOLD",
     "DEFAULT_BULK_THRESHOLD",
     "DEFAULT_MAX_ATTEMPTS",
     "MAX_FIELDS_PER_CALL",

@@ -25,11 +25,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from ..crm import ZohoCRMService
+from ..crm import BulkPolicy, ZohoCRMService
 from ._ledger import Cursor, Ledger
 from ._report import RunReport, tracked_run
 
-__all__ = ["MAX_FIELDS_PER_CALL", "Change", "field_groups", "pull"]
+__all__ = ["DEFAULT_BULK_READ_THRESHOLD", "MAX_FIELDS_PER_CALL", "Change", "field_groups", "pull"]
 
 #: Zoho's Get Records takes at most 50 field names.
 MAX_FIELDS_PER_CALL = 50
@@ -37,6 +37,10 @@ MAX_FIELDS_PER_CALL = 50
 _TIME_FIELDS = ("Modified_Time", "Created_Time")
 #: Records per ledger lookup while streaming.
 _BUFFER = 200
+#: Records past which a first pull reads through Bulk Read (``pull(bulk_threshold=...)``).
+DEFAULT_BULK_READ_THRESHOLD = 20_000
+#: Field types Bulk Read does not export (Zoho treats them as modules of their own).
+_NOT_EXPORTED = frozenset({"subform", "multiselectlookup", "fileupload", "imageupload"})
 
 ChangeHandler = Callable[["Change"], Awaitable[None] | None]
 
@@ -193,6 +197,8 @@ async def pull(
     per_page: int = 200,
     group_size: int = MAX_FIELDS_PER_CALL,
     cursors: tuple[str, str] = ("records", "deleted"),
+    bulk_threshold: int | None = DEFAULT_BULK_READ_THRESHOLD,
+    bulk_policy: BulkPolicy | None = None,
 ) -> RunReport:
     """Read what changed in ``module`` since the last pull of ``crm``'s tenant.
 
@@ -201,6 +207,10 @@ async def pull(
     field of the module. The first pull reads everything (except our own pushes).
     ``cursors`` names the two cursors (records, deletions) this pull reads and moves: a
     reader of its own (the notifications' reconcile pull) keeps its own position.
+
+    A first pull of a module that holds at least ``bulk_threshold`` records (``None``:
+    never) reads through Bulk Read jobs (``bulk_policy``: how they are waited for), where
+    lookups carry only their id; later pulls read the changes through the records API.
     """
     if out is None and on_change is None:
         raise ValueError("give out (a JSONL path) or on_change (a callback), or both")
@@ -220,6 +230,7 @@ async def pull(
                 group_size,
                 report,
                 cursors,
+                (bulk_threshold, bulk_policy),
             )
         except BaseException:
             output.close()
@@ -239,6 +250,7 @@ async def _run_pull(
     group_size: int,
     report: RunReport,
     cursors: tuple[str, str],
+    bulk: tuple[int | None, BulkPolicy | None],
 ) -> None:
     tenant = crm.tenant
     records_name, deleted_name = cursors
@@ -247,7 +259,10 @@ async def _run_pull(
     groups = field_groups(fields, group_size)
     records = _Stream(await ledger.cursor(tenant, module, records_name), overlap)
     buffer: list[dict[str, Any]] = []
-    async for record in _records(crm, module, groups, records.since, per_page, report):
+    source = await _first_read(crm, module, fields, records, bulk)
+    if source is None:
+        source = _records(crm, module, groups, records.since, per_page, report)
+    async for record in source:
         buffer.append(record)
         if len(buffer) >= _BUFFER:
             await _deliver(ledger, tenant, module, buffer, records, output, report)
@@ -261,6 +276,28 @@ async def _run_pull(
     await ledger.save_cursor(tenant, module, records_name, records.cursor())
     if removed is not None:
         await ledger.save_cursor(tenant, module, deleted_name, removed.cursor())
+
+
+async def _first_read(
+    crm: ZohoCRMService,
+    module: str,
+    fields: Sequence[str],
+    stream: _Stream,
+    bulk: tuple[int | None, BulkPolicy | None],
+) -> AsyncIterator[dict[str, Any]] | None:
+    """Bulk Read of every record, for a first pull of a module past the threshold."""
+    threshold, policy = bulk
+    if threshold is None or stream.old.position is not None:
+        return None
+    if await crm.record_count(module) < threshold:
+        return None
+    specs = (await crm.metadata.module(module)).fields
+    names = [
+        name
+        for name in dict.fromkeys([*_TIME_FIELDS, *fields])
+        if name != "id" and (spec := specs.get(name)) and spec.data_type not in _NOT_EXPORTED
+    ]
+    return crm.bulk_read(module, names, policy=policy)
 
 
 def _stamped(
