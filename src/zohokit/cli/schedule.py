@@ -51,7 +51,11 @@ def set_command(
 
     async def store(service: BookingService) -> TenantSchedule:
         return await service.set_schedule(
-            tenant, parsed.schedule, calendar_id=parsed.calendar_id, user_email=parsed.user_email
+            tenant,
+            parsed.schedule,
+            calendar_id=parsed.calendar_id,
+            user_email=parsed.user_email,
+            team=parsed.team,
         )
 
     entry = run(store)

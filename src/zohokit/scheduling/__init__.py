@@ -52,6 +52,7 @@ from zohokit.scheduling._models import Booking, CrmMapping, Customer, Hold
 from zohokit.scheduling._schedule_file import load_schedule_file, parse_schedule_file
 from zohokit.scheduling._service import BookingService
 from zohokit.scheduling._tables import TenantSchedule
+from zohokit.scheduling._team import Team, TeamHost
 
 __all__ = [
     "WEEKDAYS",
@@ -79,6 +80,8 @@ __all__ = [
     "Slot",
     "SlotNotOffered",
     "SlotTaken",
+    "Team",
+    "TeamHost",
     "TeamSlot",
     "TenantSchedule",
     "TimeBlock",

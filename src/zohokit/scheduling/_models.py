@@ -177,6 +177,10 @@ class Booking:
     created_at: datetime
     updated_at: datetime
     cancelled_at: datetime | None
+    #: The team hosts given the booking (ids; the first one's calendar holds the event),
+    #: empty for a one-calendar schedule.
+    hosts: tuple[str, ...] = ()
+    crm_meeting_id: str | None = None
 
     @classmethod
     def of(cls, row: BookingRow) -> Booking:
@@ -208,6 +212,8 @@ class Booking:
             created_at=row.created_at,
             updated_at=row.updated_at,
             cancelled_at=row.cancelled_at,
+            hosts=tuple(h["id"] for h in row.hosts or ()),
+            crm_meeting_id=row.crm_meeting_id,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -237,4 +243,6 @@ class Booking:
             "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at),
             "cancelled_at": iso(self.cancelled_at),
+            "hosts": list(self.hosts),
+            "crm_meeting_id": self.crm_meeting_id,
         }

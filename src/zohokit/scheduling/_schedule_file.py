@@ -9,6 +9,12 @@
     [zoho]
     calendar_id = "..."          # optional: the calendar bookings go to
     user_email = "ann@acme.com"  # optional: whose free/busy is busy time
+    [team]                       # optional: several hosts (see zohokit.scheduling._team)
+    mode = "one"
+    [[team.hosts]]
+    id = "ann"
+    email = "ann@acme.com"
+    calendar_id = "..."
 """
 
 from __future__ import annotations
@@ -19,14 +25,17 @@ from typing import Any
 
 from zohokit.availability import InvalidSchedule, Schedule
 from zohokit.scheduling._tables import TenantSchedule
+from zohokit.scheduling._team import Team
 
 __all__ = ["load_schedule_file", "parse_schedule_file"]
 
 
 def parse_schedule_file(tenant: str, data: Mapping[str, Any]) -> TenantSchedule:
     """A parsed schedule file (TOML or JSON): the schedule's keys plus an optional ``[zoho]``
-    table with ``calendar_id`` and ``user_email``. Raises ``InvalidSchedule``."""
+    table with ``calendar_id`` and ``user_email`` and an optional ``[team]``. Raises
+    ``InvalidSchedule``."""
     body = dict(data)
+    team = body.pop("team", None)
     zoho = body.pop("zoho", None) or {}
     if not isinstance(zoho, Mapping):
         raise InvalidSchedule("zoho", "expected a table with calendar_id and user_email")
@@ -38,6 +47,7 @@ def parse_schedule_file(tenant: str, data: Mapping[str, Any]) -> TenantSchedule:
         Schedule.from_dict(body),
         calendar_id=zoho.get("calendar_id") or None,
         user_email=zoho.get("user_email") or None,
+        team=Team.from_dict(team) if team is not None else None,
     )
 
 

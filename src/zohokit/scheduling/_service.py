@@ -34,32 +34,41 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from zohokit._clock import Clock, system_clock
-from zohokit.availability import Busy, Schedule, Slot, available_slots, is_bookable, load_zone
+from zohokit.availability import (
+    Busy,
+    Schedule,
+    Slot,
+    Verdict,
+    available_slots,
+    explain,
+    load_zone,
+    team_available_slots,
+)
+from zohokit.scheduling._checks import MARGIN, ZohoBusy, checker, replayed, utc, with_duration
 from zohokit.scheduling._errors import (
     BookingNotFound,
     HoldExpired,
     HoldNotFound,
-    IdempotencyConflict,
     ScheduleNotFound,
-    SlotNotOffered,
     SlotTaken,
 )
 from zohokit.scheduling._models import Booking, CrmMapping, Customer, Hold
 from zohokit.scheduling._store import (
     BookingRow,
     BookingStore,
-    Check,
     DuplicateSlot,
     HoldRow,
     TenantSchedule,
     new_id,
 )
+from zohokit.scheduling._team import Team
+from zohokit.scheduling._team_flow import host_checks, team_hold
 from zohokit.scheduling._vault import Cipher, Customers, CustomerVault
 from zohokit.scheduling._zoho_writer import ZohoWriter
 
@@ -71,9 +80,6 @@ if TYPE_CHECKING:
 
 __all__ = ["BookingService"]
 
-#: Busy time is read this far around the asked range: buffers, other zones and all-day
-#: events (whole dates) reach past it.
-_MARGIN = timedelta(days=2)
 #: Bookings ``retry_pending`` writes at once: Zoho's concurrency limit for one organisation.
 RETRY_CONCURRENCY = 10
 
@@ -116,6 +122,7 @@ class BookingService:
         self.hold_ttl = hold_ttl
         self.lease = lease
         self.clock = clock
+        self.zoho_busy = ZohoBusy(calendar_for, self.store)
         self.writer = ZohoWriter(
             self.store,
             calendar_for=calendar_for,
@@ -161,10 +168,12 @@ class BookingService:
         *,
         calendar_id: str | None = None,
         user_email: str | None = None,
+        team: Team | None = None,
     ) -> TenantSchedule:
         """Store (replace) a tenant's schedule, the calendar bookings go to, and the user whose
-        free/busy is busy time (``None``: the calendar's own events are)."""
-        entry = TenantSchedule(tenant, schedule, calendar_id, user_email)
+        free/busy is busy time (``None``: the calendar's own events are). With a ``team``,
+        bookings go to its hosts' calendars instead (each host's busy time is theirs)."""
+        entry = TenantSchedule(tenant, schedule, calendar_id, user_email, team=team)
         await self.store.set_schedule(entry, now=self.clock())
         return await self.get_schedule(tenant)
 
@@ -192,14 +201,34 @@ class BookingService:
         ``FreeBusyUnavailable`` rather than offer slots it could not check.
         """
         entry = await self.get_schedule(tenant)
-        schedule = _with_duration(entry.schedule, duration)
+        schedule = with_duration(entry.schedule, duration)
         booker = load_zone(tz) if tz else schedule.zone
-        lo = datetime.combine(start, time(), booker) - _MARGIN
-        hi = datetime.combine(end + timedelta(days=1), time(), booker) + _MARGIN
+        lo = datetime.combine(start, time(), booker) - MARGIN
+        hi = datetime.combine(end + timedelta(days=1), time(), booker) + MARGIN
         now = self.clock()
-        busy = await self._zoho_busy(entry, lo, hi)
-        busy += await self.store.own_busy(tenant, lo, hi, now=now)
-        return available_slots(schedule, busy, start=start, end=end, now=now, booker_zone=booker)
+        hosts = await self.zoho_busy.hosts_with_own(entry, lo, hi, now=now, duration=duration)
+        if entry.team is None:
+            return available_slots(
+                schedule, hosts[0].busy, start=start, end=end, now=now, booker_zone=booker
+            )
+        mode = entry.team.mode
+        return list(
+            team_available_slots(
+                hosts, start=start, end=end, now=now, mode=mode, booker_zone=booker
+            )
+        )
+
+    async def explain(
+        self, tenant: str, start: datetime, end: datetime, *, duration: int | None = None
+    ) -> list[Verdict]:
+        """Why each slot of ``[start, end)`` is offered or not: a verdict per slot and host
+        naming the rule that removed it (see :func:`zohokit.availability.explain`), from the
+        same busy time availability reads."""
+        entry = await self.get_schedule(tenant)
+        lo, hi = utc(start) - MARGIN, utc(end) + MARGIN
+        now = self.clock()
+        hosts = await self.zoho_busy.hosts_with_own(entry, lo, hi, now=now, duration=duration)
+        return explain(hosts, start=utc(start), end=utc(end), now=now)
 
     # --- holds ------------------------------------------------------------------------------
 
@@ -207,11 +236,13 @@ class BookingService:
         """Hold the slot starting at ``start`` (aware) for ``hold_ttl``: nobody else can hold
         or book it meanwhile. Raises ``SlotTaken`` or ``SlotNotOffered``."""
         entry = await self.get_schedule(tenant)
-        schedule = _with_duration(entry.schedule, duration)
-        start = _utc(start)
+        schedule = with_duration(entry.schedule, duration)
+        start = utc(start)
         end = start + schedule.slot_duration
         now = self.clock()
-        zoho = await self._zoho_busy(entry, start - _MARGIN, end + _MARGIN)
+        if entry.team is not None:
+            return await team_hold(self, entry, start, duration, now)
+        zoho = await self.zoho_busy.of_entry(entry, start - MARGIN, end + MARGIN)
         row = HoldRow(
             id=new_id(),
             tenant=tenant,
@@ -223,7 +254,7 @@ class BookingService:
             expires_at=now + self.hold_ttl,
             created_at=now,
         )
-        await self.store.add_hold(row, _checker(tenant, schedule, zoho, start, now), now=now)
+        await self.store.add_hold(row, checker(tenant, schedule, zoho, start, now), now=now)
         return Hold._of(row)
 
     async def release(self, tenant: str, hold_id: str) -> None:
@@ -263,7 +294,7 @@ class BookingService:
         if idempotency_key is not None:
             existing = await self.store.by_idempotency_key(tenant, idempotency_key)
             if existing is not None:
-                return _replayed(existing, hold.start_utc if hold else start, idempotency_key)
+                return replayed(existing, hold.start_utc if hold else start, idempotency_key)
         if hold_id is not None:
             if hold is None:
                 raise HoldNotFound(f"no hold {hold_id} (confirmed or released?)", tenant=tenant)
@@ -276,10 +307,16 @@ class BookingService:
             schedule = replace(schedule, slot_duration=finish - begin)
         else:
             assert start is not None
-            schedule = _with_duration(schedule, duration)
-            begin = _utc(start)
+            schedule = with_duration(schedule, duration)
+            begin = utc(start)
             finish = begin + schedule.slot_duration
-        zoho = await self._zoho_busy(entry, begin - _MARGIN, finish + _MARGIN)
+        team = None
+        if entry.team is not None:
+            checks = await host_checks(self.zoho_busy, entry, begin, finish, now)
+            team = (entry.team, checks)
+            zoho: list[Busy] = []
+        else:
+            zoho = await self.zoho_busy.of_entry(entry, begin - MARGIN, finish + MARGIN)
         owner = new_id()
         row = BookingRow(
             id=new_id(),
@@ -311,12 +348,16 @@ class BookingService:
         )
         try:
             stored = await self.store.insert_booking(
-                row, _checker(tenant, schedule, zoho, begin, now), now=now, hold_id=hold_id
+                row,
+                checker(tenant, schedule, zoho, begin, now),
+                now=now,
+                hold_id=hold_id,
+                team=team,
             )
         except DuplicateSlot as exc:
             raise SlotTaken(f"the slot at {begin.isoformat()} is taken", tenant=tenant) from exc
         if stored.id != row.id:  # a concurrent request with the same key won
-            return _replayed(stored, begin, idempotency_key)
+            return replayed(stored, begin, idempotency_key)
         return Booking.of(await self.writer.sync(stored, owner))
 
     async def cancel(self, tenant: str, booking_id: str) -> Booking:
@@ -347,22 +388,30 @@ class BookingService:
         entry = await self.get_schedule(tenant)
         length = timedelta(minutes=duration) if duration else current.end_utc - current.start_utc
         schedule = replace(entry.schedule, slot_duration=length)
-        begin = _utc(start)
+        begin = utc(start)
         finish = begin + length
-        zoho = await self._zoho_busy(
-            entry, begin - _MARGIN, finish + _MARGIN, exclude_event_uid=current.zoho_event_uid
-        )
         owner, now = new_id(), self.clock()
+        per_host = None
+        zoho: list[Busy] = []
+        if entry.team is not None and current.hosts:
+            per_host = await host_checks(
+                self.zoho_busy, entry, begin, finish, now, exclude_event_uid=current.zoho_event_uid
+            )
+        else:
+            zoho = await self.zoho_busy.of_entry(
+                entry, begin - MARGIN, finish + MARGIN, exclude_event_uid=current.zoho_event_uid
+            )
         try:
             row = await self.store.move_booking(
                 tenant,
                 booking_id,
                 begin,
                 finish,
-                _checker(tenant, schedule, zoho, begin, now),
+                checker(tenant, schedule, zoho, begin, now),
                 now=now,
                 lease_owner=owner,
                 lease_until=now + self.lease,
+                host_checks=per_host,
             )
         except DuplicateSlot as exc:
             raise SlotTaken(f"the slot at {begin.isoformat()} is taken", tenant=tenant) from exc
@@ -438,63 +487,8 @@ class BookingService:
             return entry.calendar_id
         return self.calendar_for(entry.tenant).calendar_id or ""
 
-    async def _zoho_busy(
-        self,
-        entry: TenantSchedule,
-        start: datetime,
-        end: datetime,
-        *,
-        exclude_event_uid: str | None = None,
-    ) -> list[Busy]:
-        calendar = self.calendar_for(entry.tenant)
-        return await calendar.get_busy(
-            start,
-            end,
-            user_email=entry.user_email,
-            calendar_id=entry.calendar_id,
-            exclude_event_uid=exclude_event_uid,
-        )
-
     async def _row(self, tenant: str, booking_id: str) -> BookingRow:
         row = await self.store.get(tenant, booking_id)
         if row is None:
             raise BookingNotFound(f"no booking {booking_id}", tenant=tenant)
         return row
-
-
-def _with_duration(schedule: Schedule, minutes: int | None) -> Schedule:
-    if not minutes:
-        return schedule
-    return replace(schedule, slot_duration=timedelta(minutes=minutes))
-
-
-def _utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("a slot start must be a timezone-aware datetime")
-    return moment.astimezone(UTC)
-
-
-def _checker(
-    tenant: str, schedule: Schedule, zoho: list[Busy], start: datetime, now: datetime
-) -> Check:
-    """The re-check run inside the serialized transaction with our own busy time."""
-
-    def check(own: list[Busy]) -> None:
-        if is_bookable(schedule, [*zoho, *own], start=start, now=now):
-            return
-        if not is_bookable(schedule, [], start=start, now=now):
-            raise SlotNotOffered(
-                f"{start.isoformat()} is not a slot of the schedule", tenant=tenant
-            )
-        raise SlotTaken(f"the slot at {start.isoformat()} is taken", tenant=tenant)
-
-    return check
-
-
-def _replayed(row: BookingRow, start: datetime | None, key: str | None) -> Booking:
-    if start is not None and _utc(start) != row.start_utc and row.state == "active":
-        raise IdempotencyConflict(
-            f"idempotency key {key!r} already booked {row.start_utc.isoformat()}",
-            tenant=row.tenant,
-        )
-    return Booking.of(row)

@@ -15,6 +15,10 @@ rows: :mod:`zohokit.scheduling._tables`; customers sealed by :mod:`zohokit.sched
    it is cancelled, under ``UNIQUE (tenant, calendar_id, active_start)``. Both databases treat
    NULLs as distinct in a unique constraint, so cancelled bookings never block their slot,
    and no code path (a bug, a manual insert) can store two active bookings at one start.
+
+A team's bookings keep both guards per host (:mod:`zohokit.scheduling._team_store`): the
+hosts are chosen inside the same serialized transaction, each re-checked against their own
+busy time, and ``booking_hosts`` holds ``UNIQUE (tenant, host, active_start)``.
 """
 
 from __future__ import annotations
@@ -27,8 +31,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    and_,
-    case,
     delete,
     func,
     insert,
@@ -41,6 +43,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from zohokit.availability import Busy
+from zohokit.scheduling._leases import SyncLeases, _booking
 from zohokit.scheduling._tables import (
     BOOKING_COLUMNS,
     HOLD_COLUMNS,
@@ -48,6 +51,7 @@ from zohokit.scheduling._tables import (
     HoldRow,
     TenantSchedule,
     booking_holds,
+    booking_hosts,
     booking_of,
     booking_schedules,
     bookings,
@@ -57,21 +61,18 @@ from zohokit.scheduling._tables import (
     row_values,
     schedule_of,
 )
+from zohokit.scheduling._team import Team
+from zohokit.scheduling._team_store import (
+    HostChecks,
+    assign_and_insert,
+    holds_busy,
+    host_busy,
+    move_hosts,
+)
 from zohokit.scheduling._vault import CustomerVault
 
-__all__ = [
-    "BookingRow",
-    "BookingStore",
-    "Check",
-    "DuplicateSlot",
-    "HoldRow",
-    "TenantSchedule",
-    "booking_holds",
-    "booking_schedules",
-    "bookings",
-    "metadata",
-    "new_id",
-]
+__all__ = ["BookingRow", "BookingStore", "Check", "DuplicateSlot", "HoldRow", "TenantSchedule"]
+__all__ += ["booking_holds", "booking_schedules", "bookings", "metadata", "new_id"]
 
 # The first key of PostgreSQL's two-key advisory lock: keeps booking locks apart from any
 # other advisory lock in the database (the migration lock uses the one-key form).
@@ -99,22 +100,7 @@ Check = Callable[[list[Busy]], None]
 _UNSYNCED = or_(bookings.c.event_synced.is_(False), bookings.c.crm_synced.is_(False))
 
 
-def _booking(tenant: str, booking_id: str) -> Any:
-    """The WHERE clause of one booking."""
-    return and_(bookings.c.tenant == tenant, bookings.c.id == booking_id)
-
-
-def _lease_free(owner: str, now: datetime) -> Any:
-    """Nobody but ``owner`` holds an unexpired sync lease."""
-    return or_(
-        bookings.c.lease_owner.is_(None),
-        bookings.c.lease_until.is_(None),
-        bookings.c.lease_until <= now,
-        bookings.c.lease_owner == owner,
-    )
-
-
-class BookingStore:
+class BookingStore(SyncLeases):
     """Reads and serialized writes of schedules, holds and bookings on one async engine."""
 
     def __init__(self, engine: AsyncEngine, vault: CustomerVault) -> None:
@@ -129,6 +115,7 @@ class BookingStore:
             "calendar_id": entry.calendar_id,
             "user_email": entry.user_email,
             "updated_at": now,
+            "team": json.dumps(entry.team.to_dict()) if entry.team is not None else None,
         }
         async with self.engine.begin() as conn:
             result = await conn.execute(
@@ -196,16 +183,7 @@ class BookingStore:
         if exclude_booking is not None:
             query = query.where(bookings.c.id != exclude_booking)
         busy = [busy_of(row) for row in await conn.execute(query)]
-        holds = select(*HOLD_COLUMNS).where(
-            booking_holds.c.tenant == tenant,
-            booking_holds.c.expires_at > now,
-            booking_holds.c.start_utc < hi,
-            booking_holds.c.end_utc > lo,
-        )
-        if exclude_hold is not None:
-            holds = holds.where(booking_holds.c.id != exclude_hold)
-        busy.extend(hold_of(row).busy() for row in await conn.execute(holds))
-        return busy
+        return busy + await holds_busy(conn, tenant, lo, hi, now=now, exclude_hold=exclude_hold)
 
     async def own_busy(
         self, tenant: str, start: datetime, end: datetime, *, now: datetime
@@ -214,6 +192,14 @@ class BookingStore:
         by a week each side, so booking limits count right)."""
         async with self.engine.connect() as conn:
             return await self._own_busy(conn, tenant, start, end, now=now)
+
+    async def host_busy(
+        self, tenant: str, host: str, start: datetime, end: datetime, *, now: datetime
+    ) -> list[Busy]:
+        """One team host's own busy time near ``[start, end)`` (see
+        :func:`~zohokit.scheduling._team_store.host_busy`)."""
+        async with self.engine.connect() as conn:
+            return await host_busy(conn, tenant, host, start, end, now=now)
 
     # --- holds ------------------------------------------------------------------------------
 
@@ -256,10 +242,18 @@ class BookingStore:
     # --- bookings ---------------------------------------------------------------------------
 
     async def insert_booking(
-        self, booking: BookingRow, check: Check, *, now: datetime, hold_id: str | None = None
+        self,
+        booking: BookingRow,
+        check: Check,
+        *,
+        now: datetime,
+        hold_id: str | None = None,
+        team: tuple[Team, HostChecks] | None = None,
     ) -> BookingRow:
         """Insert ``booking`` if ``check`` accepts the own busy time without ``hold_id``, and
-        consume that hold, in one serialized transaction.
+        consume that hold, in one serialized transaction. With a ``team`` (and each host's
+        check), the hosts are chosen and the slot checked per host in that transaction
+        (:func:`~zohokit.scheduling._team_store.assign_and_insert`) instead.
 
         If the tenant already has a booking with the same idempotency key, that booking is
         returned and nothing is written. Raises :class:`DuplicateSlot` if the unique
@@ -270,6 +264,8 @@ class BookingStore:
                 existing = await self._by_key(conn, booking.tenant, booking.idempotency_key)
                 if existing is not None:
                     return existing
+            if team is not None:
+                return await self._insert_team(conn, booking, team, now=now, hold_id=hold_id)
             own = await self._own_busy(
                 conn,
                 booking.tenant,
@@ -291,6 +287,29 @@ class BookingStore:
                 raise DuplicateSlot(str(exc.orig)) from exc
         return booking
 
+    async def _insert_team(
+        self,
+        conn: AsyncConnection,
+        booking: BookingRow,
+        team: tuple[Team, HostChecks],
+        *,
+        now: datetime,
+        hold_id: str | None,
+    ) -> BookingRow:
+        if hold_id is not None:
+            await conn.execute(delete(booking_holds).where(booking_holds.c.id == hold_id))
+        try:
+            return await assign_and_insert(
+                conn,
+                booking,
+                *team,
+                values=lambda row: row_values(row, self.vault),
+                now=now,
+                hold_id=hold_id,
+            )
+        except IntegrityError as exc:
+            raise DuplicateSlot(str(exc.orig)) from exc
+
     async def move_booking(
         self,
         tenant: str,
@@ -302,17 +321,23 @@ class BookingStore:
         now: datetime,
         lease_owner: str,
         lease_until: datetime,
+        host_checks: HostChecks | None = None,
     ) -> BookingRow | None:
         """Move an active booking to ``[start, end)`` if ``check`` accepts the own busy time
-        without it; mark its event and CRM record out of date and lease it to the caller.
-        ``None`` if the booking is not active."""
+        without it (a team's booking: if each of its hosts' ``host_checks`` accepts theirs);
+        mark its event and CRM record out of date and lease it to the caller. ``None`` if the
+        booking is not active."""
         async with self._serialized(tenant) as conn:
             current = await self._get(conn, tenant, booking_id)
             if current is None or current.active_start is None:
                 return None
-            check(
-                await self._own_busy(conn, tenant, start, end, now=now, exclude_booking=booking_id)
-            )
+            if current.hosts and host_checks is not None:
+                await move_hosts(conn, current, start, end, host_checks, now=now)
+            else:
+                own = await self._own_busy(
+                    conn, tenant, start, end, now=now, exclude_booking=booking_id
+                )
+                check(own)
             try:
                 # Still active: a cancel does not take the tenant's lock, so on PostgreSQL it
                 # can commit after the read above; moving it anyway would revive its slot.
@@ -335,18 +360,6 @@ class BookingStore:
             if moved.rowcount != 1:
                 return None
             return await self._get(conn, tenant, booking_id)
-
-    @staticmethod
-    def _lease_if_free(owner: str, until: datetime, now: datetime) -> dict[str, Any]:
-        """Column values that hand the sync lease to ``owner`` only when nobody else holds
-        an unexpired one. A cancel or move that took a lease from a worker still writing to
-        Zoho would make that worker's result unrecordable, and the event it was creating
-        would be left behind in the calendar; the holder finishes and sees the change."""
-        free = _lease_free(owner, now)
-        return {
-            "lease_owner": case((free, owner), else_=bookings.c.lease_owner),
-            "lease_until": case((free, until), else_=bookings.c.lease_until),
-        }
 
     async def cancel_booking(
         self,
@@ -374,6 +387,11 @@ class BookingStore:
                     cancelled_at=now,
                     updated_at=now,
                 )
+            )
+            await conn.execute(  # the hosts' slots are free at once too
+                update(booking_hosts)
+                .where(booking_hosts.c.booking_id == booking_id)
+                .values(active_start=None)
             )
             return await self._get(conn, tenant, booking_id)
 
@@ -435,66 +453,3 @@ class BookingStore:
             query = query.where(bookings.c.tenant == tenant)
         async with self.engine.connect() as conn:
             return int((await conn.execute(query)).scalar_one())
-
-    async def try_lease(
-        self, tenant: str, booking_id: str, *, owner: str, now: datetime, until: datetime
-    ) -> bool:
-        """Take the right to sync a booking to Zoho, unless someone holds an unexpired lease.
-        The lease keeps two retries (or a retry and a slow confirm) from both creating it."""
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                update(bookings)
-                .where(_booking(tenant, booking_id), _lease_free(owner, now))
-                .values(lease_owner=owner, lease_until=until)
-            )
-        return bool(result.rowcount == 1)
-
-    async def record(
-        self,
-        tenant: str,
-        booking_id: str,
-        *,
-        owner: str,
-        now: datetime,
-        synced_for: BookingRow | None = None,
-        **values: Any,
-    ) -> BookingRow | None:
-        """Write the Zoho outcome (ids, etag, synced flags, reason) while holding the lease.
-        Returns the row, or ``None`` if the lease was lost (a peer owns the booking now).
-
-        ``synced_for`` is the row as it was when the Zoho write began: if the booking was
-        cancelled or moved since, the ids are kept but it is not marked synced, so the next
-        round makes Zoho match the booking as it is now."""
-        mine = and_(_booking(tenant, booking_id), bookings.c.lease_owner == owner)
-        async with self.engine.begin() as conn:
-            if synced_for is not None:
-                # The comparison sits in the UPDATE itself, so a cancel committed by another
-                # instance a moment earlier is seen even on PostgreSQL's READ COMMITTED.
-                unchanged = and_(
-                    mine,
-                    bookings.c.state == synced_for.state,
-                    bookings.c.start_utc == synced_for.start_utc,
-                    bookings.c.end_utc == synced_for.end_utc,
-                )
-                result = await conn.execute(
-                    update(bookings).where(unchanged).values(updated_at=now, **values)
-                )
-                if result.rowcount == 1:
-                    return await self._get(conn, tenant, booking_id)
-                for stale in ("event_synced", "crm_synced", "pending_reason"):
-                    values.pop(stale, None)
-            result = await conn.execute(
-                update(bookings).where(mine).values(updated_at=now, **values)
-            )
-            if result.rowcount != 1:
-                return None
-            return await self._get(conn, tenant, booking_id)
-
-    async def release(self, tenant: str, booking_id: str, *, owner: str) -> None:
-        """Give the sync lease back, only if we still hold it."""
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                update(bookings)
-                .where(_booking(tenant, booking_id), bookings.c.lease_owner == owner)
-                .values(lease_owner=None, lease_until=None)
-            )

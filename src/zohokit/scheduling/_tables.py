@@ -1,12 +1,14 @@
 """The booking tables and their rows: the schema of schedules, holds and bookings.
 
-Three tables (created by migration ``0004_bookings.py``):
+Four tables (created by migrations ``0004_bookings.py`` and ``0011_booking_teams.py``):
 
 - ``booking_schedules``: one row per tenant: the :class:`~zohokit.scheduling.Schedule` as
   JSON, the Zoho calendar bookings go to, and the user whose free/busy counts as busy time;
 - ``booking_holds``: a slot held for a few minutes while a booker confirms;
 - ``bookings``: every booking, with its Zoho event uid/etag, its CRM record id, whether Zoho
-  reflects it yet (``event_synced``, ``crm_synced``) and, if not, the reason.
+  reflects it yet (``event_synced``, ``crm_synced``) and, if not, the reason;
+- ``booking_hosts``: for a team's booking, one row per host it was given (the per-host guard
+  against double booking, and each host's own busy time).
 
 The row dataclasses mirror the tables column for column (``customer`` opened from its sealed
 form, see :mod:`zohokit.scheduling._vault`; ``customer_key``, the e-mail's lookup hash, is
@@ -34,6 +36,7 @@ from sqlalchemy import (
 
 from zohokit.availability import Busy, BusySource, Schedule
 from zohokit.db import tenant_column, utc_column
+from zohokit.scheduling._team import Team
 
 if TYPE_CHECKING:
     from ._vault import CustomerVault
@@ -45,6 +48,7 @@ __all__ = [
     "HoldRow",
     "TenantSchedule",
     "booking_holds",
+    "booking_hosts",
     "booking_of",
     "booking_schedules",
     "bookings",
@@ -80,6 +84,8 @@ booking_schedules = Table(
     Column("calendar_id", String(255)),
     Column("user_email", String(320)),
     utc_column("updated_at", required=True),
+    # The team (hosts, mode, assignment) as JSON; NULL: the schedule books one calendar.
+    Column("team", Text),
 )
 
 booking_holds = Table(
@@ -114,6 +120,10 @@ bookings = Table(
     Column("zoho_event_etag", String(64)),
     Column("crm_module", String(100)),
     Column("crm_record_id", String(32)),
+    # The hosts given the booking (JSON list of id, email, calendar_id; NULL: no team) and
+    # its Zoho CRM Events (Meetings) record.
+    Column("hosts", Text),
+    Column("crm_meeting_id", String(32)),
     Column("lease_owner", String(32)),
     utc_column("lease_until"),
     utc_column("created_at", required=True),
@@ -126,13 +136,34 @@ bookings = Table(
 )
 
 
+booking_hosts = Table(
+    "booking_hosts",
+    metadata,
+    Column("booking_id", String(32), primary_key=True),
+    Column("host", String(255), primary_key=True),
+    tenant_column(),
+    utc_column("start_utc", required=True),
+    utc_column("end_utc", required=True),
+    # start_utc while the booking is active, NULL once cancelled: the per-host guard.
+    utc_column("active_start"),
+    Column("buffer_before_s", Integer, nullable=False),
+    Column("buffer_after_s", Integer, nullable=False),
+    # The customer's lookup hash, for "the host this customer met last".
+    Column("customer_key", String(64)),
+    utc_column("created_at", required=True),
+    UniqueConstraint("tenant", "host", "active_start", name="uq_booking_hosts_active"),
+    Index("ix_booking_hosts_tenant_host_start", "tenant", "host", "start_utc"),
+)
+
+
 @dataclass(frozen=True)
 class TenantSchedule:
     """A tenant's stored schedule, with where bookings go and whose free/busy counts.
 
     ``calendar_id`` is the Zoho calendar that receives booking events (``None``: the Calendar
     service's own default); ``user_email`` is the Zoho user whose free/busy is busy time
-    (``None``: the events of ``calendar_id`` are).
+    (``None``: the events of ``calendar_id`` are). ``team`` names the hosts when the
+    schedule books several calendars (see :mod:`zohokit.scheduling._team`).
     """
 
     tenant: str
@@ -140,6 +171,7 @@ class TenantSchedule:
     calendar_id: str | None = None
     user_email: str | None = None
     updated_at: datetime | None = None
+    team: Team | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the schedule's dict form plus a ``[zoho]`` table (the TOML file shape)."""
@@ -148,6 +180,8 @@ class TenantSchedule:
             k: v for k, v in (("calendar_id", self.calendar_id), ("user_email", self.user_email))
         }
         out["zoho"] = {k: v for k, v in zoho.items() if v is not None}
+        if self.team is not None:
+            out["team"] = self.team.to_dict()
         return out
 
 
@@ -200,6 +234,10 @@ class BookingRow:
     created_at: datetime
     updated_at: datetime
     cancelled_at: datetime | None
+    #: The hosts given the booking: ``{"id", "email", "calendar_id"}`` each, the first the
+    #: one whose calendar holds the event; ``None`` for a one-calendar schedule.
+    hosts: list[dict[str, str]] | None = None
+    crm_meeting_id: str | None = None
 
     def busy(self) -> Busy:
         """This booking as busy time, keeping the buffers it was booked with."""
@@ -218,6 +256,7 @@ def booking_of(row: Any, vault: CustomerVault) -> BookingRow:
     values["title"] = vault.open_text(tenant, booking_id, "title", values["title"])
     values["event_synced"] = bool(values["event_synced"])
     values["crm_synced"] = bool(values["crm_synced"])
+    values["hosts"] = json.loads(values["hosts"]) if values["hosts"] else None
     return BookingRow(**values)
 
 
@@ -229,6 +268,7 @@ def schedule_of(row: Any) -> TenantSchedule:
         row.calendar_id,
         row.user_email,
         row.updated_at,
+        Team.from_dict(json.loads(row.team)) if row.team else None,
     )
 
 
@@ -258,4 +298,5 @@ def row_values(row: BookingRow | HoldRow, vault: CustomerVault | None = None) ->
         values["customer"] = vault.seal(row.tenant, row.id, row.customer)
         values["customer_key"] = vault.email_key(row.tenant, row.customer)
         values["title"] = vault.seal_text(row.tenant, row.id, "title", row.title)
+        values["hosts"] = json.dumps(row.hosts) if row.hosts is not None else None
     return values

@@ -125,7 +125,8 @@ class ZohoWriter:
                 row.start_utc,
                 row.end_utc,
                 description=_description(row),
-                attendees=[customer.email],
+                # A team's other hosts are invited to the event in the first host's calendar.
+                attendees=[customer.email, *(h["email"] for h in (row.hosts or [])[1:])],
                 timezone=row.booker_zone,
                 calendar_id=row.calendar_id or None,
             )

@@ -18,6 +18,7 @@ from ..scheduling import (
     Customer,
     Hold,
     Slot,
+    TeamSlot,
     TenantSchedule,
     load_zone,
     parse_schedule_file,
@@ -209,6 +210,12 @@ class BookingOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     cancelled_at: datetime | None
+    hosts: list[str] = Field(
+        default_factory=list, description="A team's hosts given the booking (the first holds it)"
+    )
+    crm_meeting_id: str | None = Field(
+        default=None, description="The booking's Zoho CRM Events (Meetings) record"
+    )
 
     @classmethod
     def of(cls, booking: Booking) -> BookingOut:
@@ -233,12 +240,14 @@ class HoldOut(BaseModel):
 
 
 class SlotOut(BaseModel):
-    """A bookable slot: UTC instants and the booker's wall clock."""
+    """A bookable slot: UTC instants and the booker's wall clock (and for a team, the hosts
+    free to take it)."""
 
     start: datetime
     end: datetime
     local_start: datetime
     local_end: datetime
+    hosts: list[str] | None = None
 
     @classmethod
     def of(cls, slot: Slot) -> SlotOut:
@@ -248,6 +257,7 @@ class SlotOut(BaseModel):
             end=slot.end_utc,
             local_start=slot.local_start,
             local_end=slot.local_end,
+            hosts=list(slot.hosts) if isinstance(slot, TeamSlot) else None,
         )
 
 
@@ -311,6 +321,12 @@ class ScheduleBody(_Body):
     max_bookings_per_day: int | None = Field(default=None, strict=True, ge=1, le=10_000)
     max_bookings_per_week: int | None = Field(default=None, strict=True, ge=1, le=10_000)
     zoho: ZohoTarget = Field(default_factory=ZohoTarget)
+    team: dict[str, Any] | None = Field(
+        default=None,
+        description="Several hosts: mode (one, all or k), assignment, sticky and hosts "
+        "(id, email, calendar_id, optional user_email, weight, schedule); see "
+        "docs/scheduling.md",
+    )
 
     @field_validator("time_zone")
     @classmethod

@@ -140,7 +140,11 @@ async def put_schedule(
     """Replace the tenant's schedule. Existing bookings stay as they are."""
     entry = body.to_entry(tenant.tenant)
     stored = await bookings.set_schedule(
-        tenant.tenant, entry.schedule, calendar_id=entry.calendar_id, user_email=entry.user_email
+        tenant.tenant,
+        entry.schedule,
+        calendar_id=entry.calendar_id,
+        user_email=entry.user_email,
+        team=entry.team,
     )
     return ScheduleBody.of(stored)
 
