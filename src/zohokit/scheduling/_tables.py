@@ -1,6 +1,6 @@
 """The booking tables and their rows: the schema of schedules, holds and bookings.
 
-Four tables (created by migrations ``0004_bookings.py`` and ``0011_booking_teams.py``):
+Four tables (created by migrations ``0004_bookings.py`` and ``0013_booking_teams.py``):
 
 - ``booking_schedules``: one row per tenant: the :class:`~zohokit.scheduling.Schedule` as
   JSON, the Zoho calendar bookings go to, and the user whose free/busy counts as busy time;

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision, down_revision = "0011_booking_teams", "0010_notifications"
+revision, down_revision = "0013_booking_teams", "0012_sync_bulk_jobs"
 branch_labels = depends_on = None
 
 
