@@ -59,7 +59,17 @@ LIBRARY: dict[str, set[str]] = {
     },
     "sync": {"crm", "http", "tokens", "events", "db", "settings", "datacenters"},
     # Channels, the inbox and the reconcile pull: over the sync ledger and the CRM client.
-    "notifications": {"sync", "crm", "http", "tokens", "events", "db", "settings", "datacenters"},
+    "notifications": {
+        "sync",
+        "crm",
+        "http",
+        "tokens",
+        "events",
+        "jobs",
+        "db",
+        "settings",
+        "datacenters",
+    },
     # Durable jobs (tables, schedule, the registry of kinds): the worker runs them.
     "jobs": {"db", "settings"},
 }

@@ -4,8 +4,6 @@ run as the worker runs them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import pytest
@@ -13,28 +11,19 @@ from sqlalchemy import select
 
 from tests.notifications.conftest import NOTIFY_URL, TENANT, Loop
 from zohokit.errors import ConfigurationError
-from zohokit.notifications import DEFAULT_LIFETIME, inbox_job, reconcile_job, renew_job
+from zohokit.jobs import Job, JobContext
+from zohokit.notifications import DEFAULT_LIFETIME, inbox_job, reconcile_job
 from zohokit.notifications._tables import notification_channels
+from zohokit.worker import Worker
 
 DAY = 86_400.0
 
 
-@dataclass
-class Job:
-    kind: str
-    key: str
-    tenant: str | None = None
-    payload: dict[str, Any] = field(default_factory=dict)
-    attempts: int = 0
-
-
-@dataclass
-class Context:
-    """What the worker hands a handler (``JobContext``'s fields)."""
-
-    zoho: Any
-    job: Job
-    now: datetime
+def context(loop: Loop, kind: str, key: str, **job: Any) -> JobContext[Any]:
+    """What the worker hands a handler for one job."""
+    now = loop.zoho.clock()
+    claimed = Job(0, kind, key, job.get("tenant"), job.get("payload", {}), 1, now)
+    return JobContext(loop.zoho, claimed, now)
 
 
 def live_at_zoho(loop: Loop, channel_id: str) -> list[str]:
@@ -96,21 +85,17 @@ async def test_channels_are_renewed_across_14_simulated_days_with_no_gap(loop: L
     assert abs(granted.total_seconds() - DEFAULT_LIFETIME.total_seconds()) < 5
     renewals = 0
     step = DAY / 4
-    context = Context(loop.zoho, Job("notifications.renew", "all"), loop.zoho.clock())
-    due = await renew_job(context)
+    worker = Worker(loop.zoho, kinds=["notifications.renew"])
     for _ in range(int(14 * DAY / step)):
         loop.advance(step)
         # At every moment of the fortnight Zoho holds the channel live.
         assert live_at_zoho(loop, channel.channel_id) == ["Contacts"]
-        now = loop.zoho.clock()
-        if due is not None and due <= now:
-            before = (await loop.zoho.notifications.channels(TENANT))[0].expires_at
-            due = await renew_job(Context(loop.zoho, Job("notifications.renew", "all"), now))
-            after = (await loop.zoho.notifications.channels(TENANT))[0].expires_at
-            assert before is not None
-            assert after is not None
-            assert after > before
-            renewals += 1
+        before = (await loop.zoho.notifications.channels(TENANT))[0].expires_at
+        await worker.run_due()
+        after = (await loop.zoho.notifications.channels(TENANT))[0].expires_at
+        assert before is not None
+        assert after is not None
+        renewals += after > before
         assert live_at_zoho(loop, channel.channel_id) == ["Contacts"]
     assert renewals == 2  # a six-day channel renewed a day early: on days 5 and 10
     # And it still delivers: a contact created now reaches the handler.
@@ -125,14 +110,14 @@ async def test_the_inbox_and_reconcile_jobs_run_as_the_worker_runs_them(loop: Lo
     [lead] = loop.emulator.crm.seed("Leads", [{"Last_Name": "Dropped"}])
     await loop.settle()
     now = loop.zoho.clock()
-    assert (
-        await inbox_job(Context(loop.zoho, Job("notifications.inbox", TENANT, TENANT), now)) > now
-    )
+    assert await inbox_job(context(loop, "notifications.inbox", TENANT, tenant=TENANT)) is None
+    assert await inbox_job(context(loop, "notifications.inbox", "all")) is not None
     assert loop.changes == []
-    job = Job(
-        "notifications.reconcile", f"{TENANT}:Leads", TENANT, {"tenant": TENANT, "module": "Leads"}
-    )
-    again = await reconcile_job(Context(loop.zoho, job, now))
+    job = context(loop, "notifications.reconcile", f"{TENANT}:Leads", tenant=TENANT)
+    again = await reconcile_job(job)
     assert again is not None
     assert again > now
     assert [(c.id, c.source) for c in loop.changes] == [(lead, "reconcile")]
+    # Once the channel is disabled, the reconcile job is finished.
+    await loop.zoho.notifications.disable(TENANT, "Leads")
+    assert await reconcile_job(job) is None

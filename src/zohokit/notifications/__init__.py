@@ -18,10 +18,16 @@ See ``docs/worker.md`` ("CRM notifications").
 """
 
 from ._changes import ChangeHandler, RecordChange
-from ._channels import DEFAULT_LIFETIME, RECONCILE_CURSORS, RENEW_MARGIN, Channel
+from ._channels import (
+    DEFAULT_LIFETIME,
+    RECONCILE_CURSORS,
+    RECONCILE_INTERVAL,
+    RENEW_MARGIN,
+    Channel,
+)
 from ._inbox import InvalidNotification, Notification, dedupe_key, parse
-from ._jobs import JOB_KINDS, inbox_job, reconcile_job, renew_job
-from ._service import RECONCILE_INTERVAL, NotificationRefused, Notifications, Received
+from ._jobs import JOB_KINDS, inbox_job, reconcile_job, register, renew_job
+from ._service import NotificationRefused, Notifications, Received
 
 __all__ = [
     "DEFAULT_LIFETIME",
@@ -41,5 +47,6 @@ __all__ = [
     "inbox_job",
     "parse",
     "reconcile_job",
+    "register",
     "renew_job",
 ]

@@ -20,6 +20,7 @@ from .._clock import Clock
 from ..crm import ZohoCRMService
 from ..db import dialect_insert
 from ..errors import BadRequest, ConfigurationError, ZohoError
+from ..jobs import schedule
 from ..sync import Cursor, Ledger
 from ..tokens import Cipher
 from . import _api
@@ -42,6 +43,8 @@ log = logging.getLogger("zohokit.notifications")
 DEFAULT_LIFETIME = timedelta(days=6)
 #: A channel is renewed this long before it expires.
 RENEW_MARGIN = timedelta(days=1)
+#: How often the reconcile pull runs per tenant and module.
+RECONCILE_INTERVAL = timedelta(minutes=10)
 #: The reconcile pull's own cursors (records, deletions) in ``sync_cursors``.
 RECONCILE_CURSORS = ("notify:records", "notify:deleted")
 _ALL_OPERATIONS = ("create", "edit", "delete")
@@ -204,6 +207,19 @@ class ChannelOps:
             )
             await conn.execute(
                 stmt.on_conflict_do_update(index_elements=["channel_id"], set_=values)
+            )
+            # The worker's jobs for it, with the channel (see ``_jobs``).
+            await schedule(
+                conn,
+                "notifications.reconcile",
+                f"{tenant}:{module}",
+                now + RECONCILE_INTERVAL,
+                tenant=tenant,
+                payload={"tenant": tenant, "module": module},
+                if_absent=True,
+            )
+            await schedule(
+                conn, "notifications.renew", "all", expires - RENEW_MARGIN, if_absent=True
             )
         ledger = self._zoho.ledger
         if (await ledger.cursor(tenant, module, RECONCILE_CURSORS[0])).position is None:

@@ -1,13 +1,16 @@
-"""The notification job kinds, as the worker runs them: each a handler
-``async def handler(ctx) -> datetime | None`` (when to run again; ``None``: done).
+"""The notification job kinds, run by the worker (``zohokit worker``, ``zohokit serve
+--worker``); :func:`register` puts them on a root's ``zoho.jobs`` (the worker installs them
+with zohokit's other kinds).
 
 - ``notifications.renew`` (key ``all``): renews every channel due within a day; runs again
-  when the next one is due.
-- ``notifications.inbox`` (key: a tenant, or ``all``): processes pending notifications;
-  ``zohokit serve`` also processes them at once, this job is the durable path, every
-  :data:`INBOX_EVERY`; the ``all`` job also forgets notifications processed a week ago.
-- ``notifications.reconcile`` (key ``tenant:module``, ``payload`` ``{"tenant", "module"}``):
-  the reconcile pull, every :data:`~zohokit.notifications.RECONCILE_INTERVAL`.
+  when the next one is due. Every worker makes sure it exists as it starts.
+- ``notifications.inbox`` (key ``all``, every :data:`INBOX_EVERY`): processes whatever
+  notifications are pending and forgets those processed a week ago. Storing a notification
+  also schedules the job of its tenant (key: the tenant, run once, in the transaction that
+  stores it), so a notification the service could not process itself waits for no sweep.
+- ``notifications.reconcile`` (key ``tenant:module``): the reconcile pull, every
+  :data:`~zohokit.notifications.RECONCILE_INTERVAL`, scheduled when the channel is enabled
+  and finished once it is disabled.
 
 A handler that raises records a failed run and is retried with backoff by the engine.
 """
@@ -15,68 +18,92 @@ A handler that raises records a failed run and is retried with backoff by the en
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from ._service import RECONCILE_INTERVAL, Notifications
+from ..jobs import JobContext, Jobs
+from ._channels import RECONCILE_INTERVAL
 
-__all__ = ["INBOX_EVERY", "JOB_KINDS", "inbox_job", "reconcile_job", "renew_job"]
+__all__ = [
+    "INBOX",
+    "INBOX_EVERY",
+    "JOB_KINDS",
+    "RECONCILE",
+    "RENEW",
+    "inbox_job",
+    "reconcile_job",
+    "register",
+    "renew_job",
+]
 
-#: How often the inbox job looks for notifications the server did not process itself.
+RENEW = "notifications.renew"
+INBOX = "notifications.inbox"
+RECONCILE = "notifications.reconcile"
+#: How often the sweeping inbox job looks for notifications nobody processed.
 INBOX_EVERY = timedelta(seconds=30)
 
 
-class _Job(Protocol):
-    kind: str
-    key: str
-    tenant: str | None
-    payload: dict[str, Any]
+async def renew_job(ctx: JobContext[Any]) -> datetime | None:
+    """Renew the channels that are due; run again when the next one is (or in a day)."""
+    due = await ctx.zoho.notifications.renew_due(now=ctx.now)
+    next_run: datetime = due if due is not None else ctx.now + timedelta(days=1)
+    return next_run
 
 
-class _Root(Protocol):
-    @property
-    def notifications(self) -> Notifications: ...
+async def inbox_job(ctx: JobContext[Any]) -> datetime | None:
+    """Process the pending notifications of the job's tenant (key ``all``: of everyone, and
+    prune; it runs again)."""
+    notifications = ctx.zoho.notifications
+    if ctx.job.key == "all":
+        await notifications.process()
+        await notifications.prune()
+        return ctx.now + INBOX_EVERY
+    await notifications.process(ctx.job.tenant or ctx.job.key)
+    return None
 
 
-class JobContext(Protocol):
-    """What a handler is given (the worker's ``JobContext`` has these fields)."""
-
-    @property
-    def zoho(self) -> _Root: ...
-    @property
-    def job(self) -> _Job: ...
-
-    @property
-    def now(self) -> datetime: ...
-
-
-async def renew_job(ctx: JobContext) -> datetime | None:
-    """Renew the channels that are due; run again when the next one is."""
-    return await ctx.zoho.notifications.renew_due(now=ctx.now)
-
-
-async def inbox_job(ctx: JobContext) -> datetime | None:
-    """Process the pending notifications of the job's tenant (or all)."""
-    tenant = ctx.job.tenant or (None if ctx.job.key == "all" else ctx.job.key)
-    await ctx.zoho.notifications.process(tenant)
-    if tenant is None:
-        await ctx.zoho.notifications.prune()
-    return ctx.now + INBOX_EVERY
-
-
-async def reconcile_job(ctx: JobContext) -> datetime | None:
-    """Pull what changed in one tenant's module since the last reconcile."""
+async def reconcile_job(ctx: JobContext[Any]) -> datetime | None:
+    """Pull what changed in one tenant's module since the last reconcile; finished once the
+    module has no active channel."""
     payload = ctx.job.payload
-    tenant = str(payload.get("tenant") or ctx.job.tenant or "")
-    module = str(payload.get("module") or "")
-    if not tenant or not module:
-        tenant, _, module = ctx.job.key.partition(":")
-    await ctx.zoho.notifications.reconcile(tenant, module)
-    return ctx.now + RECONCILE_INTERVAL
+    tenant, _, module = ctx.job.key.partition(":")
+    tenant = str(payload.get("tenant") or tenant)
+    module = str(payload.get("module") or module)
+    notifications = ctx.zoho.notifications
+    if not any(
+        c.module == module and c.status == "active" for c in await notifications.channels(tenant)
+    ):
+        return None
+    await notifications.reconcile(tenant, module)
+    next_run: datetime = ctx.now + RECONCILE_INTERVAL
+    return next_run
 
 
 #: Every job kind of this package and its handler.
-JOB_KINDS = {
-    "notifications.renew": renew_job,
-    "notifications.inbox": inbox_job,
-    "notifications.reconcile": reconcile_job,
-}
+JOB_KINDS = {RENEW: renew_job, INBOX: inbox_job, RECONCILE: reconcile_job}
+
+
+async def _ensure(zoho: Any) -> None:
+    now = zoho.clock()
+    await zoho.jobs.schedule(RENEW, "all", now, if_absent=True)
+    await zoho.jobs.schedule(INBOX, "all", now + INBOX_EVERY, if_absent=True)
+
+
+def register(jobs: Jobs) -> None:
+    """Register the notification kinds on ``jobs``."""
+    jobs.register(
+        RENEW,
+        renew_job,
+        description="renews Zoho CRM notification channels a day before they expire",
+        on_start=_ensure,
+    )
+    jobs.register(
+        INBOX,
+        inbox_job,
+        description="turns received notifications into fetched records, handlers, events",
+    )
+    jobs.register(
+        RECONCILE,
+        reconcile_job,
+        timeout=1800.0,
+        description="the reconcile pull of a watched module, so no change is lost",
+    )

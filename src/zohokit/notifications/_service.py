@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from .._clock import Clock, system_clock
 from ..crm import ZohoCRMService
 from ..errors import ZohoError
+from ..jobs import schedule
 from ..sync import Change, Ledger, RunReport, pull
 from ..tokens import Cipher
 from ._changes import ChangeHandler, RecordChange, apply
@@ -43,8 +44,6 @@ from ._inbox import InboxItem, claim, done, failed, parse, prune, store
 from ._tables import notification_channels
 
 __all__ = [
-    "RECONCILE_CURSORS",
-    "RECONCILE_INTERVAL",
     "NotificationRefused",
     "Notifications",
     "Received",
@@ -52,8 +51,6 @@ __all__ = [
 
 log = logging.getLogger("zohokit.notifications")
 
-#: How often the reconcile pull runs per tenant and module.
-RECONCILE_INTERVAL = timedelta(minutes=10)
 #: A processor's hold on the inbox rows it took.
 INBOX_LEASE = timedelta(seconds=60)
 #: How long a processed notification stays in the inbox (to tell a late duplicate).
@@ -162,13 +159,21 @@ class Notifications(ChannelOps):
                 f"channel {note.channel_id} watches {row.module}, not {note.module}",
                 tenant=row.tenant,
             )
+        now = self._zoho.clock()
         async with engine.begin() as conn:
-            stored = await store(conn, note, row.tenant, self._zoho.clock())
+            stored = await store(conn, note, row.tenant, now)
+            if stored:
+                # The durable path: a worker processes it even if this process dies now.
+                await schedule(conn, "notifications.inbox", row.tenant, now, tenant=row.tenant)
         return Received(row.tenant, row.module, stored)
 
     def kick(self, tenant: str) -> None:
-        """Process ``tenant``'s inbox soon, in this process (what ``zohokit serve`` does
-        after storing a notification; the worker's job is the durable path)."""
+        """Process ``tenant``'s inbox soon, in this process, if handlers are registered here
+        (what ``zohokit serve`` does after storing a notification). Without handlers the
+        worker's job processes it: the process whose handlers should see a change is the
+        one that processes it."""
+        if not self._handlers:
+            return
         task = self._running.get(tenant)
         if task is not None and not task.done():
             self._again.add(tenant)

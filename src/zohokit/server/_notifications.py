@@ -4,9 +4,10 @@
 Zoho sends no API key, so the route is open, like the OAuth callback; what it trusts is the
 channel id with the channel's own secret token, compared in constant time. A notification is
 stored once in the inbox (a copy answers ``{"stored": false}``: Zoho and the network send
-duplicates) and the answer leaves at once: fetching the records happens after it, in this
-process and in the worker's job (the durable path). The body limit of the request guard
-applies as to every route.
+duplicates), with the worker's job that processes it, and the answer leaves at once. The
+records are fetched after it: by the worker, or by this process right away when record
+handlers are registered on its root (``create_app(setup=...)``). The body limit of the
+request guard applies as to every route.
 """
 
 from __future__ import annotations

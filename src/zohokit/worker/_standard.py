@@ -25,3 +25,6 @@ def install(jobs: Jobs) -> None:
         return
 
     housekeeping(jobs)
+    from ..notifications import register as notifications
+
+    notifications(jobs)
