@@ -82,12 +82,14 @@ class CrmMapping:
     ``booking_id``, ``booking_start`` / ``booking_end`` (ISO UTC), ``booking_status``
     (``confirmed`` or ``cancelled``), ``notes`` (the booker's) and ``booking_summary`` (one
     readable line, then the booker's notes on the next line when there are any). Empty sources
-    are left out, and the customer's own ``fields`` are added as given.
+    are left out, and the customer's own ``fields`` are added as given. ``meetings``: each
+    booking also gets a CRM meeting (Events) linked to that record.
     """
 
     module: str = "Contacts"
     match_field: str = "Email"
     fields: Mapping[str, str] = field(default_factory=_default_crm_fields)
+    meetings: bool = True
 
     def record(self, customer: Customer, booking: BookingRow) -> dict[str, Any]:
         """The CRM record for ``customer`` as of ``booking``'s current state."""

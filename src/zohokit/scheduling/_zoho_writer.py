@@ -7,7 +7,9 @@ by :meth:`ZohoWriter.sync`, which the confirm, cancel and reschedule calls run a
 - the Calendar event is created (the customer as attendee, a marker
   ``[zohokit-booking:<id>]`` in its description), moved or deleted, on its etag; before
   creating, the marker is looked up, so an answer lost after Zoho wrote the event is found;
-- the customer is upserted into the CRM on the mapping's match field;
+- the customer is upserted into the CRM on the mapping's match field, and the booking's
+  meeting (an Events record linked to them, :mod:`zohokit.scheduling._crm_meeting`) is
+  created, moved or deleted;
 - each Zoho id and flag is recorded as soon as it is known, only while the lease is ours
   (``record(..., synced_for=row)`` keeps a cancel or move that landed meanwhile unsynced,
   and the writer goes round again);
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from zohokit._clock import Clock
 from zohokit.errors import NotFound, PreconditionFailed, ZohoError
+from zohokit.scheduling._crm_meeting import sync_meeting
 from zohokit.scheduling._models import CrmMapping, Customer
 from zohokit.scheduling._store import BookingRow, BookingStore
 
@@ -157,6 +160,10 @@ class ZohoWriter:
             mapping.module, [record], duplicate_check_fields=[mapping.match_field]
         )
         results[0].raise_for_error()
+        record_id = results[0].id or row.crm_record_id
+        meeting = row.crm_meeting_id
+        if mapping.meetings:
+            meeting = await sync_meeting(crm, row, mapping.module, record_id)
         recorded = await self.store.record(
             row.tenant,
             row.id,
@@ -165,7 +172,8 @@ class ZohoWriter:
             synced_for=row,
             crm_synced=True,
             crm_module=mapping.module,
-            crm_record_id=results[0].id or row.crm_record_id,
+            crm_record_id=record_id,
+            crm_meeting_id=meeting,
             pending_reason=None,
         )
         if recorded is None:

@@ -417,6 +417,10 @@ def _deals() -> ModuleDef:
 
 
 #: The standard modules of a fresh org, by API name, in the order ``/settings/modules`` lists them.
-MODULES: dict[str, ModuleDef] = {
-    m.api_name: m for m in (_leads(), _contacts(), _accounts(), _deals())
-}
+def _standard() -> tuple[ModuleDef, ...]:
+    from ._activities import events_module  # it builds on the helpers above
+
+    return (_leads(), _contacts(), _accounts(), _deals(), events_module())
+
+
+MODULES: dict[str, ModuleDef] = {m.api_name: m for m in _standard()}

@@ -62,7 +62,7 @@ _DEFAULT_LENGTHS = {
     "ownerlookup": 120,
     "userlookup": 120,
 }
-#: First module number of custom modules (standard ones use 2175..2181).
+#: First module number of custom modules (standard ones use 2175..2183).
 _CUSTOM_NUMBER = 3001
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .._core import iso
+from ._activities import ACTIVITY_MODULES, ActivityError, activity_values
 from ._beyond import BeyondStore
 from ._metadata import (
     ID_PREFIX,
@@ -348,7 +349,20 @@ class CrmStore:
             if normalized is not None and f.checked:
                 normalized = self._resolve(f, normalized, path, key)
             changes[key] = normalized
+        if mod.api_name in ACTIVITY_MODULES:
+            try:
+                changes.update(activity_values(raw, self._lookup))
+            except ActivityError as exc:
+                where = _where(path, exc.key)
+                raise RecordError(
+                    "INVALID_DATA", "invalid data", {**where, **exc.details}
+                ) from None
         return changes
+
+    def _lookup(self, module: str, record_id: str) -> dict[str, Any] | None:
+        state = self._modules.get(module)
+        rec = state.records.get(record_id) if state is not None else None
+        return rec.data if rec is not None else None
 
     def _resolve(self, f: FieldDef, value: Any, path: str, key: str) -> Any:
         """Turn the ids a lookup-like value names into the records or users they point at."""
