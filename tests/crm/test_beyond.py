@@ -7,12 +7,15 @@ and the credits the emulator counted for it.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from tests.http.support import both_apis
+from tests.fixtures.emulator import emulator_config
+from tests.http.support import CREDENTIALS, both_apis, zoho_for
 from zohokit.crm import (
     MAX_FILE_BYTES,
     CompositeRefused,
@@ -22,7 +25,7 @@ from zohokit.crm import (
     TooManySubRequests,
     ZohoCRMService,
 )
-from zohokit.emulator import Emulator
+from zohokit.emulator import Emulator, create_app
 from zohokit.errors import BadRequest, RecordError, WriteRefused
 
 ALL_VERSIONS = ("v2", "v2.1", "v3", "v4", "v5", "v6", "v7", "v8")
@@ -370,3 +373,44 @@ async def test_every_part_through_both_apis(crm: ZohoCRMService, emulator: Emula
         async for r in crm.related.list("Accounts", made.account_id, "Contacts", fields=["id"])
     ]
     assert contacts == [made.contact_id]
+
+
+@every_version
+async def test_a_file_upload_field_takes_an_uploaded_file_and_gives_it_back(
+    tmp_path: Path, version: str
+) -> None:
+    schema = tmp_path / "schema.json"
+    schema.write_text(
+        json.dumps(
+            {
+                "modules": [
+                    {
+                        "api_name": "Leads",
+                        "fields": [{"api_name": "ID_Scan", "data_type": "fileupload"}],
+                    }
+                ]
+            }
+        )
+    )
+    emulator = Emulator(emulator_config(schema_file=str(schema)))
+    transport = httpx.ASGITransport(app=create_app(emulator))
+    async with zoho_for(
+        tmp_path / "z.db", transport=transport, accounts_url=emulator.base_url
+    ) as root:
+        crm = root.crm("default", CREDENTIALS)
+        files = crm.files.at(version)
+        lead_id = lead(emulator)
+        uploaded = await files.upload(b"passport", file_name="scan.png")
+        assert (await files.set_field("Leads", lead_id, "ID_Scan", [uploaded])).ok
+        record = await crm.get_record("Leads", lead_id, fields=["ID_Scan"])
+        [entry] = record["ID_Scan"]
+        assert (entry["File_Name__s"], entry["Size__s"]) == ("scan.png", "8")
+        got = b"".join([c async for c in files.download(entry["File_Id__s"])])
+        assert got == b"passport"
+        [refused] = await crm.update_records(
+            "Leads", [{"id": lead_id, "ID_Scan": [{"file_id": "no-such-file"}]}]
+        )
+        assert refused.code == "INVALID_DATA"
+        assert refused.details["api_name"] == "ID_Scan"
+        fields = {f["api_name"]: f for f in await crm.fields("Leads")}
+        assert fields["ID_Scan"]["json_type"] == "jsonarray"

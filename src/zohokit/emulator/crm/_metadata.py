@@ -54,6 +54,7 @@ DATA_TYPES = STANDARD_DATA_TYPES | {
     "autonumber",
     "formula",
     "subform",
+    "fileupload",
 }
 
 #: Data types whose values the CRM computes; a value written to them is ignored.
@@ -188,7 +189,7 @@ def _unset(f: FieldDef) -> Any:
     """What an unset field reads as (UNVERIFIED for the list types: Zoho's samples show [])."""
     if f.data_type == "boolean":
         return False
-    if f.data_type in ("multiselectpicklist", "multiselectlookup", "subform"):
+    if f.data_type in ("multiselectpicklist", "multiselectlookup", "subform", "fileupload"):
         return []
     return None
 

@@ -34,6 +34,7 @@ JSON_TYPES = {
     "multiselectpicklist": "jsonarray",
     "multiselectlookup": "jsonarray",
     "subform": "jsonarray",
+    "fileupload": "jsonarray",
 }
 
 _FORMULA_JSON_TYPES = {"double": "double", "currency": "double", "boolean": "boolean"}

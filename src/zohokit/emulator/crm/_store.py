@@ -382,6 +382,26 @@ class CrmStore:
                 self._resolve_lookup(f.lookup_module or "", item["id"], {**where, "index": n})
                 for n, item in enumerate(value)
             ]
+        if kind == "fileupload":
+            files = self.beyond.files
+            out = []
+            for n, item in enumerate(value):
+                stored = files.get(item["file_id"])
+                if stored is None:
+                    raise RecordError(
+                        "INVALID_DATA",
+                        "invalid data",
+                        {**where, "expected_data_type": kind, "index": n},
+                    )
+                out.append(
+                    {
+                        "File_Name__s": stored.name,
+                        "Size__s": str(len(stored.content)),
+                        "File_Id__s": stored.id,
+                        "id": self._new_id(),
+                    }
+                )
+            return out
         if kind == "subform":
             rows_mod = self.schema.modules[f.lookup_module or ""]
             rows = []

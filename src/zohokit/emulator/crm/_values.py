@@ -150,6 +150,15 @@ def normalize(f: FieldDef, value: Any) -> Any:
         if not isinstance(value, list) or not all(isinstance(row, dict) for row in value):
             raise _bad_type(f)
         return value  # the store checks each row against the subform's own fields
+    if kind == "fileupload":
+        # ``[{"file_id": ...}]`` for a file uploaded to /files; an entry read back from the
+        # record (``File_Id__s``) keeps its file. The store checks that each file exists.
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            raise _bad_type(f)
+        ids = [item.get("file_id") or item.get("File_Id__s") for item in value]
+        if not all(isinstance(i, str) and i for i in ids):
+            raise _bad_type(f)
+        return [{"file_id": i} for i in ids]
     raise _bad_type(f)  # computed types (autonumber, formula) never reach here
 
 
