@@ -33,6 +33,10 @@
     │
     │   defined beside the code that raises them:
     ├── tokens.DecryptionError       (a ConfigurationError) no configured key opens a stored secret
+    ├── crm.FileTooLarge             (a WriteRefused) a file over Zoho's 20 MB, refused unsent
+    ├── crm.CompositeRefused         (a WriteRefused) a composite Zoho would refuse, unsent
+    │   └── TooManySubRequests       more than five sub-requests; ``count`` says how many
+    ├── crm.LeadAlreadyConverted     (a BadRequest) Zoho's ID_ALREADY_CONVERTED
     ├── availability.InvalidSchedule a schedule breaks a rule; names the key (also a ValueError)
     ├── availability.UnknownTimeZone not an IANA time zone name (also a ValueError)
     ├── availability.FreeBusyUnavailable  busy time could not be read: no slot is offered

@@ -54,3 +54,20 @@ def test_the_readme_root_example_runs(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "upserted: insert"
+
+
+def test_the_beyond_records_example_runs(tmp_path: Path) -> None:
+    script = tmp_path / "beyond_example.py"
+    script.write_text(runnable_block("services.md", "### Runnable: beyond records"))
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "notes: ['Fair']" in out
+    assert "attachment: hello" in out
+    assert "tags: ['Hot', 'VIP']" in out
+    assert "converted: True" in out
+    assert "account contacts: ['Lovelace']" in out
+    assert "note moved to the contact: True" in out
+    assert "rolled back: True accounts: 1 credits: 1" in out

@@ -4,8 +4,8 @@
 The emulator's related lists are the lookups that point at a record: an account's
 ``Contacts`` are the contacts whose ``Account_Name`` names it (a custom module's lookup gives
 its parent a list named after the custom module). Linking (``PUT``) sets that lookup, unlinking
-(``DELETE``, Zoho's "delink") clears it. Zoho's many-to-many lists (Campaigns, Products) are not
-modelled.
+(``DELETE``, Zoho's "delink") clears it. Zoho documents link and delink for its many-to-many
+lists (Campaigns, Products), which the emulator does not have: here they act on lookups.
 
 Converting a lead creates a contact, an account (from ``Company``, unless the lead has none or
 an account is given) and, when the body has ``Deals``, a deal; the lead is then marked
@@ -26,6 +26,9 @@ from ._beyond import failure, page_answer, parent_of, success, wants_fields
 from ._metadata import FieldDef
 from ._params import Handlers, json_body, records_of, version_of, write_answer
 from ._store import ModuleState, Record, RecordError, lookup_id_or_none
+
+#: Zoho: at most 100 related records per delink call (https://zoho.com/crm/developer/docs/api/v2/delink.html).
+MAX_DELINK = 100
 
 
 class RelatedHandlers(Handlers):
@@ -69,6 +72,12 @@ class RelatedHandlers(Handlers):
         if not ids:
             raise ApiError(
                 "REQUIRED_PARAM_MISSING", "required param is missing", details={"param_name": "ids"}
+            )
+        if len(ids) > MAX_DELINK:
+            raise ApiError(
+                "LIMIT_EXCEEDED",
+                "limit exceeded",
+                details={"limit": MAX_DELINK, "param_name": "ids"},
             )
         return write_answer([self._unlink(related, lookup, rec, i) for i in ids], 200)
 
