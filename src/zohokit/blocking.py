@@ -560,6 +560,7 @@ class Bookings(_Face[BookingService]):
     list_bookings = waits(BookingService.list_bookings)
     count_unsynced = waits(BookingService.count_unsynced)
     retry_pending = waits(BookingService.retry_pending)
+    explain = waits(BookingService.explain)
 
 
 def _stop(runner: _Runner, root: AsyncZoho) -> None:
