@@ -68,6 +68,7 @@ if TYPE_CHECKING:
     from .notifications import Notifications
     from .scheduling import BookingService
     from .sync import Ledger
+    from .webhooks import WebhookConfig, Webhooks
 
 __all__ = ["Zoho", "seed_attribute", "seed_default"]
 
@@ -144,7 +145,8 @@ class Zoho:
     ``db_timeouts`` bound every wait on the database (:class:`zohokit.db.Timeouts`);
     ``metrics_tenant_label`` puts the tenant on every Zoho call metric and
     ``tracer_provider`` (OpenTelemetry, with the ``otel`` extra) receives a span per call
-    (:class:`zohokit.http.CallObserver`).
+    (:class:`zohokit.http.CallObserver`);
+    ``webhooks`` shapes webhook delivery (:class:`zohokit.webhooks.WebhookConfig`).
     """
 
     def __init__(
@@ -171,6 +173,7 @@ class Zoho:
         db_timeouts: _db.Timeouts | None = None,
         metrics_tenant_label: bool = False,
         tracer_provider: Any = None,
+        webhooks: WebhookConfig | None = None,
     ) -> None:
         if database_url is None and engine is None:
             raise ConfigurationError(
@@ -231,6 +234,8 @@ class Zoho:
         #: ``notifications.on_change`` handlers: kept by the root, so they outlive a close.
         self._change_handlers: list[Any] = []
         self._jobs: Jobs | None = None
+        self._webhook_config = webhooks
+        self._webhooks: Webhooks | None = None
 
     @classmethod
     def from_settings(
@@ -240,12 +245,18 @@ class Zoho:
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Clock = system_clock,
         retry: RetryPolicy | None = None,
+        webhooks: WebhookConfig | None = None,
     ) -> Zoho:
         """The root the environment describes: ``ZOHOKIT_DATABASE_URL``,
         ``ZOHOKIT_ENCRYPTION_KEYS`` (else a key file in ``ZOHOKIT_DATA_DIR``), the ``ZOHO_*``
         credentials, hosts and data centre, ``ZOHOKIT_MAX_IN_FLIGHT``, the token timings and
-        ``ZOHOKIT_METRICS_TENANT_LABEL``.
+        ``ZOHOKIT_METRICS_TENANT_LABEL`` and
+        ``ZOHOKIT_WEBHOOKS_ALLOW_PRIVATE``.
         """
+        if webhooks is None and settings.zohokit_webhooks_allow_private:
+            from .webhooks import WebhookConfig
+
+            webhooks = WebhookConfig(allow_private=True)
         return cls(
             database_url=settings.database_url(),
             encryption_keys=settings.zohokit_encryption_keys,
@@ -268,6 +279,7 @@ class Zoho:
             clock=clock,
             db_timeouts=_db.Timeouts.from_settings(settings),
             metrics_tenant_label=settings.zohokit_metrics_tenant_label,
+            webhooks=webhooks,
         )
 
     @classmethod
@@ -418,6 +430,17 @@ class Zoho:
             self._ledger = Ledger(self.engine, clock=self.clock)
         return self._ledger
 
+    @property
+    def webhooks(self) -> Webhooks:
+        """Webhook endpoints, the delivery log and delivery rounds (built once)."""
+        if self._webhooks is None:
+            from .webhooks import Webhooks
+
+            self._webhooks = Webhooks(
+                self.engine, cipher=self.cipher, config=self._webhook_config, clock=self.clock
+            )
+        return self._webhooks
+
     async def emit(
         self,
         type: str,
@@ -427,11 +450,8 @@ class Zoho:
         session: Session | None = None,
     ) -> str:
         """Write an event to the outbox at this root's time; returns its id (``msg_...``).
-
-        Inside your own transaction, pass it as ``session`` (a connection or ORM session on
-        this root's engine): the event commits with your change. Without one, the event is
-        written in a transaction of its own. See :func:`zohokit.events.emit`.
-        """
+        Pass your open transaction as ``session`` (a connection or ORM session on this
+        engine) to commit the event with your change (:func:`zohokit.events.emit`)."""
         from .events import emit
 
         if session is not None:
@@ -500,6 +520,9 @@ class Zoho:
         self._bookings = self._ledger = None
         if self._jobs is not None:
             self._jobs._store = None  # the kinds stay registered; the engine is new
+        if self._webhooks is not None:
+            await self._webhooks.aclose()
+            self._webhooks = None
         self._migrated = False
         if parts is not None:
             await parts.http.aclose()

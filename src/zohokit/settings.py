@@ -215,6 +215,9 @@ class Settings(LogSettings):
     #: Put the tenant on every Zoho call metric. Off by default: tenants can number in the
     #: thousands, and each would multiply every series. Log lines and spans always carry it.
     zohokit_metrics_tenant_label: bool = False
+    #: Let webhook endpoints be loopback or private addresses (on in the sandbox): off, a
+    #: webhook URL cannot make the service probe its own network.
+    zohokit_webhooks_allow_private: bool = False
 
     #: A sandbox folder (``zohokit serve --sandbox``, ``make run``). When set, the sandbox
     #: decides the data folder, the database, the encryption key, the OAuth client and the
@@ -243,6 +246,7 @@ class Settings(LogSettings):
         self.zoho_accounts_url = self.zoho_api_url = self.zoho_calendar_url = url
         self.zoho_client_id = values["client_id"]
         self.zoho_client_secret = SecretStr(values["client_secret"])
+        self.zohokit_webhooks_allow_private = True  # the sandbox's receivers are local
         return self
 
     def database_url(self) -> str:

@@ -160,6 +160,7 @@ def build_sandbox(data_dir: Path, base_url: str) -> Sandbox:
         zoho_calendar_url=base_url,
         zoho_client_id=values["client_id"],
         zoho_client_secret=SecretStr(values["client_secret"]),
+        zohokit_webhooks_allow_private=True,  # a developer's receiver runs on this machine
     )
     transport = httpx.ASGITransport(app=create_emulator_app(emulator))
     return Sandbox(settings, emulator, transport, values["api_key"])
