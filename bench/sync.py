@@ -17,6 +17,7 @@ limit of 10). Each client runs in its own subprocess and is timed after the same
 
 The floor is 100 calls / 10 in flight x 50 ms = 0.5 s. Run: ``.venv/bin/python bench/sync.py``
 (``--rows N``; ``--sdk-rows N`` times the SDK on fewer rows and extrapolates, labelled).
+``--bulk`` runs the Bulk Read / Bulk Write figures instead (see ``bench/_bulk.py``).
 Client CPU is the push's process CPU time (``time.process_time``): less sensitive to a busy
 machine than the wall clock.
 """
@@ -96,7 +97,13 @@ def main() -> None:
     parser.add_argument("--sdk-rows", type=int, default=None, help="SDK slice to extrapolate")
     parser.add_argument("--repeat", type=int, default=3, help="first pushes; the best counts")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--bulk", action="store_true", help="250,000-record pull, 60,000-row push")
     args = parser.parse_args()
+    if args.bulk:
+        from _bulk import run_bulk_bench
+
+        run_bulk_bench()
+        return
     if args.child:
         base, count, workdir, repeat = args.child
         print(json.dumps(asyncio.run(run_sync(base, int(count), workdir, int(repeat)))))

@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from . import db as _db
 from ._clock import Clock, system_clock
 from .calendar import CalendarHealth, ZohoCalendarService
-from .crm import ZohoCRMService
+from .crm import BulkCallbacks, ZohoCRMService
 from .datacenters import DATA_CENTERS, by_code
 from .errors import ConfigurationError
 from .http import (
@@ -230,6 +230,9 @@ class Zoho:
         self.calendar_health = CalendarHealth()
         self._bookings: BookingService | None = None
         self._ledger: Ledger | None = None
+        #: Where this root's bulk jobs call back (``zohokit serve`` sets it from
+        #: ``ZOHOKIT_PUBLIC_URL``); ``None``: they are polled.
+        self.bulk_callbacks: BulkCallbacks | None = None
         self._notifications: Notifications | None = None
         #: ``notifications.on_change`` handlers: kept by the root, so they outlive a close.
         self._change_handlers: list[Any] = []
@@ -375,7 +378,9 @@ class Zoho:
     ) -> ZohoCRMService:
         """Zoho CRM for ``tenant``; ``credentials`` only matter for a tenant with no stored
         connection (they seed it, as the environment's do)."""
-        return ZohoCRMService(credentials, tenant, http=self.http, defaults=self.defaults)
+        service = ZohoCRMService(credentials, tenant, http=self.http, defaults=self.defaults)
+        service.bulk_callbacks = self.bulk_callbacks
+        return service
 
     def calendar(
         self,

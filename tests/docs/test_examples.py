@@ -71,3 +71,16 @@ def test_the_beyond_records_example_runs(tmp_path: Path) -> None:
     assert "account contacts: ['Lovelace']" in out
     assert "note moved to the contact: True" in out
     assert "rolled back: True accounts: 1 credits: 1" in out
+
+
+def test_the_bulk_read_and_bulk_write_example_runs(tmp_path: Path) -> None:
+    script = tmp_path / "bulk_example.py"
+    script.write_text(
+        runnable_block("services.md", "### Runnable: Bulk Read and Bulk Write against the emulator")
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "2999 written; MANDATORY_NOT_FOUND {'api_name': 'Last_Name'}" in done.stdout
+    assert "600 leads with 40 employees or more" in done.stdout

@@ -18,9 +18,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .._clock import Clock, epoch, system_clock
 from .._zoho import Zoho
+from ..crm import BulkCallbacks
 from ..emulator import Emulator
 from ..emulator import create_app as create_emulator_app
-from . import _admin, _bookings, _broker, _connect, _health, _notifications, _tenants
+from . import _admin, _bookings, _broker, _bulk, _connect, _health, _notifications, _tenants
 from ._auth import ApiKeyring, ApiPrincipal, LoginSigner
 from ._errors import install_error_handlers
 from ._guard import RequestGuard
@@ -98,6 +99,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with Zoho.from_settings(s, transport=transport, clock=clock) as zoho:
+            if s.zohokit_public_url:
+                # Bulk jobs call back here instead of being polled at full pace.
+                base = s.zohokit_public_url.rstrip("/") + _bulk.BULK_CALLBACK_PATH
+                zoho.bulk_callbacks = BulkCallbacks(base)
             state = ServiceState(
                 settings=s,
                 zoho=zoho,
@@ -144,7 +149,7 @@ def create_app(
     install_error_handlers(app)
     # The broker first: it is the service's hot path, and routes are matched in order (no
     # other route's path can match its own).
-    for module in (_broker, _health, _tenants, _connect, _admin, _bookings, _notifications):
+    for module in (_broker, _health, _tenants, _connect, _admin, _bookings, _notifications, _bulk):
         app.include_router(module.router)
 
     @app.get("/openapi.json", include_in_schema=False)
