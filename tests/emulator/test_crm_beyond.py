@@ -4,11 +4,13 @@ sending, the emulator refuses as Zoho does)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.fixtures.emulator import client_of, emulator_config, mint_access_token
 from zohokit.emulator import Emulator
 
 ALL_VERSIONS = ("v2", "v2.1", "v3", "v4", "v5", "v6", "v7", "v8")
@@ -196,3 +198,47 @@ async def test_a_download_keeps_its_file_name(
         f"/crm/v8/Leads/{lead}/Attachments", json={"file": "x"}, headers=auth_headers
     )
     assert not_multipart.status_code == 400
+
+
+async def test_notes_attachments_files_and_tags_come_back_after_a_restart(tmp_path: Path) -> None:
+    data = str(tmp_path / "emulator.db")
+    first = Emulator(emulator_config(data=data))
+    async with client_of(first) as client:
+        auth = {"Authorization": f"Zoho-oauthtoken {await mint_access_token(client)}"}
+        [lead] = first.crm.seed("Leads", [{"Last_Name": "Lovelace"}])
+        base = f"/crm/v8/Leads/{lead}"
+        note = await client.post(
+            f"{base}/Notes", json={"data": [{"Note_Content": "kept"}]}, headers=auth
+        )
+        note_id = note.json()["data"][0]["details"]["id"]
+        gone = await client.post(
+            f"{base}/Notes", json={"data": [{"Note_Content": "gone"}]}, headers=auth
+        )
+        await client.delete(
+            f"/crm/v8/Notes/{gone.json()['data'][0]['details']['id']}", headers=auth
+        )
+        att = await client.post(
+            f"{base}/Attachments", files={"file": ("a.bin", b"\x00\x01", "x/y")}, headers=auth
+        )
+        att_id = att.json()["data"][0]["details"]["id"]
+        up = await client.post("/crm/v8/files", files={"file": ("f.txt", b"file")}, headers=auth)
+        file_id = up.json()["data"][0]["details"]["id"]
+        await client.post(
+            f"{base}/actions/add_tags", json={"tags": [{"name": "Hot"}]}, headers=auth
+        )
+    first.close()
+
+    second = Emulator(emulator_config(data=data))
+    async with client_of(second) as client:
+        notes = await client.get(f"{base}/Notes", params={"fields": "Note_Content"}, headers=auth)
+        assert [(n["id"], n["Note_Content"]) for n in notes.json()["data"]] == [(note_id, "kept")]
+        download = await client.get(f"{base}/Attachments/{att_id}", headers=auth)
+        assert download.content == b"\x00\x01"
+        assert (
+            await client.get("/crm/v8/files", params={"id": file_id}, headers=auth)
+        ).content == b"file"
+        tags = await client.get("/crm/v8/settings/tags", params={"module": "Leads"}, headers=auth)
+        assert [t["name"] for t in tags.json()["tags"]] == ["Hot"]
+        record = await client.get(base, params={"fields": "Tag"}, headers=auth)
+        assert [t["name"] for t in record.json()["data"][0]["Tag"]] == ["Hot"]
+    second.close()

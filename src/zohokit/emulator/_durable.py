@@ -18,6 +18,7 @@ starts them afresh, as a restarted Zoho front-end would forget a page token's ca
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import sqlite3
@@ -256,6 +257,11 @@ def encoders(emu: Emulator) -> dict[str, Encoder]:
             "converted": r.converted,
         },
         "deleted": lambda d: asdict(d),
+        # What is not a record (crm._beyond): file contents travel as base64.
+        "note": lambda n: asdict(n),
+        "attachment": lambda a: {**asdict(a), "content": _b64(a.content)},
+        "file": lambda f: {**asdict(f), "content": _b64(f.content)},
+        "tag": lambda pair: {"module": pair[0], **asdict(pair[1])},
         "calendar": lambda c: {
             **asdict(c),
             "created": _iso(c.created),
@@ -367,6 +373,7 @@ def restore(emu: Emulator, saved: dict[str, dict[str, Any]]) -> None:
         state = crm._modules.get(key.split("/", 1)[0])
         if state is not None:
             state.deleted.append(DeletedRecord(**v))
+    _restore_beyond(emu, saved)
     if "crm" in meta:
         crm._next_id = meta["crm"]["next_id"]
         for module, counters in meta["crm"].get("counters", {}).items():
@@ -422,6 +429,30 @@ def restore(emu: Emulator, saved: dict[str, dict[str, Any]]) -> None:
         emu.stats.counts = Counter(meta["stats"])
     if "clock" in meta:
         emu.clock.offset = meta["clock"]
+
+
+def _b64(content: bytes) -> str:
+    return base64.b64encode(content).decode("ascii")
+
+
+def _restore_beyond(emu: Emulator, saved: dict[str, dict[str, Any]]) -> None:
+    """Notes, attachments, uploaded files and tags back into the CRM's beyond store."""
+    from .crm._beyond import Attachment, Note, StoredFile, TagDef
+
+    beyond = emu.crm.beyond
+    beyond.notes = {k: Note(**v) for k, v in saved.get("note", {}).items()}
+    beyond.attachments = {
+        k: Attachment(**{**v, "content": base64.b64decode(v["content"])})
+        for k, v in saved.get("attachment", {}).items()
+    }
+    beyond.files = {
+        k: StoredFile(**{**v, "content": base64.b64decode(v["content"])})
+        for k, v in saved.get("file", {}).items()
+    }
+    for v in saved.get("tag", {}).values():
+        module = v.pop("module")
+        tag = TagDef(**v)
+        beyond.tags.setdefault(module, {})[tag.name.lower()] = tag
 
 
 def _rng_state(value: list[Any]) -> tuple[Any, ...]:

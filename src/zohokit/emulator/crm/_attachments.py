@@ -98,6 +98,7 @@ class AttachmentHandlers(Handlers):
         owner = self.store.api_user()
         att = Attachment(self.store._new_id(), module, rec.id, file_name, content, now, owner)
         beyond.attachments[att.id] = att
+        self.emu.journal.changed("attachment", att.id, att)
         details = {**stamp(self.store, now, now, owner), "id": att.id}
         return write_answer([success("attachment uploaded successfully", details)], 200)
 
@@ -125,6 +126,7 @@ class AttachmentHandlers(Handlers):
                 "INVALID_DATA", "the attachment id given seems to be invalid", {"id": att_id}
             )
         del beyond.attachments[att_id]
+        self.emu.journal.removed("attachment", att_id)
         return success("record deleted", {"id": att_id})
 
     async def files(self, request: Request) -> Response:
@@ -147,7 +149,9 @@ class AttachmentHandlers(Handlers):
             serial = self.store._new_id()
             # Zoho's file ids are long opaque strings, not record ids.
             file_id = hashlib.sha256(f"{serial}:{name}".encode()).hexdigest()
-            beyond.files[file_id] = StoredFile(file_id, name, content, int(self.emu.clock.now()))
+            stored = StoredFile(file_id, name, content, int(self.emu.clock.now()))
+            beyond.files[file_id] = stored
+            self.emu.journal.changed("file", file_id, stored)
             results.append(success("file uploaded.", {"name": name, "id": file_id}))
         return write_answer(results, 200)
 

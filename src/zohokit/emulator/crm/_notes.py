@@ -143,6 +143,7 @@ class NoteHandlers(Handlers):
         owner = store.api_user()
         note = Note(store._new_id(), module, parent, title, content, now, now, owner)
         store.beyond.notes[note.id] = note
+        store.emu.journal.changed("note", note.id, note)
         return success("record added", {**stamp(store, now, now, owner), "id": note.id})
 
     def _update(self, note_id: str, row: Any, index: int) -> Any:
@@ -165,12 +166,14 @@ class NoteHandlers(Handlers):
         if "Note_Content" in row:
             note.content = content
         note.modified = int(store.emu.clock.now())
+        store.emu.journal.changed("note", note.id, note)
         details = {**stamp(store, note.created, note.modified, note.owner), "id": note.id}
         return success("record updated", details)
 
     def _delete(self, note_id: str) -> dict[str, Any]:
         if self.store.beyond.notes.pop(note_id, None) is None:
             return failure("INVALID_DATA", "record not deleted", {"id": note_id})
+        self.emu.journal.removed("note", note_id)
         return success("record deleted", {"id": note_id})
 
 

@@ -191,6 +191,7 @@ class RelatedHandlers(Handlers):
         for note in store.beyond.notes.values():
             if note.module == "Leads" and note.parent_id == lead.id:
                 note.module, note.parent_id = "Contacts", contact_id
+                store.emu.journal.changed("note", note.id, note)
         made = {"Contacts": contact_id, "Accounts": account_id, "Deals": deal_id}
         if not version_of(request).since(3):
             return zoho_json({"data": [made]})

@@ -107,6 +107,7 @@ class TagHandlers(Handlers):
                     tag = known[name.lower()] = TagDef(
                         store._new_id(), name, None, int(store.emu.clock.now())
                     )
+                    store.emu.journal.changed("tag", f"{module}/{tag.id}", (module, tag))
                 current.append({"name": tag.name, "id": tag.id, "color_code": tag.color_code})
             message = "tags updated successfully"
         else:
