@@ -58,6 +58,7 @@ from zohokit.scheduling._errors import (
     ScheduleNotFound,
     SlotTaken,
 )
+from zohokit.scheduling._links import ManageLinks
 from zohokit.scheduling._models import Booking, CrmMapping, Customer, Hold
 from zohokit.scheduling._store import (
     BookingRow,
@@ -123,6 +124,8 @@ class BookingService:
         self.lease = lease
         self.clock = clock
         self.zoho_busy = ZohoBusy(calendar_for, self.store)
+        #: Signs and checks the customers' manage links (:meth:`ManageLinks.for_booking`).
+        self.links = ManageLinks(cipher)
         self.writer = ZohoWriter(
             self.store,
             calendar_for=calendar_for,

@@ -21,7 +21,17 @@ from .._zoho import Zoho
 from ..crm import BulkCallbacks
 from ..emulator import Emulator
 from ..emulator import create_app as create_emulator_app
-from . import _admin, _bookings, _broker, _bulk, _connect, _health, _notifications, _tenants
+from . import (
+    _admin,
+    _bookings,
+    _broker,
+    _bulk,
+    _connect,
+    _health,
+    _manage,
+    _notifications,
+    _tenants,
+)
 from ._auth import ApiKeyring, ApiPrincipal, LoginSigner
 from ._errors import install_error_handlers
 from ._guard import RequestGuard
@@ -149,7 +159,17 @@ def create_app(
     install_error_handlers(app)
     # The broker first: it is the service's hot path, and routes are matched in order (no
     # other route's path can match its own).
-    for module in (_broker, _health, _tenants, _connect, _admin, _bookings, _notifications, _bulk):
+    for module in (
+        _broker,
+        _health,
+        _tenants,
+        _connect,
+        _admin,
+        _bookings,
+        _manage,
+        _notifications,
+        _bulk,
+    ):
         app.include_router(module.router)
 
     @app.get("/openapi.json", include_in_schema=False)

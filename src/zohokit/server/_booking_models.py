@@ -216,6 +216,11 @@ class BookingOut(BaseModel):
     crm_meeting_id: str | None = Field(
         default=None, description="The booking's Zoho CRM Events (Meetings) record"
     )
+    manage_links: dict[str, str] | None = Field(
+        default=None,
+        description="Signed links for the customer (cancel, reschedule), valid until the "
+        "booking starts; they open the manage page of this service",
+    )
 
     @classmethod
     def of(cls, booking: Booking) -> BookingOut:

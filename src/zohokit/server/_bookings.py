@@ -26,7 +26,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import AwareDatetime
 
 from ..errors import ZohoError
-from ..scheduling import BookingService
+from ..scheduling import Booking, BookingService
 from ._booking_models import (
     MAX_MINUTES,
     AvailabilityOut,
@@ -237,6 +237,8 @@ async def create_booking(
     body: BookingCreate,
     idempotency_key: IdempotencyKey,
     bookings: Bookings,
+    request: Request,
+    state: State,
 ) -> BookingOut:
     """Book the slot and write it to Zoho Calendar and CRM. ``status`` is ``complete``, or
     ``pending`` with ``pending_reason`` when Zoho could not be written yet (the slot is
@@ -251,7 +253,14 @@ async def create_booking(
         duration=body.duration_minutes,
         tz=body.tz,
     )
-    return BookingOut.of(booking)
+    return _with_links(BookingOut.of(booking), booking, request, state)
+
+
+def _with_links(out: BookingOut, booking: Booking, request: Request, state: State) -> BookingOut:
+    """The answer with the customer's manage links, under the service's public URL."""
+    base = state.settings.zohokit_public_url or str(request.base_url)
+    out.manage_links = state.bookings.links.for_booking(base, booking)
+    return out
 
 
 @router.get("/{tenant}/bookings", summary="List bookings", responses=_COMMON)
@@ -275,9 +284,12 @@ async def list_bookings(
 
 
 @router.get("/{tenant}/bookings/{booking_id}", summary="Read a booking", responses=_COMMON)
-async def get_booking(tenant: TenantAccess, booking_id: IdPath, bookings: Bookings) -> BookingOut:
-    """One booking, with its Zoho status."""
-    return BookingOut.of(await bookings.get(tenant.tenant, booking_id))
+async def get_booking(
+    tenant: TenantAccess, booking_id: IdPath, bookings: Bookings, request: Request, state: State
+) -> BookingOut:
+    """One booking, with its Zoho status and the customer's manage links."""
+    booking = await bookings.get(tenant.tenant, booking_id)
+    return _with_links(BookingOut.of(booking), booking, request, state)
 
 
 @router.post(
