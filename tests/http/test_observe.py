@@ -144,7 +144,7 @@ async def test_token_calls_are_counted_and_timed_under_the_provider_accounts(
     assert sample("zohokit_zoho_errors_total", code="invalid_code", **refresh) == refused + 1
     lines = [json.loads(line) for line in json_log.getvalue().splitlines()]
     token_calls = [line for line in lines if line.get("provider") == "accounts"]
-    assert [c["status"] for c in token_calls] == ["200", "200"]
+    assert [(c["tenant"], c["status"]) for c in token_calls] == [("default", "200")] * 2
     assert all(c["request_id"] for c in token_calls)
     for secret in (REFRESH_TOKEN, CLIENT_SECRET):
         assert secret not in json_log.getvalue()

@@ -257,13 +257,13 @@ class CallObserver:
     def __repr__(self) -> str:
         return f"CallObserver(tenant_label={self.tenant_label})"
 
-    def accounts_call(self, operation: str) -> Attempt:
+    def accounts_call(self, operation: str, tenant: str) -> Attempt:
         """The record of one call to Zoho's accounts server (``token.refresh``,
-        ``token.exchange``, ``token.revoke``): the provider ``accounts``, no
-        tenant (the token service logs its own events with it), no credits."""
+        ``token.exchange``, ``token.revoke``) for ``tenant``: the provider ``accounts``,
+        no credits (token calls cost none)."""
         return Attempt(
             self,
-            tenant="",
+            tenant=tenant,
             provider="accounts",
             operation=operation,
             method="POST",

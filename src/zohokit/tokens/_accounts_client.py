@@ -155,8 +155,9 @@ class CallRecord(Protocol):
         ...
 
 
-#: Opens the record of a call, given its operation (``token.refresh``, ``token.revoke``).
-CallWatch = Callable[[str], CallRecord]
+#: Opens the record of a call, given its operation (``token.refresh``, ``token.revoke``) and
+#: the tenant it is for (``""`` when the caller did not say).
+CallWatch = Callable[[str, str], CallRecord]
 #: The operation of a token call, by its ``grant_type``.
 _OPERATIONS = {"refresh_token": "token.refresh", "authorization_code": "token.exchange"}
 
@@ -193,9 +194,11 @@ class AccountsClient:
         """Close the HTTP connections."""
         await self._http.aclose()
 
-    async def _token_call(self, accounts_url: str, form: dict[str, str]) -> TokenOutcome:
+    async def _token_call(
+        self, accounts_url: str, form: dict[str, str], tenant: str
+    ) -> TokenOutcome:
         operation = _OPERATIONS.get(form["grant_type"], "token.other")
-        seen = self._watch(operation) if self._watch else None
+        seen = self._watch(operation, tenant) if self._watch else None
         if seen is not None:
             seen.sent()
         try:
@@ -223,9 +226,16 @@ class AccountsClient:
         return outcome
 
     async def refresh(
-        self, accounts_url: str, *, client_id: str, client_secret: str, refresh_token: str
+        self,
+        accounts_url: str,
+        *,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str,
+        tenant: str = "",
     ) -> TokenOutcome:
-        """Mint an access token from a refresh token (``grant_type=refresh_token``)."""
+        """Mint an access token from a refresh token (``grant_type=refresh_token``);
+        ``tenant`` only names the call in metrics and logs."""
         return await self._token_call(
             accounts_url,
             {
@@ -234,6 +244,7 @@ class AccountsClient:
                 "client_secret": client_secret,
                 "refresh_token": refresh_token,
             },
+            tenant,
         )
 
     async def exchange_code(
@@ -245,6 +256,7 @@ class AccountsClient:
         code: str,
         redirect_uri: str | None = None,
         code_verifier: str | None = None,
+        tenant: str = "",
     ) -> TokenOutcome:
         """Exchange a grant code (connect flow or Self Client) for tokens."""
         form = {
@@ -257,15 +269,15 @@ class AccountsClient:
             form["redirect_uri"] = redirect_uri
         if code_verifier:
             form["code_verifier"] = code_verifier
-        return await self._token_call(accounts_url, form)
+        return await self._token_call(accounts_url, form, tenant)
 
-    async def revoke(self, accounts_url: str, *, token: str) -> bool:
+    async def revoke(self, accounts_url: str, *, token: str, tenant: str = "") -> bool:
         """Revoke a refresh token; ``True`` when Zoho says ``success``.
 
         An unknown token (400) counts as not revoked; network errors raise
         :class:`httpx.HTTPError` for the caller to map.
         """
-        seen = self._watch("token.revoke") if self._watch else None
+        seen = self._watch("token.revoke", tenant) if self._watch else None
         if seen is not None:
             seen.sent()
         try:

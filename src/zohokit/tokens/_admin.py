@@ -166,6 +166,7 @@ class TokenAdmin(TokenServiceBase):
             code=code,
             redirect_uri=redirect_uri,
             code_verifier=code_verifier,
+            tenant=tenant,
         )
         if isinstance(outcome, TokenFailure):
             raise failure_error(outcome, tenant=tenant, provider=provider, retry_after=None)
@@ -215,7 +216,9 @@ class TokenAdmin(TokenServiceBase):
             old = self._decrypt(previous, "refresh_token_enc")
             if not old or old == replacement:
                 return
-            confirmed = await self._accounts.revoke(self._accounts_url(previous), token=old)
+            confirmed = await self._accounts.revoke(
+                self._accounts_url(previous), token=old, tenant=tenant
+            )
         except (httpx.HTTPError, DecryptionError) as exc:
             m.emit(
                 "token.revoke_failed", logging.WARNING, tenant, provider, error=type(exc).__name__
@@ -229,7 +232,9 @@ class TokenAdmin(TokenServiceBase):
         # A grant refused for its scopes would otherwise stay live at Zoho and count
         # against the user's cap of refresh tokens.
         try:
-            await self._accounts.revoke(self._override or accounts, token=refresh_token)
+            await self._accounts.revoke(
+                self._override or accounts, token=refresh_token, tenant=tenant
+            )
         except httpx.HTTPError as exc:
             m.emit(
                 "token.revoke_failed", logging.WARNING, tenant, provider, error=type(exc).__name__
@@ -250,7 +255,9 @@ class TokenAdmin(TokenServiceBase):
         confirmed = False
         if refresh:
             try:
-                confirmed = await self._accounts.revoke(self._accounts_url(row), token=refresh)
+                confirmed = await self._accounts.revoke(
+                    self._accounts_url(row), token=refresh, tenant=tenant
+                )
             except httpx.HTTPError as exc:
                 raise TransportError(
                     f"could not reach the accounts server to revoke ({type(exc).__name__})",

@@ -284,6 +284,7 @@ class OAuthTokenService(TokenAdmin):
             client_id=client_id,
             client_secret=client_secret,
             refresh_token=refresh_token,
+            tenant=tenant,
         )
         elapsed = time.perf_counter() - started
         m.REFRESH_LATENCY.labels(provider).observe(elapsed)
