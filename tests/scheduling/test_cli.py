@@ -83,6 +83,16 @@ def test_schedule_availability_and_bookings_commands(
     assert again.exit_code == 1
     assert "SlotTaken" in again.output
     assert len(json.loads(zk("availability", "acme", *window, "--json"))) == 2
+    span = ["--start", "2099-03-03T03:00:00Z", "--end", "2099-03-03T07:00:00Z"]
+    why = json.loads(zk("schedule", "explain", "acme", *span, "--duration", "60", "--json"))
+    assert [(v["start"][11:16], v["rule"]) for v in why] == [
+        ("03:00", "working_hours"),  # 08:30 in Kolkata: before the 09:30 start
+        ("04:00", "busy"),  # the booking just made
+        ("05:00", None),
+        ("06:00", None),
+    ]
+    assert "a booking" in why[1]["detail"]
+    assert "working_hours" in zk("schedule", "explain", "acme", *span)
 
     listed = json.loads(zk("bookings", "list", "--tenant", "acme", "--json"))
     assert [b["id"] for b in listed] == [made[0]["id"]]

@@ -205,11 +205,16 @@ class _Judge:
         before = int(sc.buffer_before.total_seconds())
         after = int(sc.buffer_after.total_seconds())
         buffered: Busy | None = None
+        overlapping: list[Busy] = []
         for b0, b1, w0, w1, entry in self.timed:
             if b1 > b0 and s < b1 and s + duration > b0:
-                return Rule.BUSY, _busy_detail(entry)
-            if buffered is None and s - before < w1 and s + duration + after > w0:
+                overlapping.append(entry)
+            elif buffered is None and s - before < w1 and s + duration + after > w0:
                 buffered = entry
+        if overlapping:
+            # Our own booking or hold says more than the Zoho event it wrote.
+            overlapping.sort(key=lambda entry: entry.source is BusySource.ZOHO)
+            return Rule.BUSY, _busy_detail(overlapping[0])
         if buffered is not None:
             return Rule.BUFFER, f"the buffers around the slot meet {_busy_detail(buffered)}"
         return None, "offered"

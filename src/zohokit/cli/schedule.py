@@ -1,4 +1,5 @@
-"""``zohokit schedule``: show and set a tenant's availability schedule (stored in the database).
+"""``zohokit schedule``: show and set a tenant's availability schedule (stored in the database),
+and explain why a time has no slot.
 
 The file is the TOML of ``docs/scheduling.md`` plus an optional ``[zoho]`` table::
 
@@ -15,10 +16,11 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape  # messages may hold [brackets]
+from rich.table import Table
 
 from zohokit.scheduling import BookingService, InvalidSchedule, TenantSchedule, load_schedule_file
 
-from .bookings import console, out, run
+from .bookings import JsonOpt, _aware, console, out, run
 
 app = typer.Typer(help="Show and set tenants' availability schedules.", no_args_is_help=True)
 
@@ -60,3 +62,32 @@ def set_command(
 
     entry = run(store)
     console.print(f"schedule of {tenant} stored ({entry.schedule.time_zone})")
+
+
+@app.command("explain")
+def explain_command(
+    tenant: Annotated[str, typer.Argument(help="Whose schedule.")],
+    start: Annotated[str, typer.Option("--start", help="From, ISO 8601 with an offset.")],
+    end: Annotated[str, typer.Option("--end", help="To (exclusive), ISO 8601 with an offset.")],
+    duration: Annotated[
+        int | None, typer.Option("--duration", help="Slot length in minutes (default: schedule).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Why TENANT offers no slot between two times: for each host and each slot its hours
+    would hold, the rule that removed it (working_hours, time_off, busy, buffer, notice,
+    window, daily_limit, weekly_limit), or "offered"."""
+    first, last = _aware(start), _aware(end)
+    if last <= first:
+        raise typer.BadParameter("--end must be after --start", param_hint="--end")
+    verdicts = run(lambda s: s.explain(tenant, first, last, duration=duration))
+    if as_json:
+        out.print_json(json.dumps([v.to_dict() for v in verdicts]))
+        return
+    table = Table("host", "UTC start", "UTC end", "rule", "why", title=f"{tenant}: why (not)")
+    for v in verdicts:
+        rule = v.rule.value if v.rule is not None else "offered"
+        table.add_row(
+            v.host, f"{v.start:%Y-%m-%d %H:%M}", f"{v.end:%Y-%m-%d %H:%M}", rule, escape(v.detail)
+        )
+    out.print(table)

@@ -20,6 +20,7 @@ from ..scheduling import (
     Slot,
     TeamSlot,
     TenantSchedule,
+    Verdict,
     load_zone,
     parse_schedule_file,
 )
@@ -33,12 +34,14 @@ __all__ = [
     "BookingStatus",
     "CustomerIn",
     "CustomerOut",
+    "ExplainOut",
     "HoldOut",
     "IdPath",
     "IdempotencyKey",
     "ScheduleBody",
     "SlotChange",
     "SlotOut",
+    "VerdictOut",
     "check_dates",
     "check_zone",
 ]
@@ -279,6 +282,34 @@ class AvailabilityOut(BaseModel):
         description="What in the tenant's Zoho Calendar settings puts bookings at risk, and "
         "the fix (e.g. a booking calendar Zoho leaves out of free/busy)",
     )
+
+
+class VerdictOut(BaseModel):
+    """One slot (or stretch outside working hours) of one host, and why it is not offered."""
+
+    host: str
+    start: datetime
+    end: datetime
+    rule: str | None = Field(description="The rule that removed it; null: offered")
+    detail: str
+
+    @classmethod
+    def of(cls, verdict: Verdict) -> VerdictOut:
+        """The answer for one verdict."""
+        rule = verdict.rule.value if verdict.rule is not None else None
+        return cls(
+            host=verdict.host,
+            start=verdict.start,
+            end=verdict.end,
+            rule=rule,
+            detail=verdict.detail,
+        )
+
+
+class ExplainOut(BaseModel):
+    """Why (not): a verdict per host and slot, by host then start."""
+
+    verdicts: list[VerdictOut]
 
 
 class TimeOffBody(_Body):

@@ -19,7 +19,7 @@ in the same shape as the token broker's.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -33,19 +33,24 @@ from ._booking_models import (
     BookingCreate,
     BookingOut,
     BookingStatus,
+    ExplainOut,
     HoldOut,
     IdempotencyKey,
     IdPath,
     ScheduleBody,
     SlotChange,
     SlotOut,
+    VerdictOut,
     check_dates,
 )
 from ._errors import not_connected
 from ._state import ServiceState, State
 from ._tenants import TenantAccess
 
-__all__ = ["Bookings", "Connected", "get_booking_service", "router"]
+__all__ = ["MAX_EXPLAIN_DAYS", "Bookings", "Connected", "get_booking_service", "router"]
+
+#: The longest range one explain call may ask about.
+MAX_EXPLAIN_DAYS = 7
 
 
 def get_booking_service(request: Request) -> BookingService:
@@ -189,6 +194,30 @@ async def availability(
         slots=[SlotOut.of(s) for s in slots],
         warnings=[w.message for w in state.calendar_health.warnings(tenant.tenant)],
     )
+
+
+@router.get(
+    "/{tenant}/explain",
+    summary="Why no slot",
+    responses={**_COMMON, **_ZOHO, 422: {"description": "Bad times or duration"}},
+    dependencies=[Calendar],
+)
+async def explain(
+    tenant: TenantAccess,
+    bookings: Bookings,
+    start: Annotated[AwareDatetime, Query(description="From (ISO 8601 with an offset)")],
+    end: Annotated[AwareDatetime, Query(description="To, exclusive; at most 7 days later")],
+    duration: Annotated[
+        int | None, Query(ge=1, le=MAX_MINUTES, description="Minutes (default: the schedule's)")
+    ] = None,
+) -> ExplainOut:
+    """For each host, every slot its working hours would hold in ``[start, end)``: offered
+    (``rule`` null) or the rule that removed it (``working_hours``, ``time_off``, ``busy``,
+    ``buffer``, ``notice``, ``window``, ``daily_limit``, ``weekly_limit``), with the detail."""
+    if not start < end <= start + timedelta(days=MAX_EXPLAIN_DAYS):
+        raise HTTPException(422, f"end: after start and at most {MAX_EXPLAIN_DAYS} days later")
+    verdicts = await bookings.explain(tenant.tenant, start, end, duration=duration)
+    return ExplainOut(verdicts=[VerdictOut.of(v) for v in verdicts])
 
 
 # --- holds -----------------------------------------------------------------------------------
