@@ -113,7 +113,10 @@ async def _push_all(base: str, emu: Any, workdir: str, reset: Any) -> dict[str, 
         "synced": first.created + first.updated,
         "failed": {code: g.count for code, g in first.errors.items()},
     }
-    again = await push(crm, ledger, rows, mapping, bulk_threshold=1_000)
+    # The same rows again, less the 3 Zoho rejected (a failed row is retried by every run,
+    # up to its attempts): nothing changed, so nothing is sent.
+    kept = [r for n, r in enumerate(rows) if n not in (11, 30_011, 59_999)]
+    again = await push(crm, ledger, kept, mapping, bulk_threshold=1_000)
     out["again"] = {"calls": again.api_calls, "unchanged": again.unchanged}
     await ledger.close()
 
@@ -189,7 +192,10 @@ def run_bulk_bench() -> None:
         f"    first push:    {first['seconds']:7.2f} s  {first['credits']:5} credits  "
         f"{first['calls']:5} calls  {first['synced']:,} synced, failed {first['failed']}"
     )
-    print(f"    second push:   {again['calls']} calls, {again['unchanged']:,} unchanged")
+    print(
+        f"    second push:   {again['calls']} calls, {again['unchanged']:,} unchanged "
+        "(the same rows, less the 3 rejected)"
+    )
     print(
         f"    killed in its 2nd job, rerun: {killed['records']:,} records, "
         f"{killed['duplicates']} duplicates ({killed['rerun_jobs']} jobs in all, "

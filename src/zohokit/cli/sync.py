@@ -25,6 +25,7 @@ from zohokit.db import storage_errors
 from zohokit.errors import ZohoError
 from zohokit.settings import Settings
 from zohokit.sync import (
+    DEFAULT_BULK_THRESHOLD,
     DEFAULT_MAX_ATTEMPTS,
     Ledger,
     MappingError,
@@ -228,6 +229,8 @@ def push_command(
                 mirror=mirror and not dry_run,
                 on_progress=advance,
                 dry_run=dry_run,
+                # The file's length is known: a small one goes straight to the records API.
+                bulk_threshold=DEFAULT_BULK_THRESHOLD if total >= DEFAULT_BULK_THRESHOLD else None,
             )
 
     report = _run(tenant, work)
