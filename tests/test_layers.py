@@ -40,7 +40,7 @@ LIBRARY: dict[str, set[str]] = {
     # The outbox sits under everything that emits an event (tokens, sync, bookings, notify).
     "events": {"db", "settings"},
     # Delivery: endpoints' secrets are sealed with the token keys.
-    "webhooks": {"events", "tokens", "db", "settings", "datacenters"},
+    "webhooks": {"events", "jobs", "tokens", "db", "settings", "datacenters"},
     "tokens": {"events", "db", "settings", "datacenters"},
     "http": {"tokens", "events", "db", "settings", "datacenters"},
     "availability": set(),

@@ -4,6 +4,7 @@ says what happened. Time is the test's clock; nothing sleeps."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import random
 from collections.abc import AsyncIterator
@@ -17,7 +18,8 @@ from tests.events.receiver import Received, Receiver
 from tests.fixtures.clock import ManualClock
 from zohokit import Zoho
 from zohokit.tokens import generate_key
-from zohokit.webhooks import DeliveryPolicy, WebhookConfig
+from zohokit.webhooks import DELIVER, DeliveryPolicy, WebhookConfig
+from zohokit.worker import Worker
 
 URL = "http://receiver.test/hooks/zoho"
 OUTAGE = timedelta(minutes=5)
@@ -156,8 +158,6 @@ async def _given_up_then_redelivered(zoho: Zoho, clock: ManualClock, receiver: R
 async def test_two_workers_send_each_event_once_when_the_receiver_is_up(
     db_url: str, clock: ManualClock, receiver: Receiver, zoho: Zoho
 ) -> None:
-    import asyncio
-
     await zoho.webhooks.add(URL)
     ids = [await zoho.emit("crm.record.changed", "acme", {"record_id": str(n)}) for n in range(40)]
     async with _root(db_url, clock, receiver) as other:
@@ -215,3 +215,25 @@ async def test_a_rotated_secret_signs_beside_the_new_one_until_it_expires(
     assert len(only_new.headers["webhook-signature"].split(" ")) == 1
     Webhook(new).verify(only_new.body, only_new.headers)
     assert "whsec" not in repr(await zoho.webhooks.get(endpoint.id))
+
+
+async def test_two_workers_deliver_through_the_job_engine_across_an_outage(
+    db_url: str, clock: ManualClock, receiver: Receiver, zoho: Zoho
+) -> None:
+    back_at = clock() + OUTAGE
+    receiver.answer = lambda _request: 500 if clock() < back_at else 200
+    _, secret = await zoho.webhooks.add(URL)
+    emitted = [await zoho.emit("sync.run.completed", "acme", {"run": n}) for n in range(10)]
+    async with _root(db_url, clock, receiver) as other:
+        workers = [Worker(zoho, kinds=[DELIVER]), Worker(other, kinds=[DELIVER])]
+        for _ in range(7 * 4):  # seven simulated minutes, 15 seconds at a time
+            await asyncio.gather(*(w.run_due() for w in workers))
+            clock.advance(seconds=15)
+    assert sorted(dict.fromkeys(receiver.ids())) == sorted(emitted)
+    for request in receiver.requests:
+        Webhook(secret).verify(request.body, request.headers)
+    assert {d.status for d in await zoho.webhooks.deliveries()} == {"succeeded"}
+    [kind] = [k for k in await zoho.jobs.status() if k.kind == DELIVER]
+    assert kind.last_run is not None
+    assert kind.last_run.outcome == "ok"
+    assert kind.due + kind.scheduled == 1  # it runs again, for the next events

@@ -20,6 +20,7 @@ from . import notifications as notifications_cli
 from . import schedule as schedule_cli
 from . import sync as sync_cli
 from . import tokens as tokens_cli
+from . import webhooks as webhooks_cli
 from . import worker as worker_cli
 from ._console import make_console
 from ._help import plain_help
@@ -46,6 +47,7 @@ app.add_typer(schedule_cli.app, name="schedule")
 app.add_typer(bookings_cli.app, name="bookings")
 app.add_typer(notifications_cli.app, name="notifications")
 app.add_typer(worker_cli.app, name="worker")
+app.add_typer(webhooks_cli.app, name="webhooks")
 app.command("availability")(bookings_cli.availability_command)
 app.command("doctor")(doctor_command)
 app.command("setup")(setup_command)

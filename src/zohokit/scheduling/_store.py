@@ -43,6 +43,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from zohokit.availability import Busy
+from zohokit.scheduling._events import booking_event
 from zohokit.scheduling._leases import SyncLeases, _booking
 from zohokit.scheduling._tables import (
     BOOKING_COLUMNS,
@@ -265,7 +266,9 @@ class BookingStore(SyncLeases):
                 if existing is not None:
                     return existing
             if team is not None:
-                return await self._insert_team(conn, booking, team, now=now, hold_id=hold_id)
+                stored = await self._insert_team(conn, booking, team, now=now, hold_id=hold_id)
+                await booking_event(conn, "booking.created", stored, now)
+                return stored
             own = await self._own_busy(
                 conn,
                 booking.tenant,
@@ -285,6 +288,7 @@ class BookingStore(SyncLeases):
                 await conn.execute(insert(bookings).values(**row_values(booking, self.vault)))
             except IntegrityError as exc:
                 raise DuplicateSlot(str(exc.orig)) from exc
+            await booking_event(conn, "booking.created", booking, now)
         return booking
 
     async def _insert_team(
@@ -359,7 +363,11 @@ class BookingStore(SyncLeases):
                 raise DuplicateSlot(str(exc.orig)) from exc
             if moved.rowcount != 1:
                 return None
-            return await self._get(conn, tenant, booking_id)
+            row = await self._get(conn, tenant, booking_id)
+            assert row is not None
+            before = {"previous_start": current.start_utc.isoformat()}
+            await booking_event(conn, "booking.rescheduled", row, now, **before)
+            return row
 
     async def cancel_booking(
         self,
@@ -374,7 +382,7 @@ class BookingStore(SyncLeases):
         caller unless another worker holds the lease. Returns the row as it is now (unchanged
         if already cancelled), or ``None``."""
         async with self.engine.begin() as conn:
-            await conn.execute(
+            cancelled = await conn.execute(
                 update(bookings)
                 .where(_booking(tenant, booking_id), bookings.c.state == "active")
                 .values(
@@ -393,7 +401,10 @@ class BookingStore(SyncLeases):
                 .where(booking_hosts.c.booking_id == booking_id)
                 .values(active_start=None)
             )
-            return await self._get(conn, tenant, booking_id)
+            row = await self._get(conn, tenant, booking_id)
+            if cancelled.rowcount == 1 and row is not None:  # not when it was cancelled already
+                await booking_event(conn, "booking.cancelled", row, now)
+            return row
 
     async def _one(self, conn: AsyncConnection, tenant: str, where: Any) -> BookingRow | None:
         query = select(*BOOKING_COLUMNS).where(bookings.c.tenant == tenant, where)

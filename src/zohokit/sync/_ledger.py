@@ -44,7 +44,7 @@ from .._clock import Clock, system_clock
 from ..db import create_engine, dialect_insert, tenant_column, upgrade_async, utc_column
 from ._bulkwrite import BulkUpsert
 from ._plan import LedgerState, Status
-from ._report import RunReport
+from ._report import RunReport, emit_run_event
 
 __all__ = ["Cursor", "Ledger", "LedgerEntry", "Outcome", "metadata"]
 
@@ -405,8 +405,11 @@ class Ledger:
     # --- reports -------------------------------------------------------------------------
 
     async def save_run(self, report: RunReport) -> None:
-        """Insert or update a run's report."""
+        """Insert or update a run's report; a finished run's event (``sync.run.completed`` or
+        ``sync.run.failed``) is written to the outbox in the same transaction."""
         async with self.engine.begin() as conn:
+            if report.finished_at is not None and report.status != "planned":
+                await emit_run_event(conn, report, now=self.clock())
             stmt = dialect_insert(conn, sync_runs)
             stmt = stmt.on_conflict_do_update(
                 index_elements=["run_id"],

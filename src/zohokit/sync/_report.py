@@ -17,13 +17,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..events import Session, emit
 from ..http import tally_requests
 
 if TYPE_CHECKING:
     from ..http import RequestTally
     from ._ledger import Ledger
 
-__all__ = ["ErrorGroup", "RunReport", "tracked_run"]
+__all__ = ["ErrorGroup", "RunReport", "emit_run_event", "tracked_run"]
 
 Direction = Literal["push", "pull"]
 #: ``completed_with_errors``: the run went to the end, but some rows failed or were refused;
@@ -147,6 +148,37 @@ class RunReport:
         data.pop("seconds", None)
         errors = {code: ErrorGroup(**group) for code, group in data.pop("errors", {}).items()}
         return cls(**data, errors=errors)
+
+
+#: The counts a run's event carries (the full report stays in ``zohokit sync status``).
+_EVENT_COUNTS = (
+    "rows_read",
+    "created",
+    "updated",
+    "unchanged",
+    "failed",
+    "parked",
+    "invalid",
+    "deleted",
+)
+
+
+async def emit_run_event(session: Session, report: RunReport, *, now: datetime) -> str:
+    """``sync.run.failed`` for a failed run, else ``sync.run.completed``, in ``session``'s
+    transaction (the one that saves the finished report)."""
+    kind = "sync.run.failed" if report.status == "failed" else "sync.run.completed"
+    data: dict[str, Any] = {
+        "run_id": report.run_id,
+        "module": report.module,
+        "direction": report.direction,
+        "status": report.status,
+        "started_at": report.started_at,
+        "finished_at": report.finished_at,
+        **{name: getattr(report, name) for name in _EVENT_COUNTS},
+        "error_codes": sorted(report.errors),
+        "message": report.message,
+    }
+    return await emit(session, kind, report.tenant, data, now=now)
 
 
 @asynccontextmanager

@@ -25,7 +25,7 @@ from ..errors import (
 )
 from . import _metrics as m
 from ._accounts_client import TokenFailure
-from ._core import TokenServiceBase, _validate
+from ._core import TokenServiceBase, _validate, recovered
 from ._crypto import DecryptionError
 from ._decide import failure_error
 from ._models import (
@@ -105,7 +105,7 @@ class TokenAdmin(TokenServiceBase):
                 values["client_secret_enc"] = row.client_secret_enc
             return values
 
-        await self._swap(tenant, provider, grant)
+        await self._swap(tenant, provider, grant, event=lambda r: recovered(r, source))
         self._cache.pop(ctx, None)
         m.emit("token.stored", logging.INFO, tenant, provider, source=source)
         stored = await self.status(tenant, provider)

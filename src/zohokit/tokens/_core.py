@@ -30,7 +30,7 @@ from ._crypto import Cipher
 from ._models import ENC_COLUMNS, AccessToken, TokenStatus, as_datetime, snapshot
 from ._outage import StorageOutage
 from ._policy import RefreshPolicy
-from ._store import TokenRow, TokenStore
+from ._store import RowEvent, TokenRow, TokenStore
 
 __all__ = ["TokenServiceBase"]
 
@@ -188,6 +188,8 @@ class TokenServiceBase:
         tenant: str,
         provider: str,
         change: Callable[[TokenRow | None, float], dict[str, Any] | None],
+        *,
+        event: Callable[[TokenRow], RowEvent | None] | None = None,
     ) -> bool:
         """Apply ``change`` to the row with a compare-and-swap, retrying while peers win.
 
@@ -195,6 +197,8 @@ class TokenServiceBase:
         the values are inserted as a new row; when a peer wrote (or inserted) between the read
         and the write, the row is read again and ``change`` asked again, so the values are
         always computed from the version they replace. Returns whether this call wrote.
+        ``event(row)`` is the outbox event the change of an existing row reports, if any,
+        written with it.
         """
         while True:
             row = await self._store.get(tenant=tenant, provider=provider)
@@ -213,12 +217,23 @@ class TokenServiceBase:
                 expected_version=row.version,
                 values=values,
                 now=as_datetime(now),
+                event=event(row) if event is not None else None,
             ):
                 return True
 
     def _remember(self, token: AccessToken, serve_until: float) -> AccessToken:
         self._cache[(token.tenant, token.provider)] = Cached(token, serve_until)
         return token
+
+
+def recovered(row: TokenRow, via: str) -> RowEvent | None:
+    """``connection.recovered`` when ``row`` was failing (needs re-authorization, or its
+    refreshes failed) and a write ``via`` a refresh, a grant or the environment heals it."""
+    if row.status != "needs_reauth" and not row.failure_count:
+        return None
+    previous = "needs_reauth" if row.status == "needs_reauth" else "failing"
+    data = {"provider": row.provider, "previous_state": previous, "via": via}
+    return "connection.recovered", {**data, "failures": row.failure_count}
 
 
 def _validate(tenant: str, provider: str) -> None:

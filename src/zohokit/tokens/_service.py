@@ -37,7 +37,7 @@ from ..errors import NeedsReauthorization, StorageUnavailable, TokenRefreshFaile
 from . import _metrics as m
 from ._accounts_client import TokenFailure, TokenGrant
 from ._admin import HEALTHY, TokenAdmin
-from ._core import _validate
+from ._core import _validate, recovered
 from ._decide import Refresh, Refuse, Serve, TokenState, decide, failure_error
 from ._models import AccessToken, ZohoCredentials, as_datetime, as_epoch, scope_tuple
 from ._policy import THROTTLE_COOLDOWN_SECONDS, backoff_seconds
@@ -326,6 +326,7 @@ class OAuthTokenService(TokenAdmin):
                 expected_version=row.version,
                 values=values,
                 now=as_datetime(now),
+                event=recovered(row, "refresh"),
             )
         except StorageUnavailable:
             # Zoho minted a valid token but the database went away: serve it rather than
@@ -384,12 +385,14 @@ class OAuthTokenService(TokenAdmin):
                 retry_after=round(wait, 1),
                 failures=failures,
             )
+        reauth = {"provider": provider, "error": failure.error, "failures": failures}
         await self._store.compare_and_swap(
             tenant=tenant,
             provider=provider,
             expected_version=row.version,
             values=values,
             now=as_datetime(now),
+            event=("connection.needs_reauth", reauth) if failure.kind == "permanent" else None,
         )
         latest = await self._store.get(tenant=tenant, provider=provider)
         if latest is not None:
@@ -454,7 +457,7 @@ class OAuthTokenService(TokenAdmin):
                 "expires_at": None,
             }
 
-        if await self._swap(tenant, provider, reseeded):
+        if await self._swap(tenant, provider, reseeded, event=lambda r: recovered(r, "env")):
             m.emit("token.reseeded", logging.INFO, tenant, provider, source="env")
         latest = await self._store.get(tenant=tenant, provider=provider)
         return latest or row

@@ -37,8 +37,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.expression import Executable
 
 from ..db import Timeouts, UTCDateTime, bounded
+from ..events import emit
 
 T = TypeVar("T")
+#: An outbox event (type, data) a write reports: ``connection.needs_reauth``, ...
+RowEvent = tuple[str, Mapping[str, Any]]
 
 __all__ = ["TokenRow", "TokenStore", "metadata", "oauth_tokens"]
 
@@ -226,29 +229,42 @@ class TokenStore:
         expected_version: int,
         values: Mapping[str, Any],
         now: datetime,
+        event: RowEvent | None = None,
     ) -> bool:
         """Write ``values`` only if the row is still at ``expected_version``; bumps the version.
 
-        ``False`` means a peer wrote first: re-read and use what they wrote.
+        ``False`` means a peer wrote first: re-read and use what they wrote. ``event`` (type,
+        data) is written to the outbox in the same transaction, only when this call wrote.
         """
         stmt = (
             update(oauth_tokens)
             .where(_key(tenant, provider), oauth_tokens.c.version == expected_version)
             .values(**values, version=expected_version + 1, updated_at=now)
         )
-        return await self._execute(stmt, tenant, provider) == 1
+        return await self._execute(stmt, tenant, provider, event=event, now=now) == 1
 
     async def delete(self, *, tenant: str, provider: str) -> bool:
         """Remove the row; ``True`` if there was one."""
         stmt = oauth_tokens.delete().where(_key(tenant, provider))
         return await self._execute(stmt, tenant, provider) > 0
 
-    async def _execute(self, stmt: Executable, tenant: str, provider: str) -> int:
-        """Run one write in its own transaction; the number of rows it changed."""
+    async def _execute(
+        self,
+        stmt: Executable,
+        tenant: str,
+        provider: str,
+        *,
+        event: RowEvent | None = None,
+        now: datetime | None = None,
+    ) -> int:
+        """Run one write in its own transaction; the number of rows it changed. With an
+        ``event``, a write of exactly one row also writes the event (same transaction)."""
 
         async def work() -> int:
             async with self.engine.begin() as conn:
                 result = await conn.execute(stmt)
+                if event is not None and result.rowcount == 1:
+                    await emit(conn, event[0], tenant, event[1], now=now)
             return int(result.rowcount)
 
         return await self._bounded(work(), tenant, provider)

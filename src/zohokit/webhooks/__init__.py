@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from ._deliver import DeliveryRound, WebhookSender
 from ._errors import DeliveryNotFound, EndpointNotFound, EndpointRefused, WebhookError
+from ._job import DELIVER, deliver_job, register
 from ._models import Attempt, Delivery, DeliveryStatus, Endpoint
 from ._policy import DeliveryPolicy, is_success, next_attempt_at
 from ._service import ROTATION_OVERLAP, WebhookConfig, Webhooks
@@ -27,6 +28,7 @@ from ._tables import webhook_attempts, webhook_deliveries, webhook_endpoints
 from ._urls import Resolver, check_url, system_resolver
 
 __all__ = [
+    "DELIVER",
     "ROTATION_OVERLAP",
     "Attempt",
     "Delivery",
@@ -44,9 +46,11 @@ __all__ = [
     "WebhookSender",
     "Webhooks",
     "check_url",
+    "deliver_job",
     "generate_secret",
     "is_success",
     "next_attempt_at",
+    "register",
     "sign",
     "signed_headers",
     "system_resolver",

@@ -28,3 +28,6 @@ def install(jobs: Jobs) -> None:
     from ..notifications import register as notifications
 
     notifications(jobs)
+    from ..webhooks import register as webhooks
+
+    webhooks(jobs)
