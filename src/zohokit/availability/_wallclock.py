@@ -72,7 +72,8 @@ def _wall_seconds(naive: dt.datetime) -> int:
 
 
 def _offset_at(zone: ZoneInfo, utc_seconds: int) -> int:
-    offset = from_epoch(utc_seconds).astimezone(zone).utcoffset()
+    # fromtimestamp is one C call; the engine asks this for every block of every date.
+    offset = dt.datetime.fromtimestamp(utc_seconds, zone).utcoffset()
     assert offset is not None
     return int(offset.total_seconds())
 
@@ -120,8 +121,9 @@ def _wall_range_to_utc(
     s, e = _wall_seconds(wall_start), _wall_seconds(wall_end)
     # The instant of a wall reading lies between "reading minus the largest offset" and
     # "reading minus the smallest"; fold=0/1 give the offsets in force around each end.
+    # (timestamp() of a whole-second reading is exact: the instant in epoch seconds.)
     guesses = [
-        _wall_seconds(w.replace(fold=f, tzinfo=zone).astimezone(UTC).replace(tzinfo=None))
+        math.floor(w.replace(fold=f, tzinfo=zone).timestamp())
         for w in (wall_start, wall_end)
         for f in (0, 1)
     ]
