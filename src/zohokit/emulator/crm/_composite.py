@@ -32,7 +32,7 @@ from starlette.responses import Response
 from .._core import zoho_json
 from .._durable import all_or_nothing
 from .._errors import ApiError, invalid_url
-from ._params import Handlers, json_body, version_of
+from ._params import Handlers, items_of, json_body, version_of
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -62,19 +62,7 @@ class CompositeHandlers(Handlers):
         if not version.since(3):
             raise invalid_url()
         body = await json_body(request)
-        subs = body.get("__composite_requests")
-        if not isinstance(subs, list) or not subs:
-            raise ApiError(
-                "MANDATORY_NOT_FOUND",
-                "required field not found",
-                details={"api_name": "__composite_requests", "json_path": "$.__composite_requests"},
-            )
-        if len(subs) > MAX_SUB_REQUESTS:
-            raise ApiError(
-                "LIMIT_EXCEEDED",
-                "limit exceeded",
-                details={"limit": MAX_SUB_REQUESTS, "json_path": "$.__composite_requests"},
-            )
+        subs = items_of(body, "__composite_requests", MAX_SUB_REQUESTS)
         rollback = body.get("rollback_on_fail") is True
         flag = "parallel_execution" if version.since(5) else "concurrent_execution"
         if rollback and body.get(flag) is True:

@@ -191,6 +191,23 @@ def project(rec: Record, fields: list[str] | None) -> dict[str, Any]:
     return out
 
 
+def items_of(body: dict[str, Any], key: str, limit: int) -> list[Any]:
+    """The non-empty list at ``body[key]`` (at most ``limit`` items), or the error Zoho
+    answers: ``MANDATORY_NOT_FOUND`` without one, ``LIMIT_EXCEEDED`` past the limit."""
+    items = body.get(key)
+    if not isinstance(items, list) or not items:
+        raise ApiError(
+            "MANDATORY_NOT_FOUND",
+            "required field not found",
+            details={"api_name": key, "json_path": f"$.{key}"},
+        )
+    if len(items) > limit:
+        raise ApiError(
+            "LIMIT_EXCEEDED", "limit exceeded", details={"limit": limit, "json_path": f"$.{key}"}
+        )
+    return items
+
+
 async def json_body(request: Request) -> dict[str, Any]:
     """The request's JSON object, whatever its Content-Type says."""
     raw = await request.body()

@@ -52,7 +52,7 @@ from starlette.responses import Response
 from .._core import iso, zoho_json
 from .._errors import ApiError
 from .._hosts import host_allowed
-from ._params import Handlers, json_body
+from ._params import Handlers, items_of, json_body
 from ._versions import VERSIONS
 
 if TYPE_CHECKING:
@@ -309,20 +309,7 @@ class WatchHandlers(Handlers):
             return self.listing(request)
         if request.method == "DELETE":
             return self.disable(request)
-        body = await json_body(request)
-        items = body.get("watch")
-        if not isinstance(items, list) or not items:
-            raise ApiError(
-                "MANDATORY_NOT_FOUND",
-                "required field not found",
-                details={"api_name": "watch", "json_path": "$.watch"},
-            )
-        if len(items) > MAX_WATCH:
-            raise ApiError(
-                "LIMIT_EXCEEDED",
-                "the number of channels is over the limit",
-                details={"limit": MAX_WATCH},
-            )
+        items = items_of(await json_body(request), "watch", MAX_WATCH)
         version = request.path_params.get("version") or "v8"
         mode = {"POST": "enable", "PUT": "replace", "PATCH": "patch"}[request.method]
         results = [self._one(version, mode, raw, n) for n, raw in enumerate(items)]
