@@ -84,3 +84,30 @@ def test_the_bulk_read_and_bulk_write_example_runs(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "2999 written; MANDATORY_NOT_FOUND {'api_name': 'Last_Name'}" in done.stdout
     assert "600 leads with 40 employees or more" in done.stdout
+
+
+def test_the_webhooks_example_delivers_and_verifies(tmp_path: Path) -> None:
+    script = tmp_path / "webhooks_example.py"
+    script.write_text(runnable_block("webhooks.md"))
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "2 delivered, 0 to retry" in done.stdout
+    assert "['booking.created', 'sync.run.failed']" in done.stdout
+
+
+def test_every_event_type_has_an_example_payload_in_the_webhooks_guide() -> None:
+    import json
+
+    from zohokit.events import EVENT_TYPES
+
+    text = (DOCS / "webhooks.md").read_text()
+    examples = {}
+    for block in re.findall(r"```json\n(.*?)```", text, re.S):
+        event = json.loads(block)
+        examples[event["type"]] = event
+    assert set(examples) == set(EVENT_TYPES)
+    for event in examples.values():
+        assert set(event) == {"id", "type", "tenant", "timestamp", "data"}
+        assert event["id"].startswith("msg_")

@@ -31,6 +31,7 @@ from . import (
     _manage,
     _notifications,
     _tenants,
+    _webhooks,
 )
 from ._auth import ApiKeyring, ApiPrincipal, LoginSigner
 from ._errors import install_error_handlers
@@ -169,6 +170,7 @@ def create_app(
         _manage,
         _notifications,
         _bulk,
+        _webhooks,
     ):
         app.include_router(module.router)
 

@@ -29,6 +29,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import scheduling as booking
+from .. import webhooks
 from ..availability import FreeBusyUnavailable, InvalidSchedule
 from ..errors import (
     ConfigurationError,
@@ -52,6 +53,8 @@ _REFUSALS: tuple[tuple[tuple[type[ZohoError], ...], int], ...] = (
     ((booking.HoldExpired,), 410),
     ((booking.HoldNotFound, booking.BookingNotFound, booking.ScheduleNotFound), 404),
     ((booking.SlotNotOffered, booking.IdempotencyConflict, InvalidSchedule), 422),
+    ((webhooks.EndpointNotFound, webhooks.DeliveryNotFound), 404),
+    ((webhooks.EndpointRefused,), 422),
 )
 
 log = logging.getLogger("zohokit.server")

@@ -87,6 +87,8 @@ class WebhookSender:
         await check_url(url, allow_private=self.allow_private, resolve=self.resolve)
         async with self._client.stream("POST", url, content=body, headers=headers) as answer:
             read = 0
+            if answer.is_stream_consumed:  # a transport that hands over a whole answer
+                return answer.status_code
             async for chunk in answer.aiter_raw():
                 read += len(chunk)
                 if read >= self.policy.max_response:
