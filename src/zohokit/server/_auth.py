@@ -87,6 +87,9 @@ class ApiKeyring:
 
     def __init__(self, keys: list[tuple[str | None, str]]) -> None:
         self._entries = [(_digest(key), tenant) for tenant, key in keys]
+        #: Principals of digests that matched before, so a key's next request skips the
+        #: comparisons; it holds no key, and only configured ones (bounded by their number).
+        self._matched: dict[bytes, Principal] = {}
 
     @classmethod
     def from_spec(cls, spec: str | None) -> ApiKeyring:
@@ -108,14 +111,21 @@ class ApiKeyring:
         )
 
     def authenticate(self, presented: str | None) -> Principal | None:
-        """The principal for ``presented``, or ``None``. Every digest is compared."""
+        """The principal for ``presented``, or ``None``. A key not seen valid before is
+        compared with every digest; a valid one's principal is kept by its digest (what a
+        lookup could tell, that the key is valid, the answer tells anyway)."""
         if not presented:
             return None
         digest = _digest(presented)
+        known = self._matched.get(digest)
+        if known is not None:
+            return known
         found: Principal | None = None
         for stored, tenant in self._entries:
             if hmac.compare_digest(stored, digest) and found is None:
                 found = Principal(tenant, digest.hex()[:12])
+        if found is not None:
+            self._matched[digest] = found
         return found
 
 

@@ -10,7 +10,7 @@ import jinja2
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .._clock import Clock, system_clock
+from .._clock import Clock, epoch, system_clock
 from .._zoho import Zoho
 from ..calendar import CalendarHealth
 from ..emulator import Emulator
@@ -55,9 +55,13 @@ class ServiceState:
         self.broker_checked.pop((tenant, provider), None)
         self.broker_answers.pop((tenant, provider), None)
 
+    def __post_init__(self) -> None:
+        # time.time itself for the system clock: the broker reads it on every call.
+        self._seconds = epoch(self.clock)
+
     def epoch(self) -> float:
         """Now, on :attr:`clock`, as epoch seconds (what the service's tables store)."""
-        return self.clock().timestamp()
+        return self._seconds()
 
     @property
     def engine(self) -> AsyncEngine:
