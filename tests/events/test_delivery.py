@@ -17,6 +17,7 @@ from standardwebhooks import Webhook
 from tests.events.receiver import Received, Receiver
 from tests.fixtures.clock import ManualClock
 from zohokit import Zoho
+from zohokit.events import read_events
 from zohokit.tokens import generate_key
 from zohokit.webhooks import DELIVER, DeliveryPolicy, WebhookConfig
 from zohokit.worker import Worker
@@ -237,3 +238,22 @@ async def test_two_workers_deliver_through_the_job_engine_across_an_outage(
     assert kind.last_run is not None
     assert kind.last_run.outcome == "ok"
     assert kind.due + kind.scheduled == 1  # it runs again, for the next events
+
+
+async def test_finished_deliveries_are_forgotten_after_30_days_pending_ones_kept(
+    zoho: Zoho, clock: ManualClock, receiver: Receiver
+) -> None:
+    done_endpoint, _ = await zoho.webhooks.add(URL, event_types=["booking.created"])
+    await zoho.emit("booking.created", "acme", {"booking_id": "b1"})
+    await zoho.webhooks.run_due()
+    receiver.answer = lambda _request: 500
+    failing, _ = await zoho.webhooks.add(URL, event_types=["sync.run.failed"])
+    await zoho.emit("sync.run.failed", "acme", {"run_id": "r1"})
+    await zoho.webhooks.run_due()
+    clock.advance(days=31)
+    assert await zoho.webhooks.prune() == 1
+    assert await zoho.webhooks.deliveries(endpoint_id=done_endpoint.id) == []
+    [kept] = await zoho.webhooks.deliveries(endpoint_id=failing.id)
+    assert kept.status == "pending"
+    assert [e.type for e in await read_events(zoho.engine)] == ["sync.run.failed"]
+    assert len(await zoho.webhooks.attempts(kept.id)) == 1

@@ -4,7 +4,8 @@ One recurring job (key ``all``): each run fans new outbox events out to the endp
 sends every delivery due, then asks to run again when the next retry is due, and at the
 latest :data:`IDLE` later (new events wait at most that long). The engine runs it on one
 worker at a time; the deliveries' own leases would keep two runs apart anyway. Every worker
-makes sure the job exists as it starts.
+makes sure the job exists as it starts. ``webhooks.prune`` (key ``all``, daily) forgets
+finished deliveries, their log and their events after 30 days.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from typing import Any
 from ..jobs import JobContext, Jobs
 from ._service import Webhooks
 
-__all__ = ["DELIVER", "IDLE", "deliver_job", "register"]
+__all__ = ["DELIVER", "IDLE", "PRUNE", "deliver_job", "prune_job", "register"]
 
 DELIVER = "webhooks.deliver"
+PRUNE = "webhooks.prune"
 #: The longest an event waits for its first attempt when the worker is running.
 IDLE = timedelta(seconds=2)
 
@@ -29,8 +31,16 @@ async def deliver_job(ctx: JobContext[Any]) -> datetime:
     return await webhooks.next_round_at(done, idle=IDLE)
 
 
+async def prune_job(ctx: JobContext[Any]) -> datetime:
+    """Forget finished deliveries older than 30 days; run again a day later."""
+    webhooks: Webhooks = ctx.zoho.webhooks
+    await webhooks.prune()
+    return ctx.now + timedelta(days=1)
+
+
 async def _ensure(zoho: Any) -> None:
     await zoho.jobs.schedule(DELIVER, "all", zoho.clock(), if_absent=True)
+    await zoho.jobs.schedule(PRUNE, "all", zoho.clock() + timedelta(hours=1), if_absent=True)
 
 
 def register(jobs: Jobs) -> None:
@@ -43,4 +53,7 @@ def register(jobs: Jobs) -> None:
         timeout=None,
         description="sends outbox events to webhook endpoints, retrying for 24 hours",
         on_start=_ensure,
+    )
+    jobs.register(
+        PRUNE, prune_job, description="forgets finished webhook deliveries after 30 days, daily"
     )

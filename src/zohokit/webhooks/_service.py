@@ -23,10 +23,12 @@ from ._signing import InvalidSecret, generate_secret, secret_bytes
 from ._store import WebhookStore
 from ._urls import Resolver, check_url, system_resolver
 
-__all__ = ["ROTATION_OVERLAP", "WebhookConfig", "Webhooks"]
+__all__ = ["KEEP", "ROTATION_OVERLAP", "WebhookConfig", "Webhooks"]
 
 #: How long a rotated-out secret keeps signing beside the new one, by default.
 ROTATION_OVERLAP = timedelta(hours=24)
+#: How long finished deliveries, their log and their events are kept.
+KEEP = timedelta(days=30)
 #: The statuses a delivery can have.
 STATUSES = ("pending", "succeeded", "failed")
 _TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
@@ -191,6 +193,11 @@ class Webhooks:
         await self.get(endpoint_id)
         failed = await self.store.deliveries(endpoint_id=endpoint_id, status="failed", limit=limit)
         return [await self.redeliver(d.id) for d in failed]
+
+    async def prune(self, *, keep: timedelta = KEEP) -> int:
+        """Forget finished deliveries (and their log and events) older than ``keep``;
+        returns the deliveries removed. The worker runs it daily (``webhooks.prune``)."""
+        return await self.store.prune(before=self.clock() - keep)
 
     async def run_due(self) -> DeliveryRound:
         """One delivery round: fan new events out to endpoints, send what is due."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -91,7 +91,7 @@ class Claimed:
     delivery: Delivery
     event: Event
     url: str
-    secrets: tuple[str, ...]
+    secrets: tuple[str, ...] = field(repr=False)
 
 
 class WebhookStore:
@@ -420,6 +420,19 @@ class WebhookStore:
                 )
                 for r in await conn.execute(query)
             ]
+
+    async def prune(self, *, before: datetime) -> int:
+        """Forget what finished before ``before``: succeeded and given-up deliveries with
+        their log, and events whose deliveries are all gone (never one still pending).
+        Returns the deliveries removed."""
+        done = and_(D.status.in_(("succeeded", "failed")), D.updated_at < before)
+        async with self.engine.begin() as conn:
+            old = select(D.id).where(done).scalar_subquery()
+            await conn.execute(delete(webhook_attempts).where(A.delivery_id.in_(old)))
+            removed = await conn.execute(delete(webhook_deliveries).where(done))
+            waiting = select(D.event_id).where(D.event_id == V.id).exists()
+            await conn.execute(delete(outbox_events).where(V.dispatched_at < before, ~waiting))
+        return int(removed.rowcount)
 
     async def redeliver(self, delivery_id: str, *, now: datetime) -> bool:
         """Send a delivery again from now, whatever its status: a new round of retries."""
