@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from standardwebhooks import Webhook
 
 from tests.events.receiver import Received, Receiver
@@ -126,11 +128,18 @@ async def test_a_receiver_down_for_five_minutes_gets_every_event_once_signed(
 
 
 async def test_a_receiver_down_for_a_day_is_given_up_on_after_24_hours_then_redelivered(
-    db_url: str, clock: ManualClock, receiver: Receiver
+    db_url: str, clock: ManualClock, receiver: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
     receiver.answer = lambda _request: 503
+    given_up = REGISTRY.get_sample_value("zohokit_webhook_attempts_total", {"outcome": "failed"})
     async with _root(db_url, clock, receiver, cap=DeliveryPolicy().cap) as zoho:
-        await _given_up_then_redelivered(zoho, clock, receiver)
+        with caplog.at_level(logging.WARNING, logger="zohokit.webhooks"):
+            await _given_up_then_redelivered(zoho, clock, receiver)
+    after = REGISTRY.get_sample_value("zohokit_webhook_attempts_total", {"outcome": "failed"})
+    assert (after or 0) - (given_up or 0) == 1
+    [line] = [r.getMessage() for r in caplog.records if "webhook.gave_up" in r.getMessage()]
+    assert "error=HTTP 503" in line
+    assert "whsec_" not in caplog.text
 
 
 async def _given_up_then_redelivered(zoho: Zoho, clock: ManualClock, receiver: Receiver) -> None:

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
 
 import httpx
+from prometheus_client import Counter, Histogram
 
 from .._clock import Clock
 from ._errors import EndpointRefused
@@ -27,7 +29,19 @@ from ._urls import Resolver, check_url
 
 __all__ = ["DeliveryRound", "WebhookSender"]
 
+log = logging.getLogger("zohokit.webhooks")
+
 USER_AGENT = "zohokit-webhooks/0.1"
+#: Attempts by outcome: ``succeeded``, ``retrying`` (failed, tried again later), ``failed``
+#: (the last one: given up). Labelled by outcome only: endpoints are many, tenants more.
+ATTEMPTS = Counter(
+    "zohokit_webhook_attempts_total", "Webhook delivery attempts by outcome.", ["outcome"]
+)
+ATTEMPT_SECONDS = Histogram(
+    "zohokit_webhook_attempt_seconds",
+    "How long webhook delivery attempts took (a timeout counts in full).",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
 #: Due deliveries claimed per batch of a round.
 CLAIM_BATCH = 100
 
@@ -146,12 +160,20 @@ class WebhookSender:
             next_attempt_at=retry_at,
             succeeded=succeeded,
         )
-        if succeeded:
-            tally.succeeded += 1
-        elif retry_at is not None:
-            tally.retrying += 1
-        else:
-            tally.failed += 1
+        outcome = "succeeded" if succeeded else "retrying" if retry_at else "failed"
+        setattr(tally, outcome, getattr(tally, outcome) + 1)
+        ATTEMPTS.labels(outcome).inc()
+        ATTEMPT_SECONDS.observe(duration_ms / 1000)
+        if outcome == "failed":
+            d = claimed.delivery
+            log.warning(
+                "webhook.gave_up delivery=%s endpoint=%s event=%s attempts=%d error=%s",
+                d.id,
+                d.endpoint_id,
+                d.event_id,
+                d.attempts + 1,
+                error,
+            )
 
     async def run_due(self) -> DeliveryRound:
         """Fan out new events, then send every delivery due now, ``concurrency`` at once."""
