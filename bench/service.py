@@ -23,6 +23,8 @@ Run: ``.venv/bin/python bench/service.py [--seconds 5] [--concurrency 8] [--roun
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import os
 import re
 import subprocess
@@ -30,8 +32,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
+import uvicorn
+from fastapi import FastAPI, Header
+from starlette.types import ASGIApp, Message
 
 from zohokit.settings import Settings
 
@@ -94,17 +100,80 @@ def start(data_dir: Path, *, budget: bool = True) -> tuple[subprocess.Popen[str]
     return proc, url, key
 
 
-BARE_APP = """
-import sys, uvicorn
-from fastapi import FastAPI, Header
-app = FastAPI()
-@app.get("/api/tenants/{tenant}/tokens/{provider}")
-async def token(tenant: str, provider: str, x_api_key: str = Header()):
-    return {"access_token": "1000.x.y", "api_domain": "https://www.zohoapis.com",
-            "expires_at": "2030-01-01T00:00:00+00:00"}
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
-            access_log=False, backlog=2048)
-"""
+def bare_app() -> FastAPI:
+    """The peer: a bare FastAPI app serving the broker's route with a constant answer."""
+    app = FastAPI()
+
+    @app.get("/api/tenants/{tenant}/tokens/{provider}")
+    async def token(tenant: str, provider: str, x_api_key: str = Header()) -> dict[str, str]:
+        return {
+            "access_token": "1000.x.y",
+            "api_domain": "https://www.zohoapis.com",
+            "expires_at": "2030-01-01T00:00:00+00:00",
+        }
+
+    return app
+
+
+async def _cpu_per_request(app: ASGIApp, path: str, key: str, count: int) -> float:
+    """CPU seconds per request of ``app`` answering ``GET path`` ``count`` times in this
+    process (no sockets, no client: only the app's own work)."""
+    scope: dict[str, Any] = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1:8000"), (b"x-api-key", key.encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    statuses: set[int] = set()
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            statuses.add(message["status"])
+
+    started = time.process_time()
+    for _ in range(count):
+        await app(dict(scope), receive, send)
+    if statuses != {200}:
+        raise SystemExit(f"in process: unexpected answers {statuses}")
+    return (time.process_time() - started) / count
+
+
+async def in_process(folder: Path, path: str, rounds: int, count: int) -> dict[str, float]:
+    """The least CPU per request over ``rounds`` alternating rounds, in this process, of the
+    peer and of the broker's app with the budget on and off."""
+    from zohokit.server import create_app
+    from zohokit.server._sandbox import build_sandbox
+
+    apps: dict[str, tuple[ASGIApp, str]] = {PEER: (bare_app(), "key")}
+    async with contextlib.AsyncExitStack() as stack:
+        for name, budget in ((ON, "true"), (OFF, "false")):
+            os.environ["ZOHOKIT_BUDGET"] = budget
+            box = build_sandbox(folder / name.rsplit(" ", 1)[-1], "http://127.0.0.1:8000")
+            app = create_app(
+                box.settings, transport=box.transport, emulator=box.emulator, setup=box.setup
+            )
+            await stack.enter_async_context(app.router.lifespan_context(app))
+            apps[name] = (app, box.api_key)
+        os.environ.pop("ZOHOKIT_BUDGET", None)
+        best: dict[str, float] = {}
+        for app, key in apps.values():
+            await _cpu_per_request(app, path, key, 50)  # the refresh, warm caches
+        for _ in range(rounds):
+            for name, (app, key) in apps.items():
+                seconds = await _cpu_per_request(app, path, key, count)
+                best[name] = min(best.get(name, seconds), seconds)
+    return best
 
 
 PEER = "bare FastAPI, same route (peer)"
@@ -119,14 +188,26 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--bare-peer", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.bare_peer:
+        uvicorn.run(
+            bare_app(),
+            host="127.0.0.1",
+            port=args.bare_peer,
+            log_level="warning",
+            access_log=False,
+            backlog=2048,
+        )
+        return
     path = "/api/tenants/demo/tokens/zoho_crm"
     with tempfile.TemporaryDirectory() as tmp:
         on, on_url, on_key = start(Path(tmp) / "on", budget=True)
         off, off_url, off_key = start(Path(tmp) / "off", budget=False)
         bare_port = free_port()
         bare = start_process(
-            [sys.executable, "-c", BARE_APP, str(bare_port)], f"http://127.0.0.1:{bare_port}/docs"
+            [sys.executable, __file__, "--bare-peer", str(bare_port)],
+            f"http://127.0.0.1:{bare_port}/docs",
         )
         targets = {
             PEER: (f"http://127.0.0.1:{bare_port}{path}", {"X-API-Key": on_key}, bare.pid),
@@ -156,6 +237,7 @@ def main() -> None:
                             percentile(latencies, 0.99),
                         )
             refreshes = httpx.get(f"{on_url}/_emulator/stats").json()["token_refresh_requests"]
+            alone = asyncio.run(in_process(Path(tmp) / "in-process", path, 12, 500))
         finally:
             for p in (on, off, bare):
                 p.terminate()
@@ -184,6 +266,10 @@ def main() -> None:
         f"{cpu[ON] / cpu[OFF]:.2f}x the CPU per request  (target <= 1.10x){note}"
     )
     print(f"refreshes at Zoho for the whole run (budget on): {refreshes}")
+    print("in process, no sockets (the app's own CPU per request, least of 12 alternating rounds):")
+    for name, seconds in alone.items():
+        print(f"  {name:34} {seconds * 1e6:6.1f} us  {alone[PEER] / seconds:5.2f}x the peer")
+    print(f"  budget on / off: {alone[ON] / alone[OFF]:.2f}x the CPU per request")
 
 
 if __name__ == "__main__":

@@ -26,9 +26,9 @@ After it:
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import Message, Receive, Scope, Send
 
@@ -62,7 +62,22 @@ _KEYED_PATHS = frozenset({"/metrics", "/openapi.json"})
 _ADMIN_LOGIN = "/admin/login"
 
 
-def _has_body(headers: Headers) -> bool:
+#: The request headers the guard reads (ASGI servers hand header names lower-cased).
+_READ = frozenset({b"authorization", b"x-api-key", b"content-length", b"transfer-encoding"})
+
+
+def _read_headers(scope: Scope) -> dict[str, str]:
+    """The headers the guard needs, in one pass over the request's (the first of each
+    name wins, as ``Headers.get`` would have it); the cookie only for an admin form post."""
+    wanted = _READ | {b"cookie"} if scope["method"] == "POST" else _READ
+    found: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        if name in wanted:
+            found.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+    return found
+
+
+def _has_body(headers: Mapping[str, str]) -> bool:
     length = headers.get("content-length")
     return "transfer-encoding" in headers or (length is not None and length.strip() != "0")
 
@@ -74,17 +89,21 @@ class RequestGuard(HTTPMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Refuse the request, or pass it on within the limit and with the headers."""
         state: ServiceState = scope["app"].state.zohokit
-        headers = Headers(scope=scope)
+        headers = _read_headers(scope)
         refusal = await self._refusal(state, scope, headers)
+        has_body = _has_body(headers)
         if refusal is not None:
             status, message, extra = refusal
-            await _answer(send, status, message, extra, close=_has_body(headers))
+            await _answer(send, status, message, extra, close=has_body)
             return
-        limit = state.settings.zohokit_max_body_bytes
-        await self.app(scope, _limited(receive, limit), _with_headers(send))
+        if has_body:
+            receive = _limited(receive, state.settings.zohokit_max_body_bytes)
+        # A request with neither Content-Length nor Transfer-Encoding has no body (RFC 9112
+        # section 6.3): nothing to count.
+        await self.app(scope, receive, _with_headers(send))
 
     async def _refusal(
-        self, state: ServiceState, scope: Scope, headers: Headers
+        self, state: ServiceState, scope: Scope, headers: Mapping[str, str]
     ) -> tuple[int, str, list[tuple[bytes, bytes]]] | None:
         """Why this request is answered before the app runs, or ``None``."""
         path: str = scope["path"]
@@ -134,7 +153,7 @@ def _with_headers(send: Send) -> Send:
 
     async def send_with_headers(message: Message) -> None:
         if message["type"] == "http.response.start":
-            raw: list[tuple[bytes, bytes]] = list(message.get("headers", []))
+            raw: list[tuple[bytes, bytes]] = message.get("headers", [])
             names = {name.lower() for name, _ in raw}
             extra = [h for h in _ALWAYS if h[0] not in names]
             ctype = next((v for n, v in raw if n.lower() == b"content-type"), b"")
