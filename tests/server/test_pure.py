@@ -10,6 +10,7 @@ import pytest
 from zohokit.datacenters import accounts_server_allowed
 from zohokit.server import ApiKeyring, parse_api_keys
 from zohokit.server._connect import authorization_url
+from zohokit.server._metrics import HttpTally
 from zohokit.server._models import connection_state
 from zohokit.tokens import TokenStatus
 
@@ -120,3 +121,22 @@ def test_authorization_url_asks_for_offline_access_and_consent() -> None:
 )
 def test_accounts_server_allow_list(candidate: str, override: str | None, allowed: bool) -> None:
     assert accounts_server_allowed(candidate, override) is allowed
+
+
+def test_the_http_tally_counts_answers_and_fills_cumulative_buckets() -> None:
+    tally = HttpTally()
+    for seconds in (0.0004, 0.003, 0.003, 7.0):
+        tally.add("GET", "/api/tenants/{tenant}", "200", seconds)
+    tally.add("POST", "/api/tenants", "201", 0.02)
+    counted, timed = tally.collect()
+    requests = {tuple(s.labels.values()): s.value for s in counted.samples if "_total" in s.name}
+    assert requests == {
+        ("GET", "/api/tenants/{tenant}", "200"): 4,
+        ("POST", "/api/tenants", "201"): 1,
+    }
+    buckets = {
+        s.labels["le"]: s.value
+        for s in timed.samples
+        if s.name.endswith("_bucket") and s.labels["route"] == "/api/tenants/{tenant}"
+    }
+    assert (buckets["0.001"], buckets["0.005"], buckets["2.5"], buckets["+Inf"]) == (1, 3, 3, 4)
