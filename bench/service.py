@@ -104,8 +104,10 @@ def bare_app() -> FastAPI:
     """The peer: a bare FastAPI app serving the broker's route with a constant answer."""
     app = FastAPI()
 
+    # No return annotation, as the peer always was: FastAPI then encodes the dict itself
+    # rather than through a response model.
     @app.get("/api/tenants/{tenant}/tokens/{provider}")
-    async def token(tenant: str, provider: str, x_api_key: str = Header()) -> dict[str, str]:
+    async def token(tenant: str, provider: str, x_api_key: str = Header()):
         return {
             "access_token": "1000.x.y",
             "api_domain": "https://www.zohoapis.com",
