@@ -141,8 +141,12 @@ class Attempt:
         self._sent_at: float | None = None
         self._span: Any = None
 
-    def sent(self) -> None:
-        """The attempt goes to Zoho now (its wait for a slot is over): start the clock."""
+    def sent(self, credits: int | None = None) -> None:
+        """The attempt goes to Zoho now (its wait for a slot is over): start the clock.
+        ``credits`` is what the budget's admission charged it, when it knows better than
+        the published write rate."""
+        if credits is not None:
+            self.credits = credits
         self._sent_at = time.perf_counter()
         tracer = self._observer.tracer
         if tracer is not None:
@@ -177,6 +181,10 @@ class Attempt:
     def _close(
         self, status: str, code: str | None, request_id: str | None, http_status: int | None
     ) -> None:
+        if self._sent_at is None:
+            # Refused before it left (the budget's admission, a cancellation while it
+            # waited for a slot): not a Zoho call; the budget counts its own refusals.
+            return
         provider, operation, tenant = self._labels
         REQUESTS.labels(provider, operation, status, tenant).inc()
         CREDITS.labels(provider, operation, tenant).inc(self.credits)
@@ -186,10 +194,8 @@ class Attempt:
         if http_status is None or http_status >= 400 or code is not None:
             label = status if http_status is None else error_code_label(code)
             ERRORS.labels(provider, operation, label, tenant).inc()
-        seconds = None
-        if self._sent_at is not None:
-            seconds = time.perf_counter() - self._sent_at
-            SECONDS.labels(provider, operation, tenant).observe(seconds)
+        seconds = time.perf_counter() - self._sent_at
+        SECONDS.labels(provider, operation, tenant).observe(seconds)
         if self._span is not None:
             self._end_span(status, label, request_id, http_status)
         if CALLS_LOGGER.isEnabledFor(logging.INFO):
@@ -208,10 +214,8 @@ class Attempt:
             span.set_status(_trace.Status(_trace.StatusCode.ERROR, status))
         span.end()
 
-    def _log(
-        self, status: str, code: str | None, request_id: str | None, seconds: float | None
-    ) -> None:
-        duration_ms = round(seconds * 1000, 2) if seconds is not None else None
+    def _log(self, status: str, code: str | None, request_id: str | None, seconds: float) -> None:
+        duration_ms = round(seconds * 1000, 2)
         CALLS_LOGGER.info(
             "zoho %s %s %s %s in %s ms tenant=%s attempt=%d request_id=%s",
             self.provider,
