@@ -409,7 +409,9 @@ class Ledger:
         ``sync.run.failed``) is written to the outbox in the same transaction."""
         async with self.engine.begin() as conn:
             if report.finished_at is not None and report.status != "planned":
-                await emit_run_event(conn, report, now=self.clock())
+                # The event's time is the run's end, already read from the clock.
+                ended = datetime.fromisoformat(report.finished_at)
+                await emit_run_event(conn, report, now=ended)
             stmt = dialect_insert(conn, sync_runs)
             stmt = stmt.on_conflict_do_update(
                 index_elements=["run_id"],
