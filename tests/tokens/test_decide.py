@@ -78,7 +78,41 @@ def test_outside_a_cooldown_a_row_is_served_when_fresh_and_refreshed_otherwise(
     decision = decide(row, NOW, failed, POLICY)
     usable = row.access_token is not None and row.access_token != failed
     fresh = usable and POLICY.is_fresh(row.expires_at, NOW, row.tenant, row.provider)
-    assert isinstance(decision, Serve if fresh else Refresh)
+    valid = usable and POLICY.is_usable(row.expires_at, NOW, safety=5.0)
+    if fresh:
+        assert isinstance(decision, Serve)
+        assert not decision.refresh
+    elif valid:
+        # Past its moment but valid: refreshed by one caller, served to the others, and
+        # asked about again within a lease.
+        assert isinstance(decision, Serve)
+        assert decision.refresh
+        assert decision.serve_until <= NOW + POLICY.lease
+    else:
+        assert isinstance(decision, Refresh)
+
+
+@given(states("active"), st.none() | tokens)
+def test_a_background_refresh_is_asked_for_only_outside_a_cooldown(
+    row: TokenState, failed: str | None
+) -> None:
+    decision = decide(row, NOW, failed, POLICY)
+    if isinstance(decision, Serve) and decision.refresh:
+        assert row.cooldown_until is None or row.cooldown_until <= NOW
+        assert not POLICY.is_fresh(row.expires_at, NOW, row.tenant, row.provider)
+
+
+@given(
+    st.text(min_size=1, max_size=20),
+    st.sampled_from(["zoho_crm", "zoho_calendar"]),
+    st.floats(min_value=0, max_value=4e9),
+)
+def test_the_worker_refreshes_before_any_caller_would(
+    tenant: str, provider: str, expires: float
+) -> None:
+    ahead = POLICY.ahead_at(expires, tenant, provider)
+    assert ahead <= POLICY.refresh_at(expires, tenant, provider)
+    assert expires - ahead <= POLICY.margin + POLICY.jitter + POLICY.ahead + 1e-6
 
 
 @given(states("needs_reauth"), st.none() | tokens)

@@ -427,6 +427,16 @@ class JobStore:
 
         return await self._bounded(work())
 
+    async def keys(self, kind: str) -> set[str]:
+        """The keys of every job of ``kind`` (scheduled, running or failed)."""
+
+        async def work() -> set[str]:
+            async with self.engine.connect() as conn:
+                rows = await conn.execute(select(jobs.c.key).where(jobs.c.kind == kind))
+                return {r[0] for r in rows}
+
+        return await self._bounded(work())
+
     async def cancel(self, kind: str, key: str) -> bool:
         """Remove job ``key`` of ``kind`` (a run in progress finishes); ``True`` if it was there."""
         return await self._write(delete(jobs).where(jobs.c.kind == kind, jobs.c.key == key)) > 0

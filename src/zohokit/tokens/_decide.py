@@ -3,7 +3,9 @@
 :func:`decide` looks at what the database holds for one (tenant, provider), the time, the
 token a caller just saw fail (a 401), and the :class:`RefreshPolicy`, and returns one of
 
-* :class:`Serve` - the stored token may be used, and cached until ``serve_until``;
+* :class:`Serve` - the stored token may be used, and cached until ``serve_until``; with
+  ``refresh`` set it is past its refresh moment but still valid: refresh it, and meanwhile
+  serve it to every caller that is not the refresher (none waits on Zoho for a valid token);
 * :class:`Refresh` - nothing may be served: take the lease and ask Zoho;
 * :class:`Refuse` - the row forbids asking Zoho now (re-authorization needed, revoked, or a
   cooldown with no usable token); ``error`` is what to raise.
@@ -67,10 +69,15 @@ class TokenState:
 
 @dataclass(frozen=True, slots=True)
 class Serve:
-    """Use ``token``; callers may reuse it without asking again until ``serve_until``."""
+    """Use ``token``; callers may reuse it without asking again until ``serve_until``.
+
+    ``refresh``: the token is past its refresh moment (still valid): one caller refreshes
+    it under the lease; the others are served this token instead of waiting.
+    """
 
     token: str = field(repr=False)
     serve_until: float
+    refresh: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,13 +120,22 @@ def decide(
         assert expires is not None  # is_fresh says so
         return Serve(token, policy.refresh_at(expires, tenant, provider))
     cooldown = row.cooldown_until
-    if cooldown is None or cooldown <= now:
-        return Refresh()
-    if (
+    usable = (
         token is not None
         and expires is not None
         and policy.is_usable(expires, now, safety=USABLE_SAFETY_SECONDS)
-    ):
+    )
+    if cooldown is None or cooldown <= now:
+        if not usable:
+            return Refresh()
+        assert token is not None
+        assert expires is not None
+        # Valid, past its moment: served while one refresh runs; looked at again after a
+        # lease (by then the refresh is done, or failed and set a cooldown).
+        return Serve(token, min(now + policy.lease, expires - USABLE_SAFETY_SECONDS), True)
+    if usable:
+        assert token is not None
+        assert expires is not None
         # Cooling down, but the token still works: serve it, and look again when either the
         # cooldown ends or the token is about to run out.
         return Serve(token, min(cooldown, expires - USABLE_SAFETY_SECONDS))

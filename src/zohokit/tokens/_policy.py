@@ -24,14 +24,14 @@ BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 300.0
 
 
-def jitter_fraction(tenant: str, provider: str) -> float:
+def jitter_fraction(tenant: str, provider: str, salt: str = "") -> float:
     """A stable number in [0, 1) per (tenant, provider).
 
     Stable, so every process of the fleet agrees on when a tenant's token is due (they then
     meet at the lease instead of refreshing one after the other); different per tenant, so a
     thousand tenants seeded at once do not all refresh in the same second.
     """
-    digest = hashlib.sha256(f"{tenant}\x00{provider}".encode()).digest()
+    digest = hashlib.sha256(f"{tenant}\x00{provider}{salt}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
@@ -60,18 +60,24 @@ class RefreshPolicy:
     """How early tokens are refreshed and how long a refresh may take.
 
     ``margin`` seconds before expiry plus up to ``jitter`` seconds (per tenant) a token counts
-    as due. ``lease`` bounds how long one process may hold a tenant's refresh; ``timeout``
-    bounds each accounts call and is kept below the lease so a live holder never outlives it.
+    as due. The worker refreshes earlier still (:meth:`ahead_at`): at a stable point per
+    tenant spread over ``ahead`` seconds before the earliest caller's moment, so a fleet's
+    refreshes are spread out and callers find a fresh token. ``lease`` bounds how long one
+    process may hold a tenant's refresh; ``timeout`` bounds each accounts call and is kept
+    below the lease so a live holder never outlives it.
     """
 
     margin: float = 300.0
     jitter: float = 120.0
     lease: float = 15.0
     timeout: float = 10.0
+    ahead: float = 600.0
 
     def __post_init__(self) -> None:
         if self.lease <= 0 or self.timeout <= 0:
             raise ValueError("lease and timeout must be positive")
+        if self.ahead < 0:
+            raise ValueError("ahead must not be negative")
         if self.timeout >= self.lease:
             raise ValueError(
                 f"the refresh timeout ({self.timeout}s) must be shorter than the lease "
@@ -81,6 +87,12 @@ class RefreshPolicy:
     def refresh_at(self, expires_at: float, tenant: str, provider: str) -> float:
         """The moment a token expiring at ``expires_at`` becomes due for refresh."""
         return expires_at - self.margin - self.jitter * jitter_fraction(tenant, provider)
+
+    def ahead_at(self, expires_at: float, tenant: str, provider: str) -> float:
+        """When the worker refreshes a token expiring at ``expires_at``: never later than any
+        caller's :meth:`refresh_at`, and spread per tenant over ``ahead`` seconds."""
+        spread = self.ahead * jitter_fraction(tenant, provider, "\x00ahead")
+        return expires_at - self.margin - self.jitter - spread
 
     def is_fresh(self, expires_at: float | None, now: float, tenant: str, provider: str) -> bool:
         """Whether a token can be served without refreshing."""

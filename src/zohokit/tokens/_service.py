@@ -18,9 +18,11 @@ The protocol (``ARCHITECTURE.md``, "The token protocol"), as :meth:`get_token` r
    that keeps the refresh token; failures set ``needs_reauth`` or a cooldown;
 8. :meth:`invalidate` handles a 401: it refreshes only if the row still holds the failed token.
 
-This module is the I/O shell around that decision; the admin operations are in
-:mod:`._admin`, the shared state in :mod:`._core`, what it remembers while the database is
-away in :mod:`._outage`.
+A valid token past its moment is served at once to every caller while one refresh runs
+(in this process or a peer), so only the refresher waits on Zoho; the worker's
+``tokens.refresh_ahead`` job (:meth:`~OAuthTokenService.refresh_ahead`) refreshes before any
+caller's moment. This is the I/O shell; admin operations are in :mod:`._admin`, seeding in
+:mod:`._seeding`, shared state in :mod:`._core`, outages in :mod:`._outage`.
 """
 
 from __future__ import annotations
@@ -29,18 +31,32 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from ..datacenters import by_accounts_server
 from ..db import within
-from ..errors import NeedsReauthorization, StorageUnavailable, TokenRefreshFailed, TokenRevoked
+from ..errors import (
+    NeedsReauthorization,
+    StorageUnavailable,
+    TokenRefreshFailed,
+    TokenRevoked,
+)
 from . import _metrics as m
 from ._accounts_client import TokenFailure, TokenGrant
 from ._admin import HEALTHY, TokenAdmin
 from ._core import _validate, recovered
-from ._decide import Refresh, Refuse, Serve, TokenState, decide, failure_error
+from ._decide import (
+    USABLE_SAFETY_SECONDS,
+    Refresh,
+    Refuse,
+    Serve,
+    TokenState,
+    decide,
+    failure_error,
+)
 from ._models import AccessToken, ZohoCredentials, as_datetime, as_epoch, scope_tuple
 from ._policy import THROTTLE_COOLDOWN_SECONDS, backoff_seconds
+from ._seeding import EnvSeeding
 from ._store import TokenRow
 
 __all__ = ["OAuthTokenService"]
@@ -48,7 +64,7 @@ __all__ = ["OAuthTokenService"]
 Credentials = ZohoCredentials | Mapping[str, Any] | None
 
 
-class OAuthTokenService(TokenAdmin):
+class OAuthTokenService(TokenAdmin, EnvSeeding):
     """Zoho access tokens for many tenants, stored encrypted in a database.
 
     A :class:`zohokit.Zoho` root builds one (``zoho.tokens``; ``Zoho.from_settings`` reads
@@ -86,9 +102,16 @@ class OAuthTokenService(TokenAdmin):
         (with ``retry_after``) when no valid token can be served right now.
         """
         _validate(tenant, provider)
-        hit = self._cache.get((tenant, provider))
-        if hit is not None and self._clock() < hit.serve_until:
-            return hit.token
+        key = (tenant, provider)
+        hit = self._cache.get(key)
+        if hit is not None:
+            now = self._clock()
+            if now < hit.serve_until:
+                return hit.token
+            if self._lock(key).locked() and self.policy.is_usable(
+                hit.token.expires_at.timestamp(), now, safety=USABLE_SAFETY_SECONDS
+            ):
+                return hit.token  # this process is refreshing it: the valid token meanwhile
         return await self._answer(tenant, provider, ZohoCredentials.coerce(credentials), None)
 
     async def invalidate(
@@ -222,7 +245,11 @@ class OAuthTokenService(TokenAdmin):
                     tenant=tenant,
                     provider=provider,
                 )
-            # A peer holds the lease: wait for its token instead of calling Zoho.
+            # A peer holds the lease: serve the still-valid token while it refreshes, or wait
+            # for its token instead of calling Zoho.
+            valid = self._serve(row, self._clock(), failed_token, stale_ok=True)
+            if valid is not None:
+                return valid
             await asyncio.sleep(self._poll * (0.5 + self._rng.random()))
             polled = await self._store.get(tenant=tenant, provider=provider)
             if polled is None:
@@ -237,16 +264,78 @@ class OAuthTokenService(TokenAdmin):
             # (TokenStore.try_lease), and peers get it when it expires.
             m.emit("token.lease_orphaned", logging.WARNING, tenant, provider)
 
-    def _serve(self, row: TokenRow, now: float, failed_token: str | None) -> AccessToken | None:
+    def _serve(
+        self,
+        row: TokenRow,
+        now: float,
+        failed_token: str | None,
+        *,
+        stale_ok: bool = False,
+    ) -> AccessToken | None:
         """The row's token (cached) if :func:`decide` serves it, ``None`` when a refresh is
-        needed; raises what :func:`decide` refuses with."""
+        needed; raises what :func:`decide` refuses with. A valid token past its moment counts
+        as needing the refresh, unless ``stale_ok`` (someone else is refreshing it)."""
         state = TokenState.of(row, self._decrypt(row, "access_token_enc"))
         decision = decide(state, now, failed_token, self.policy)
         if isinstance(decision, Refuse):
             raise decision.error
         if isinstance(decision, Refresh):
             return None
+        if decision.refresh and not stale_ok:
+            return None
         return self._remember(self._access(row, decision), decision.serve_until)
+
+    async def _refresh_leased(
+        self, tenant: str, provider: str, creds: ZohoCredentials | None, seen_version: int | None
+    ) -> AccessToken | None:
+        """Refresh under the fleet-wide lease if the row still needs it: past its moment, or
+        (``seen_version``) still the version the worker looked at. ``None`` when a peer holds
+        the lease (its refresh is the one that runs)."""
+        now = self._clock()
+        leased = await self._store.try_lease(
+            tenant=tenant,
+            provider=provider,
+            owner=self._owner,
+            now=as_datetime(now),
+            until=as_datetime(now + self.policy.lease),
+        )
+        if not leased:
+            return None
+        try:
+            fresh = await self._store.get(tenant=tenant, provider=provider)
+            if fresh is None:
+                return None
+            if seen_version is None or fresh.version != seen_version:
+                served = self._serve(fresh, self._clock(), None)
+                if served is not None:
+                    return served  # a peer refreshed meanwhile
+            return await self._refresh(fresh, creds, None)
+        finally:
+            await self._release(tenant, provider)
+
+    async def refresh_ahead(self, tenant: str, provider: str) -> datetime | None:
+        """The worker's refresh: a new token if this one reached its ``ahead_at`` moment,
+        under the lease, respecting cooldowns. Returns when to look again, or ``None`` when
+        there is nothing to keep alive (no row, needs_reauth, revoked, no refresh token);
+        raises what the refresh raises (the failure is on the row; the job retries)."""
+        _validate(tenant, provider)
+        await self._ensure_ready()
+        row = await self._store.get(tenant=tenant, provider=provider)
+        if row is None or row.status != "active" or row.refresh_token_enc is None:
+            return None
+        now = self._clock()
+        # Compared as stored (whole microseconds): a moment that rounds to now is due now.
+        expires = as_epoch(row.expires_at)
+        if expires is not None and row.access_token_enc is not None:
+            moment = as_datetime(self.policy.ahead_at(expires, tenant, provider))
+            if as_datetime(now) < moment:
+                return moment
+        if row.cooldown_until is not None and row.cooldown_until > as_datetime(now):
+            return row.cooldown_until
+        token = await self._refresh_leased(tenant, provider, None, row.version)
+        if token is None:
+            return as_datetime(now + self.policy.lease)
+        return as_datetime(self.policy.ahead_at(token.expires_at.timestamp(), tenant, provider))
 
     @staticmethod
     def _access(row: TokenRow, served: Serve) -> AccessToken:
@@ -402,62 +491,3 @@ class OAuthTokenService(TokenAdmin):
         cooldown = as_epoch(values.get("cooldown_until"))
         retry_after = max(0.0, cooldown - now) if cooldown is not None else None
         raise failure_error(failure, tenant=tenant, provider=provider, retry_after=retry_after)
-
-    # --- the environment fallback ---------------------------------------------------------
-
-    async def _seed(self, tenant: str, provider: str, creds: ZohoCredentials | None) -> TokenRow:
-        merged = self._credentials.for_seed(creds, tenant, provider)
-        ctx = (tenant, provider)
-        dc = by_accounts_server(self._default_accounts_url)
-        inserted = await self._store.insert(
-            {
-                "tenant": tenant,
-                "provider": provider,
-                "client_id": merged.client_id,
-                "client_secret_enc": self._enc(merged.client_secret, *ctx, "client_secret_enc"),
-                "refresh_token_enc": self._enc(merged.refresh_token, *ctx, "refresh_token_enc"),
-                "accounts_server": self._default_accounts_url,
-                "data_center": dc.code if dc else None,
-                "source": "env",
-                "status": "active",
-            },
-            now=as_datetime(self._clock()),
-        )
-        if inserted:
-            m.emit("token.seeded", logging.INFO, tenant, provider, source="env")
-        row = await self._store.get(tenant=tenant, provider=provider)
-        assert row is not None
-        return row
-
-    async def _maybe_reseed(self, row: TokenRow, creds: ZohoCredentials | None) -> TokenRow:
-        """An env-seeded row that needs re-authorization comes back to life when the
-        environment (or the call) now carries a different refresh token."""
-        if row.source != "env" or row.status != "needs_reauth":
-            return row
-        tenant, provider = row.tenant, row.provider
-        merged = self._credentials.for_seed(creds, tenant, provider, require=False)
-
-        def reseeded(current: TokenRow | None, _now: float) -> dict[str, Any] | None:
-            if current is None or current.source != "env" or current.status != "needs_reauth":
-                return None
-            if not merged.refresh_token or merged.refresh_token == self._decrypt(
-                current, "refresh_token_enc"
-            ):
-                return None
-            ctx = (tenant, provider)
-            return {
-                **HEALTHY,
-                "failure_count": current.failure_count,
-                "refresh_token_enc": self._enc(merged.refresh_token, *ctx, "refresh_token_enc"),
-                "client_id": merged.client_id or current.client_id,
-                "client_secret_enc": self._enc(merged.client_secret, *ctx, "client_secret_enc")
-                if merged.client_secret
-                else current.client_secret_enc,
-                "access_token_enc": None,
-                "expires_at": None,
-            }
-
-        if await self._swap(tenant, provider, reseeded, event=lambda r: recovered(r, "env")):
-            m.emit("token.reseeded", logging.INFO, tenant, provider, source="env")
-        latest = await self._store.get(tenant=tenant, provider=provider)
-        return latest or row

@@ -20,11 +20,13 @@ def install(jobs: Jobs) -> None:
     """Register zohokit's own job kinds on ``jobs`` (once: a second call does nothing)."""
     from ._housekeeping import PRUNE_RUNS
     from ._housekeeping import register as housekeeping
+    from ._refresh import register as refresh
 
     if PRUNE_RUNS in jobs.kinds:
         return
 
     housekeeping(jobs)
+    refresh(jobs)
     from ..notifications import register as notifications
 
     notifications(jobs)
