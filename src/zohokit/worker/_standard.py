@@ -18,6 +18,7 @@ __all__ = ["install"]
 
 def install(jobs: Jobs) -> None:
     """Register zohokit's own job kinds on ``jobs`` (once: a second call does nothing)."""
+    from ._bookings import register as bookings
     from ._housekeeping import PRUNE_RUNS
     from ._housekeeping import register as housekeeping
     from ._refresh import register as refresh
@@ -27,6 +28,7 @@ def install(jobs: Jobs) -> None:
 
     housekeeping(jobs)
     refresh(jobs)
+    bookings(jobs)
     from ..notifications import register as notifications
 
     notifications(jobs)
