@@ -274,6 +274,7 @@ class Zoho:
             refresh_policy=RefreshPolicy(
                 margin=settings.zohokit_token_margin_seconds,
                 jitter=settings.zohokit_token_jitter_seconds,
+                ahead=settings.zohokit_token_ahead_seconds,
                 lease=settings.zohokit_lease_seconds,
                 timeout=settings.zohokit_refresh_timeout_seconds,
             ),

@@ -187,6 +187,8 @@ class Settings(LogSettings):
     #: Refresh this long before expiry, plus a per-tenant jitter of up to ``jitter`` seconds.
     zohokit_token_margin_seconds: float = 300.0
     zohokit_token_jitter_seconds: float = 120.0
+    #: How far before the callers' moment the worker refreshes, spread per tenant.
+    zohokit_token_ahead_seconds: float = 600.0
     #: How long a refresh lease is held at most; a dead holder loses it after this.
     zohokit_lease_seconds: float = 15.0
     #: Timeout of each call to the accounts server; kept below the lease.
