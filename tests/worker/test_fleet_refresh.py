@@ -171,7 +171,7 @@ async def test_two_hundred_tenants_stay_fresh_for_three_hours_through_a_sigkill(
             dead: set[str] = set()
             held: dict[str, datetime] = {}
             end = start.timestamp() + HOURS * 3600
-            deadline = time.monotonic() + 240
+            deadline = time.monotonic() + 420
             while True:
                 assert time.monotonic() < deadline, "the fleet did not keep up"
                 now = clock()
@@ -187,9 +187,11 @@ async def test_two_hundred_tenants_stay_fresh_for_three_hours_through_a_sigkill(
                     continue
                 if now.timestamp() >= end:
                     break
+                # One step of the clock, or straight to the next moment when nothing is due
+                # before it (the hours between waves of refreshes).
                 target = now.timestamp() + STEP
                 if next_moment is not None:
-                    target = min(target, max(next_moment.timestamp(), now.timestamp() + 0.5))
+                    target = max(target, next_moment.timestamp())
                 step = min(target, end) - now.timestamp()
                 emu.clock.advance(step)
                 offset_file.write_text(repr(emu.clock.offset))
