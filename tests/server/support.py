@@ -10,6 +10,8 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
@@ -21,7 +23,8 @@ from pydantic import SecretStr
 
 from tests.fixtures.clock import ManualClock
 from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET
-from zohokit.server import ServerSettings
+from zohokit.server import ServerSettings, create_app
+from zohokit.server._sandbox import Sandbox, build_sandbox
 from zohokit.tokens import generate_key
 
 GLOBAL_KEY = "global-key-0123456789abcdef"
@@ -174,3 +177,15 @@ def start_serve(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
         proc.kill()
         raise AssertionError(f"zohokit serve said {line!r}: {proc.communicate()[1]}")
     return proc, found.group(0)
+
+
+@contextmanager
+def sandbox_served(tmp_path: Path) -> Iterator[tuple[Sandbox, ServiceThread]]:
+    """The sandbox (service, in-process emulator, demo tenant) served over loopback."""
+    sock = free_socket()
+    host, port = sock.getsockname()[:2]
+    box = build_sandbox(tmp_path / "sandbox", f"http://{host}:{port}")
+    app = create_app(box.settings, transport=box.transport, emulator=box.emulator, setup=box.setup)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with ServiceThread(app, sock) as service:
+        yield box, service

@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.server.support import ARTIFACTS, CHROMIUM, FLAGS, ServiceThread, free_socket
-from zohokit.server import create_app
-from zohokit.server._sandbox import build_sandbox
+from tests.server.support import ARTIFACTS, CHROMIUM, FLAGS, sandbox_served
 
 pytestmark = pytest.mark.slow
 
@@ -20,12 +18,7 @@ def test_login_connect_new_tenant_and_see_it_healthy(tmp_path: Path) -> None:
         pytest.skip("chromium not installed: apt-get install chromium")
     from playwright.sync_api import sync_playwright
 
-    sock = free_socket()
-    host, port = sock.getsockname()[:2]
-    box = build_sandbox(tmp_path / "sandbox", f"http://{host}:{port}")
-    app = create_app(box.settings, transport=box.transport, emulator=box.emulator, setup=box.setup)
-    ARTIFACTS.mkdir(exist_ok=True)
-    with ServiceThread(app, sock) as service, sync_playwright() as pw:
+    with sandbox_served(tmp_path) as (box, service), sync_playwright() as pw:
         browser = pw.chromium.launch_persistent_context(
             str(tmp_path / "profile"), executable_path=CHROMIUM, args=FLAGS, headless=True
         )

@@ -27,6 +27,7 @@ from . import (
     _broker,
     _bulk,
     _connect,
+    _docs,
     _health,
     _manage,
     _notifications,
@@ -171,6 +172,7 @@ def create_app(
         _notifications,
         _bulk,
         _webhooks,
+        _docs,
     ):
         app.include_router(module.router)
 
