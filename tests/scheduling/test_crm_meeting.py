@@ -67,3 +67,24 @@ async def test_a_lead_is_linked_through_what_id(
     assert meeting["What_Id"]["id"] == booking.crm_record_id
     assert meeting.get("Who_Id") is None
     assert meeting["Participants"][0]["type"] == "lead"
+
+
+async def test_a_meeting_whose_answer_was_lost_is_not_made_twice(
+    async_service: BookingService, emulator: Emulator
+) -> None:
+    # Zoho stores the meeting, then the answer is lost; the retry finds it by its marker.
+    emulator.faults.configure(
+        {
+            "rules": [
+                {"route": "/crm/v8/Events", "methods": ["POST"], "error_rate": 1, "when": "after"}
+            ]
+        }
+    )
+    booking = await async_service.confirm(TENANT, start=at(11), customer=ANN)
+    assert booking.status == "pending"
+    assert len(meetings(emulator)) == 1
+    emulator.faults.configure({"rules": []})
+    [done] = await async_service.retry_pending()
+    assert done.status == "complete"
+    (meeting,) = meetings(emulator)
+    assert meeting["id"] == done.crm_meeting_id

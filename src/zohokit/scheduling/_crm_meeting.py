@@ -40,7 +40,7 @@ def meeting_record(row: BookingRow, module: str, record_id: str) -> dict[str, An
         "Event_Title": row.title,
         "Start_DateTime": row.start_utc.isoformat(timespec="seconds"),
         "End_DateTime": row.end_utc.isoformat(timespec="seconds"),
-        "Description": f"Booking {row.id} with {customer.name} <{customer.email}>",
+        "Description": _description(row, customer),
         "Participants": participants,
     }
     if module == "Contacts":
@@ -51,14 +51,36 @@ def meeting_record(row: BookingRow, module: str, record_id: str) -> dict[str, An
     return record
 
 
+def _description(row: BookingRow, customer: Customer) -> str:
+    return f"{_marker(row)} with {customer.name} <{customer.email}>"
+
+
+def _marker(row: BookingRow) -> str:
+    return f"Booking {row.id}"
+
+
+async def _find(crm: ZohoCRMService, row: BookingRow) -> str | None:
+    """The meeting an earlier attempt created (its answer may have been lost), by the
+    description it starts with."""
+    criteria = f"(Description:starts_with:{_marker(row)})"
+    async for found in crm.search_records(MEETINGS_MODULE, criteria, fields=["Description"]):
+        if str(found.get("Description") or "").startswith(_marker(row) + " "):
+            return str(found["id"])
+    return None
+
+
 async def sync_meeting(
     crm: ZohoCRMService, row: BookingRow, module: str, record_id: str | None
 ) -> str | None:
     """Make the booking's meeting match it; returns the meeting id (``None`` once deleted).
 
-    Raises the record's error (``RecordError``) when Zoho refuses the write.
+    A booking whose earlier attempt failed (``attempts``) is looked up before a meeting is
+    created, so an insert whose answer was lost is not made twice. Raises the record's error
+    (``RecordError``) when Zoho refuses the write.
     """
     meeting = row.crm_meeting_id
+    if meeting is None and row.attempts:
+        meeting = await _find(crm, row)
     if row.state == "cancelled":
         if meeting is not None:
             (result,) = await crm.delete_records(MEETINGS_MODULE, [meeting])
