@@ -146,7 +146,9 @@ class Zoho:
     ``metrics_tenant_label`` puts the tenant on every Zoho call metric and
     ``tracer_provider`` (OpenTelemetry, with the ``otel`` extra) receives a span per call
     (:class:`zohokit.http.CallObserver`);
-    ``webhooks`` shapes webhook delivery (:class:`zohokit.webhooks.WebhookConfig`).
+    ``webhooks`` shapes webhook delivery (:class:`zohokit.webhooks.WebhookConfig`);
+    ``public_url`` is where ``zohokit serve`` answers (``ZOHOKIT_PUBLIC_URL``): the booking
+    events' manage links start with it.
     """
 
     def __init__(
@@ -174,6 +176,7 @@ class Zoho:
         metrics_tenant_label: bool = False,
         tracer_provider: Any = None,
         webhooks: WebhookConfig | None = None,
+        public_url: str | None = None,
     ) -> None:
         if database_url is None and engine is None:
             raise ConfigurationError(
@@ -219,6 +222,8 @@ class Zoho:
         self.clock = clock
         self._poll_interval = poll_interval
         self._db_timeouts = db_timeouts or _db.Timeouts()
+        #: Where ``zohokit serve`` answers: the booking events' manage links start with it.
+        self.public_url = public_url
         self.observer = CallObserver(
             tenant_label=metrics_tenant_label, tracer_provider=tracer_provider
         )
@@ -282,6 +287,7 @@ class Zoho:
             transport=transport,
             clock=clock,
             db_timeouts=_db.Timeouts.from_settings(settings),
+            public_url=settings.zohokit_public_url,
             metrics_tenant_label=settings.zohokit_metrics_tenant_label,
             webhooks=webhooks,
         )
@@ -414,6 +420,7 @@ class Zoho:
                 crm_for=lambda tenant: self.crm(tenant),
                 clock=self.clock,
                 calendar_health=self.calendar_health,
+                public_url=self.public_url,
             )
         return self._bookings
 

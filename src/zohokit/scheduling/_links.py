@@ -18,15 +18,17 @@ import base64
 import binascii
 import hmac
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from zohokit.scheduling._errors import BookingError
 from zohokit.scheduling._models import Booking
+from zohokit.scheduling._tables import BookingRow
 from zohokit.tokens import Cipher
 
-__all__ = ["ACTIONS", "LinkClaims", "LinkExpired", "LinkInvalid", "ManageLinks"]
+__all__ = ["ACTIONS", "LinkClaims", "LinkExpired", "LinkInvalid", "ManageLinks", "event_extra"]
 
 Action = Literal["cancel", "reschedule"]
 ACTIONS: tuple[Action, ...] = ("cancel", "reschedule")
@@ -102,9 +104,30 @@ class ManageLinks:
     def for_booking(self, base_url: str, booking: Booking) -> dict[str, str]:
         """A booking's manage links under ``base_url`` (the service's public URL), by action
         (``{"cancel": ..., "reschedule": ...}``), valid until the booking starts."""
+        return self.links(base_url, booking.tenant, booking.id, booking.start)
+
+    def links(
+        self, base_url: str, tenant: str, booking_id: str, expires_at: datetime
+    ) -> dict[str, str]:
+        """The manage links of one booking under ``base_url`` (``""``: paths only)."""
         base = base_url.rstrip("/")
         return {
-            action: f"{base}/manage/"
-            + self.token(booking.tenant, booking.id, action, booking.start)
+            action: f"{base}/manage/{self.token(tenant, booking_id, action, expires_at)}"
             for action in ACTIONS
         }
+
+
+def event_extra(
+    links: ManageLinks, public_url: str | None
+) -> Callable[[str, BookingRow], dict[str, Any]]:
+    """What a booking's events add to their data: the hosts, and (but for
+    ``booking.cancelled``) the manage links under ``public_url`` (``None``: as paths)."""
+
+    def extra(type_: str, row: BookingRow) -> dict[str, Any]:
+        added: dict[str, Any] = {"hosts": [h["id"] for h in row.hosts or []]}
+        if type_ != "booking.cancelled":
+            base = public_url or ""
+            added["manage_links"] = links.links(base, row.tenant, row.id, row.start_utc)
+        return added
+
+    return extra

@@ -58,7 +58,7 @@ from zohokit.scheduling._errors import (
     ScheduleNotFound,
     SlotTaken,
 )
-from zohokit.scheduling._links import ManageLinks
+from zohokit.scheduling._links import ManageLinks, event_extra
 from zohokit.scheduling._models import Booking, CrmMapping, Customer, Hold
 from zohokit.scheduling._store import (
     BookingRow,
@@ -112,6 +112,7 @@ class BookingService:
         lease: timedelta = timedelta(minutes=2),
         clock: Clock = system_clock,
         calendar_health: CalendarHealth | None = None,
+        public_url: str | None = None,
     ) -> None:
         self.store = BookingStore(engine, CustomerVault(cipher))  # customers sealed
         self.customers = Customers(engine, self.store.vault)  # by e-mail; re-sealing
@@ -126,6 +127,8 @@ class BookingService:
         self.zoho_busy = ZohoBusy(calendar_for, self.store)
         #: Signs and checks the customers' manage links (:meth:`ManageLinks.for_booking`).
         self.links = ManageLinks(cipher)
+        # Booking events carry the manage links under public_url (ZOHOKIT_PUBLIC_URL).
+        self.store.event_extra = event_extra(self.links, public_url)
         self.writer = ZohoWriter(
             self.store,
             calendar_for=calendar_for,

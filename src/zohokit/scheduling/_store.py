@@ -106,6 +106,13 @@ class BookingStore(SyncLeases):
 
     def __init__(self, engine: AsyncEngine, vault: CustomerVault) -> None:
         self.engine, self.vault = engine, vault
+        #: Keys the booking flow adds to a booking's events (its hosts, manage links).
+        self.event_extra: Callable[[str, BookingRow], dict[str, Any]] = lambda _t, _r: {}
+
+    async def _event(
+        self, conn: AsyncConnection, type_: str, row: BookingRow, now: datetime, **extra: Any
+    ) -> None:
+        await booking_event(conn, type_, row, now, **self.event_extra(type_, row), **extra)
 
     # --- schedules --------------------------------------------------------------------------
 
@@ -267,7 +274,7 @@ class BookingStore(SyncLeases):
                     return existing
             if team is not None:
                 stored = await self._insert_team(conn, booking, team, now=now, hold_id=hold_id)
-                await booking_event(conn, "booking.created", stored, now)
+                await self._event(conn, "booking.created", stored, now)
                 return stored
             own = await self._own_busy(
                 conn,
@@ -288,7 +295,7 @@ class BookingStore(SyncLeases):
                 await conn.execute(insert(bookings).values(**row_values(booking, self.vault)))
             except IntegrityError as exc:
                 raise DuplicateSlot(str(exc.orig)) from exc
-            await booking_event(conn, "booking.created", booking, now)
+            await self._event(conn, "booking.created", booking, now)
         return booking
 
     async def _insert_team(
@@ -366,7 +373,7 @@ class BookingStore(SyncLeases):
             row = await self._get(conn, tenant, booking_id)
             assert row is not None
             before = {"previous_start": current.start_utc.isoformat()}
-            await booking_event(conn, "booking.rescheduled", row, now, **before)
+            await self._event(conn, "booking.rescheduled", row, now, **before)
             return row
 
     async def cancel_booking(
@@ -403,7 +410,7 @@ class BookingStore(SyncLeases):
             )
             row = await self._get(conn, tenant, booking_id)
             if cancelled.rowcount == 1 and row is not None:  # not when it was cancelled already
-                await booking_event(conn, "booking.cancelled", row, now)
+                await self._event(conn, "booking.cancelled", row, now)
             return row
 
     async def _one(self, conn: AsyncConnection, tenant: str, where: Any) -> BookingRow | None:
