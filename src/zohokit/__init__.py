@@ -33,6 +33,7 @@ from .crm import CoqlResult, Criteria, RecordResult, ZohoCRMService, where
 from .errors import (
     AuthenticationError,
     BadRequest,
+    BudgetExhausted,
     BulkJobFailed,
     ConfigurationError,
     Conflict,
@@ -72,6 +73,7 @@ __all__ = [
     "AccessToken",
     "AuthenticationError",
     "BadRequest",
+    "BudgetExhausted",
     "BulkJobFailed",
     "ConfigurationError",
     "Conflict",

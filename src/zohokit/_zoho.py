@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import db as _db
 from ._clock import Clock, system_clock
+from .budget import Budget, BudgetConfig
 from .calendar import CalendarHealth, ZohoCalendarService
 from .crm import BulkCallbacks, ZohoCRMService
 from .datacenters import DATA_CENTERS, by_code
@@ -108,6 +109,7 @@ class _Parts:
     tokens: OAuthTokenService
     http: ZohoHTTP
     cipher: Cipher
+    budget: Budget | None
 
 
 def _fixed_credentials(
@@ -149,6 +151,8 @@ class Zoho:
     ``webhooks`` shapes webhook delivery (:class:`zohokit.webhooks.WebhookConfig`);
     ``public_url`` is where ``zohokit serve`` answers (``ZOHOKIT_PUBLIC_URL``): the booking
     events' manage links start with it.
+    ``budget`` shapes the fleet-wide Zoho budget every CRM call is admitted by
+    (:class:`zohokit.budget.BudgetConfig`; ``False``: off).
     """
 
     def __init__(
@@ -177,6 +181,7 @@ class Zoho:
         tracer_provider: Any = None,
         webhooks: WebhookConfig | None = None,
         public_url: str | None = None,
+        budget: BudgetConfig | bool = True,
     ) -> None:
         if database_url is None and engine is None:
             raise ConfigurationError(
@@ -227,6 +232,9 @@ class Zoho:
         self.observer = CallObserver(
             tenant_label=metrics_tenant_label, tracer_provider=tracer_provider
         )
+        if isinstance(budget, bool):
+            budget = BudgetConfig(enabled=budget)
+        self.budget_config = budget
         # Two stages: the ledger and the migrations need the engine only, and building the
         # token service may create a key file.
         self._db = _Lazy(self._open_engine)
@@ -257,9 +265,9 @@ class Zoho:
     ) -> Zoho:
         """The root the environment describes: ``ZOHOKIT_DATABASE_URL``,
         ``ZOHOKIT_ENCRYPTION_KEYS`` (else a key file in ``ZOHOKIT_DATA_DIR``), the ``ZOHO_*``
-        credentials, hosts and data centre, ``ZOHOKIT_MAX_IN_FLIGHT``, the token timings and
-        ``ZOHOKIT_METRICS_TENANT_LABEL`` and
-        ``ZOHOKIT_WEBHOOKS_ALLOW_PRIVATE``.
+        credentials, hosts and data centre, ``ZOHOKIT_MAX_IN_FLIGHT``, the token timings,
+        ``ZOHOKIT_METRICS_TENANT_LABEL``, ``ZOHOKIT_WEBHOOKS_ALLOW_PRIVATE`` and the budget
+        (``ZOHOKIT_BUDGET*``).
         """
         if webhooks is None and settings.zohokit_webhooks_allow_private:
             from .webhooks import WebhookConfig
@@ -290,6 +298,14 @@ class Zoho:
             public_url=settings.zohokit_public_url,
             metrics_tenant_label=settings.zohokit_metrics_tenant_label,
             webhooks=webhooks,
+            budget=BudgetConfig(
+                enabled=settings.zohokit_budget,
+                edition=settings.zohokit_budget_edition,
+                users=settings.zohokit_budget_users,
+                batch_share=settings.zohokit_budget_batch_share,
+                lease=settings.zohokit_budget_lease_seconds,
+                wait=settings.zohokit_budget_wait_seconds,
+            ),
         )
 
     @classmethod
@@ -340,6 +356,14 @@ class Zoho:
             migrate=not self._migrated,
             owns_engine=False,  # the root disposes of it, after everything that uses it
         )
+        budget = None
+        if self.budget_config.enabled:
+            budget = Budget(
+                self.engine,
+                config=self.budget_config,
+                clock=self.clock,
+                statement_timeout=self._db_timeouts.statement,
+            )
         http = ZohoHTTP(
             tokens,
             max_in_flight=self.max_in_flight,
@@ -347,8 +371,9 @@ class Zoho:
             timeout=self._timeout,
             transport=self._transport,
             observer=self.observer,
+            budget=budget,
         )
-        return _Parts(accounts, tokens, http, cipher)
+        return _Parts(accounts, tokens, http, cipher, budget)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -375,6 +400,19 @@ class Zoho:
     def http(self) -> ZohoHTTP:
         """The request path every CRM and Calendar call of this root goes through."""
         return self._parts.get().http
+
+    @property
+    def budget(self) -> Budget | None:
+        """The fleet-wide Zoho budget (``None`` when turned off): its state, its limits."""
+        return self._parts.get().budget
+
+    async def read_edition(self, tenant: str = "default") -> None:
+        """Size ``tenant``'s budget from its Zoho org (``GET /org``: edition and user
+        licences), stored for the fleet; nothing to do when the budget is off."""
+        budget = self.budget
+        if budget is not None:
+            answer = await self.http.request(tenant, "zoho_crm", "GET", "/crm/v8/org")
+            await budget.learn_org(tenant, answer.body)
 
     # --- what it hands out ------------------------------------------------------------------
 

@@ -30,6 +30,8 @@
     │   └── InvalidRecords           values that do not fit their field: ``problems``
     │                                (row, field, expected, got)
     ├── StorageUnavailable           the database cannot be reached or did not answer in time
+    ├── BudgetExhausted              batch work reached its share of the org's Zoho credits
+    │                                today: nothing was sent; rerun after ``resets_at``
     │
     │   defined beside the code that raises them:
     ├── tokens.DecryptionError       (a ConfigurationError) no configured key opens a stored secret
@@ -71,6 +73,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequest",
     "BlockingCallError",
+    "BudgetExhausted",
     "BulkJobFailed",
     "ConfigurationError",
     "Conflict",
@@ -305,7 +308,12 @@ class Conflict(ZohoAPIError):
 
 
 class RateLimited(ZohoAPIError):
-    """429 from Zoho (API credits or concurrency). ``retry_after`` in seconds when known."""
+    """429 from Zoho (API credits or concurrency). ``retry_after`` in seconds when known.
+
+    Also raised by zohokit's budget before anything is sent (``status`` ``None``, ``code``
+    ``BUDGET_NO_SLOT`` or ``BUDGET_PAUSED``) when a call that may not wait finds no slot
+    free for the org, or the org paused after Zoho's ``Retry-After``.
+    """
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
@@ -382,3 +390,30 @@ class InvalidRecords(WriteRefused):
     def __init__(self, message: str, *, problems: Sequence[Any] = (), **kw: Any) -> None:
         super().__init__(message, **kw)
         self.problems = list(problems)
+
+
+class BudgetExhausted(ZohoError):
+    """Batch work (a sync, a bulk job) reached its share of the org's Zoho credits for today.
+
+    Nothing was sent for the call that raised it; the share kept for interactive calls
+    (bookings, the broker's users) is untouched. ``used`` of ``allowed`` credits are spent
+    (``daily`` in all); the day's count starts again at ``resets_at`` (ISO 8601, UTC). A sync
+    stopped by it is resumable: run it again then, and what already synced is skipped.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        used: int,
+        allowed: int,
+        daily: int,
+        resets_at: str,
+        tenant: str | None = None,
+        provider: str | None = None,
+    ) -> None:
+        super().__init__(message, tenant=tenant, provider=provider)
+        self.used = used
+        self.allowed = allowed
+        self.daily = daily
+        self.resets_at = resets_at

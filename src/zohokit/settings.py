@@ -209,6 +209,19 @@ class Settings(LogSettings):
     zohokit_db_statement_timeout_seconds: float = Field(default=5.0, gt=0)
     zohokit_db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
 
+    #: The fleet-wide Zoho budget (``docs/budget.md``): off, each process keeps only
+    #: ``ZOHOKIT_MAX_IN_FLIGHT``.
+    zohokit_budget: bool = True
+    #: The edition (and user licences) of a tenant whose edition nobody read or set yet.
+    zohokit_budget_edition: str = "standard"
+    zohokit_budget_users: int = Field(default=0, ge=0)
+    #: The share of each org's slots and daily credits batch work (sync, bulk) may use.
+    zohokit_budget_batch_share: float = Field(default=0.8, gt=0, lt=1)
+    #: How long a slot grant lasts unrenewed: a killed process's slots are back after this.
+    zohokit_budget_lease_seconds: float = Field(default=10.0, gt=0)
+    #: How long a call waits for a slot (or a Zoho pause) before ``RateLimited``.
+    zohokit_budget_wait_seconds: float = Field(default=60.0, ge=0)
+
     #: Comma-separated OAuth scopes to ask for and to require at connect time, for both
     #: providers (each takes the ones of its service: ``ZohoCRM.*``, ``ZohoCalendar.*``; a
     #: provider with none listed keeps :data:`DEFAULT_SCOPES`).

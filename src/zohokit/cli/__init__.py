@@ -15,6 +15,7 @@ from zohokit.logs import configure_logging
 from zohokit.settings import LogSettings
 
 from . import bookings as bookings_cli
+from . import budget as budget_cli
 from . import db as db_cli
 from . import notifications as notifications_cli
 from . import schedule as schedule_cli
@@ -48,6 +49,7 @@ app.add_typer(bookings_cli.app, name="bookings")
 app.add_typer(notifications_cli.app, name="notifications")
 app.add_typer(worker_cli.app, name="worker")
 app.add_typer(webhooks_cli.app, name="webhooks")
+app.add_typer(budget_cli.app, name="budget")
 app.command("availability")(bookings_cli.availability_command)
 app.command("doctor")(doctor_command)
 app.command("setup")(setup_command)

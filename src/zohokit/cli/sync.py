@@ -68,7 +68,12 @@ def _run(tenant: str, work: Callable[[ZohoCRMService, Ledger], Awaitable[T]]) ->
 
 
 #: How each status reads in a table: plain words, coloured by how much it needs a look.
-_STATUS_STYLE = {"completed": "green", "completed_with_errors": "yellow", "failed": "red"}
+_STATUS_STYLE = {
+    "completed": "green",
+    "completed_with_errors": "yellow",
+    "budget_exhausted": "yellow",
+    "failed": "red",
+}
 
 
 def _status(report: RunReport) -> str:

@@ -217,7 +217,7 @@ class EmulatorMiddleware(_Middleware):
                 self.emu.next_request_id(),
             )
         elif decision.action == "throttle":
-            await self._too_many(send, {})
+            await self._too_many(send, {}, rule.retry_after_seconds)
         else:  # drop: start an answer, then break the connection half-way through it
             await send(
                 {
@@ -229,18 +229,16 @@ class EmulatorMiddleware(_Middleware):
             await send({"type": "http.response.body", "body": b'{"data":[', "more_body": True})
             raise ConnectionDropped("connection dropped by a fault rule")
 
-    async def _too_many(self, send: Send, details: dict[str, Any]) -> None:
+    async def _too_many(
+        self, send: Send, details: dict[str, Any], retry_after: float = 0.0
+    ) -> None:
         self.emu.stats.incr("rejected_429")
-        await _send(
-            send,
-            zoho_error(
-                "TOO_MANY_REQUESTS",
-                "too many requests. please try again after some time",
-                429,
-                details,
-            ),
-            self.emu.next_request_id(),
+        answer = zoho_error(
+            "TOO_MANY_REQUESTS", "too many requests. please try again after some time", 429, details
         )
+        if retry_after:
+            answer.headers["retry-after"] = f"{retry_after:g}"
+        await _send(send, answer, self.emu.next_request_id())
 
     def _with_headers(self, scope: Scope, send: Send, kind: str) -> Send:
         emu = self.emu

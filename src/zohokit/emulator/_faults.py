@@ -54,6 +54,8 @@ class FaultRule:
     stall_rate: float = 0.0
     stall_ms: float = 30_000.0
     throttle_rate: float = 0.0
+    #: The ``Retry-After`` (seconds) a throttle answer carries; 0: none, as Zoho documents.
+    retry_after_seconds: float = 0.0
     when: When = "before"
     #: Strike at most this many times, then stay quiet (``None``: no limit).
     count: int | None = None

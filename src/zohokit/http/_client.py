@@ -7,7 +7,8 @@ answer, in three layers as httpx stacks its client (``send`` -> auth -> one requ
   :mod:`zohokit.http._retry`, plain functions of their inputs);
 - ``_attempt``: the access token from a :class:`TokenSource` (normally the token service),
   and recovery from a 401 ``INVALID_TOKEN`` with one fresh token;
-- ``_send_once``: the per-tenant in-flight cap, the credit tally (:mod:`zohokit.http._tally`),
+- ``_send_once``: the per-tenant in-flight cap, the fleet-wide budget's admission
+  (:mod:`zohokit.http._admission`), the credit tally (:mod:`zohokit.http._tally`),
   the ``Authorization: Zoho-oauthtoken`` header, the host of the tenant's data centre, the
   transport, and reading the answer into a :class:`ZohoResponse` or a node of the error tree
   (:mod:`zohokit.errors`, one status-to-error table: :func:`api_error`).
@@ -25,6 +26,7 @@ from typing import Any, Protocol, TypedDict
 
 import httpx
 
+from ..budget import Budget, current_lane
 from ..datacenters import by_code, calendar_url_for
 from ..errors import (
     AuthenticationError,
@@ -32,6 +34,7 @@ from ..errors import (
     ZohoAPIError,
     ZohoError,
 )
+from ._admission import Admission
 from ._answers import ERRORS_BY_STATUS, ErrorAnswer, api_error, decode
 from ._observe import Attempt, CallObserver
 from ._operations import operation_name
@@ -178,7 +181,7 @@ class _LoopState:
     """The HTTP client and in-flight caps of one event loop (neither can cross loops)."""
 
     client: httpx.AsyncClient
-    caps: dict[tuple[str, str], asyncio.Semaphore] = field(default_factory=dict)
+    caps: dict[tuple[str, str, str], asyncio.Semaphore] = field(default_factory=dict)
 
 
 class ZohoHTTP:
@@ -187,7 +190,8 @@ class ZohoHTTP:
     ``tokens`` hands out access tokens; ``max_in_flight`` caps concurrent requests per tenant
     and provider (Zoho answers 429 past its concurrency limit, so waiting here is cheaper);
     ``transport`` replaces the network (an ``httpx.ASGITransport`` over the emulator in tests);
-    ``observer`` records each attempt's metrics, log line and span (:mod:`._observe`).
+    ``observer`` records each attempt's metrics, log line and span (:mod:`._observe`);
+    ``budget`` is the fleet-wide budget each CRM call is admitted by (``None``: off).
     """
 
     def __init__(
@@ -199,9 +203,11 @@ class ZohoHTTP:
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
         observer: CallObserver | None = None,
+        budget: Budget | None = None,
     ) -> None:
         if max_in_flight < 1:
             raise ValueError("max_in_flight must be at least 1")
+        self.admission = Admission(budget)
         self.tokens = tokens
         self.max_in_flight = max_in_flight
         self.retry = retry or RetryPolicy()
@@ -233,7 +239,8 @@ class ZohoHTTP:
         return state
 
     def _cap(self, state: _LoopState, tenant: str, provider: str) -> asyncio.Semaphore:
-        key = (tenant, provider)
+        # Per lane: a batch job filling the process's cap must not queue a booking behind it.
+        key = (tenant, provider, current_lane())
         cap = state.caps.get(key)
         if cap is None:
             cap = state.caps[key] = asyncio.Semaphore(self.max_in_flight)
@@ -243,6 +250,7 @@ class ZohoHTTP:
         """Close the connections this event loop opened."""
         loop = asyncio.get_running_loop()
         state = self._loops.pop(loop, None)
+        await self.admission.aclose()
         if state is not None:
             await state.client.aclose()
 
@@ -360,7 +368,7 @@ class ZohoHTTP:
             operation=call.operation,
             method=call.method,
             number=number,
-            credits=credits_for(call.method, call.json),
+            credits=credits_for(call.method, call.json, path=call.path, params=call.params),
         )
         try:
             outcome = await self._send_once(call, state, token, seen)
@@ -383,8 +391,13 @@ class ZohoHTTP:
         url = self.base_url(call.provider, token, call.base_url) + call.path
         headers = {"Authorization": f"Zoho-oauthtoken {token.token}", **(call.headers or {})}
         try:
-            async with self._cap(state, call.tenant, call.provider):
-                count_attempt(call.method, call.json)
+            async with (
+                self._cap(state, call.tenant, call.provider),
+                self.admission.admit(
+                    call.tenant, call.provider, call.method, call.path, call.params, call.json
+                ) as admitted,
+            ):
+                count_attempt(admitted.cost)
                 seen.sent()
                 request = state.client.build_request(
                     call.method,
@@ -396,6 +409,7 @@ class ZohoHTTP:
                     headers=headers,
                 )
                 response = await state.client.send(request, stream=call.stream)
+                await admitted.answered(response)
                 if call.stream:
                     kind = response.headers.get("content-type", "")
                     if response.is_success and "json" not in kind:

@@ -8,25 +8,23 @@ request path in the :class:`RequestTally` the block yields; the sync report read
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from ..budget import call_cost
+
 __all__ = ["RequestTally", "count_attempt", "credits_for", "current_tally", "tally_requests"]
 
 
-def credits_for(method: str, json: Any) -> int:
-    """Zoho API credits one call costs: a write of N records ``ceil(N / 10)``, any other 1.
-
-    These are Zoho's published rates (https://www.zoho.com/crm/developer/docs/api/v8/api-limits.html).
+def credits_for(
+    method: str, json: Any, *, path: str = "", params: Mapping[str, Any] | None = None
+) -> int:
+    """Zoho API credits one call costs: a write of N records ``ceil(N / 10)``, COQL by its
+    ``LIMIT``, convert 5, ... (:func:`zohokit.budget.call_cost` has the table), any other 1.
     """
-    if method in ("POST", "PUT", "PATCH") and isinstance(json, Mapping):
-        records = json.get("data")
-        if isinstance(records, list) and records:
-            return math.ceil(len(records) / 10)
-    return 1
+    return call_cost(method, path, params=params, json=json)
 
 
 @dataclass
@@ -40,10 +38,10 @@ class RequestTally:
     requests: int = 0
     credits: int = 0
 
-    def add(self, method: str, json: Any) -> None:
-        """Count one attempt."""
+    def add(self, credits: int) -> None:
+        """Count one attempt that cost ``credits``."""
         self.requests += 1
-        self.credits += credits_for(method, json)
+        self.credits += credits
 
 
 _tally: ContextVar[RequestTally | None] = ContextVar("zohokit_request_tally", default=None)
@@ -70,8 +68,9 @@ def tally_requests() -> Iterator[RequestTally]:
         _tally.reset(reset)
 
 
-def count_attempt(method: str, json: Any) -> None:
-    """Count one attempt in the innermost open tally, if any (the request path's call)."""
+def count_attempt(credits: int) -> None:
+    """Count one attempt costing ``credits`` in the innermost open tally, if any (the request
+    path's call)."""
     tally = _tally.get()
     if tally is not None:
-        tally.add(method, json)
+        tally.add(credits)

@@ -15,6 +15,7 @@ def target_metadata() -> list[MetaData]:
     Imported here rather than at module level so that finding the migrations folder
     (``zohokit.db``) does not load the parts.
     """
+    from zohokit.budget._tables import metadata as budget
     from zohokit.events import metadata as events
     from zohokit.jobs._tables import metadata as jobs
     from zohokit.notifications._tables import metadata as notifications
@@ -24,4 +25,4 @@ def target_metadata() -> list[MetaData]:
     from zohokit.tokens._store import metadata as tokens
     from zohokit.webhooks._tables import metadata as webhooks
 
-    return [tokens, sync, server, scheduling, events, webhooks, notifications, jobs]
+    return [tokens, sync, server, scheduling, events, webhooks, notifications, jobs, budget]

@@ -34,7 +34,7 @@ from ..crm import (
     coerce_record,
     stale_metadata,
 )
-from ..errors import WriteRefused
+from ..errors import BudgetExhausted, WriteRefused
 from ..http import current_tally, tally_requests
 from ._bulkpush import DEFAULT_BULK_THRESHOLD, BulkPush
 from ._hashing import row_hash
@@ -121,6 +121,9 @@ class _PushRun:
         self.zone: tzinfo | None = None
         self.timed: set[str] = set()  # the module's writable date-time fields
         self.bulk: BulkPush | None = None  # the Bulk Write path, when the push may take it
+        #: Set when the batch share of the day's credits ran out: the writes in flight
+        #: finish and are recorded, nothing more is sent, and the run raises it at the end.
+        self.stopped: BudgetExhausted | None = None
 
     async def write(self) -> None:
         """The one ledger writer: whatever outcomes are waiting go in one transaction.
@@ -159,6 +162,8 @@ class _PushRun:
         (a dry run, ``queue`` ``None``, only counts them)."""
         batch: list[_Row] = []
         for chunk in _chunked(rows, PLAN_CHUNK):
+            if self.stopped is not None:
+                break
             to_send = await self.plan(chunk, seen)
             if queue is None:
                 for row in to_send:
@@ -278,7 +283,11 @@ class _PushRun:
 
     async def work(self, queue: asyncio.Queue[list[_Row] | None]) -> None:
         while (batch := await queue.get()) is not None:
-            await self.send(batch, 0)
+            if self.stopped is None:
+                try:
+                    await self.send(batch, 0)
+                except BudgetExhausted as exc:
+                    self.stopped = exc
 
     async def send(self, batch: list[_Row], round_: int) -> None:
         """Upsert one batch and settle every row of it (recursing on halves and retries)."""
@@ -483,5 +492,7 @@ async def _run_push(
         while isinstance(first, BaseExceptionGroup):
             first = first.exceptions[0]
         raise first from None
+    if run.stopped is not None:
+        raise run.stopped
     if mirror:
         await run.mirror(seen)

@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..budget import batch_lane
+from ..errors import BudgetExhausted
 from ..events import Session, emit
 from ..http import tally_requests
 
@@ -28,8 +30,12 @@ __all__ = ["ErrorGroup", "RunReport", "emit_run_event", "tracked_run"]
 
 Direction = Literal["push", "pull"]
 #: ``completed_with_errors``: the run went to the end, but some rows failed or were refused;
-#: ``planned``: a dry run (nothing was sent, nothing saved).
-Status = Literal["running", "completed", "completed_with_errors", "failed", "planned"]
+#: ``budget_exhausted``: it stopped at the batch share of the tenant's Zoho credits (run it
+#: again after the day's reset: what synced is skipped); ``planned``: a dry run (nothing was
+#: sent, nothing saved).
+Status = Literal[
+    "running", "completed", "completed_with_errors", "budget_exhausted", "failed", "planned"
+]
 #: Problems and samples a report keeps (the counts are always complete).
 KEPT = 20
 
@@ -188,15 +194,18 @@ async def tracked_run(
     """The report of one run, saved when the block starts and again when it ends: failed,
     with the exception's name, if the block raises (saved even if the run is cancelled), else
     completed (``completed_with_errors`` when rows failed or were refused). Its API calls and
-    credits are the request path's count of the block's calls."""
+    credits are the request path's count of the block's calls, made in the budget's batch
+    lane: a run that reaches the batch share of the day's credits ends ``budget_exhausted``
+    and raises :class:`~zohokit.errors.BudgetExhausted`."""
     report = RunReport(tenant, module, direction, ledger.clock().isoformat())
     await ledger.save_run(report)
-    with tally_requests() as tally:
+    with tally_requests() as tally, batch_lane():
         try:
             yield report
         except BaseException as exc:
             report.settle_calls(tally)
-            report.finish("failed", f"{type(exc).__name__}: {exc}", now=ledger.clock())
+            status: Status = "budget_exhausted" if isinstance(exc, BudgetExhausted) else "failed"
+            report.finish(status, f"{type(exc).__name__}: {exc}", now=ledger.clock())
             await asyncio.shield(ledger.save_run(report))
             raise
         report.settle_calls(tally)

@@ -1,0 +1,146 @@
+"""What one process (one event loop) holds of the fleet's budget, kept in memory.
+
+A :class:`Pool` is the slots this process holds for one tenant, lane and kind (heavy or
+not): a grant taken from the database in one transaction, reused for call after call with
+no database round trip while it lasts, like a semaphore whose size is the grant. Calls that
+find it full queue in order; one fetcher per pool asks the database for more slots while any
+wait, and each freed slot goes straight to the next caller in the queue.
+
+An :class:`Account` is the credits this process took from the day's ledger for one tenant
+and lane and has not spent yet: calls spend from it in memory, and it is topped up a chunk
+at a time (a crash loses no count: credits are written as spent before they are).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._lanes import Lane
+from ._store import OrgRow
+
+__all__ = ["Account", "Local", "Org", "Pool"]
+
+
+@dataclass(eq=False)
+class Pool:
+    """The slots this process holds for one (tenant, lane, heavy)."""
+
+    tenant: str
+    lane: Lane
+    heavy: bool
+    capacity: int = 0
+    in_use: int = 0
+    queue: deque[asyncio.Future[None]] = field(default_factory=deque)
+    fetcher: asyncio.Task[None] | None = None
+    shrinking: bool = False
+    #: Callers queued since the pool was last empty: the burst is ending once they are gone,
+    #: so a freed slot goes back to the fleet at once rather than after the linger.
+    was_full: bool = False
+    #: ``time.monotonic()`` of the last slot taken.
+    touched: float = 0.0
+
+    def take_free(self) -> bool:
+        """Take a slot if one is free and nobody queues before us."""
+        if self.in_use < self.capacity and not self.queue:
+            self.in_use += 1
+            self.touched = time.monotonic()
+            return True
+        return False
+
+    def waiting(self) -> int:
+        """Callers still queued (a caller that gave up leaves a cancelled future)."""
+        while self.queue and self.queue[0].done():
+            self.queue.popleft()
+        return sum(1 for f in self.queue if not f.done())
+
+    def hand_over(self) -> bool:
+        """Give a held slot to the first caller in the queue; ``False`` if none waits."""
+        while self.queue:
+            waiter = self.queue.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                self.touched = time.monotonic()
+                return True
+        return False
+
+    def release(self) -> None:
+        """A call is done with its slot: the next caller gets it, else it is free."""
+        if not self.hand_over():
+            self.in_use -= 1
+            if self.in_use == 0:
+                self.was_full = False
+
+    def grow(self, slots: int) -> None:
+        """``slots`` more were granted: hand them to the queue first."""
+        self.capacity += slots
+        while self.in_use < self.capacity and self.hand_over():
+            self.in_use += 1
+
+    def surplus(self) -> int:
+        """Slots held that no call uses or waits for."""
+        return max(0, self.capacity - self.in_use) if not self.waiting() else 0
+
+
+@dataclass(eq=False)
+class Account:
+    """Credits of ``day`` this process took for one (tenant, lane) and has not spent."""
+
+    tenant: str
+    lane: Lane
+    day: str
+    left: int = 0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    touched: float = field(default_factory=time.monotonic)
+
+
+@dataclass(eq=False)
+class Org:
+    """A tenant's org as this process last read it, and what it learnt since."""
+
+    row: OrgRow
+    #: The pause in force (``time.time()``), the database's or one this process just set.
+    paused_until: float = 0.0
+    #: Zoho's last X-API-CREDITS-REMAINING not yet written, and its day.
+    remaining: int | None = None
+    remaining_day: str = ""
+
+    def update(self, row: OrgRow) -> None:
+        """Take what the database says (a later pause wins)."""
+        self.row = row
+        self.paused_until = max(self.paused_until, row.paused_until or 0.0)
+
+
+@dataclass(eq=False)
+class Local:
+    """Everything one event loop holds: its ``owner`` id in the grant rows, its pools,
+    accounts and orgs, and the keeper task that renews and returns grants."""
+
+    owner: str
+    pools: dict[tuple[str, str, bool], Pool] = field(default_factory=dict)
+    accounts: dict[tuple[str, str], Account] = field(default_factory=dict)
+    orgs: dict[str, Org] = field(default_factory=dict)
+    loading: dict[str, asyncio.Lock] = field(default_factory=dict)
+    keeper: asyncio.Task[None] | None = None
+    renewed: float = 0.0
+    #: Its running tasks (a reference keeps each alive until it ends).
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def start(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run ``work`` as a task of this loop, kept until it ends."""
+        task = asyncio.get_running_loop().create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    def holds_anything(self) -> bool:
+        """Whether any slot, queued caller, unspent credit or unwritten count is held."""
+        return (
+            any(p.capacity or p.queue for p in self.pools.values())
+            or any(a.left for a in self.accounts.values())
+            or any(o.remaining is not None for o in self.orgs.values())
+        )

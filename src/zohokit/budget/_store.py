@@ -1,0 +1,443 @@
+"""The budget's statements on the shared database: org rows, slot grants, credit debits.
+
+Every change to a tenant's grants or credits runs in one transaction that first locks the
+tenant's ``budget_orgs`` row with a conditional UPDATE (a row lock on PostgreSQL, the write
+lock on SQLite, so the same code serializes the processes of one host on SQLite and the
+whole fleet on PostgreSQL), then reads what is held or spent and writes its change. Only
+live grants count: a row whose lease has passed holds nothing, whoever wrote it.
+
+Every statement is bounded (``timeout``) and a database that is away raises
+:class:`~zohokit.errors.StorageUnavailable`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Coroutine, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ..db import Timeouts, bounded
+from ._editions import Limits
+from ._tables import budget_credits, budget_grants, budget_orgs
+
+T = TypeVar("T")
+
+__all__ = ["BudgetStore", "Debit", "OrgRow", "TenantUse", "lane_cap"]
+
+_O = budget_orgs.c
+_G = budget_grants.c
+_C = budget_credits.c
+
+
+def lane_cap(total: int, lane: str, batch_share: float) -> int:
+    """How many of ``total`` a lane may hold: all of it for interactive calls; for batch
+    work its share, always leaving at least one to interactive calls (when there are two)."""
+    if lane != "batch" or total < 2:
+        return total
+    reserve = max(1, math.ceil(total * (1 - batch_share) - 1e-9))
+    return max(1, total - reserve)
+
+
+@dataclass(frozen=True, slots=True)
+class OrgRow:
+    """A tenant's org as the budget knows it."""
+
+    tenant: str
+    limits: Limits
+    batch_share: float
+    source: str
+    zoho_used: int | None
+    zoho_day: str | None
+    paused_until: float | None
+
+    def used_by_zoho(self, day: str) -> int:
+        """Credits Zoho said were used on ``day`` (0 when it said nothing that day)."""
+        return self.zoho_used or 0 if self.zoho_day == day else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Debit:
+    """Credits taken from the ledger, and the day's total after it."""
+
+    granted: int
+    used: int
+
+
+@dataclass(frozen=True, slots=True)
+class TenantUse:
+    """What a tenant holds and spent: live slots and credits today, by lane."""
+
+    org: OrgRow
+    slots: dict[str, int]
+    heavy_slots: int
+    holders: int
+    credits: dict[str, int]
+    used: int
+
+
+_ORG_COLUMNS = [
+    _O.tenant,
+    _O.edition,
+    _O.concurrency,
+    _O.heavy_concurrency,
+    _O.daily_credits,
+    _O.batch_share,
+    _O.source,
+    _O.zoho_used,
+    _O.zoho_day,
+    _O.paused_until,
+]
+
+
+def _org(row: Any) -> OrgRow:
+    limits = Limits(row.edition, row.concurrency, row.heavy_concurrency, row.daily_credits)
+    return OrgRow(
+        row.tenant,
+        limits,
+        row.batch_share,
+        row.source,
+        row.zoho_used,
+        row.zoho_day,
+        row.paused_until,
+    )
+
+
+def _org_values(limits: Limits, batch_share: float, source: str, now: float) -> dict[str, Any]:
+    return {
+        "edition": limits.edition,
+        "concurrency": limits.concurrency,
+        "heavy_concurrency": limits.heavy_concurrency,
+        "daily_credits": limits.daily_credits,
+        "batch_share": batch_share,
+        "source": source,
+        "updated_at": now,
+    }
+
+
+def _grant_key(owner: str, tenant: str, lane: str, heavy: bool) -> Any:
+    return and_(_G.owner == owner, _G.tenant == tenant, _G.lane == lane, _G.heavy == heavy)
+
+
+class BudgetStore:
+    """The budget's reads and locked writes on one async engine."""
+
+    def __init__(self, engine: AsyncEngine, *, timeout: float = Timeouts().statement) -> None:
+        self.engine = engine
+        self.timeout = timeout
+
+    async def _bounded(self, work: Coroutine[Any, Any, T], tenant: str | None = None) -> T:
+        return await bounded(work, seconds=self.timeout, url=self.engine.url, tenant=tenant)
+
+    @staticmethod
+    async def _lock(conn: AsyncConnection, tenant: str) -> OrgRow | None:
+        """Lock the tenant's org row for this transaction and read it."""
+        found = await conn.execute(
+            update(budget_orgs).where(_O.tenant == tenant).values(updated_at=_O.updated_at)
+        )
+        if not found.rowcount:
+            return None
+        row = (await conn.execute(select(*_ORG_COLUMNS).where(_O.tenant == tenant))).one()
+        return _org(row)
+
+    async def org(self, tenant: str) -> OrgRow | None:
+        """The tenant's org row, or ``None``."""
+
+        async def work() -> OrgRow | None:
+            async with self.engine.connect() as conn:
+                row = (await conn.execute(select(*_ORG_COLUMNS).where(_O.tenant == tenant))).first()
+                return None if row is None else _org(row)
+
+        return await self._bounded(work(), tenant)
+
+    async def orgs(self, tenants: Iterable[str] | None = None) -> list[OrgRow]:
+        """Every org row (or those of ``tenants``), by tenant."""
+
+        async def work() -> list[OrgRow]:
+            query = select(*_ORG_COLUMNS).order_by(_O.tenant)
+            if tenants is not None:
+                query = query.where(_O.tenant.in_(list(tenants)))
+            async with self.engine.connect() as conn:
+                return [_org(row) for row in await conn.execute(query)]
+
+        return await self._bounded(work())
+
+    async def put_org(
+        self,
+        tenant: str,
+        *,
+        limits: Limits,
+        batch_share: float,
+        source: str,
+        now: float,
+        replace: bool = True,
+    ) -> OrgRow:
+        """Store the tenant's limits (``replace=False``: only if it has none yet); the row."""
+
+        async def work() -> OrgRow:
+            values = _org_values(limits, batch_share, source, now)
+            async with self.engine.begin() as conn:
+                found = await self._lock(conn, tenant)
+                if found is None:
+                    await conn.execute(insert(budget_orgs).values(tenant=tenant, **values))
+                elif replace:
+                    await conn.execute(
+                        update(budget_orgs).where(_O.tenant == tenant).values(**values)
+                    )
+                else:
+                    return found
+                row = await self._lock(conn, tenant)
+                assert row is not None
+                return row
+
+        return await self._bounded(work(), tenant)
+
+    async def take(
+        self,
+        *,
+        owner: str,
+        tenant: str,
+        lane: str,
+        heavy: bool,
+        held: int,
+        want: int,
+        now: float,
+        lease: float,
+    ) -> tuple[int, OrgRow]:
+        """Grant ``owner`` up to ``want`` more slots beside the ``held`` it has, within the
+        org's limits and the lane's share; returns how many, and the org row (its pause)."""
+
+        async def work() -> tuple[int, OrgRow]:
+            async with self.engine.begin() as conn:
+                org = await self._lock(conn, tenant)
+                assert org is not None, "the org row is written before any grant"
+                await conn.execute(
+                    delete(budget_grants).where(
+                        _G.tenant == tenant, _G.expires_at <= now, _G.owner != owner
+                    )
+                )
+                rows = await conn.execute(
+                    select(_G.lane, _G.heavy, _G.slots).where(
+                        _G.tenant == tenant,
+                        _G.expires_at > now,
+                        ~_grant_key(owner, tenant, lane, heavy),
+                    )
+                )
+                total = lane_total = heavy_total = lane_heavy = held
+                for row in rows:
+                    total += row.slots
+                    lane_total += row.slots if row.lane == lane else 0
+                    heavy_total += row.slots if row.heavy else 0
+                    lane_heavy += row.slots if row.heavy and row.lane == lane else 0
+                if not heavy:
+                    heavy_total = lane_heavy = 0
+                limits, share = org.limits, org.batch_share
+                free = min(
+                    limits.concurrency - total,
+                    lane_cap(limits.concurrency, lane, share) - lane_total,
+                )
+                if heavy:
+                    free = min(
+                        free,
+                        limits.heavy_concurrency - heavy_total,
+                        lane_cap(limits.heavy_concurrency, lane, share) - lane_heavy,
+                    )
+                granted = max(0, min(want, free))
+                slots = held + granted
+                changed = await conn.execute(
+                    update(budget_grants)
+                    .where(_grant_key(owner, tenant, lane, heavy))
+                    .values(slots=slots, expires_at=now + lease)
+                )
+                if not changed.rowcount and slots:
+                    await conn.execute(
+                        insert(budget_grants).values(
+                            owner=owner,
+                            tenant=tenant,
+                            lane=lane,
+                            heavy=heavy,
+                            slots=slots,
+                            expires_at=now + lease,
+                        )
+                    )
+                return granted, org
+
+        return await self._bounded(work(), tenant)
+
+    async def hold(
+        self,
+        *,
+        owner: str,
+        tenant: str,
+        lane: str,
+        heavy: bool,
+        slots: int,
+        now: float,
+        lease: float,
+    ) -> None:
+        """Set what ``owner`` holds to ``slots`` (fewer: the rest go back to the fleet)."""
+
+        async def work() -> None:
+            async with self.engine.begin() as conn:
+                if slots:
+                    await conn.execute(
+                        update(budget_grants)
+                        .where(_grant_key(owner, tenant, lane, heavy))
+                        .values(slots=slots, expires_at=now + lease)
+                    )
+                else:
+                    await conn.execute(
+                        delete(budget_grants).where(_grant_key(owner, tenant, lane, heavy))
+                    )
+
+        await self._bounded(work(), tenant)
+
+    async def renew(self, *, owner: str, expires_at: float, tenants: Iterable[str]) -> list[OrgRow]:
+        """Extend every lease ``owner`` holds to ``expires_at``, and read the orgs of
+        ``tenants`` (their pauses and limits) in the same round trip."""
+
+        async def work() -> list[OrgRow]:
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    update(budget_grants).where(_G.owner == owner).values(expires_at=expires_at)
+                )
+                query = select(*_ORG_COLUMNS).where(_O.tenant.in_(list(tenants)))
+                return [_org(row) for row in await conn.execute(query)]
+
+        return await self._bounded(work())
+
+    async def drop(self, owner: str) -> None:
+        """Give back every slot ``owner`` holds."""
+
+        async def work() -> None:
+            async with self.engine.begin() as conn:
+                await conn.execute(delete(budget_grants).where(_G.owner == owner))
+
+        await self._bounded(work())
+
+    async def debit(self, *, tenant: str, day: str, lane: str, want: int, least: int) -> Debit:
+        """Take ``want`` credits of ``day`` for ``lane``. Batch work gets only what its share
+        leaves (at least ``least``, else nothing); interactive calls always get ``want``."""
+
+        async def work() -> Debit:
+            async with self.engine.begin() as conn:
+                org = await self._lock(conn, tenant)
+                assert org is not None, "the org row is written before any debit"
+                spent = await conn.execute(
+                    select(_C.lane, _C.spent).where(_C.tenant == tenant, _C.day == day)
+                )
+                ours = sum(row.spent for row in spent)
+                used = max(ours, org.used_by_zoho(day))
+                granted = want
+                if lane == "batch":
+                    allowed = math.floor(org.limits.daily_credits * org.batch_share) - used
+                    granted = min(want, allowed) if allowed >= least else 0
+                if granted:
+                    await _add_credits(conn, tenant, day, lane, granted)
+                return Debit(granted, used + granted)
+
+        return await self._bounded(work(), tenant)
+
+    async def refund(self, *, tenant: str, day: str, lane: str, credits: int) -> None:
+        """Give back ``credits`` taken for ``lane`` on ``day`` and not spent."""
+
+        async def work() -> None:
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    update(budget_credits)
+                    .where(_C.tenant == tenant, _C.day == day, _C.lane == lane)
+                    .values(spent=_C.spent - credits)
+                )
+
+        await self._bounded(work(), tenant)
+
+    async def pause(self, *, tenant: str, until: float) -> None:
+        """Pause every call to the tenant's org until ``until``, for the whole fleet (a
+        pause already reaching later stays)."""
+
+        async def work() -> None:
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    update(budget_orgs)
+                    .where(
+                        _O.tenant == tenant,
+                        (_O.paused_until.is_(None)) | (_O.paused_until < until),
+                    )
+                    .values(paused_until=until)
+                )
+
+        await self._bounded(work(), tenant)
+
+    async def note_zoho_used(self, *, tenant: str, day: str, used: int) -> None:
+        """Record that Zoho counts ``used`` credits spent by the org on ``day``."""
+
+        async def work() -> None:
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    update(budget_orgs)
+                    .where(_O.tenant == tenant)
+                    .values(zoho_used=used, zoho_day=day)
+                )
+
+        await self._bounded(work(), tenant)
+
+    async def use(self, *, day: str, now: float, tenant: str | None = None) -> list[TenantUse]:
+        """Every org's (or one tenant's) live slots and credits spent on ``day``."""
+
+        async def work() -> list[TenantUse]:
+            async with self.engine.connect() as conn:
+                query = select(*_ORG_COLUMNS).order_by(_O.tenant)
+                grants = select(_G.tenant, _G.owner, _G.lane, _G.heavy, _G.slots).where(
+                    _G.expires_at > now, _G.slots > 0
+                )
+                credits = select(_C.tenant, _C.lane, _C.spent).where(_C.day == day)
+                if tenant is not None:
+                    query = query.where(_O.tenant == tenant)
+                    grants = grants.where(_G.tenant == tenant)
+                    credits = credits.where(_C.tenant == tenant)
+                orgs = [_org(row) for row in await conn.execute(query)]
+                held = list(await conn.execute(grants))
+                spent = list(await conn.execute(credits))
+            out = []
+            for org in orgs:
+                mine = [g for g in held if g.tenant == org.tenant]
+                slots = {lane: sum(g.slots for g in mine if g.lane == lane) for lane in LANES}
+                paid = {
+                    lane: sum(c.spent for c in spent if c.tenant == org.tenant and c.lane == lane)
+                    for lane in LANES
+                }
+                out.append(
+                    TenantUse(
+                        org,
+                        slots,
+                        sum(g.slots for g in mine if g.heavy),
+                        len({g.owner for g in mine}),
+                        paid,
+                        max(sum(paid.values()), org.used_by_zoho(day)),
+                    )
+                )
+            return out
+
+        return await self._bounded(work(), tenant)
+
+
+#: The lanes, in the order status shows them.
+LANES = ("interactive", "batch")
+
+
+async def _add_credits(
+    conn: AsyncConnection, tenant: str, day: str, lane: str, credits: int
+) -> None:
+    # Under the org row's lock: no peer can insert the same row in between.
+    changed = await conn.execute(
+        update(budget_credits)
+        .where(_C.tenant == tenant, _C.day == day, _C.lane == lane)
+        .values(spent=_C.spent + credits)
+    )
+    if not changed.rowcount:
+        await conn.execute(
+            insert(budget_credits).values(tenant=tenant, day=day, lane=lane, spent=credits)
+        )
