@@ -426,6 +426,22 @@ async def test_admin_page_shows_a_pending_booking_with_its_reason(
     assert "bo@example.com" in row.group(1)
 
 
+async def test_admin_page_shows_the_tenants_zoho_budget(
+    client: httpx.AsyncClient, acme: str, clock: Clock
+) -> None:
+    day = day_ahead(clock)
+    assert (await book(client, at(day, 9), "budgeted")).json()["status"] == "complete"
+
+    await login(client, ACME_KEY)
+    page = (await client.get("/admin")).text
+
+    row = re.search(rf'<tr data-budget="{acme}">(.*?)</tr>', page, re.S)
+    assert row is not None  # the booking's CRM calls went through the budget
+    assert "standard" in row.group(1)
+    assert "of 10" in row.group(1)  # the edition's calls in flight
+    assert re.search(r"(\d+) \+ 0 <span", row.group(1))  # interactive credits, no batch
+
+
 @pytest.mark.slow
 def test_browser_admin_page_shows_a_booking_made_through_the_api(tmp_path: Path) -> None:
     """Headless Chromium: book on the sandbox's demo tenant through the API, then see the

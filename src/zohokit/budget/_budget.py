@@ -217,22 +217,23 @@ class Budget:
         granted = await self._take(local, pool, org, 1)
         if not granted:
             raise no_slot(pool, org, self.config.lease)
-        pool.capacity += granted
         pool.in_use += 1
         pool.touched = time.monotonic()
 
     async def _take(self, local: Local, pool: Pool, org: Org, want: int) -> int:
         """Ask the database for ``want`` more slots of ``pool``; how many it granted."""
-        granted, row = await self.store.take(
-            owner=local.owner,
-            tenant=pool.tenant,
-            lane=pool.lane,
-            heavy=pool.heavy,
-            held=pool.capacity,
-            want=want,
-            now=time.time(),
-            lease=self.config.lease,
-        )
+        async with pool.lock:
+            granted, row = await self.store.take(
+                owner=local.owner,
+                tenant=pool.tenant,
+                lane=pool.lane,
+                heavy=pool.heavy,
+                held=pool.capacity,
+                want=want,
+                now=time.time(),
+                lease=self.config.lease,
+            )
+            pool.capacity += granted
         org.update(row)
         if granted:
             GRANTS[pool.lane].inc(granted)
@@ -248,9 +249,8 @@ class Budget:
                 if want <= 0:
                     pool.grow(0)
                     break
-                granted = await self._take(local, pool, org, want)
-                if granted:
-                    pool.grow(granted)
+                if await self._take(local, pool, org, want):
+                    pool.grow(0)  # hand the new slots to the queue
                     delay = self.config.poll
                 else:
                     await asyncio.sleep(delay)
@@ -267,8 +267,10 @@ class Budget:
     async def _shrink(self, local: Local, pool: Pool) -> None:
         """Give ``pool``'s unused slots back to the fleet."""
         try:
-            give = pool.surplus()
-            if give:
+            async with pool.lock:
+                give = pool.surplus()
+                if not give:
+                    return
                 SLOTS[pool.lane].dec(give)
                 pool.capacity -= give
                 await self.store.hold(
@@ -398,8 +400,10 @@ class Budget:
     async def _keeper(self, local: Local) -> None:
         c = self.config
         try:
-            while local.holds_anything():
+            while local.holds_anything() and not local.closed:
                 await asyncio.sleep(c.tick)
+                if local.closed:
+                    break
                 try:
                     await self._tend(local)
                 except ZohoError as exc:
@@ -444,12 +448,17 @@ class Budget:
         local = self._loops.pop(loop, None)
         if local is None:
             return
+        local.closed = True
+        # Let a statement under way finish (cancelled mid-statement, its clean-up could
+        # outlive the engine), then cancel what still waits.
         tasks = list(local.tasks)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=self.store.timeout + self.config.tick)
+            for task in pending:
+                task.cancel()
+            for task in pending:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         try:
             await self._write_zoho_counts(local)
             for account in local.accounts.values():

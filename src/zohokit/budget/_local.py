@@ -38,6 +38,8 @@ class Pool:
     queue: deque[asyncio.Future[None]] = field(default_factory=deque)
     fetcher: asyncio.Task[None] | None = None
     shrinking: bool = False
+    #: Held while this pool's row is written, so the row always says what ``capacity`` does.
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     #: Callers queued since the pool was last empty: the burst is ending once they are gone,
     #: so a freed slot goes back to the fleet at once rather than after the linger.
     was_full: bool = False
@@ -127,6 +129,8 @@ class Local:
     loading: dict[str, asyncio.Lock] = field(default_factory=dict)
     keeper: asyncio.Task[None] | None = None
     renewed: float = 0.0
+    #: Set by ``aclose``: the keeper stops after its current step.
+    closed: bool = False
     #: Its running tasks (a reference keeps each alive until it ends).
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 

@@ -104,6 +104,8 @@ async def _dashboard(
     }
     runs = await state.ledger.runs(tenant=principal.tenant, limit=10)
     bookings, metrics["bookings_pending"] = await _bookings(request, principal)
+    budget = state.zoho.budget
+    budgets = [] if budget is None else await budget.status(principal.tenant)
     return _html(
         state,
         "admin.html",
@@ -113,6 +115,7 @@ async def _dashboard(
         csrf_token=csrf,
         tenants=tenants,
         runs=runs,
+        budgets=budgets,
         bookings=bookings,
         metrics=metrics,
         labels=_LABELS,

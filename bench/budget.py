@@ -1,0 +1,282 @@
+"""The fleet-wide Zoho budget (issue 14), measured side by side with what it is held against.
+
+1. **Fleet throughput.** ``--processes`` real processes (``python -m tests.budget.reader``, the
+   fleet tests' reader) each make ``--reads`` concurrent CRM reads for one tenant, on one
+   SQLite file (or ``--database-url``), against the emulator over loopback with a concurrency
+   limit of 10 and ``--latency`` ms per answer. The ceiling is limit / latency reads a
+   second; printed: the fleet's reads a second against it (target at least 0.9x), the 429s
+   (target 0) and the emulator's most in flight (target at most 10).
+2. **Per-call cost.** One root, calls answered at once by an ``httpx.MockTransport``, so only
+   zohokit's own work is timed: microseconds per call with the budget on and off, one call at
+   a time and 10 at once.
+3. **Bookings beside a push.** One root on the emulator (``--latency`` ms, Enterprise limits):
+   booking latency idle, then while a sync push of ``--rows`` rows runs for the same tenant
+   (p50 and p99; target: p99 at most 2x idle), then with a credit budget smaller than the push
+   needs (the push stops with BudgetExhausted; every booking completes).
+
+Run: ``.venv/bin/python bench/budget.py [--processes 4] [--reads 100] [--latency 100]
+[--rows 20000] [--bookings 30] [--database-url postgresql://...]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).parents[1]
+sys.path.insert(0, str(REPO))
+
+from zohokit import Zoho  # noqa: E402
+from zohokit.emulator import EmulatorConfig, EmulatorServer  # noqa: E402
+from zohokit.errors import BudgetExhausted  # noqa: E402
+from zohokit.scheduling import Customer, Schedule  # noqa: E402
+from zohokit.sync import SyncMapping, push  # noqa: E402
+from zohokit.tokens import generate_key  # noqa: E402
+
+CLIENT = {"client_id": "bench-client", "client_secret": "bench-secret"}
+REFRESH_TOKEN = "1000.bench.refresh"
+CREDENTIALS = {**CLIENT, "refresh_token": REFRESH_TOKEN}
+LIMIT = 10
+TENANT = "default"
+EVERY_DAY = {
+    "time_zone": "UTC",
+    "duration_minutes": 30,
+    "weekly_hours": {
+        day: ["00:00-23:30"]
+        for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    },
+}
+MAPPING = SyncMapping.from_dict(
+    {
+        "module": "Contacts",
+        "external_id": "email",
+        "duplicate_check_fields": ["Email"],
+        "fields": {"Email": "email", "Last_Name": "last"},
+    }
+)
+
+
+def emulator(**overrides: Any) -> EmulatorServer:
+    """The emulator over loopback with the bench's OAuth client."""
+    return EmulatorServer(
+        EmulatorConfig(**CLIENT, refresh_token=REFRESH_TOKEN, daily_credits=10_000_000, **overrides)
+    )
+
+
+# --- 1. fleet throughput -----------------------------------------------------------------------
+
+
+def fleet(args: argparse.Namespace) -> None:
+    """Real processes against one org: reads a second against limit / latency."""
+    with emulator(concurrency_limit=LIMIT) as server, tempfile.TemporaryDirectory() as folder:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ZOHO_", "ZOHOKIT_"))}
+        env.update(
+            ZOHO_CLIENT_ID=CLIENT["client_id"],
+            ZOHO_CLIENT_SECRET=CLIENT["client_secret"],
+            ZOHO_REFRESH_TOKEN=REFRESH_TOKEN,
+            ZOHO_ACCOUNTS_URL=server.url,
+            ZOHO_API_URL=server.url,
+            ZOHO_CALENDAR_URL=server.url,
+            ZOHOKIT_DATABASE_URL=args.database_url or f"sqlite:///{folder}/zohokit.db",
+            ZOHOKIT_ENCRYPTION_KEYS=generate_key(),
+            ZOHOKIT_DATA_DIR=folder,
+            PYTHONPATH=str(REPO),
+        )
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "tests.budget.reader", str(args.reads)],
+                env=env,
+                cwd=REPO,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(args.processes)
+        ]
+        for proc in procs:
+            assert proc.stdout is not None
+            assert proc.stdout.readline().strip() == "ready"
+        server.emulator.config.latency_ms = args.latency
+        before = server.emulator.stats.snapshot()
+        for proc in procs:
+            assert proc.stdin is not None
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        windows = []
+        for proc in procs:
+            out, _ = proc.communicate(timeout=600)
+            _, count, start, end = out.split()[-4:]
+            windows.append((int(count), float(start), float(end)))
+        stats = server.emulator.stats.snapshot()
+    reads = sum(w[0] for w in windows)
+    elapsed = max(w[2] for w in windows) - min(w[1] for w in windows)
+    ceiling = LIMIT / (args.latency / 1000)
+    print(
+        f"fleet: {args.processes} processes x {args.reads} reads, limit {LIMIT},"
+        f" latency {args.latency:g} ms: {reads / elapsed:.1f} reads/s against a ceiling of"
+        f" {ceiling:.1f} = {reads / elapsed / ceiling:.2f}x (target >= 0.90x);"
+        f" 429s {stats['rejected_429'] - before.get('rejected_429', 0)} (target 0);"
+        f" most in flight {stats['max_concurrency_seen']} (target <= {LIMIT})"
+    )
+
+
+# --- 2. per-call cost --------------------------------------------------------------------------
+
+
+def instant(request: httpx.Request) -> httpx.Response:
+    """Zoho answering at once: a token, or an empty page of records."""
+    if request.url.path.endswith("/oauth/v2/token"):
+        body: dict[str, Any] = {
+            "access_token": "1000.bench.access",
+            "expires_in": 3600,
+            "api_domain": "http://api.bench",
+            "token_type": "Bearer",
+        }
+    else:
+        body = {"data": [{"id": "1"}], "info": {"more_records": False}}
+    return httpx.Response(200, json=body, headers={"content-type": "application/json"})
+
+
+async def per_call(folder: str, *, budget: bool, calls: int, at_once: int) -> float:
+    """Microseconds per call, ``at_once`` calls in flight, budget on or off."""
+    root = Zoho(
+        database_url=f"sqlite:///{folder}/cost-{budget}-{at_once}.db",
+        encryption_keys=generate_key(),
+        credentials=CREDENTIALS,
+        accounts_url="http://accounts.bench",
+        api_url="http://api.bench",
+        transport=httpx.MockTransport(instant),
+        budget=budget,
+    )
+    async with root:
+
+        async def read() -> None:
+            await root.http.request(TENANT, "zoho_crm", "GET", "/crm/v8/Leads")
+
+        await asyncio.gather(*(read() for _ in range(at_once)))  # token, grant, connection
+        started = time.perf_counter()
+        for _ in range(calls // at_once):
+            await asyncio.gather(*(read() for _ in range(at_once)))
+        return (time.perf_counter() - started) / calls * 1e6
+
+
+async def cost(args: argparse.Namespace) -> None:
+    """The budget's cost per call, on against off (best of three each)."""
+    with tempfile.TemporaryDirectory() as folder:
+        for at_once in (1, 10):
+            figures = {}
+            for budget in (True, False):
+                runs = [
+                    await per_call(folder, budget=budget, calls=3000, at_once=at_once)
+                    for _ in range(3)
+                ]
+                figures[budget] = min(runs)
+            print(
+                f"per-call cost, {at_once} at a time: budget on {figures[True]:.1f} us,"
+                f" off {figures[False]:.1f} us: +{figures[True] - figures[False]:.1f} us a call"
+            )
+
+
+# --- 3. bookings beside a push -----------------------------------------------------------------
+
+
+def starts(count: int, offset: int) -> list[datetime]:
+    """``count`` consecutive 30-minute slots, ``offset`` slots from 01:00 UTC in two days."""
+    first = datetime.now(UTC).replace(hour=1, minute=0, second=0, microsecond=0)
+    first += timedelta(days=2, minutes=30 * offset)
+    return [first + timedelta(minutes=30 * i) for i in range(count)]
+
+
+async def book_all(root: Zoho, slots: list[datetime]) -> tuple[list[float], list[str]]:
+    """Book each slot in turn; each booking's seconds and status."""
+    seconds, statuses = [], []
+    for n, start in enumerate(slots):
+        customer = Customer(f"booker{start:%m%d%H%M}{n}@bench.test", "Bench", f"Booker {n}")
+        began = time.perf_counter()
+        booking = await root.bookings.confirm(TENANT, start=start, customer=customer)
+        seconds.append(time.perf_counter() - began)
+        statuses.append(booking.status)
+    return seconds, statuses
+
+
+def quantiles(seconds: list[float]) -> tuple[float, float]:
+    """p50 and p99 in milliseconds."""
+    ordered = sorted(seconds)
+    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+    return statistics.median(ordered) * 1000, p99 * 1000
+
+
+async def bookings_beside_push(args: argparse.Namespace, *, daily: int | None) -> None:
+    """Booking latency idle and during a push (with ``daily`` credits when given)."""
+    with emulator(latency_ms=args.latency) as server, tempfile.TemporaryDirectory() as folder:
+        root = Zoho(
+            database_url=args.database_url or f"sqlite:///{folder}/zohokit.db",
+            encryption_keys=generate_key(),
+            credentials=CREDENTIALS,
+            accounts_url=server.url,
+            api_url=server.url,
+            calendar_url=server.url,
+            calendar_id=server.emulator.calendar.primary_uid,
+        )
+        async with root:
+            assert root.budget is not None
+            await root.read_edition(TENANT)  # Enterprise: 20 in flight
+            if daily is not None:
+                await root.budget.set_limits(TENANT, daily_credits=daily, batch_share=0.5)
+            await root.bookings.set_schedule(TENANT, Schedule.from_dict(EVERY_DAY))
+            idle, _ = await book_all(root, starts(args.bookings, 0))
+            rows = [
+                {"email": f"row{n:06d}@bench.test", "last": f"Row {n}"} for n in range(args.rows)
+            ]
+            began = time.perf_counter()
+            pushing = asyncio.create_task(push(root.crm(TENANT), root.ledger, rows, MAPPING))
+            await asyncio.sleep(0.5)  # the push is under way
+            busy, statuses = await book_all(root, starts(args.bookings, args.bookings))
+            overlapped = not pushing.done()
+            try:
+                report = await pushing
+                outcome = f"push {report.status} in {time.perf_counter() - began:.1f} s"
+            except BudgetExhausted as exc:
+                outcome = f"push stopped: BudgetExhausted ({exc.used} of {exc.allowed} credits)"
+            stats = server.emulator.stats.snapshot()
+    (i50, i99), (b50, b99) = quantiles(idle), quantiles(busy)
+    label = "with a budget smaller than the push" if daily is not None else "push of"
+    print(
+        f"bookings {label} {args.rows} rows: idle p50 {i50:.0f} ms p99 {i99:.0f} ms;"
+        f" during the push p50 {b50:.0f} ms p99 {b99:.0f} ms = {b99 / i99:.2f}x idle"
+        f" (target <= 2x); {statuses.count('complete')} of {len(statuses)} complete; {outcome};"
+        f" 429s {stats['rejected_429']}{'' if overlapped else ' (the push ended first)'}"
+    )
+
+
+def main() -> None:
+    """Run the three measures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--reads", type=int, default=100)
+    parser.add_argument("--latency", type=float, default=100.0)
+    parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--bookings", type=int, default=30)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    fleet(args)
+    asyncio.run(cost(args))
+    asyncio.run(bookings_beside_push(args, daily=None))
+    asyncio.run(bookings_beside_push(args, daily=args.rows // 10))
+    print(json.dumps({"done": True}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""The budget across real processes: four ``zohokit`` processes making 100 concurrent CRM
+reads each for one tenant keep the org to its limit of 10 with no 429, and a process killed
+with SIGKILL while it holds every slot gives them back when its lease passes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.budget.conftest import TENANT
+from tests.fixtures.emulator import emulator_config, user_env
+from tests.http.support import CREDENTIALS
+from zohokit import Zoho
+from zohokit.budget import fail_fast
+from zohokit.budget._tables import budget_grants
+from zohokit.emulator import EmulatorServer
+from zohokit.errors import RateLimited
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).parents[2]
+LIMIT = 10
+LEASE = 2.0
+
+
+@pytest.fixture
+def zoho_server() -> Iterator[EmulatorServer]:
+    """The emulator over loopback, with the Standard edition's limit of 10 in flight."""
+    with EmulatorServer(emulator_config(concurrency_limit=LIMIT)) as server:
+        yield server
+
+
+def reader(env: dict[str, str], count: int) -> subprocess.Popen[str]:
+    """``python -m tests.budget.reader COUNT`` with ``env``."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.budget.reader", str(count)],
+        env=env,
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def start_together(fleet: list[subprocess.Popen[str]]) -> None:
+    """Wait until every reader is ready, then let them all go."""
+    wait_ready(fleet)
+    go(fleet)
+
+
+def wait_ready(fleet: list[subprocess.Popen[str]]) -> None:
+    """Wait until every reader holds its token."""
+    for proc in fleet:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready", proc.stderr
+
+
+def go(fleet: list[subprocess.Popen[str]]) -> None:
+    """Let every reader start its reads."""
+    for proc in fleet:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+
+
+def fleet_env(server: EmulatorServer, folder: Path, db_url: str) -> dict[str, str]:
+    """A user's environment on the test's database, with a short lease."""
+    env = user_env(server, folder, ZOHOKIT_BUDGET_LEASE_SECONDS=str(LEASE))
+    env["ZOHOKIT_DATABASE_URL"] = db_url
+    env["PYTHONPATH"] = str(REPO)
+    return env
+
+
+def test_four_processes_keep_one_org_to_its_limit_with_no_429(
+    tmp_path: Path, zoho_server: EmulatorServer, db_url: str
+) -> None:
+    env = fleet_env(zoho_server, tmp_path, db_url)
+    zoho_server.emulator.config.latency_ms = 50
+    fleet = [reader(env, 100) for _ in range(4)]
+    start_together(fleet)
+    outputs = [proc.communicate(timeout=240) for proc in fleet]
+
+    for proc, (out, err) in zip(fleet, outputs, strict=True):
+        assert proc.returncode == 0, err
+        assert "done 100" in out
+    stats = zoho_server.emulator.stats.snapshot()
+    assert stats["rejected_429"] == 0
+    assert stats["max_concurrency_seen"] <= LIMIT
+    assert stats["crm_requests"] >= 404  # every read reached Zoho, once
+
+
+async def test_a_process_killed_holding_every_slot_gives_them_back_within_its_lease(
+    tmp_path: Path, zoho_server: EmulatorServer, db_url: str
+) -> None:
+    env = fleet_env(zoho_server, tmp_path, db_url)
+    emulator = zoho_server.emulator
+    proc = reader(env, 50)
+    await asyncio.to_thread(wait_ready, [proc])
+    emulator.config.latency_ms = 20_000  # its reads hold their slots
+    go([proc])
+    for _ in range(3000):
+        if emulator.stats.in_flight >= LIMIT:
+            break
+        await asyncio.sleep(0.01)
+    assert emulator.stats.in_flight == LIMIT
+    os.kill(proc.pid, signal.SIGKILL)
+    killed_at = time.time()
+    proc.communicate()
+    # What Zoho still works on is not ours to count: only the budget's slots are.
+    emulator.config.concurrency_limit = 100
+    emulator.config.latency_ms = 0
+
+    async with Zoho(
+        database_url=db_url,
+        encryption_keys=env["ZOHOKIT_ENCRYPTION_KEYS"],
+        credentials=CREDENTIALS,
+        accounts_url=zoho_server.url,
+        api_url=zoho_server.url,
+    ) as root:
+        async with root.engine.connect() as conn:
+            expires = (await conn.execute(select(func.max(budget_grants.c.expires_at)))).scalar()
+        assert expires is not None
+        assert expires <= killed_at + LEASE  # the bound: one lease after its last renewal
+        if time.time() < expires - 0.2:
+            with fail_fast(), pytest.raises(RateLimited):  # the dead process still holds them
+                await root.http.request(TENANT, "zoho_crm", "GET", "/crm/v8/org")
+
+        await asyncio.sleep(max(0.0, expires - time.time()) + 0.05)
+
+        with fail_fast():  # every slot is back: ten at once, none waits
+            await asyncio.gather(
+                *(root.http.request(TENANT, "zoho_crm", "GET", "/crm/v8/org") for _ in range(LIMIT))
+            )
