@@ -73,9 +73,11 @@ def go(fleet: list[subprocess.Popen[str]]) -> None:
         proc.stdin.flush()
 
 
-def fleet_env(server: EmulatorServer, folder: Path, db_url: str) -> dict[str, str]:
-    """A user's environment on the test's database, with a short lease."""
-    env = user_env(server, folder, ZOHOKIT_BUDGET_LEASE_SECONDS=str(LEASE))
+def fleet_env(
+    server: EmulatorServer, folder: Path, db_url: str, lease: float = 10.0
+) -> dict[str, str]:
+    """A user's environment on the test's database (``lease``: the budget's)."""
+    env = user_env(server, folder, ZOHOKIT_BUDGET_LEASE_SECONDS=str(lease))
     env["ZOHOKIT_DATABASE_URL"] = db_url
     env["PYTHONPATH"] = str(REPO)
     return env
@@ -102,7 +104,7 @@ def test_four_processes_keep_one_org_to_its_limit_with_no_429(
 async def test_a_process_killed_holding_every_slot_gives_them_back_within_its_lease(
     tmp_path: Path, zoho_server: EmulatorServer, db_url: str
 ) -> None:
-    env = fleet_env(zoho_server, tmp_path, db_url)
+    env = fleet_env(zoho_server, tmp_path, db_url, LEASE)
     emulator = zoho_server.emulator
     proc = reader(env, 50)
     await asyncio.to_thread(wait_ready, [proc])

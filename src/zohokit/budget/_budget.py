@@ -12,7 +12,7 @@ counters while the process holds a grant:
   chunk from the day's ledger, and batch work that finds its share spent gets
   :class:`~zohokit.errors.BudgetExhausted`.
 - **the keeper**, one task per event loop while anything is held: every ``tick`` it reads
-  the orgs (a pause another process set reaches this one within a tick), every quarter
+  the orgs (a pause another process set reaches this one within a tick), every fifth of a
   lease it renews the grants, it gives back slots idle for ``linger`` and credits idle for
   ``credit_linger``, and writes Zoho's latest ``X-API-CREDITS-REMAINING``. A process that
   dies holds its slots until its lease passes (``lease`` seconds at most after its last
@@ -47,8 +47,11 @@ __all__ = ["Budget", "BudgetConfig", "Ticket"]
 
 log = logging.getLogger("zohokit.budget")
 
+#: Grants are renewed this many times per lease: a keeper delayed by a loaded machine
+#: still renews long before its lease passes.
+RENEWALS = 5
 #: Longest wait between two polls for a slot.
-MAX_POLL = 0.2
+MAX_POLL = 0.05
 
 
 class Ticket:
@@ -139,10 +142,8 @@ class Budget:
             self._release(pool)
 
     def _release(self, pool: Pool) -> None:
+        # Free slots stay for the next call; the keeper gives them back after the linger.
         pool.release()
-        if pool.was_full and not pool.shrinking and pool.surplus():
-            pool.shrinking = True
-            self._local().start(self._shrink(self._local(), pool))
 
     async def answered(
         self,
@@ -193,7 +194,6 @@ class Budget:
         """Wait in ``pool``'s queue until a slot is handed over, or the deadline."""
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         pool.queue.append(waiter)
-        pool.was_full = True
         WAITS[pool.lane].inc()
         started = time.monotonic()
         if pool.fetcher is None:
@@ -425,7 +425,7 @@ class Budget:
         tenants = {p.tenant for p in local.pools.values() if p.capacity or p.queue}
         if not tenants:
             return
-        if now - local.renewed >= c.lease / 4:
+        if now - local.renewed >= c.lease / RENEWALS:
             rows = await self.store.renew(
                 owner=local.owner, expires_at=now + c.lease, tenants=tenants
             )

@@ -40,9 +40,6 @@ class Pool:
     shrinking: bool = False
     #: Held while this pool's row is written, so the row always says what ``capacity`` does.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    #: Callers queued since the pool was last empty: the burst is ending once they are gone,
-    #: so a freed slot goes back to the fleet at once rather than after the linger.
-    was_full: bool = False
     #: ``time.monotonic()`` of the last slot taken.
     touched: float = 0.0
 
@@ -74,8 +71,6 @@ class Pool:
         """A call is done with its slot: the next caller gets it, else it is free."""
         if not self.hand_over():
             self.in_use -= 1
-            if self.in_use == 0:
-                self.was_full = False
 
     def grow(self, slots: int) -> None:
         """``slots`` more were granted: hand them to the queue first."""
