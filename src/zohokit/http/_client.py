@@ -398,7 +398,7 @@ class ZohoHTTP:
                 ) as admitted,
             ):
                 count_attempt(admitted.cost)
-                seen.sent()
+                seen.sent(admitted.cost)
                 request = state.client.build_request(
                     call.method,
                     url,
