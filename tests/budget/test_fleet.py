@@ -89,8 +89,14 @@ def test_four_processes_keep_one_org_to_its_limit_with_no_429(
     env = fleet_env(zoho_server, tmp_path, db_url)
     zoho_server.emulator.config.latency_ms = 50
     fleet = [reader(env, 100) for _ in range(4)]
-    start_together(fleet)
-    outputs = [proc.communicate(timeout=240) for proc in fleet]
+    try:
+        start_together(fleet)
+        outputs = [proc.communicate(timeout=240) for proc in fleet]
+    finally:
+        for proc in fleet:  # a reader that hangs must not outlive the test
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
 
     for proc, (out, err) in zip(fleet, outputs, strict=True):
         assert proc.returncode == 0, err
@@ -107,7 +113,12 @@ async def test_a_process_killed_holding_every_slot_gives_them_back_within_its_le
     env = fleet_env(zoho_server, tmp_path, db_url, LEASE)
     emulator = zoho_server.emulator
     proc = reader(env, 50)
-    await asyncio.to_thread(wait_ready, [proc])
+    try:
+        await asyncio.to_thread(wait_ready, [proc])
+    except BaseException:
+        proc.kill()
+        proc.communicate()
+        raise
     emulator.config.latency_ms = 20_000  # its reads hold their slots
     go([proc])
     for _ in range(3000):
