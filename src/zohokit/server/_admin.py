@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hmac
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from prometheus_client import REGISTRY
 
 from ..datacenters import DATA_CENTERS
 from ..scheduling import Booking
@@ -20,9 +20,10 @@ from ..settings import PROVIDERS
 from ._auth import LOGIN_COOKIE, Principal
 from ._bookings import get_booking_service
 from ._connect import _LABELS, start_connect
-from ._models import TENANT_PATTERN, TenantCreate
+from ._models import TENANT_PATTERN, TenantCreate, epoch_to_dt
 from ._sessions import SESSION_COOKIE, AdminSession
 from ._state import ServiceState, State
+from ._tenant_list import HEALTHS, SORTS, TenantQuery, health_counts, list_tenants
 from ._tenants import tenant_out
 
 __all__ = ["router"]
@@ -31,9 +32,8 @@ router = APIRouter(prefix="/admin", include_in_schema=False)
 
 #: How many of the latest bookings the dashboard lists.
 RECENT_BOOKINGS = 10
-#: Booking states an operator should look at: Zoho does not reflect them yet.
-#: Connection states that need a person or heal only with time.
-ATTENTION = ("needs_reauth", "revoked", "cooldown")
+#: How many tenants one page of the console's list shows.
+PAGE_SIZE = 50
 
 CsrfField = Annotated[str, Form(max_length=256)]
 
@@ -64,15 +64,6 @@ def _login_page(state: ServiceState, request: Request, status: int, error: str |
     return page
 
 
-def _sample_sum(name: str) -> int:
-    total = 0.0
-    for metric in REGISTRY.collect():
-        for sample in metric.samples:
-            if sample.name == name:
-                total += sample.value
-    return int(total)
-
-
 async def _bookings(request: Request, principal: Principal) -> tuple[list[Booking], int]:
     """The latest bookings the principal may see (newest first) and how many are unsynced."""
     service = get_booking_service(request)
@@ -90,22 +81,29 @@ async def _dashboard(
     error: str | None = None,
     status: int = 200,
 ) -> Response:
-    rows = await state.tenants.list(only=principal.tenant)
-    tenants = [await tenant_out(state, row) for row in rows]
-    states = [p.state for t in tenants for p in t.providers]
-    metrics = {
-        "tenants": len(tenants),
-        "healthy": states.count("healthy"),
-        "attention": sum(s in ATTENTION for s in states),
-        "tenants_healthy": sum(all(p.state == "healthy" for p in t.providers) for t in tenants),
-        "tenants_attention": sum(any(p.state in ATTENTION for p in t.providers) for t in tenants),
-        "refreshes": _sample_sum("zohokit_token_refreshed_total"),
-        "refresh_failures": _sample_sum("zohokit_token_refresh_failed_total"),
-    }
+    now = epoch_to_dt(state.epoch())
+    params = request.query_params
+    filters = {k: params.get(k, "")[:64] for k in ("q", "health", "provider", "sort", "cursor")}
+    try:
+        query = TenantQuery(
+            filters["q"] or None,
+            filters["health"] or None,
+            filters["provider"] or None,
+            filters["sort"] or "tenant",
+            params.get("cursor") or None,
+            PAGE_SIZE,
+            only=principal.tenant,
+        )
+    except ValueError as exc:
+        error, status, query = str(exc), 400, TenantQuery(limit=PAGE_SIZE, only=principal.tenant)
+    page = await list_tenants(state.engine, query, now)
+    tenants = [await tenant_out(state, row) for row in page.tenants]
+    metrics: dict[str, int] = await health_counts(state.engine, now, principal.tenant)
     runs = await state.ledger.runs(tenant=principal.tenant, limit=10)
     bookings, metrics["bookings_pending"] = await _bookings(request, principal)
     budget = state.zoho.budget
     budgets = [] if budget is None else await budget.status(principal.tenant)
+    kept = {k: v for k, v in filters.items() if v and k != "cursor"}
     return _html(
         state,
         "admin.html",
@@ -114,6 +112,15 @@ async def _dashboard(
         principal=principal,
         csrf_token=csrf,
         tenants=tenants,
+        health=page.health,
+        healths=HEALTHS,
+        providers=PROVIDERS,
+        sorts=SORTS,
+        filters=filters,
+        next_url="/admin?" + urlencode({**kept, "cursor": page.next_cursor})
+        if page.next_cursor
+        else None,
+        first_url="/admin?" + urlencode(kept) if query.cursor else None,
         runs=runs,
         budgets=budgets,
         bookings=bookings,

@@ -60,6 +60,9 @@ tenants = Table(
     Column("name", String(255), nullable=False),
     Column("data_center", String(16), nullable=False),
     _epoch_column("created_at"),
+    # The console's keyset pages by name and by age (migration 0015).
+    Index("ix_tenants_name", "name", "tenant"),
+    Index("ix_tenants_created_at", "created_at", "tenant"),
 )
 
 oauth_states = Table(

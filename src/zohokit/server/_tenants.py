@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 
 from ..errors import ZohoError
 from ..settings import PROVIDERS
@@ -19,6 +20,8 @@ from ._models import (
 )
 from ._state import ServiceState, State
 from ._tables import Tenant
+from ._tenant_list import HEALTHS, MAX_LIMIT, SORTS, TenantQuery
+from ._tenant_list import list_tenants as list_page
 
 __all__ = ["TenantAccess", "require_tenant", "router", "tenant_out"]
 
@@ -84,11 +87,35 @@ async def create_tenant(body: TenantCreate, principal: ApiPrincipal, state: Stat
     return await tenant_out(state, created)
 
 
-@router.get("", summary="List tenants", responses=_AUTH_ERRORS)
-async def list_tenants(principal: ApiPrincipal, state: State) -> list[TenantOut]:
-    """Every tenant the key may see (a tenant-scoped key sees its own only)."""
-    rows = await state.tenants.list(only=principal.tenant)
-    return [await tenant_out(state, row) for row in rows]
+@router.get(
+    "", summary="List tenants", responses={**_AUTH_ERRORS, 422: {"description": "A bad filter"}}
+)
+async def list_tenants(
+    principal: ApiPrincipal,
+    state: State,
+    response: Response,
+    q: Annotated[str | None, Query(max_length=64, description="Part of a key or name")] = None,
+    health: Annotated[str | None, Query(description=f"One of {', '.join(HEALTHS)}")] = None,
+    provider: Annotated[str | None, Query(description="zoho_crm or zoho_calendar")] = None,
+    sort: Annotated[str, Query(description=f"One of {', '.join(SORTS)} (newest first)")] = "tenant",
+    cursor: Annotated[str | None, Query(max_length=512, description="X-Next-Cursor")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+) -> list[TenantOut]:
+    """The tenants the key may see (a tenant-scoped key sees its own only), one page at a
+    time: the next page's cursor is in ``X-Next-Cursor`` and a ``Link: rel="next"`` header
+    (none on the last page)."""
+    try:
+        query = TenantQuery(q, health, provider, sort, cursor, limit, only=principal.tenant)
+    except ValueError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
+    page = await list_page(state.engine, query, epoch_to_dt(state.epoch()))
+    if page.next_cursor is not None:
+        response.headers["X-Next-Cursor"] = page.next_cursor
+        params = {"q": q, "health": health, "provider": provider, "sort": sort, "limit": limit}
+        kept = "&".join(f"{k}={quote(str(v))}" for k, v in params.items() if v)
+        link = f"/api/tenants?{kept}&cursor={page.next_cursor}"
+        response.headers["Link"] = f'<{link}>; rel="next"'
+    return [await tenant_out(state, row) for row in page.tenants]
 
 
 @router.get(
