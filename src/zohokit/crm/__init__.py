@@ -17,7 +17,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._attachments import MAX_FILE_BYTES, Attachment, Attachments, Files, UploadedFile
-from ._bulk import WRITE_CHUNK, BulkCallbacks, BulkJob, BulkPolicy, csv_cell, read_converters
+from ._bulk import WRITE_CHUNK, BulkCallbacks, BulkJob, BulkPolicy
+from ._bulk_csv import csv_cell, read_converters
 from ._catalog import FieldCatalog
 from ._composite import MAX_SUB_REQUESTS, Composite, CompositeResult, SubRequest, SubResult
 from ._convert import ConvertedLead, LeadAlreadyConverted, Leads

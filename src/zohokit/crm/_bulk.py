@@ -7,30 +7,24 @@ says, row by row, what became of it. Both run in Zoho's time: a job is created, 
 with backoff (or woken by its callback, see :class:`BulkCallbacks`) until it is done.
 
 :class:`BulkOperations` is the half of :class:`~zohokit.crm.ZohoCRMService` that does it; the
-CSV conversions are the plain functions :func:`read_converters` (Zoho's CSV text back into the
-types the records API returns, per field type) and :func:`csv_cell` (a record's value into
-Zoho's CSV text). The zip of a result page is held once, compressed; its CSV is read row by
-row, so 200,000 records' text is never held twice.
+CSV both ways (Zoho's text back into the records API's types, a record's values into Zoho's
+cells) is :mod:`zohokit.crm._bulk_csv`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import csv
 import hmac
-import io
-import re
 import secrets
 import zipfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from ..errors import BulkJobFailed, ZohoAPIError
 from ..http import ZohoService
-from ._fields import ModuleFields
+from ._bulk_csv import csv_rows, read_converters, zip_csv
 
 if TYPE_CHECKING:
     from ._catalog import FieldCatalog
@@ -42,8 +36,6 @@ __all__ = [
     "BulkJob",
     "BulkOperations",
     "BulkPolicy",
-    "csv_cell",
-    "read_converters",
 ]
 
 #: Rows per Bulk Write CSV (Zoho takes at most 25,000 per file for most modules).
@@ -51,10 +43,6 @@ WRITE_CHUNK = 25_000
 #: The states of a job that is still on its way.
 _RUNNING = frozenset({"ADDED", "QUEUED", "IN PROGRESS", "IN_PROGRESS"})
 _FAILED = frozenset({"FAILED", "FAILURE"})
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_LOOKUPS = frozenset({"lookup", "ownerlookup", "userlookup"})
-_INTEGERS = frozenset({"integer", "bigint", "long"})
-_NUMBERS = frozenset({"double", "currency", "decimal", "percent"})
 
 Operation = Literal["insert", "update", "upsert"]
 
@@ -149,111 +137,6 @@ class BulkJob:
 # ---------------------------------------------------------------------- CSV conversions
 
 
-def _text(cell: str) -> Any:
-    return cell if cell != "" else None
-
-
-def _converter(kind: str) -> Callable[[str], Any]:
-    """A function from one CSV cell to the value the records API shows for ``kind``;
-    :class:`ValueError` for a cell that does not fit."""
-    if kind in _LOOKUPS:
-        return lambda cell: {"id": cell} if cell else None
-    if kind == "boolean":
-
-        def boolean(cell: str) -> Any:
-            if cell == "":
-                return None
-            low = cell.lower()
-            if low not in ("true", "false"):
-                raise ValueError("true or false")
-            return low == "true"
-
-        return boolean
-    if kind in _INTEGERS:
-        return lambda cell: int(cell) if cell else None
-    if kind in _NUMBERS:
-        return lambda cell: float(cell) if cell else None
-    if kind == "multiselectpicklist":
-        return lambda cell: [v for v in cell.split(";") if v] if cell else []
-    if kind == "date":
-
-        def day(cell: str) -> Any:
-            if cell == "":
-                return None
-            if not _DATE.match(cell):
-                raise ValueError("a date as YYYY-MM-DD")
-            date.fromisoformat(cell)
-            return cell
-
-        return day
-    if kind == "datetime":
-
-        def moment(cell: str) -> Any:
-            if cell == "":
-                return None
-            if datetime.fromisoformat(cell).tzinfo is None:
-                raise ValueError("a date and time with an offset")
-            return cell
-
-        return moment
-    return _text
-
-
-def read_converters(
-    fields: ModuleFields, columns: Sequence[str]
-) -> list[tuple[str, Callable[[str], Any]]]:
-    """Per CSV column, the record key and the function that turns its cells into the type
-    the records API returns for that field (``Id`` becomes ``id``). A column the module's
-    metadata does not know is :class:`ValueError`: the CSV is not what was asked for."""
-    out: list[tuple[str, Callable[[str], Any]]] = []
-    for column in columns:
-        if column.lower() == "id":
-            out.append(("id", _text))
-            continue
-        spec = fields.fields.get(column)
-        if spec is None:
-            raise ValueError(f"column {column!r} is not a field of {fields.module}")
-        out.append((column, _converter(spec.data_type)))
-    return out
-
-
-def csv_cell(value: Any) -> str:
-    """A value of a record (in the records API's form) as Zoho's CSV writes it: lookups as
-    their id, multi-select lists joined with ``;``, booleans ``true``/``false``."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Mapping):
-        return str(value.get("id") or "")
-    if isinstance(value, list | tuple):
-        return ";".join(csv_cell(v) for v in value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value)
-
-
-def _zip_csv(name: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> bytes:
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows([csv_cell(row.get(c)) for c in columns] for row in rows)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(name, text.getvalue())
-    return buffer.getvalue()
-
-
-def _csv_in(content: bytes) -> Iterator[list[str]]:
-    """The rows of the one CSV in a zip, read as they are decompressed."""
-    with zipfile.ZipFile(io.BytesIO(content)) as archive:
-        names = [n for n in archive.namelist() if n.lower().endswith(".csv")]
-        if len(names) != 1:
-            raise ValueError(f"the zip holds {len(names)} CSV files, not one")
-        with archive.open(names[0]) as raw:
-            yield from csv.reader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
-
-
 # ---------------------------------------------------------------------- the service half
 
 
@@ -309,7 +192,7 @@ class BulkOperations(ZohoService):
             job = await self._run_job("read", {"query": query}, policy)
             result = job.details.get("result") or {}
             answer = await self._call("GET", f"/crm/bulk/v8/read/{job.id}/result")
-            rows = _csv_in(answer.content)
+            rows = csv_rows(answer.content)
             del answer  # the zip stays alive only through the reader
             try:
                 header = next(rows)
@@ -384,7 +267,7 @@ class BulkOperations(ZohoService):
         results: list[RecordResult] = []
         for start in range(0, len(rows), chunk_size):
             chunk = rows[start : start + chunk_size]
-            file_id = await self._upload(module, _zip_csv(f"{module}.csv", columns, chunk))
+            file_id = await self._upload(module, zip_csv(f"{module}.csv", columns, chunk))
             resource: dict[str, Any] = {
                 "type": "data",
                 "module": {"api_name": module},
@@ -466,7 +349,7 @@ class BulkOperations(ZohoService):
         )
         results: list[RecordResult] = []
         try:
-            rows = _csv_in(answer.content)
+            rows = csv_rows(answer.content)
             header = next(rows)
             status_at, id_at, errors_at = (
                 header.index(c) for c in ("STATUS", "RECORD_ID", "ERRORS")

@@ -16,18 +16,19 @@ bounded (:func:`zohokit.db.bounded`): it answers in time or raises
 
 from __future__ import annotations
 
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Coroutine, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select, text, update
+from sqlalchemy import and_, case, delete, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from ..db import Timeouts, bounded
-from ._models import Job, JobRun, KindStatus
+from ._models import Job
 from ._tables import job_runs, jobs
+from ._views import JobViews
 
 T = TypeVar("T")
 
@@ -47,17 +48,6 @@ _JOB_COLUMNS = (
     jobs.c.attempts,
     jobs.c.due_at,
     jobs.c.generation,
-)
-_RUN_COLUMNS = (
-    job_runs.c.kind,
-    job_runs.c.key,
-    job_runs.c.tenant,
-    job_runs.c.worker,
-    job_runs.c.attempt,
-    job_runs.c.started_at,
-    job_runs.c.finished_at,
-    job_runs.c.outcome,
-    job_runs.c.error,
 )
 
 
@@ -152,10 +142,6 @@ def _job(row: Row[Any] | Any) -> Job:
     )
 
 
-def _run(row: Row[Any] | Any) -> JobRun:
-    return JobRun(**row._mapping)
-
-
 def error_text(exc: BaseException) -> str:
     """What a run row says about a failure: the class and the message (zohokit's messages
     carry no secrets), cut to :data:`ERROR_CHARS`."""
@@ -163,7 +149,7 @@ def error_text(exc: BaseException) -> str:
     return text_[:ERROR_CHARS]
 
 
-class JobStore:
+class JobStore(JobViews):
     """The job tables on one async engine (see the module docstring)."""
 
     def __init__(self, engine: AsyncEngine, *, timeout: float = Timeouts().statement) -> None:
@@ -440,62 +426,6 @@ class JobStore:
     async def cancel(self, kind: str, key: str) -> bool:
         """Remove job ``key`` of ``kind`` (a run in progress finishes); ``True`` if it was there."""
         return await self._write(delete(jobs).where(jobs.c.kind == kind, jobs.c.key == key)) > 0
-
-    async def status(self, *, now: datetime, kinds: Sequence[str] = ()) -> list[KindStatus]:
-        """Per kind (every kind with a job or a run, plus ``kinds``): due, scheduled, running,
-        failed, and the last run."""
-        running = and_(jobs.c.lease_owner.is_not(None), jobs.c.lease_expires_at > now)
-        counts = select(
-            jobs.c.kind,
-            func.sum(case((and_(jobs.c.due_at <= now, ~running), 1), else_=0)),
-            func.sum(case((and_(jobs.c.due_at > now, ~running), 1), else_=0)),
-            func.sum(case((running, 1), else_=0)),
-            func.sum(case((jobs.c.failed_at.is_not(None), 1), else_=0)),
-        ).group_by(jobs.c.kind)
-        latest = (
-            select(job_runs.c.kind, func.max(job_runs.c.id).label("id"))
-            .group_by(job_runs.c.kind)
-            .subquery()
-        )
-        last_runs = select(*_RUN_COLUMNS).join(latest, latest.c.id == job_runs.c.id)
-
-        async def work() -> list[KindStatus]:
-            async with self.engine.connect() as conn:
-                by_kind = {
-                    r[0]: [int(v or 0) for v in r[1:]] for r in (await conn.execute(counts)).all()
-                }
-                last = {r.kind: _run(r) for r in (await conn.execute(last_runs)).all()}
-            names = sorted(set(by_kind) | set(last) | set(kinds))
-            out = []
-            for name in names:
-                due, scheduled, run, failed = by_kind.get(name, [0, 0, 0, 0])
-                out.append(KindStatus(name, due, scheduled, run, failed, last.get(name)))
-            return out
-
-        return await self._bounded(work())
-
-    async def runs(
-        self,
-        *,
-        kind: str | None = None,
-        key: str | None = None,
-        tenant: str | None = None,
-        limit: int = 50,
-    ) -> list[JobRun]:
-        """The latest runs, newest first, optionally of one kind, key or tenant."""
-        query = select(*_RUN_COLUMNS).order_by(job_runs.c.id.desc()).limit(limit)
-        if kind is not None:
-            query = query.where(job_runs.c.kind == kind)
-        if key is not None:
-            query = query.where(job_runs.c.key == key)
-        if tenant is not None:
-            query = query.where(job_runs.c.tenant == tenant)
-
-        async def work() -> list[JobRun]:
-            async with self.engine.connect() as conn:
-                return [_run(r) for r in (await conn.execute(query)).all()]
-
-        return await self._bounded(work())
 
     async def prune_runs(self, *, before: datetime) -> int:
         """Delete finished runs that started before ``before``; how many went."""

@@ -1,0 +1,100 @@
+"""The job engine's read side: each kind's counts and the history of runs.
+
+:class:`JobViews` is the half of :class:`~zohokit.jobs._store.JobStore` that only reads (the
+CLI's ``zohokit worker status``, the admin page); every statement is bounded like the store's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ..db import bounded
+from ._models import JobRun, KindStatus
+from ._tables import job_runs, jobs
+
+__all__ = ["JobViews"]
+
+_RUN_COLUMNS = (
+    job_runs.c.kind,
+    job_runs.c.key,
+    job_runs.c.tenant,
+    job_runs.c.worker,
+    job_runs.c.attempt,
+    job_runs.c.started_at,
+    job_runs.c.finished_at,
+    job_runs.c.outcome,
+    job_runs.c.error,
+)
+
+
+def _run(row: Row[Any] | Any) -> JobRun:
+    return JobRun(**row._mapping)
+
+
+class JobViews:
+    """Reads of the job tables, on the store's engine and statement timeout."""
+
+    engine: AsyncEngine
+    timeout: float
+
+    async def status(self, *, now: datetime, kinds: Sequence[str] = ()) -> list[KindStatus]:
+        """Per kind (every kind with a job or a run, plus ``kinds``): due, scheduled, running,
+        failed, and the last run."""
+        running = and_(jobs.c.lease_owner.is_not(None), jobs.c.lease_expires_at > now)
+        counts = select(
+            jobs.c.kind,
+            func.sum(case((and_(jobs.c.due_at <= now, ~running), 1), else_=0)),
+            func.sum(case((and_(jobs.c.due_at > now, ~running), 1), else_=0)),
+            func.sum(case((running, 1), else_=0)),
+            func.sum(case((jobs.c.failed_at.is_not(None), 1), else_=0)),
+        ).group_by(jobs.c.kind)
+        latest = (
+            select(job_runs.c.kind, func.max(job_runs.c.id).label("id"))
+            .group_by(job_runs.c.kind)
+            .subquery()
+        )
+        last_runs = select(*_RUN_COLUMNS).join(latest, latest.c.id == job_runs.c.id)
+
+        async def work() -> list[KindStatus]:
+            async with self.engine.connect() as conn:
+                by_kind = {
+                    r[0]: [int(v or 0) for v in r[1:]] for r in (await conn.execute(counts)).all()
+                }
+                last = {r.kind: _run(r) for r in (await conn.execute(last_runs)).all()}
+            names = sorted(set(by_kind) | set(last) | set(kinds))
+            out = []
+            for name in names:
+                due, scheduled, run, failed = by_kind.get(name, [0, 0, 0, 0])
+                out.append(KindStatus(name, due, scheduled, run, failed, last.get(name)))
+            return out
+
+        return await bounded(work(), seconds=self.timeout, url=self.engine.url)
+
+    async def runs(
+        self,
+        *,
+        kind: str | None = None,
+        key: str | None = None,
+        tenant: str | None = None,
+        limit: int = 50,
+    ) -> list[JobRun]:
+        """The latest runs, newest first, optionally of one kind, key or tenant."""
+        query = select(*_RUN_COLUMNS).order_by(job_runs.c.id.desc()).limit(limit)
+        if kind is not None:
+            query = query.where(job_runs.c.kind == kind)
+        if key is not None:
+            query = query.where(job_runs.c.key == key)
+        if tenant is not None:
+            query = query.where(job_runs.c.tenant == tenant)
+
+        async def work() -> list[JobRun]:
+            async with self.engine.connect() as conn:
+                return [_run(r) for r in (await conn.execute(query)).all()]
+
+        return await bounded(work(), seconds=self.timeout, url=self.engine.url)
