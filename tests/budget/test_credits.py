@@ -139,3 +139,18 @@ async def test_a_push_past_its_share_stops_resumable_and_bookings_still_succeed(
     assert again.unchanged == synced
     assert again.created == 1000 - synced
     assert len(emulator.crm.records("Contacts")) == 1001
+
+
+async def test_interactive_credits_taken_first_leave_batch_its_share(
+    roots: Roots, emulator: Emulator
+) -> None:
+    """An interactive call takes a whole chunk of the day before any batch work starts; the
+    chunk is the interactive reserve, so a push after it still gets its own share."""
+    root = await roots(clock=lambda: NOW)
+    assert root.budget is not None
+    await root.budget.set_limits(TENANT, daily_credits=100, batch_share=0.5)
+    await read(root)  # interactive: takes its chunk (up to the whole day) from the ledger
+    rows = [contact(n) for n in range(1000)]
+    with pytest.raises(BudgetExhausted):
+        await push(root.crm(TENANT), root.ledger, rows, MAPPING)
+    assert 0 < len(emulator.crm.records("Contacts")) < 1000

@@ -329,11 +329,17 @@ class BudgetStore:
                 spent = await conn.execute(
                     select(_C.lane, _C.spent).where(_C.tenant == tenant, _C.day == day)
                 )
-                ours = sum(row.spent for row in spent)
+                by_lane = {row.lane: row.spent for row in spent}
+                ours = sum(by_lane.values())
                 used = max(ours, org.used_by_zoho(day))
                 granted = want
                 if lane == "batch":
-                    allowed = math.floor(org.limits.daily_credits * org.batch_share) - used
+                    # Batch work is held to its own share: what interactive calls took (a
+                    # chunk they may not spend yet) is the reserve, not batch's to lose; what
+                    # Zoho counts beyond our ledger (other apps of the org) weighs on both.
+                    others = used - ours
+                    share = math.floor(org.limits.daily_credits * org.batch_share)
+                    allowed = share - others - by_lane.get("batch", 0)
                     granted = min(want, allowed) if allowed >= least else 0
                 if granted:
                     await _add_credits(conn, tenant, day, lane, granted)
