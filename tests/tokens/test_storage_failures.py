@@ -15,7 +15,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from tests.fixtures.postgres import PostgresOutage
-from zohokit.db import Timeouts, create_engine
+from zohokit.db import Timeouts, create_engine, upgrade_async
 from zohokit.emulator import Emulator, create_app
 from zohokit.errors import StorageUnavailable, ZohoError
 from zohokit.tokens import Cipher, OAuthTokenService, RefreshPolicy, generate_key
@@ -36,6 +36,10 @@ async def make(
 ) -> AsyncIterator[tuple[Make, FakeClock]]:
     """Services on one database of the private cluster, sharing a clock the test moves."""
     url = postgres_outage.url(postgres_outage.cluster.create_database())
+    # The schema is built before the test, with the default bounds: fifteen migrations can take
+    # longer than the one-second statement bound these services run under when the machine is
+    # busy, and a timeout there is not the outage under test.
+    await upgrade_async(url)
     key = generate_key()
     clock = FakeClock()
     made: list[OAuthTokenService] = []
@@ -50,6 +54,7 @@ async def make(
             "poll_interval": 0.01,
             "clock": clock,
             "storage_timeout": TIMEOUTS.statement,
+            "migrate": False,
         }
         options.update(overrides)
         service = OAuthTokenService(create_engine(url, timeouts=TIMEOUTS), **options)
