@@ -37,6 +37,7 @@ LIBRARY: dict[str, set[str]] = {
         "notifications",
         "jobs",
         "budget",
+        "traffic",
     },
     # The outbox sits under everything that emits an event (tokens, sync, bookings, notify).
     "events": {"db", "settings"},
@@ -85,6 +86,8 @@ LIBRARY: dict[str, set[str]] = {
     },
     # Durable jobs (tables, schedule, the registry of kinds): the worker runs them.
     "jobs": {"db", "settings"},
+    # The Zoho call history: the root wires its recorder into the request path.
+    "traffic": {"db", "settings"},
 }
 _LIB = set(LIBRARY)
 

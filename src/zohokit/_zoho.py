@@ -62,6 +62,7 @@ from .tokens import (
     ZohoCredentials,
 )
 from .tokens._crypto import load_or_create_key_file
+from .traffic import CallRecorder
 
 if TYPE_CHECKING:
     from .events import Session
@@ -110,6 +111,7 @@ class _Parts:
     http: ZohoHTTP
     cipher: Cipher
     budget: Budget | None
+    history: CallRecorder
 
 
 def _fixed_credentials(
@@ -364,6 +366,11 @@ class Zoho:
                 clock=self.clock,
                 statement_timeout=self._db_timeouts.statement,
             )
+        # Every attempt of this process lands in the database's call history (per hour).
+        history = CallRecorder(
+            self.engine, clock=self.clock, statement_timeout=self._db_timeouts.statement
+        )
+        self.observer.history = history
         http = ZohoHTTP(
             tokens,
             max_in_flight=self.max_in_flight,
@@ -373,7 +380,7 @@ class Zoho:
             observer=self.observer,
             budget=budget,
         )
-        return _Parts(accounts, tokens, http, cipher, budget)
+        return _Parts(accounts, tokens, http, cipher, budget, history)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -400,6 +407,13 @@ class Zoho:
     def http(self) -> ZohoHTTP:
         """The request path every CRM and Calendar call of this root goes through."""
         return self._parts.get().http
+
+    @property
+    def call_history(self) -> CallRecorder:
+        """This process's counts of Zoho calls, written to the database's per-hour history
+        every few seconds and on ``aclose()`` (``await zoho.call_history.flush()`` writes
+        them now); read it with :func:`zohokit.traffic.calls_by_hour`."""
+        return self._parts.get().history
 
     @property
     def budget(self) -> Budget | None:
@@ -578,6 +592,7 @@ class Zoho:
         if parts is not None:
             await parts.http.aclose()
             await parts.tokens.close()  # and with it the accounts client
+            await parts.history.aclose()  # the counts not written yet
         if engine is not None and self._engine is None:
             await engine.dispose()
 

@@ -9,7 +9,9 @@ outcome. Labels are bounded: the provider (``crm``, ``calendar``), the operation
 error code (only names that look like one), and the tenant only when the operator asks
 (``ZOHOKIT_METRICS_TENANT_LABEL``): otherwise ``tenant=""``, which Prometheus treats as no
 label at all. Nothing here reads a token, a body or a header other than Zoho's request id
-and ``X-API-CREDITS-REMAINING``.
+and ``X-API-CREDITS-REMAINING``. Each attempt Zoho saw is also counted in the
+observer's ``history`` (:class:`CallSink`), which the root object points at the database's
+per-hour call history (:mod:`zohokit.traffic`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -35,6 +37,7 @@ __all__ = [
     "CALLS_LOGGER",
     "Attempt",
     "CallObserver",
+    "CallSink",
     "error_code_label",
 ]
 
@@ -194,6 +197,16 @@ class Attempt:
         if http_status is None or http_status >= 400 or code is not None:
             label = status if http_status is None else error_code_label(code)
             ERRORS.labels(provider, operation, label, tenant).inc()
+        history = self._observer.history
+        if history is not None:
+            throttled = http_status == 429
+            history.record(
+                self.tenant,
+                provider,
+                throttled=throttled,
+                error=label is not None,
+                credits=self.credits,
+            )
         seconds = time.perf_counter() - self._sent_at
         SECONDS.labels(provider, operation, tenant).observe(seconds)
         if self._span is not None:
@@ -242,6 +255,17 @@ class Attempt:
         )
 
 
+class CallSink(Protocol):
+    """Where each attempt Zoho saw is counted for the database's call history
+    (:class:`zohokit.traffic.CallRecorder`, wired by the root object)."""
+
+    def record(
+        self, tenant: str, provider: str, *, throttled: bool, error: bool, credits: int
+    ) -> None:
+        """Count one attempt; no I/O."""
+        ...
+
+
 class CallObserver:
     """Metrics, log lines and spans of the Zoho calls of one request path.
 
@@ -253,6 +277,8 @@ class CallObserver:
 
     def __init__(self, *, tenant_label: bool = False, tracer_provider: Any = None) -> None:
         self.tenant_label = tenant_label
+        #: Counts every attempt for the database's call history, once the root wires it.
+        self.history: CallSink | None = None
         self.tracer: Any = None
         if _trace is not None:
             # A ProxyTracer when no provider is set yet: it follows one set later.

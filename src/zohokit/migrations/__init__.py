@@ -23,6 +23,18 @@ def target_metadata() -> list[MetaData]:
     from zohokit.server._tables import metadata as server
     from zohokit.sync._ledger import metadata as sync
     from zohokit.tokens._store import metadata as tokens
+    from zohokit.traffic._tables import metadata as traffic
     from zohokit.webhooks._tables import metadata as webhooks
 
-    return [tokens, sync, server, scheduling, events, webhooks, notifications, jobs, budget]
+    return [
+        tokens,
+        sync,
+        server,
+        scheduling,
+        events,
+        webhooks,
+        notifications,
+        jobs,
+        budget,
+        traffic,
+    ]
