@@ -20,14 +20,14 @@ import asyncio
 import contextlib
 import os
 from collections.abc import Coroutine, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Column, DateTime, String, Table, event, text
+from sqlalchemy import Column, DateTime, Integer, String, Table, event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -37,7 +37,11 @@ from ._files import private_dir, private_file
 from .errors import ConfigurationError, StorageUnavailable
 from .settings import Settings, to_async_url
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 T = TypeVar("T")
+D = TypeVar("D", bound="DataclassInstance")
 
 __all__ = [
     "Timeouts",
@@ -45,10 +49,14 @@ __all__ = [
     "bounded",
     "create_engine",
     "dialect_insert",
+    "from_row",
     "is_sqlite",
+    "lease_columns",
     "safe_url",
+    "serial_id",
     "storage_errors",
     "tenant_column",
+    "timestamps",
     "upgrade",
     "upgrade_async",
     "utc_column",
@@ -220,6 +228,32 @@ def tenant_column(length: int = 255, *, primary_key: bool = False) -> Column[str
 def utc_column(name: str, *, required: bool = False) -> Column[datetime]:
     """A :class:`UTCDateTime` column named ``name`` (``required``: NOT NULL)."""
     return Column(name, UTCDateTime(), nullable=not required)
+
+
+def from_row(cls: type[D], row: Any, **given: Any) -> D:
+    """The dataclass ``cls`` built from ``row`` (a selected row, or another dataclass): each
+    field not ``given`` takes the row's value of the same name."""
+    copied = {f.name: getattr(row, f.name) for f in fields(cls) if f.init and f.name not in given}
+    return cls(**copied, **given)
+
+
+def serial_id() -> Column[int]:
+    """The ``id`` key the database numbers itself (1, 2, 3, ...)."""
+    return Column("id", Integer, primary_key=True, autoincrement=True)
+
+
+def timestamps() -> tuple[Column[datetime], Column[datetime]]:
+    """``created_at`` and ``updated_at``: when the row was written first and last (both
+    required)."""
+    return utc_column("created_at", required=True), utc_column("updated_at", required=True)
+
+
+def lease_columns(
+    owner_length: int = 32, until: str = "lease_until"
+) -> tuple[Column[str], Column[datetime]]:
+    """Who holds the row (``lease_owner``) and until when (``until``): a worker's short
+    claim, ``NULL`` when nobody holds it."""
+    return Column("lease_owner", String(owner_length)), utc_column(until)
 
 
 def dialect_insert(conn: AsyncConnection, table: Table) -> Any:

@@ -61,13 +61,15 @@ Another 4xx is a plain :class:`ZohoAPIError` with its ``status``; the request pa
 Each error carries the ``tenant`` (and the ``provider`` where it applies) so a log line or a
 status page can say whose connection is unhealthy. None ever carries a token, a refresh token
 or a client secret: messages are built from codes and names only. Subclass the nearest node
-to add a provider-specific error (for example a Calendar ``EtagMismatch(ZohoAPIError)``).
+to add a provider-specific error (for example a Calendar ``EtagMismatch(ZohoAPIError)``);
+its ``__init__`` takes its own keywords and passes the rest on as ``**where: Unpack[Where]``
+(``**answer: Unpack[ZohoAnswer]`` under :class:`ZohoAPIError`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 __all__ = [
     "AuthenticationError",
@@ -95,10 +97,29 @@ __all__ = [
     "UnknownField",
     "UnknownModule",
     "UntrustedAccountsServer",
+    "Where",
     "WriteRefused",
     "ZohoAPIError",
+    "ZohoAnswer",
     "ZohoError",
 ]
+
+
+class Where(TypedDict, total=False):
+    """Whose connection an error is about: the keywords every error of the tree takes
+    (``tenant``, ``provider``), so a subclass adds only its own (``**where: Unpack[Where]``)."""
+
+    tenant: str | None
+    provider: str | None
+
+
+class ZohoAnswer(Where, total=False):
+    """What Zoho's error answer said: the keywords every :class:`ZohoAPIError` takes."""
+
+    status: int | None
+    code: str | None
+    details: dict[str, Any] | None
+    request_id: str | None
 
 
 class ZohoError(Exception):
@@ -128,14 +149,9 @@ class ConfigurationError(ZohoError):
     """A setting is missing or invalid. ``variables`` lists the environment names to set."""
 
     def __init__(
-        self,
-        message: str,
-        *,
-        variables: tuple[str, ...] = (),
-        tenant: str | None = None,
-        provider: str | None = None,
+        self, message: str, *, variables: tuple[str, ...] = (), **where: Unpack[Where]
     ) -> None:
-        super().__init__(message, tenant=tenant, provider=provider)
+        super().__init__(message, **where)
         self.variables = variables
 
 
@@ -150,15 +166,8 @@ class NeedsReauthorization(TokenError):
     ``reason`` is Zoho's error code, never a secret.
     """
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        reason: str | None = None,
-        tenant: str | None = None,
-        provider: str | None = None,
-    ) -> None:
-        super().__init__(message, tenant=tenant, provider=provider)
+    def __init__(self, message: str, *, reason: str | None = None, **where: Unpack[Where]) -> None:
+        super().__init__(message, **where)
         self.reason = reason
 
 
@@ -173,9 +182,7 @@ class MissingScopes(NeedsReauthorization):
     def __init__(
         self,
         missing: tuple[str, ...],
-        *,
-        tenant: str | None = None,
-        provider: str | None = None,
+        **where: Unpack[Where],
     ) -> None:
         names = ", ".join(missing)
         super().__init__(
@@ -185,8 +192,7 @@ class MissingScopes(NeedsReauthorization):
             "asks for, or connect again and accept all of them (`zohokit setup` prints the "
             "list; ZOHOKIT_SCOPES changes it)",
             reason="missing scope",
-            tenant=tenant,
-            provider=provider,
+            **where,
         )
         self.missing = missing
 
@@ -198,15 +204,8 @@ class TokenRevoked(TokenError):
 class TokenRefreshThrottled(TokenError):
     """Zoho throttled token minting ("Access Denied"); try again in ``retry_after`` seconds."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        retry_after: float,
-        tenant: str | None = None,
-        provider: str | None = None,
-    ) -> None:
-        super().__init__(message, tenant=tenant, provider=provider)
+    def __init__(self, message: str, *, retry_after: float, **where: Unpack[Where]) -> None:
+        super().__init__(message, **where)
         self.retry_after = retry_after
 
 
@@ -217,14 +216,9 @@ class TokenRefreshFailed(TokenError):
     """
 
     def __init__(
-        self,
-        message: str,
-        *,
-        retry_after: float | None = None,
-        tenant: str | None = None,
-        provider: str | None = None,
+        self, message: str, *, retry_after: float | None = None, **where: Unpack[Where]
     ) -> None:
-        super().__init__(message, tenant=tenant, provider=provider)
+        super().__init__(message, **where)
         self.retry_after = retry_after
 
 
@@ -236,15 +230,8 @@ class StorageUnavailable(ZohoError):
     safe form of the database URL.
     """
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        url: str | None = None,
-        tenant: str | None = None,
-        provider: str | None = None,
-    ) -> None:
-        super().__init__(message, tenant=tenant, provider=provider)
+    def __init__(self, message: str, *, url: str | None = None, **where: Unpack[Where]) -> None:
+        super().__init__(message, **where)
         self.url = url
 
 
@@ -271,10 +258,9 @@ class ZohoAPIError(ZohoError):
         code: str | None = None,
         details: dict[str, Any] | None = None,
         request_id: str | None = None,
-        tenant: str | None = None,
-        provider: str | None = None,
+        **where: Unpack[Where],
     ) -> None:
-        super().__init__(message, tenant=tenant, provider=provider)
+        super().__init__(message, **where)
         self.status = status
         self.code = code
         self.details = details or {}
@@ -315,8 +301,10 @@ class RateLimited(ZohoAPIError):
     free for the org, or the org paused after Zoho's ``Retry-After``.
     """
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
-        super().__init__(message, **kw)
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, **answer: Unpack[ZohoAnswer]
+    ) -> None:
+        super().__init__(message, **answer)
         self.retry_after = retry_after
 
 
@@ -337,8 +325,10 @@ class BulkJobFailed(ZohoAPIError):
     within the wait's timeout, or its result file does not read as Zoho's format. ``job_id``
     is Zoho's id of the job (``None`` when it was never created)."""
 
-    def __init__(self, message: str, *, job_id: str | None = None, **kw: Any) -> None:
-        super().__init__(message, **kw)
+    def __init__(
+        self, message: str, *, job_id: str | None = None, **answer: Unpack[ZohoAnswer]
+    ) -> None:
+        super().__init__(message, **answer)
         self.job_id = job_id
 
 
@@ -365,9 +355,14 @@ class UnknownModule(WriteRefused):
     """The org has no module ``module``; ``suggestion`` is the closest real module, if any."""
 
     def __init__(
-        self, message: str, *, module: str = "", suggestion: str | None = None, **kw: Any
+        self,
+        message: str,
+        *,
+        module: str = "",
+        suggestion: str | None = None,
+        **where: Unpack[Where],
     ) -> None:
-        super().__init__(message, **kw)
+        super().__init__(message, **where)
         self.module = module
         self.suggestion = suggestion
 
@@ -376,9 +371,14 @@ class UnknownField(WriteRefused):
     """The module has no field ``field``; ``suggestion`` is the closest real field, if any."""
 
     def __init__(
-        self, message: str, *, field: str = "", suggestion: str | None = None, **kw: Any
+        self,
+        message: str,
+        *,
+        field: str = "",
+        suggestion: str | None = None,
+        **where: Unpack[Where],
     ) -> None:
-        super().__init__(message, **kw)
+        super().__init__(message, **where)
         self.field = field
         self.suggestion = suggestion
 
@@ -387,8 +387,10 @@ class InvalidRecords(WriteRefused):
     """Values that do not fit their fields. ``problems`` lists each as a
     :class:`~zohokit.crm.Problem` (row, field, expected, got)."""
 
-    def __init__(self, message: str, *, problems: Sequence[Any] = (), **kw: Any) -> None:
-        super().__init__(message, **kw)
+    def __init__(
+        self, message: str, *, problems: Sequence[Any] = (), **where: Unpack[Where]
+    ) -> None:
+        super().__init__(message, **where)
         self.problems = list(problems)
 
 
@@ -409,10 +411,9 @@ class BudgetExhausted(ZohoError):
         allowed: int,
         daily: int,
         resets_at: str,
-        tenant: str | None = None,
-        provider: str | None = None,
+        **where: Unpack[Where],
     ) -> None:
-        super().__init__(message, tenant=tenant, provider=provider)
+        super().__init__(message, **where)
         self.used = used
         self.allowed = allowed
         self.daily = daily

@@ -18,32 +18,6 @@ each payload.
 
 from __future__ import annotations
 
-from ._outbox import (
-    EVENT_TYPES,
-    Event,
-    InvalidEvent,
-    Operation,
-    Session,
-    emit,
-    event_of,
-    metadata,
-    new_event_id,
-    outbox_events,
-    read_events,
-    record_changed,
-)
-
-__all__ = [
-    "EVENT_TYPES",
-    "Event",
-    "InvalidEvent",
-    "Operation",
-    "Session",
-    "emit",
-    "event_of",
-    "metadata",
-    "new_event_id",
-    "outbox_events",
-    "read_events",
-    "record_changed",
-]
+# The package is exactly this one module's surface.
+from ._outbox import *  # noqa: F403
+from ._outbox import __all__ as __all__

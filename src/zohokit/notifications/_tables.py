@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, MetaData, String, Table, Text
 
-from ..db import tenant_column, utc_column
+from ..db import lease_columns, serial_id, tenant_column, timestamps, utc_column
 
 __all__ = ["metadata", "notification_channels", "notification_inbox", "sync_remote"]
 
@@ -40,15 +40,14 @@ notification_channels = Table(
     utc_column("expires_at"),
     utc_column("renewed_at"),
     Column("last_error", Text),
-    utc_column("created_at", required=True),
-    utc_column("updated_at", required=True),
+    *timestamps(),
     Index("ux_notification_channels_tenant_module", "tenant", "module", unique=True),
 )
 
 notification_inbox = Table(
     "notification_inbox",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    serial_id(),
     Column("dedupe_key", String(64), nullable=False),
     Column("channel_id", String(20), nullable=False),
     tenant_column(),
@@ -62,8 +61,7 @@ notification_inbox = Table(
     Column("server_time", BigInteger, nullable=False),
     utc_column("received_at", required=True),
     utc_column("processed_at"),
-    Column("lease_owner", String(32)),
-    utc_column("lease_until"),
+    *lease_columns(),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("last_error", Text),
     Index("ux_notification_inbox_dedupe_key", "dedupe_key", unique=True),

@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 
 from zohokit.availability import Busy, BusySource, Schedule
-from zohokit.db import tenant_column, utc_column
+from zohokit.db import lease_columns, tenant_column, timestamps, utc_column
 from zohokit.scheduling._team import Team
 
 if TYPE_CHECKING:
@@ -124,10 +124,8 @@ bookings = Table(
     # its Zoho CRM Events (Meetings) record.
     Column("hosts", Text),
     Column("crm_meeting_id", String(32)),
-    Column("lease_owner", String(32)),
-    utc_column("lease_until"),
-    utc_column("created_at", required=True),
-    utc_column("updated_at", required=True),
+    *lease_columns(),
+    *timestamps(),
     utc_column("cancelled_at"),
     UniqueConstraint("tenant", "calendar_id", "active_start", name="uq_bookings_active_slot"),
     UniqueConstraint("tenant", "idempotency_key", name="uq_bookings_idempotency_key"),

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, TypedDict
 
+from ..db import from_row
 from ._crypto import Cipher
 from ._store import TokenRow
 
@@ -187,29 +188,12 @@ def snapshot(row: TokenRow, *, accounts_server: str) -> TokenStatus:
     kids = sorted(
         {kid for c in ENC_COLUMNS if (v := getattr(row, c)) and (kid := Cipher.key_id_of(v))}
     )
-    return TokenStatus(
-        tenant=row.tenant,
-        provider=row.provider,
-        status=row.status,
-        source=row.source,
-        client_id=row.client_id,
+    return from_row(
+        TokenStatus,
+        row,
         has_refresh_token=row.refresh_token_enc is not None,
         has_access_token=row.access_token_enc is not None,
-        expires_at=row.expires_at,
-        api_domain=row.api_domain,
         accounts_server=accounts_server,
-        data_center=row.data_center,
         scopes=scope_tuple(row.scopes),
-        failure_count=row.failure_count,
-        cooldown_until=row.cooldown_until,
-        lease_owner=row.lease_owner,
-        lease_expires_at=row.lease_expires_at,
-        version=row.version,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        refreshed_at=row.refreshed_at,
         key_ids=tuple(kids),
-        last_failure_kind=row.last_failure_kind,
-        last_failure_code=row.last_failure_code,
-        last_failure_at=row.last_failure_at,
     )

@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from ..db import within
+from ..db import from_row, within
 from ..errors import (
     NeedsReauthorization,
     StorageUnavailable,
@@ -340,14 +340,7 @@ class OAuthTokenService(TokenAdmin, EnvSeeding):
     @staticmethod
     def _access(row: TokenRow, served: Serve) -> AccessToken:
         assert row.expires_at is not None
-        return AccessToken(
-            token=served.token,
-            tenant=row.tenant,
-            provider=row.provider,
-            api_domain=row.api_domain,
-            expires_at=row.expires_at,
-            scopes=scope_tuple(row.scopes),
-        )
+        return from_row(AccessToken, row, token=served.token, scopes=scope_tuple(row.scopes))
 
     async def _refresh(
         self, row: TokenRow, creds: ZohoCredentials | None, failed_token: str | None

@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.expression import Executable
 
-from ..db import Timeouts, UTCDateTime, bounded
+from ..db import Timeouts, bounded, lease_columns, serial_id, tenant_column, timestamps, utc_column
 from ..events import emit
 
 T = TypeVar("T")
@@ -51,15 +51,15 @@ metadata = MetaData()
 oauth_tokens = Table(
     "oauth_tokens",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("tenant", String(255), nullable=False),
+    serial_id(),
+    tenant_column(),
     Column("provider", String(32), nullable=False),
     # The OAuth client the tokens were minted for (an identifier, not a secret).
     Column("client_id", String(255)),
     Column("client_secret_enc", Text),
     Column("refresh_token_enc", Text),
     Column("access_token_enc", Text),
-    Column("expires_at", UTCDateTime()),
+    utc_column("expires_at"),
     Column("api_domain", String(255)),
     Column("accounts_server", String(255)),
     Column("data_center", String(16)),
@@ -69,15 +69,13 @@ oauth_tokens = Table(
     # The last refresh failure: its kind (permanent, throttled, transient), Zoho's code, when.
     Column("last_failure_kind", String(16)),
     Column("last_failure_code", String(255)),
-    Column("last_failure_at", UTCDateTime()),
+    utc_column("last_failure_at"),
     Column("failure_count", Integer, nullable=False, default=0, server_default="0"),
-    Column("cooldown_until", UTCDateTime()),
-    Column("lease_owner", String(255)),
-    Column("lease_expires_at", UTCDateTime()),
+    utc_column("cooldown_until"),
+    *lease_columns(255, until="lease_expires_at"),
     Column("version", Integer, nullable=False, default=1, server_default="1"),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("updated_at", UTCDateTime(), nullable=False),
-    Column("refreshed_at", UTCDateTime()),
+    *timestamps(),
+    utc_column("refreshed_at"),
     UniqueConstraint("tenant", "provider", name="uq_oauth_tokens_tenant_provider"),
 )
 

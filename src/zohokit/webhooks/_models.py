@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Literal
 
@@ -11,12 +11,24 @@ __all__ = ["Attempt", "Delivery", "DeliveryStatus", "Endpoint"]
 DeliveryStatus = Literal["pending", "succeeded", "failed"]
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return list(value) if isinstance(value, tuple) else value
+
+
+class _JSONReady:
+    """``to_dict`` for the dataclasses below: every field, times in ISO 8601, tuples as lists."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (no secret: none of these holds one)."""
+        return {f.name: _json_value(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
-class Endpoint:
+class Endpoint(_JSONReady):
     """A receiver of events: ``event_types`` empty means every type; ``tenant`` ``None``
     means every tenant. Never carries its secret (``rotate_secret`` and ``add`` return it
     once)."""
@@ -38,23 +50,9 @@ class Endpoint:
             return False
         return not self.event_types or event_type in self.event_types
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready (no secret)."""
-        return {
-            "id": self.id,
-            "url": self.url,
-            "description": self.description,
-            "tenant": self.tenant,
-            "event_types": list(self.event_types),
-            "enabled": self.enabled,
-            "created_at": _iso(self.created_at),
-            "updated_at": _iso(self.updated_at),
-            "previous_secret_until": _iso(self.previous_secret_until),
-        }
-
 
 @dataclass(frozen=True, slots=True)
-class Delivery:
+class Delivery(_JSONReady):
     """Sending one event to one endpoint: ``pending`` until a 2xx (``succeeded``) or the
     retry horizon passes (``failed``); ``next_attempt_at`` while pending."""
 
@@ -72,27 +70,9 @@ class Delivery:
     last_error: str | None
     created_at: datetime
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready."""
-        return {
-            "id": self.id,
-            "endpoint_id": self.endpoint_id,
-            "event_id": self.event_id,
-            "event_type": self.event_type,
-            "tenant": self.tenant,
-            "status": self.status,
-            "attempts": self.attempts,
-            "next_attempt_at": _iso(self.next_attempt_at),
-            "round_started_at": _iso(self.round_started_at),
-            "last_attempt_at": _iso(self.last_attempt_at),
-            "last_status_code": self.last_status_code,
-            "last_error": self.last_error,
-            "created_at": _iso(self.created_at),
-        }
-
 
 @dataclass(frozen=True, slots=True)
-class Attempt:
+class Attempt(_JSONReady):
     """One line of the delivery log: when, the HTTP status (``None``: no answer), the error
     in words, and how long it took."""
 
@@ -102,14 +82,3 @@ class Attempt:
     status_code: int | None
     error: str | None
     duration_ms: int
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready."""
-        return {
-            "delivery_id": self.delivery_id,
-            "attempt": self.attempt,
-            "attempted_at": _iso(self.attempted_at),
-            "status_code": self.status_code,
-            "error": self.error,
-            "duration_ms": self.duration_ms,
-        }

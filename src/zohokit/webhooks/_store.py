@@ -18,9 +18,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ..db import dialect_insert, from_row
 from ..events import Event, outbox_events
 from ..tokens import Cipher
 from ._models import Attempt, Delivery, Endpoint
@@ -40,43 +40,24 @@ def new_id(prefix: str) -> str:
 
 
 def _insert_ignore(conn: AsyncConnection, table: Any) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing()
+    return dialect_insert(conn, table).on_conflict_do_nothing()
 
 
 def _endpoint(row: Any, now: datetime | None = None) -> Endpoint:
     until = row.previous_expires_at if row.previous_secret_enc else None
     if until is not None and now is not None and until <= now:
         until = None
-    return Endpoint(
-        id=row.id,
-        url=row.url,
-        description=row.description,
-        tenant=row.tenant,
+    return from_row(
+        Endpoint,
+        row,
         event_types=tuple(json.loads(row.event_types)),
         enabled=bool(row.enabled),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
         previous_secret_until=until,
     )
 
 
 def _delivery(row: Any) -> Delivery:
-    return Delivery(
-        id=row.id,
-        endpoint_id=row.endpoint_id,
-        event_id=row.event_id,
-        event_type=row.type,
-        tenant=row.tenant,
-        status=row.status,
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        round_started_at=row.round_started_at,
-        last_attempt_at=row.last_attempt_at,
-        last_status_code=row.last_status_code,
-        last_error=row.last_error,
-        created_at=row.created_at,
-    )
+    return from_row(Delivery, row, event_type=row.type)
 
 
 _DELIVERY_ROWS = select(webhook_deliveries, V.type, V.tenant).join(

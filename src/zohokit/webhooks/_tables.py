@@ -28,7 +28,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from ..db import utc_column
+from ..db import lease_columns, serial_id, timestamps, utc_column
 
 __all__ = ["metadata", "webhook_attempts", "webhook_deliveries", "webhook_endpoints"]
 
@@ -46,8 +46,7 @@ webhook_endpoints = Table(
     Column("previous_secret_enc", Text),
     utc_column("previous_expires_at"),
     Column("enabled", Boolean, nullable=False),
-    utc_column("created_at", required=True),
-    utc_column("updated_at", required=True),
+    *timestamps(),
 )
 
 webhook_deliveries = Table(
@@ -63,10 +62,8 @@ webhook_deliveries = Table(
     utc_column("last_attempt_at"),
     Column("last_status_code", Integer),
     Column("last_error", Text),
-    Column("lease_owner", String(32)),
-    utc_column("lease_until"),
-    utc_column("created_at", required=True),
-    utc_column("updated_at", required=True),
+    *lease_columns(),
+    *timestamps(),
     UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_deliveries_endpoint_event"),
     Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),
 )
@@ -74,7 +71,7 @@ webhook_deliveries = Table(
 webhook_attempts = Table(
     "webhook_attempts",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    serial_id(),
     Column("delivery_id", String(32), nullable=False),
     Column("endpoint_id", String(32), nullable=False),
     Column("event_id", String(40), nullable=False),

@@ -5,16 +5,17 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from zohokit.migrations._columns import tenant, utc
+
 revision, down_revision = "0002", "0001"
 branch_labels = depends_on = None
 
 
 def upgrade() -> None:
     """Create the tables as :mod:`zohokit.sync._ledger` describes them."""
-    ts = sa.DateTime(timezone=True)
     op.create_table(
         "sync_ledger",
-        sa.Column("tenant", sa.String(255), primary_key=True),
+        tenant(primary_key=True),
         sa.Column("module", sa.String(100), primary_key=True),
         sa.Column("external_id", sa.String(512), primary_key=True),
         sa.Column("zoho_id", sa.String(32)),
@@ -23,9 +24,9 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
         sa.Column("last_error_code", sa.String(100)),
         sa.Column("last_error_details", sa.Text),
-        sa.Column("zoho_modified_time", ts),
-        sa.Column("last_pushed_at", ts),
-        sa.Column("updated_at", ts, nullable=False),
+        utc("zoho_modified_time"),
+        utc("last_pushed_at"),
+        utc("updated_at", required=True),
         sa.CheckConstraint(
             "status IN ('synced', 'pending', 'failed', 'parked', 'deleted')",
             name="ck_sync_ledger_status",
@@ -34,17 +35,17 @@ def upgrade() -> None:
     op.create_index("ix_sync_ledger_zoho_id", "sync_ledger", ["tenant", "module", "zoho_id"])
     op.create_table(
         "sync_cursors",
-        sa.Column("tenant", sa.String(255), primary_key=True),
+        tenant(primary_key=True),
         sa.Column("module", sa.String(100), primary_key=True),
         sa.Column("stream", sa.String(16), primary_key=True),
-        sa.Column("cursor", ts),
+        utc("cursor"),
         sa.Column("seen", sa.Text, nullable=False),
-        sa.Column("updated_at", ts, nullable=False),
+        utc("updated_at", required=True),
     )
     op.create_table(
         "sync_runs",
         sa.Column("run_id", sa.String(32), primary_key=True),
-        sa.Column("tenant", sa.String(255), nullable=False),
+        tenant(),
         sa.Column("module", sa.String(100), nullable=False),
         sa.Column("direction", sa.String(8), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),

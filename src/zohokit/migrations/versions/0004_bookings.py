@@ -7,48 +7,51 @@ new id would leave them unable to upgrade.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
+
+from zohokit.migrations._columns import lease, tenant, timestamps, utc
 
 revision, down_revision = "0003_bookings", "0003_server"
 branch_labels = depends_on = None
 
 
-def _slot_columns(ts: sa.DateTime) -> list[sa.Column[object]]:
+def _slot_columns() -> list[sa.Column[Any]]:
     """The first columns of a hold and of a booking: which tenant's calendar, and when."""
     return [
         sa.Column("id", sa.String(32), primary_key=True),
-        sa.Column("tenant", sa.String(255), nullable=False),
+        tenant(),
         sa.Column("calendar_id", sa.String(255), nullable=False),
-        sa.Column("start_utc", ts, nullable=False),
-        sa.Column("end_utc", ts, nullable=False),
+        utc("start_utc", required=True),
+        utc("end_utc", required=True),
     ]
 
 
 def upgrade() -> None:
     """Create the tables as :mod:`zohokit.scheduling._store` describes them."""
-    ts = sa.DateTime(timezone=True)
     op.create_table(
         "booking_schedules",
-        sa.Column("tenant", sa.String(255), primary_key=True),
+        tenant(primary_key=True),
         sa.Column("schedule", sa.Text, nullable=False),
         sa.Column("calendar_id", sa.String(255)),
         sa.Column("user_email", sa.String(320)),
-        sa.Column("updated_at", ts, nullable=False),
+        utc("updated_at", required=True),
     )
     op.create_table(
         "booking_holds",
-        *_slot_columns(ts),
+        *_slot_columns(),
         sa.Column("buffer_before_s", sa.Integer, nullable=False),
         sa.Column("buffer_after_s", sa.Integer, nullable=False),
-        sa.Column("expires_at", ts, nullable=False),
-        sa.Column("created_at", ts, nullable=False),
+        utc("expires_at", required=True),
+        utc("created_at", required=True),
     )
     op.create_index("ix_booking_holds_tenant_start", "booking_holds", ["tenant", "start_utc"])
     op.create_table(
         "bookings",
-        *_slot_columns(ts),
-        sa.Column("active_start", ts),
+        *_slot_columns(),
+        utc("active_start"),
         sa.Column("buffer_before_s", sa.Integer, nullable=False),
         sa.Column("buffer_after_s", sa.Integer, nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
@@ -64,11 +67,9 @@ def upgrade() -> None:
         sa.Column("zoho_event_etag", sa.String(64)),
         sa.Column("crm_module", sa.String(100)),
         sa.Column("crm_record_id", sa.String(32)),
-        sa.Column("lease_owner", sa.String(32)),
-        sa.Column("lease_until", ts),
-        sa.Column("created_at", ts, nullable=False),
-        sa.Column("updated_at", ts, nullable=False),
-        sa.Column("cancelled_at", ts),
+        *lease(),
+        *timestamps(),
+        utc("cancelled_at"),
         sa.CheckConstraint("state IN ('active', 'cancelled')", name="ck_bookings_state"),
         # NULL once cancelled; NULLs are distinct on SQLite and PostgreSQL alike, so only
         # active bookings compete for a start.

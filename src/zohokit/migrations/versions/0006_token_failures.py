@@ -11,6 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from zohokit.migrations._columns import utc
+
 revision, down_revision = "0006_token_failures", "0005_admin_sessions"
 branch_labels = depends_on = None
 
@@ -29,7 +31,7 @@ def upgrade() -> None:
     with op.batch_alter_table("oauth_tokens") as batch:
         batch.add_column(sa.Column("last_failure_kind", sa.String(16)))
         batch.add_column(sa.Column("last_failure_code", sa.String(255)))
-        batch.add_column(sa.Column("last_failure_at", sa.DateTime(timezone=True)))
+        batch.add_column(utc("last_failure_at"))
     conn = op.get_bind()
     table = sa.table(
         "oauth_tokens",

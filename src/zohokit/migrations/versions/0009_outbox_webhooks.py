@@ -7,12 +7,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from zohokit.migrations._columns import lease, serial_id, tenant, timestamps, utc
+
 revision, down_revision = "0009_outbox_webhooks", "0008_booking_customer_key"
 branch_labels = depends_on = None
-
-
-def _utc(name: str, *, required: bool = False) -> sa.Column[object]:
-    return sa.Column(name, sa.DateTime(timezone=True), nullable=not required)
 
 
 def upgrade() -> None:
@@ -21,10 +19,10 @@ def upgrade() -> None:
         "outbox_events",
         sa.Column("id", sa.String(40), primary_key=True),
         sa.Column("type", sa.String(64), nullable=False),
-        sa.Column("tenant", sa.String(255), nullable=False),
-        _utc("created_at", required=True),
+        tenant(),
+        utc("created_at", required=True),
         sa.Column("data", sa.Text, nullable=False),
-        _utc("dispatched_at"),
+        utc("dispatched_at"),
     )
     op.create_index("ix_outbox_events_dispatched_at", "outbox_events", ["dispatched_at"])
     op.create_index("ix_outbox_events_tenant_created_at", "outbox_events", ["tenant", "created_at"])
@@ -37,10 +35,9 @@ def upgrade() -> None:
         sa.Column("event_types", sa.Text, nullable=False),
         sa.Column("secret_enc", sa.Text, nullable=False),
         sa.Column("previous_secret_enc", sa.Text),
-        _utc("previous_expires_at"),
+        utc("previous_expires_at"),
         sa.Column("enabled", sa.Boolean, nullable=False),
-        _utc("created_at", required=True),
-        _utc("updated_at", required=True),
+        *timestamps(),
     )
     op.create_table(
         "webhook_deliveries",
@@ -49,15 +46,13 @@ def upgrade() -> None:
         sa.Column("event_id", sa.String(40), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("attempts", sa.Integer, nullable=False),
-        _utc("next_attempt_at"),
-        _utc("round_started_at", required=True),
-        _utc("last_attempt_at"),
+        utc("next_attempt_at"),
+        utc("round_started_at", required=True),
+        utc("last_attempt_at"),
         sa.Column("last_status_code", sa.Integer),
         sa.Column("last_error", sa.Text),
-        sa.Column("lease_owner", sa.String(32)),
-        _utc("lease_until"),
-        _utc("created_at", required=True),
-        _utc("updated_at", required=True),
+        *lease(),
+        *timestamps(),
         sa.UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_deliveries_endpoint_event"),
     )
     op.create_index(
@@ -65,12 +60,12 @@ def upgrade() -> None:
     )
     op.create_table(
         "webhook_attempts",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        serial_id(),
         sa.Column("delivery_id", sa.String(32), nullable=False),
         sa.Column("endpoint_id", sa.String(32), nullable=False),
         sa.Column("event_id", sa.String(40), nullable=False),
         sa.Column("attempt", sa.Integer, nullable=False),
-        _utc("attempted_at", required=True),
+        utc("attempted_at", required=True),
         sa.Column("status_code", sa.Integer),
         sa.Column("error", sa.Text),
         sa.Column("duration_ms", sa.Integer, nullable=False),

@@ -6,27 +6,27 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from zohokit.migrations._columns import lease, serial_id, tenant, timestamps, utc
+
 revision, down_revision = "0010_notifications", "0009_outbox_webhooks"
 branch_labels = depends_on = None
 
 
 def upgrade() -> None:
     """Create the three tables and their indexes."""
-    ts = sa.DateTime(timezone=True)
     op.create_table(
         "notification_channels",
         sa.Column("channel_id", sa.String(20), primary_key=True),
-        sa.Column("tenant", sa.String(255), nullable=False),
+        tenant(),
         sa.Column("module", sa.String(100), nullable=False),
         sa.Column("token", sa.Text, nullable=False),
         sa.Column("notify_url", sa.Text, nullable=False),
         sa.Column("events", sa.String(64), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("expires_at", ts),
-        sa.Column("renewed_at", ts),
+        utc("expires_at"),
+        utc("renewed_at"),
         sa.Column("last_error", sa.Text),
-        sa.Column("created_at", ts, nullable=False),
-        sa.Column("updated_at", ts, nullable=False),
+        *timestamps(),
     )
     op.create_index(
         "ux_notification_channels_tenant_module",
@@ -36,19 +36,18 @@ def upgrade() -> None:
     )
     op.create_table(
         "notification_inbox",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        serial_id(),
         sa.Column("dedupe_key", sa.String(64), nullable=False),
         sa.Column("channel_id", sa.String(20), nullable=False),
-        sa.Column("tenant", sa.String(255), nullable=False),
+        tenant(),
         sa.Column("module", sa.String(100), nullable=False),
         sa.Column("operation", sa.String(16), nullable=False),
         sa.Column("ids", sa.Text, nullable=False),
         sa.Column("affected_fields", sa.Text, nullable=False),
         sa.Column("server_time", sa.BigInteger, nullable=False),
-        sa.Column("received_at", ts, nullable=False),
-        sa.Column("processed_at", ts),
-        sa.Column("lease_owner", sa.String(32)),
-        sa.Column("lease_until", ts),
+        utc("received_at", required=True),
+        utc("processed_at"),
+        *lease(),
         sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
         sa.Column("last_error", sa.Text),
     )
@@ -60,14 +59,14 @@ def upgrade() -> None:
     )
     op.create_table(
         "sync_remote",
-        sa.Column("tenant", sa.String(255), primary_key=True),
+        tenant(primary_key=True),
         sa.Column("module", sa.String(100), primary_key=True),
         sa.Column("record_id", sa.String(32), primary_key=True),
-        sa.Column("modified_time", ts),
+        utc("modified_time"),
         sa.Column("deleted", sa.Boolean, nullable=False),
         sa.Column("content_hash", sa.String(64)),
         sa.Column("via", sa.String(16), nullable=False),
-        sa.Column("updated_at", ts, nullable=False),
+        utc("updated_at", required=True),
     )
 
 

@@ -5,42 +5,41 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from zohokit.migrations._columns import lease, serial_id, timestamps, utc
+
 revision, down_revision = "0011_jobs", "0010_notifications"
 branch_labels = depends_on = None
 
 
 def upgrade() -> None:
     """Create both tables as :mod:`zohokit.jobs._tables` describes them."""
-    ts = sa.DateTime(timezone=True)
     op.create_table(
         "jobs",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        serial_id(),
         sa.Column("kind", sa.String(64), nullable=False),
         sa.Column("key", sa.String(255), nullable=False),
         sa.Column("tenant", sa.String(255)),
-        sa.Column("due_at", ts),
+        utc("due_at"),
         sa.Column("payload", sa.JSON, nullable=False),
         sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
         sa.Column("generation", sa.Integer, nullable=False, server_default="1"),
-        sa.Column("lease_owner", sa.String(255)),
-        sa.Column("lease_expires_at", ts),
+        *lease(255, until="lease_expires_at"),
         sa.Column("last_error", sa.Text),
-        sa.Column("failed_at", ts),
-        sa.Column("created_at", ts, nullable=False),
-        sa.Column("updated_at", ts, nullable=False),
+        utc("failed_at"),
+        *timestamps(),
         sa.UniqueConstraint("kind", "key", name="uq_jobs_kind_key"),
     )
     op.create_index("ix_jobs_due_at", "jobs", ["due_at"])
     op.create_table(
         "job_runs",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        serial_id(),
         sa.Column("kind", sa.String(64), nullable=False),
         sa.Column("key", sa.String(255), nullable=False),
         sa.Column("tenant", sa.String(255)),
         sa.Column("worker", sa.String(255), nullable=False),
         sa.Column("attempt", sa.Integer, nullable=False),
-        sa.Column("started_at", ts, nullable=False),
-        sa.Column("finished_at", ts),
+        utc("started_at", required=True),
+        utc("finished_at"),
         sa.Column("outcome", sa.String(16), nullable=False),
         sa.Column("error", sa.Text),
     )

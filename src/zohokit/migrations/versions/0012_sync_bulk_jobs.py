@@ -6,6 +6,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from zohokit.migrations._columns import tenant, timestamps
+
 revision, down_revision = "0012_sync_bulk_jobs", "0011_jobs"
 branch_labels = depends_on = None
 
@@ -14,15 +16,14 @@ def upgrade() -> None:
     """Create ``sync_bulk_jobs``."""
     op.create_table(
         "sync_bulk_jobs",
-        sa.Column("tenant", sa.String(255), primary_key=True),
+        tenant(primary_key=True),
         sa.Column("module", sa.String(100), primary_key=True),
         sa.Column("job_key", sa.String(32), primary_key=True),
         sa.Column("job_id", sa.String(40)),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("row_count", sa.Integer, nullable=False),
         sa.Column("rows", sa.Text, nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        *timestamps(),
     )
 
 

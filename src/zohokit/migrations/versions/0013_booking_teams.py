@@ -13,13 +13,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from zohokit.migrations._columns import tenant, utc
+
 revision, down_revision = "0013_booking_teams", "0012_sync_bulk_jobs"
 branch_labels = depends_on = None
 
 
 def upgrade() -> None:
     """Add the team columns and the ``booking_hosts`` table."""
-    ts = sa.DateTime(timezone=True)
     with op.batch_alter_table("booking_schedules") as batch:
         batch.add_column(sa.Column("team", sa.Text))
     with op.batch_alter_table("bookings") as batch:
@@ -29,14 +30,14 @@ def upgrade() -> None:
         "booking_hosts",
         sa.Column("booking_id", sa.String(32), primary_key=True),
         sa.Column("host", sa.String(255), primary_key=True),
-        sa.Column("tenant", sa.String(255), nullable=False),
-        sa.Column("start_utc", ts, nullable=False),
-        sa.Column("end_utc", ts, nullable=False),
-        sa.Column("active_start", ts),
+        tenant(),
+        utc("start_utc", required=True),
+        utc("end_utc", required=True),
+        utc("active_start"),
         sa.Column("buffer_before_s", sa.Integer, nullable=False),
         sa.Column("buffer_after_s", sa.Integer, nullable=False),
         sa.Column("customer_key", sa.String(64)),
-        sa.Column("created_at", ts, nullable=False),
+        utc("created_at", required=True),
         sa.UniqueConstraint("tenant", "host", "active_start", name="uq_booking_hosts_active"),
     )
     op.create_index(

@@ -6,6 +6,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from zohokit.migrations._columns import tenant
+
 revision, down_revision = "0014_budget", "0013_booking_teams"
 branch_labels = depends_on = None
 
@@ -14,7 +16,7 @@ def upgrade() -> None:
     """Create ``budget_orgs``, ``budget_grants`` and ``budget_credits``."""
     op.create_table(
         "budget_orgs",
-        sa.Column("tenant", sa.String(255), primary_key=True),
+        tenant(primary_key=True),
         sa.Column("edition", sa.String(32), nullable=False),
         sa.Column("concurrency", sa.Integer, nullable=False),
         sa.Column("heavy_concurrency", sa.Integer, nullable=False),
@@ -29,7 +31,7 @@ def upgrade() -> None:
     op.create_table(
         "budget_grants",
         sa.Column("owner", sa.String(128), primary_key=True),
-        sa.Column("tenant", sa.String(255), primary_key=True),
+        tenant(primary_key=True),
         sa.Column("lane", sa.String(16), primary_key=True),
         sa.Column("heavy", sa.Boolean, primary_key=True),
         sa.Column("slots", sa.Integer, nullable=False),
@@ -38,7 +40,7 @@ def upgrade() -> None:
     op.create_index("ix_budget_grants_tenant", "budget_grants", ["tenant"])
     op.create_table(
         "budget_credits",
-        sa.Column("tenant", sa.String(255), primary_key=True),
+        tenant(primary_key=True),
         sa.Column("day", sa.String(10), primary_key=True),
         sa.Column("lane", sa.String(16), primary_key=True),
         sa.Column("spent", sa.Integer, nullable=False),
