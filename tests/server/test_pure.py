@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -56,7 +56,7 @@ def _status(**changes: object) -> TokenStatus:
         client_id="c",
         has_refresh_token=True,
         has_access_token=True,
-        expires_at=now,
+        expires_at=now + timedelta(hours=1),
         api_domain=None,
         accounts_server=None,
         data_center="us",
@@ -84,6 +84,9 @@ def test_connection_state() -> None:
     assert connection_state(_status(status="revoked"), now) == "revoked"
     assert connection_state(_status(cooldown_until=later), now) == "cooldown"
     assert connection_state(_status(cooldown_until=later), later.timestamp() + 1) == "healthy"
+    # An access token with 5 minutes or less left (or none left) is expiring.
+    assert connection_state(_status(expires_at=later), now) == "expiring"
+    assert connection_state(_status(expires_at=later), later.timestamp() + 1) == "expiring"
 
 
 def test_authorization_url_asks_for_offline_access_and_consent() -> None:

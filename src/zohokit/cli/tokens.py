@@ -23,7 +23,13 @@ from zohokit.cli._console import database_failures, make_console
 from zohokit.datacenters import DATA_CENTERS, by_code
 from zohokit.errors import ZohoError
 from zohokit.settings import PROVIDERS, Settings
-from zohokit.tokens import OAuthTokenService, TokenStatus, ZohoCredentials, generate_key
+from zohokit.tokens import (
+    OAuthTokenService,
+    TokenStatus,
+    ZohoCredentials,
+    generate_key,
+    state_label,
+)
 
 app = typer.Typer(help="Stored Zoho OAuth tokens, per tenant and provider.", no_args_is_help=True)
 console = make_console()
@@ -69,8 +75,14 @@ def _when(value: datetime | None) -> str:
     return f"{value:%Y-%m-%d %H:%M:%S}Z ({rel})"
 
 
-#: The words of the admin page and the API (TokenStatus.state), in its colours.
-_COLOURS = {"healthy": "green", "cooldown": "yellow", "needs_reauth": "red", "revoked": "red"}
+#: The words of the console and the API (TokenStatus.state), in the console's colours.
+_COLOURS = {
+    "healthy": "green",
+    "expiring": "yellow",
+    "cooldown": "yellow",
+    "needs_reauth": "red",
+    "revoked": "red",
+}
 
 
 def _table(rows: list[TokenStatus]) -> Table:
@@ -79,7 +91,7 @@ def _table(rows: list[TokenStatus]) -> Table:
         table.add_column(column)
     for s in rows:
         state = s.state(datetime.now(UTC))
-        status = f"[{_COLOURS.get(state, 'white')}]{state}[/]"
+        status = f"[{_COLOURS.get(state, 'white')}]{state_label(state)}[/]"
         if state == "cooldown" and s.cooldown_until is not None:
             status += f" (until {s.cooldown_until:%H:%M:%S}Z)"
         table.add_row(
@@ -99,7 +111,7 @@ def _details(s: TokenStatus) -> Table:
     table.add_column("field", style="bold")
     table.add_column("value")
     fields = {
-        "state": s.state(datetime.now(UTC)),
+        "state": state_label(s.state(datetime.now(UTC))),
         "source": s.source,
         "OAuth client id": s.client_id or "-",
         "refresh token stored": "yes" if s.has_refresh_token else "no",

@@ -24,7 +24,7 @@ from ._models import TENANT_PATTERN, TenantCreate, epoch_to_dt
 from ._sessions import SESSION_COOKIE, AdminSession
 from ._state import ServiceState, State
 from ._tenant_list import HEALTHS, SORTS, TenantQuery, health_counts, list_tenants
-from ._tenants import tenant_out
+from ._tenants import tenant_outs
 
 __all__ = ["router"]
 
@@ -97,7 +97,7 @@ async def _dashboard(
     except ValueError as exc:
         error, status, query = str(exc), 400, TenantQuery(limit=PAGE_SIZE, only=principal.tenant)
     page = await list_tenants(state.engine, query, now)
-    tenants = [await tenant_out(state, row) for row in page.tenants]
+    tenants = await tenant_outs(state, page.tenants)
     metrics: dict[str, int] = await health_counts(state.engine, now, principal.tenant)
     runs = await state.ledger.runs(tenant=principal.tenant, limit=10)
     bookings, metrics["bookings_pending"] = await _bookings(request, principal)
@@ -112,7 +112,6 @@ async def _dashboard(
         principal=principal,
         csrf_token=csrf,
         tenants=tenants,
-        health=page.health,
         healths=HEALTHS,
         providers=PROVIDERS,
         sorts=SORTS,
@@ -144,7 +143,11 @@ async def _require_session(state: ServiceState, request: Request, csrf_token: st
 
 @router.get("")
 async def admin_page(
-    request: Request, state: State, connected: str | None = None, provider: str | None = None
+    request: Request,
+    state: State,
+    connected: str | None = None,
+    provider: str | None = None,
+    deleted: str | None = None,
 ) -> Response:
     """The dashboard, or the login form without a session."""
     session = await state.sessions.read(request.headers)
@@ -152,6 +155,8 @@ async def admin_page(
         return _login_page(state, request, 200, None)
     label = _LABELS.get(provider or "", "Zoho")
     flash = f"Connected {connected[:64]} to {label}." if connected else None
+    if deleted:
+        flash = f"Deleted tenant {deleted[:64]}: its tokens are revoked and erased."
     return await _dashboard(request, state, *session, flash=flash)
 
 

@@ -21,6 +21,7 @@ from .._zoho import Zoho
 from ..crm import BulkCallbacks
 from ..emulator import Emulator
 from ..emulator import create_app as create_emulator_app
+from ..tokens import state_label
 from . import (
     _admin,
     _bookings,
@@ -31,6 +32,7 @@ from . import (
     _health,
     _manage,
     _notifications,
+    _tenant_page,
     _tenants,
     _webhooks,
 )
@@ -72,11 +74,14 @@ class EmulatorMount:
 
 
 def _templates() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("zohokit.server", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    # A connection's word as people read it ("needs re-auth"), the CLI's spelling too.
+    env.filters["state_label"] = state_label
+    return env
 
 
 def create_app(
@@ -167,6 +172,7 @@ def create_app(
         _tenants,
         _connect,
         _admin,
+        _tenant_page,
         _bookings,
         _manage,
         _notifications,

@@ -36,7 +36,7 @@ from ._models import TENANT_PATTERN, ProviderName
 from ._state import ServiceState, State
 from ._tables import ConnectState, Tenant
 
-__all__ = ["PROVIDER_SCOPES", "authorization_url", "router", "start_connect"]
+__all__ = ["PROVIDER_SCOPES", "authorization_url", "connect_link", "router", "start_connect"]
 
 log = logging.getLogger("zohokit.server")
 router = APIRouter(tags=["connect"])
@@ -120,6 +120,15 @@ async def start_connect(
     state: ServiceState, request: Request, tenant: Tenant, provider: str
 ) -> RedirectResponse:
     """Store a new single-use state for (tenant, provider) and redirect to Zoho's consent."""
+    url = await connect_link(state, request, tenant, provider)
+    # 303: a POST from the admin page becomes a GET at Zoho.
+    return RedirectResponse(url, status_code=303 if request.method == "POST" else 302)
+
+
+async def connect_link(state: ServiceState, request: Request, tenant: Tenant, provider: str) -> str:
+    """The connect flow's link for (tenant, provider): Zoho's consent URL with a new
+    single-use state, valid for ``ZOHOKIT_CONNECT_STATE_SECONDS`` (the console's "copy a
+    reconnect link" hands it to the tenant's own Zoho admin)."""
     client_id, _ = _client(state, provider)
     value = secrets.token_urlsafe(32)
     redirect_uri = redirect_uri_for(state, request)
@@ -144,8 +153,7 @@ async def start_connect(
         code_verifier=verifier,
     )
     CONNECTS.labels(provider, "started").inc()
-    # 303: a POST from the admin page becomes a GET at Zoho.
-    return RedirectResponse(url, status_code=303 if request.method == "POST" else 302)
+    return url
 
 
 @router.get(

@@ -1,15 +1,11 @@
 """The tenant list of the console and of ``GET /api/tenants``: search, filter by health and
 provider, sort, and keyset pages, all in SQL so a page costs the same at 10,000 tenants.
 
-A connection's health is one SQL ``CASE`` (:func:`health_case`), so filtering, counting and
-showing a tenant read the same word from the same rows, whichever process wrote them:
-
-- ``needs_reauth``, ``revoked``: the stored status (a person must connect again);
-- ``cooldown``: Zoho throttled us or refreshes are backing off, until ``cooldown_until``;
-- ``expiring``: its access token has run out or will within :data:`EXPIRING_SECONDS`, so
-  the next call refreshes first (with ``zohokit worker`` refreshing ahead, a tenant stays here
-  only when refreshes are not keeping up; one never used yet has no access token to expire);
-- ``healthy``: otherwise; ``not_connected``: no stored connection at all.
+A connection's health is the token service's one word for it
+(:func:`zohokit.tokens._health.decide_state`, run here as SQL by :func:`health_case`), so
+filtering, counting and showing a tenant read the same word from the same rows, whichever
+process wrote them, and the same word as the CLI and the API: ``healthy``, ``expiring``,
+``cooldown``, ``needs_reauth``, ``revoked``, and ``not_connected`` for no stored connection.
 
 Pages are keyset pages: the cursor holds the last row's sort value and tenant key, so the next
 page is one index range scan (migration 0015 adds the indexes), never an ``OFFSET``.
@@ -20,13 +16,15 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..settings import PROVIDERS
+from ..tokens import CONNECTION_STATES
+from ..tokens._health import EXPIRING_SECONDS, state_case
 from ..tokens._store import oauth_tokens
 from ._tables import Tenant, tenants
 
@@ -42,26 +40,15 @@ __all__ = [
 ]
 
 #: Every health word, in the order an operator reads them (worst last but one).
-HEALTHS: Final = ("healthy", "expiring", "cooldown", "needs_reauth", "revoked", "not_connected")
+HEALTHS: Final = CONNECTION_STATES
 #: How the list may be sorted: by key, by name, or newest first.
 SORTS: Final = ("tenant", "name", "created")
-#: An access token closer than this to its expiry (or none at all) is ``expiring``.
-EXPIRING_SECONDS: Final = 300
 #: The largest page a caller may ask for.
 MAX_LIMIT: Final = 500
 
 
-def health_case(now: datetime) -> ColumnElement[str]:
-    """The health word of an ``oauth_tokens`` row at ``now`` (see the module docstring)."""
-    t = oauth_tokens.c
-    soon = now + timedelta(seconds=EXPIRING_SECONDS)
-    return case(
-        (t.status == "needs_reauth", "needs_reauth"),
-        (t.status == "revoked", "revoked"),
-        (and_(t.cooldown_until.is_not(None), t.cooldown_until > now), "cooldown"),
-        (and_(t.expires_at.is_not(None), t.expires_at <= soon), "expiring"),
-        else_="healthy",
-    )
+#: The health word of an ``oauth_tokens`` row at a moment, as SQL (the token service's).
+health_case: Final = state_case
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,10 +80,10 @@ class TenantQuery:
 
 @dataclass(frozen=True, slots=True)
 class TenantPage:
-    """One page: its tenants, each one's health per connected provider, the next cursor."""
+    """One page: its tenants and the next cursor (their connections: one more query, by the
+    token service, for the whole page)."""
 
     tenants: list[Tenant]
-    health: dict[tuple[str, str], str]
     next_cursor: str | None
 
 
@@ -126,7 +113,7 @@ def _like(text: str) -> str:
 
 
 async def list_tenants(engine: AsyncEngine, query: TenantQuery, now: datetime) -> TenantPage:
-    """The page of tenants ``query`` asks for, and each one's health per provider."""
+    """The page of tenants ``query`` asks for."""
     tc, t = tenants.c, oauth_tokens.c
     column = {"tenant": tc.tenant, "name": tc.name, "created": tc.created_at}[query.sort]
     newest_first = query.sort == "created"
@@ -164,19 +151,13 @@ async def list_tenants(engine: AsyncEngine, query: TenantQuery, now: datetime) -
     stmt = stmt.limit(query.limit + 1)
     async with engine.connect() as conn:
         rows = [Tenant(*r) for r in (await conn.execute(stmt)).all()]
-        page = rows[: query.limit]
-        found = await conn.execute(
-            select(t.tenant, t.provider, health_case(now)).where(
-                t.tenant.in_([r.tenant for r in page])
-            )
-        )
-        health = {(r[0], r[1]): str(r[2]) for r in found.all()}
+    page = rows[: query.limit]
     next_cursor = None
     if len(rows) > query.limit:
         last = page[-1]
         value = {"tenant": last.tenant, "name": last.name, "created": last.created_at}
         next_cursor = _encode(query.sort, value[query.sort], last.tenant)
-    return TenantPage(page, health, next_cursor)
+    return TenantPage(page, next_cursor)
 
 
 async def health_counts(

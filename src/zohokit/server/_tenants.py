@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -23,7 +24,14 @@ from ._tables import Tenant
 from ._tenant_list import HEALTHS, MAX_LIMIT, SORTS, TenantQuery
 from ._tenant_list import list_tenants as list_page
 
-__all__ = ["TenantAccess", "require_tenant", "router", "tenant_out"]
+__all__ = [
+    "TenantAccess",
+    "remove_tenant",
+    "require_tenant",
+    "router",
+    "tenant_out",
+    "tenant_outs",
+]
 
 router = APIRouter(prefix="/api/tenants", tags=["tenants"])
 
@@ -33,22 +41,32 @@ _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def tenant_out(state: ServiceState, tenant: Tenant) -> TenantOut:
-    """A tenant with the status of each provider (one query per provider)."""
+async def tenant_outs(state: ServiceState, rows: Sequence[Tenant]) -> list[TenantOut]:
+    """Tenants with the status of each provider: one token query for all of them."""
     now = state.epoch()
-    providers = [
-        provider_status(p, await state.tokens.status(tenant.tenant, p), now) for p in PROVIDERS
-    ]
-    for provider in providers:
-        if provider.provider == "zoho_calendar":
-            provider.warnings = [w.message for w in state.calendar_health.warnings(tenant.tenant)]
-    return TenantOut(
-        tenant=tenant.tenant,
-        name=tenant.name,
-        data_center=tenant.data_center,
-        created_at=epoch_to_dt(tenant.created_at),
-        providers=providers,
-    )
+    found = await state.tokens.list_tokens(tenants=[r.tenant for r in rows]) if rows else []
+    stored = {(s.tenant, s.provider): s for s in found}
+    out = []
+    for row in rows:
+        providers = [provider_status(p, stored.get((row.tenant, p)), now) for p in PROVIDERS]
+        for provider in providers:
+            if provider.provider == "zoho_calendar":
+                provider.warnings = [w.message for w in state.calendar_health.warnings(row.tenant)]
+        out.append(
+            TenantOut(
+                tenant=row.tenant,
+                name=row.name,
+                data_center=row.data_center,
+                created_at=epoch_to_dt(row.created_at),
+                providers=providers,
+            )
+        )
+    return out
+
+
+async def tenant_out(state: ServiceState, tenant: Tenant) -> TenantOut:
+    """A tenant with the status of each provider."""
+    return (await tenant_outs(state, [tenant]))[0]
 
 
 async def require_tenant(state: ServiceState, tenant: str) -> Tenant:
@@ -115,7 +133,7 @@ async def list_tenants(
         kept = "&".join(f"{k}={quote(str(v))}" for k, v in params.items() if v)
         link = f"/api/tenants?{kept}&cursor={page.next_cursor}"
         response.headers["Link"] = f'<{link}>; rel="next"'
-    return [await tenant_out(state, row) for row in page.tenants]
+    return await tenant_outs(state, page.tenants)
 
 
 @router.get(
@@ -134,8 +152,8 @@ async def get_tenant(row: TenantAccess, state: State) -> TenantOut:
     responses={**_AUTH_ERRORS, 404: {"description": "No such tenant"}},
 )
 async def tenant_status(row: TenantAccess, state: State) -> list[ProviderStatus]:
-    """``healthy``, ``cooldown``, ``needs_reauth``, ``revoked`` or ``not_connected`` per
-    provider, with the last refresh and the last error."""
+    """``healthy``, ``expiring``, ``cooldown``, ``needs_reauth``, ``revoked`` or
+    ``not_connected`` per provider, with the last refresh and the last error."""
     return (await tenant_out(state, row)).providers
 
 
@@ -154,6 +172,14 @@ async def delete_tenant(
     """
     ensure_global(principal)
     await require_tenant(state, tenant)
+    revoked = await remove_tenant(state, tenant)
+    return {"tenant": tenant, "deleted": True, "revoked": revoked}
+
+
+async def remove_tenant(state: ServiceState, tenant: str) -> dict[str, bool]:
+    """Revoke the tenant's refresh tokens at Zoho, delete the tenant and erase its tokens
+    (the API's ``DELETE`` and the console's Delete). Returns, per provider that was
+    connected, whether Zoho confirmed the revocation."""
     revoked: dict[str, bool] = {}
     for provider in PROVIDERS:
         current = await state.tokens.status(tenant, provider)
@@ -170,4 +196,4 @@ async def delete_tenant(
         # secret, and its access token dies with its expiry.
         await state.tokens.forget(tenant, provider)
         state.broker_forget(tenant, provider)
-    return {"tenant": tenant, "deleted": True, "revoked": revoked}
+    return revoked

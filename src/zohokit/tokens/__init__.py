@@ -22,6 +22,7 @@ from ._accounts_client import (
     classify_token_response,
 )
 from ._crypto import Cipher, DecryptionError, generate_key
+from ._health import CONNECTION_STATES, state_label
 from ._models import (
     AccessToken,
     ConnectionState,
@@ -33,6 +34,7 @@ from ._policy import RefreshPolicy
 from ._service import OAuthTokenService
 
 __all__ = [
+    "CONNECTION_STATES",
     "AccessToken",
     "AccountsClient",
     "Cipher",
@@ -49,6 +51,7 @@ __all__ = [
     "generate_key",
     "get_oauth_token_service",
     "oauth_token_service",
+    "state_label",
 ]
 
 if TYPE_CHECKING:

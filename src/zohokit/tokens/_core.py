@@ -14,7 +14,7 @@ import os
 import random
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -141,11 +141,17 @@ class TokenServiceBase:
         return self._snapshot(row) if row else None
 
     async def list_tokens(
-        self, *, tenant: str | None = None, provider: str | None = None
+        self,
+        *,
+        tenant: str | None = None,
+        provider: str | None = None,
+        tenants: Sequence[str] | None = None,
     ) -> list[TokenStatus]:
-        """Snapshots of every stored connection, optionally filtered."""
+        """Snapshots of every stored connection, optionally filtered (``tenants``: of these
+        tenants only, one query for a whole page of them)."""
         await self._ensure_ready()
-        return [self._snapshot(r) for r in await self._store.list(tenant=tenant, provider=provider)]
+        rows = await self._store.list(tenant=tenant, provider=provider, tenants=tenants)
+        return [self._snapshot(r) for r in rows]
 
     # --- helpers ----------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from typing import Any, Literal, TypedDict
 
 from ..db import from_row
 from ._crypto import Cipher
+from ._health import IN_PYTHON, ConnectionState, decide_state
 from ._store import TokenRow
 
 __all__ = [
@@ -26,8 +27,6 @@ __all__ = [
     "snapshot",
 ]
 
-#: A connection as people are told about it (``not_connected``: no row at all).
-ConnectionState = Literal["healthy", "cooldown", "needs_reauth", "revoked", "not_connected"]
 #: Where a row's refresh token came from.
 Source = Literal["env", "connect", "admin"]
 SOURCES: tuple[Source, ...] = ("env", "connect", "admin")
@@ -133,19 +132,11 @@ class TokenStatus:
         return failure_text(self.last_failure_kind, self.last_failure_code)
 
     def state(self, now: datetime) -> ConnectionState:
-        """The one word the CLI, the API and the admin page use for this connection.
-
-        ``needs_reauth`` and ``revoked`` need a person (Connect again); ``cooldown`` heals by
-        itself (Zoho throttled us, or refreshes are backing off after failures); otherwise
-        ``healthy``. (The stored ``status`` column says ``active`` for the last two.)
-        """
-        if self.status == "needs_reauth":
-            return "needs_reauth"
-        if self.status == "revoked":
-            return "revoked"
-        if self.cooldown_until is not None and self.cooldown_until > now:
-            return "cooldown"
-        return "healthy"
+        """The one word the CLI, the API and the console use for this connection at ``now``
+        (:func:`~zohokit.tokens._health.decide_state`): ``healthy``, ``expiring``,
+        ``cooldown``, ``needs_reauth`` or ``revoked``. (The stored ``status`` column says
+        ``active`` for the first three.)"""
+        return decide_state(IN_PYTHON, self.status, self.cooldown_until, self.expires_at, now)
 
 
 def failure_text(kind: str | None, code: str | None) -> str | None:

@@ -13,7 +13,7 @@ sees a plaintext token.
 
 from __future__ import annotations
 
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, TypeVar
@@ -155,12 +155,19 @@ class TokenStore:
         return await self._bounded(work(), tenant, provider)
 
     async def list(
-        self, *, tenant: str | None = None, provider: str | None = None
+        self,
+        *,
+        tenant: str | None = None,
+        provider: str | None = None,
+        tenants: Sequence[str] | None = None,
     ) -> list[TokenRow]:
-        """Every row, optionally filtered, ordered by tenant then provider."""
+        """Every row, optionally filtered (``tenants``: of these tenants only, in one
+        query), ordered by tenant then provider."""
         query = select(*_COLUMNS).order_by(oauth_tokens.c.tenant, oauth_tokens.c.provider)
         if tenant is not None:
             query = query.where(oauth_tokens.c.tenant == tenant)
+        if tenants is not None:
+            query = query.where(oauth_tokens.c.tenant.in_(list(tenants)))
         if provider is not None:
             query = query.where(oauth_tokens.c.provider == provider)
 
