@@ -24,6 +24,7 @@ from ._models import TENANT_PATTERN, TenantCreate, epoch_to_dt
 from ._sessions import SESSION_COOKIE, AdminSession
 from ._state import ServiceState, State
 from ._tenant_list import HEALTHS, SORTS, TenantQuery, health_counts, list_tenants
+from ._tenant_panels import run_view
 from ._tenants import tenant_outs
 
 __all__ = ["router"]
@@ -99,7 +100,7 @@ async def _dashboard(
     page = await list_tenants(state.engine, query, now)
     tenants = await tenant_outs(state, page.tenants)
     metrics: dict[str, int] = await health_counts(state.engine, now, principal.tenant)
-    runs = await state.ledger.runs(tenant=principal.tenant, limit=10)
+    runs = [run_view(r) for r in await state.ledger.runs(tenant=principal.tenant, limit=10)]
     bookings, metrics["bookings_pending"] = await _bookings(request, principal)
     budget = state.zoho.budget
     budgets = [] if budget is None else await budget.status(principal.tenant)
