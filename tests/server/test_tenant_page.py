@@ -36,6 +36,7 @@ from zohokit.emulator import create_app as create_emulator_app
 from zohokit.errors import ZohoError
 from zohokit.server import create_app
 from zohokit.sync import RunReport
+from zohokit.traffic import call_hours, hour_of
 
 NOTIFY_URL = f"{SERVICE_URL}/zoho/notifications"
 BO = {"name": "Bo Lee", "email": "bo@example.com"}
@@ -105,7 +106,21 @@ async def seeded(
         await zoho.emit("booking.confirmed", tenant, {"booking_id": f"{tenant}-1"})
     await zoho.webhooks.run_due()
     today = now.date()
+    await zoho.call_history.flush()  # what this process sent to Zoho, in the database now
+    three_hours_ago = hour_of(now) - timedelta(hours=3)
     async with state.engine.begin() as conn:
+        # Another process's throttled hour (the CLI's, say).
+        await conn.execute(
+            insert(call_hours).values(
+                tenant="acme",
+                provider="crm",
+                hour=three_hours_ago,
+                calls=9,
+                throttled=2,
+                errors=3,
+                credits=9,
+            )
+        )
         await conn.execute(
             insert(budget_credits),
             [
@@ -143,7 +158,9 @@ def _delivery(page: str) -> str:
 
 
 @pytest.mark.usefixtures("seeded")
-async def test_every_panel_shows_what_the_database_holds(client: httpx.AsyncClient) -> None:
+async def test_every_panel_shows_what_the_database_holds(
+    client: httpx.AsyncClient, clock: Clock
+) -> None:
     await _login_as(client, GLOBAL_KEY)
     listed = (await client.get("/admin?q=acme")).text
     assert 'href="/admin/tenants/acme"' in listed
@@ -163,10 +180,24 @@ async def test_every_panel_shows_what_the_database_holds(client: httpx.AsyncClie
     assert re.search(r"at <time[^>]*>[^<]+</time>, 1 failures in a row", calendar)
 
     traffic = _section(page, "traffic")
+    calls = re.search(r'id="calls-chart".*?</figure>', traffic, re.S)
+    assert calls is not None
+    assert calls.group(0).count("<g data-bar>") == 24
+    found = re.search(r"(\d+) answered, 2 throttled \(429\), (\d+) other failures in all", traffic)
+    assert found is not None, calls.group(0)[:400]
+    # This process's calls (tokens, calendar, CRM; the throttled refresh failed) and 6 more.
+    assert int(found.group(1)) > 6
+    assert int(found.group(2)) >= 2
+    three_hours_ago = hour_of(clock()) - timedelta(hours=3)
+    assert f"{three_hours_ago:%H}:00: 6 answered, 2 throttled (429), 1 other failures" in traffic
     assert 'id="credits-chart"' in traffic
     assert "<svg" in traffic
-    assert "40 interactive, 377 batch in all" in traffic
-    assert traffic.count("<g data-bar>") == 14
+    credits = re.search(r'id="credits-chart".*?</figure>', traffic, re.S)
+    assert credits is not None
+    assert credits.group(0).count("<g data-bar>") == 14
+    spent = re.search(r'class="muted">(\d+) interactive, 377 batch in all', credits.group(0))
+    assert spent is not None
+    assert int(spent.group(1)) > 40  # today's calls were charged to the ledger too
 
     runs = _section(page, "runs")
     assert 'data-run-status="completed">completed<' in runs

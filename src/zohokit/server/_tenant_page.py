@@ -76,6 +76,11 @@ async def _page(
     panels = await load_panels(state, tenant)
     context: dict[str, Any] = {"flash": None, "error": None, "link": None, **extra}
     credits = [Bar(d.day[5:], (d.interactive, d.batch)) for d in panels.credits]
+    # A 429 counts as a failure too: the three parts add up to the calls.
+    calls = [
+        Bar(h.hour.strftime("%H:00"), (h.calls - h.errors, h.throttled, h.errors - h.throttled))
+        for h in panels.calls
+    ]
     return _html(
         state,
         "tenant.html",
@@ -86,7 +91,12 @@ async def _page(
         p=panels,
         labels=_LABELS,
         created=epoch_to_dt(tenant.created_at),
-        calls_chart=None,
+        calls_chart=layout(
+            "calls-chart",
+            f"Zoho calls per hour, last {len(calls)} hours (UTC)",
+            ("answered", "throttled (429)", "other failures"),
+            calls,
+        ),
         credits_chart=layout(
             "credits-chart",
             f"Zoho CRM credits per day, last {len(credits)} days (UTC)",

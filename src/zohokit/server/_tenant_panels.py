@@ -1,6 +1,7 @@
 """What the console's tenant page shows, read from the database (so every instance shows the
 same, whoever did the work: the CLI, the worker, another instance): each provider's
-connection, the tenant's Zoho credits per day and budget, sync runs with their failures,
+connection, the tenant's Zoho calls per hour (:mod:`zohokit.traffic`), credits per day (the
+budget's ledger) and budget, sync runs with their failures,
 bookings, notification channels and webhook deliveries.
 
 Each panel is one or two indexed queries bounded by a ``limit``, so a page costs the same with
@@ -22,6 +23,7 @@ from ..scheduling import Booking
 from ..settings import PROVIDERS
 from ..sync import RunReport
 from ..tokens import ConnectionState, TokenStatus
+from ..traffic import CallHour, calls_by_hour
 from ..webhooks import Delivery
 from ..worker._refresh import REFRESH_AHEAD, refresh_key
 from ._connect import _LABELS
@@ -33,6 +35,8 @@ __all__ = ["Connection", "DayCredits", "RunView", "TenantPanels", "load_panels"]
 
 #: How many of the latest runs, bookings and deliveries the page lists.
 RECENT: Final = 20
+#: How many hours of Zoho calls the chart shows (this hour last).
+CALL_HOURS: Final = 24
 #: How many days of credits the chart shows (today last).
 CREDIT_DAYS: Final = 14
 #: A channel closer than this to its expiry is shown as expiring (the worker renews ahead).
@@ -89,6 +93,8 @@ class TenantPanels:
 
     tenant: Tenant
     connections: list[Connection]
+    #: Zoho calls per hour, the last :data:`CALL_HOURS` hours (every process's).
+    calls: list[CallHour]
     credits: list[DayCredits]
     budget: BudgetState | None
     runs: list[RunView]
@@ -179,6 +185,7 @@ async def load_panels(state: ServiceState, tenant: Tenant) -> TenantPanels:
     return TenantPanels(
         tenant=tenant,
         connections=await _connections(state, key),
+        calls=await calls_by_hour(state.engine, now=now, tenant=key, hours=CALL_HOURS),
         credits=await _credits(state, key, days),
         budget=budgets[0] if budgets else None,
         runs=[run_view(r) for r in await state.ledger.runs(tenant=key, limit=RECENT)],
