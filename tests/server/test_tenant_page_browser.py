@@ -1,0 +1,157 @@
+"""Acceptance, in headless Chromium against the sandbox over loopback: from the tenant list,
+open the demo tenant's page; every panel is there; Refresh now, a reconnect link (shown
+focused, to copy) and Re-deliver are done by clicking, Delete by typing the tenant's key (the keyboard alone); the
+page has no horizontal scroll at 1280 and at 390 px. Screenshots go to
+``tests/artifacts/tenant-1280.png`` and ``tenant-390.png``.
+
+What the page shows was written by another root on the same database (as the CLI or the
+worker would): a sync run with failed rows and a webhook delivery that failed."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page, Playwright
+
+from tests.server.support import ARTIFACTS, CHROMIUM, FLAGS, sandbox_served
+from zohokit import Zoho
+from zohokit.server._sandbox import Sandbox
+from zohokit.sync import RunReport
+
+pytestmark = pytest.mark.slow
+
+PANELS = ("connections", "traffic", "runs", "bookings", "channels", "deliveries", "delete")
+
+
+async def _written_elsewhere(box: Sandbox) -> None:
+    """What another process on the sandbox's database leaves for the page to show."""
+    async with Zoho.from_settings(box.settings, transport=box.transport) as zoho:
+        now = zoho.clock()
+        run = RunReport("demo", "Leads", "push", now.isoformat(), created=4, failed=2)
+        run.error("DUPLICATE_DATA", "lee@example.com", "duplicate data: Email")
+        run.error("DUPLICATE_DATA", "kim@example.com", "duplicate data: Email")
+        run.finish(now=now)
+        await zoho.ledger.save_run(run)
+        await zoho.webhooks.add(
+            "http://127.0.0.1:9/hook", event_types=["booking.confirmed"], tenant="demo"
+        )
+        await zoho.emit("booking.confirmed", "demo", {"booking_id": "b-1"})
+        await zoho.webhooks.run_due()
+
+
+def _book(url: str, api_key: str) -> None:
+    today = datetime.now(UTC).date()
+    tuesday = today + timedelta(days=7 + (1 - today.weekday()) % 7)
+    start = datetime.combine(tuesday, time(11), ZoneInfo("Europe/Berlin")).isoformat()
+    booked = httpx.post(
+        f"{url}/api/tenants/demo/bookings",
+        json={"customer": {"name": "Bo Lee", "email": "bo@example.com"}, "start": start},
+        headers={"X-API-Key": api_key, "Idempotency-Key": "tenant-page-1"},
+        timeout=10,
+    )
+    assert booked.status_code == 201, booked.text
+
+
+def test_the_tenant_page_in_chromium(tmp_path: Path) -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium not installed: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sandbox_served(tmp_path) as (box, service):
+        _book(service.url, box.api_key)
+        asyncio.run(_written_elsewhere(box))
+        api = httpx.post(
+            f"{service.url}/api/tenants",
+            json={"tenant": "scratch"},
+            headers={"X-API-Key": box.api_key},
+            timeout=10,
+        )
+        assert api.status_code == 201
+        with sync_playwright() as pw:
+            _walk(pw, tmp_path, service.url, box.api_key)
+    for name in ("tenant-1280.png", "tenant-390.png"):
+        assert (ARTIFACTS / name).stat().st_size > 10_000
+
+
+def _no_horizontal_scroll(page: Page) -> None:
+    wide, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert wide <= inner, f"{wide} > {inner}"
+
+
+def _walk(pw: Playwright, tmp_path: Path, url: str, api_key: str) -> None:
+    from playwright.sync_api import expect
+
+    browser = pw.chromium.launch_persistent_context(
+        str(tmp_path / "profile"),
+        executable_path=CHROMIUM,
+        args=FLAGS,
+        headless=True,
+        viewport={"width": 1280, "height": 900},
+    )
+    try:
+        page = browser.new_page()
+        page.goto(f"{url}/admin")
+        page.fill("#api_key", api_key)
+        page.click("#login")
+        page.click('a.tenant-link[href="/admin/tenants/demo"]')
+        page.wait_for_url(f"{url}/admin/tenants/demo")
+        for panel in PANELS:
+            expect(page.locator(f"section#{panel}")).to_be_visible()
+        crm = page.locator('article.conn[data-provider="zoho_crm"]')
+        expect(crm.locator(".badge")).to_have_attribute("data-state", "healthy")
+        expect(page.locator("#calls-chart svg")).to_be_visible()
+        expect(page.locator("#credits-chart svg")).to_be_visible()
+        run = page.locator('#runs [data-run-status="completed_with_errors"]')
+        expect(run).to_have_text("completed with errors")
+        expect(page.locator("#runs [data-first-errors]")).to_contain_text("DUPLICATE_DATA x2")
+        expect(page.locator("#bookings")).to_contain_text("Bo Lee")
+        expect(page.locator("#deliveries [data-delivery-status]")).to_have_text("pending")
+
+        # Refresh now, by clicking.
+        page.click("#refresh-zoho_crm")
+        expect(page.locator("#flash")).to_have_text(
+            "Refreshed Zoho CRM: a new access token is in use."
+        )
+        # A reconnect link, and its Copy button.
+        page.click("#reconnect-link-zoho_crm")
+        link = page.locator("#reconnect-link")
+        assert link.input_value().startswith(f"{url}/oauth/v2/auth?")
+        expect(link).to_be_focused()  # ready for Ctrl+A, Ctrl+C
+        # Re-deliver the failed delivery.
+        page.locator("#deliveries button").first.click()
+        expect(page.locator("#flash")).to_contain_text("The delivery is queued again")
+
+        _no_horizontal_scroll(page)
+        page.screenshot(path=str(ARTIFACTS / "tenant-1280.png"), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.reload()
+        for panel in PANELS:
+            expect(page.locator(f"section#{panel}")).to_be_visible()
+        _no_horizontal_scroll(page)
+        page.screenshot(path=str(ARTIFACTS / "tenant-390.png"), full_page=True)
+
+        # Delete with the keyboard alone: focus the field, type the key, press Enter.
+        page.goto(f"{url}/admin/tenants/scratch")
+        page.focus("#confirm-delete")
+        page.keyboard.type("scratc")
+        page.keyboard.press("Enter")
+        expect(page.locator("#error")).to_have_text(
+            "Not deleted: type the tenant key scratch to confirm."
+        )
+        page.focus("#confirm-delete")
+        page.keyboard.type("scratch")
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{url}/admin?deleted=scratch")
+        expect(page.locator("#flash")).to_have_text(
+            "Deleted tenant scratch: its tokens are revoked and erased."
+        )
+    finally:
+        browser.close()
