@@ -1,7 +1,7 @@
 """Acceptance, in headless Chromium against the sandbox over loopback: from the tenant list,
 open the demo tenant's page; every panel is there; Refresh now, a reconnect link (shown
-focused, to copy) and Re-deliver are done by clicking, Delete by typing the tenant's key (the keyboard alone); the
-page has no horizontal scroll at 1280 and at 390 px. Screenshots go to
+focused, to copy) and Re-deliver are done by clicking, Delete by typing the tenant's key (the
+keyboard alone); the page has no horizontal scroll at 1280 and at 390 px. Screenshots go to
 ``tests/artifacts/tenant-1280.png`` and ``tenant-390.png``.
 
 What the page shows was written by another root on the same database (as the CLI or the
