@@ -1,0 +1,100 @@
+"""A refresh failure caused by the CLI in another process shows on the tenant page that a
+real ``zohokit serve`` process serves: cooldown, its end, and the error with its time, read
+from the shared database (Zoho is the emulator over loopback, throttling the refresh)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
+from tests.server.support import GLOBAL_KEY, key, login, start_serve
+from zohokit.db import create_engine
+from zohokit.emulator import EmulatorServer
+from zohokit.tokens import Cipher, OAuthTokenService, generate_key
+
+pytestmark = pytest.mark.slow
+
+
+def _wait_ready(url: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url} never became ready")
+
+
+async def test_a_cli_refresh_failure_shows_on_the_served_page(
+    emulator_server: EmulatorServer, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ZOHO_", "ZOHOKIT_"))}
+    env.update(
+        ZOHOKIT_DATABASE_URL=f"sqlite:///{tmp_path / 'fleet.db'}",
+        ZOHOKIT_ENCRYPTION_KEYS=generate_key(),
+        ZOHOKIT_API_KEYS=GLOBAL_KEY,
+        ZOHOKIT_SESSION_SECRET="fleet-session-secret",
+        ZOHOKIT_DATA_DIR=str(tmp_path),
+        ZOHO_ACCOUNTS_URL=emulator_server.url,
+        ZOHO_CLIENT_ID=CLIENT_ID,
+        ZOHO_CLIENT_SECRET=CLIENT_SECRET,
+    )
+    proc, url = start_serve(env)
+    try:
+        await asyncio.to_thread(_wait_ready, url)
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            made = await http.post("/api/tenants", json={"tenant": "acme"}, headers=key(GLOBAL_KEY))
+            assert made.status_code == 201
+            tokens = OAuthTokenService(
+                create_engine(env["ZOHOKIT_DATABASE_URL"]),
+                cipher=Cipher.from_spec(env["ZOHOKIT_ENCRYPTION_KEYS"]),
+            )
+            async with tokens:
+                await tokens.store_grant(
+                    "acme",
+                    "zoho_crm",
+                    refresh_token=REFRESH_TOKEN,
+                    client_id=CLIENT_ID,
+                    client_secret=CLIENT_SECRET,
+                    accounts_server=emulator_server.url,
+                    source="admin",
+                )
+            await login(http, GLOBAL_KEY)
+            before = (await http.get("/admin/tenants/acme")).text
+            assert 'data-state="healthy"' in before
+
+            emulator_server.emulator.faults.configure({"token_throttle": True})
+            cli = await asyncio.to_thread(
+                subprocess.run,
+                [sys.executable, "-m", "zohokit", "tokens", "refresh", "acme"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert cli.returncode == 1, cli.stdout + cli.stderr
+
+            page = (await http.get("/admin/tenants/acme")).text
+    finally:
+        proc.terminate()
+        try:
+            proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+    crm = page.split('data-provider="zoho_calendar"')[0]
+    assert 'data-state="cooldown">cooldown<' in crm
+    assert re.search(r'data-fact="cooldown"><span class="warning"><time', crm)
+    assert re.search(r'data-fact="last-error"><span class="error">throttled: [^<]+</span>', crm)
+    assert "1 failures in a row" in crm
