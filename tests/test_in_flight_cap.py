@@ -14,7 +14,6 @@ import asyncio
 import csv
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +24,7 @@ import pytest
 from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, emulator_config
 from tests.fixtures.emulator import user_env as emulator_user_env
 from tests.http.support import CREDENTIALS
-from tests.server.support import GLOBAL_KEY, key, start_serve
+from tests.server.support import GLOBAL_KEY, key, start_serve, stop_serve, wait_ready
 from zohokit import RetryPolicy, Zoho
 from zohokit.emulator import EmulatorServer
 from zohokit.scheduling import Customer, Schedule
@@ -148,23 +147,11 @@ def test_bookings_retry_keeps_to_the_cap(tmp_path: Path, slow_zoho: EmulatorServ
     assert 1 < most_in_flight(slow_zoho) <= CAP  # loaded, and held to the cap
 
 
-def _wait_ready(url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{url} never became ready")
-
-
 def test_serve_keeps_to_the_cap(tmp_path: Path, slow_zoho: EmulatorServer) -> None:
     env = user_env(slow_zoho, tmp_path)
     proc, url = start_serve(env)
     try:
-        _wait_ready(url)
+        wait_ready(url)
         headers = key(GLOBAL_KEY)
         created = httpx.post(f"{url}/api/tenants", json={"tenant": "acme"}, headers=headers)
         assert created.status_code == 201, created.text
@@ -208,12 +195,7 @@ def test_serve_keeps_to_the_cap(tmp_path: Path, slow_zoho: EmulatorServer) -> No
 
         answers = asyncio.run(book_all())
     finally:
-        proc.terminate()
-        try:
-            proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
+        stop_serve(proc)
     assert [a.status_code for a in answers] == [201] * 12, answers[0].text
     assert {a.json()["status"] for a in answers} == {"complete"}
     assert len(slow_zoho.emulator.crm.records("Contacts")) == 12

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,10 +23,11 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from tests.fixtures.clock import ManualClock
-from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET
+from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
+from zohokit.db import create_engine
 from zohokit.server import ServerSettings, create_app
 from zohokit.server._sandbox import Sandbox, build_sandbox
-from zohokit.tokens import generate_key
+from zohokit.tokens import Cipher, OAuthTokenService, generate_key
 
 GLOBAL_KEY = "global-key-0123456789abcdef"
 ACME_KEY = "acme-key-0123456789abcdef"
@@ -177,6 +179,49 @@ def start_serve(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
         proc.kill()
         raise AssertionError(f"zohokit serve said {line!r}: {proc.communicate()[1]}")
     return proc, found.group(0)
+
+
+def stop_serve(proc: subprocess.Popen[str], seconds: float = 20) -> None:
+    """End a process :func:`start_serve` started: SIGTERM, then SIGKILL after ``seconds``."""
+    proc.terminate()
+    try:
+        proc.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+
+
+def wait_ready(url: str, seconds: float = 60) -> None:
+    """Wait until the service at ``url`` answers ``/readyz`` (a process just started)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url} never became ready")
+
+
+async def grant_test_tokens(env: dict[str, str], tenant: str, accounts_server: str) -> None:
+    """Store the emulator's test refresh token for ``tenant``'s CRM in the database of
+    ``env`` (``ZOHOKIT_DATABASE_URL``, ``ZOHOKIT_ENCRYPTION_KEYS``), as an operator imports
+    it; no access token yet."""
+    tokens = OAuthTokenService(
+        create_engine(env["ZOHOKIT_DATABASE_URL"]),
+        cipher=Cipher.from_spec(env["ZOHOKIT_ENCRYPTION_KEYS"]),
+    )
+    async with tokens:
+        await tokens.store_grant(
+            tenant,
+            "zoho_crm",
+            refresh_token=REFRESH_TOKEN,
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+            accounts_server=accounts_server,
+            source="admin",
+        )
 
 
 @contextmanager

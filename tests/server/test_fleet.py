@@ -6,32 +6,18 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
+from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET
 from tests.fixtures.postgres import PostgresCluster
-from tests.server.support import GLOBAL_KEY, key, start_serve
-from zohokit.db import create_engine
+from tests.server.support import GLOBAL_KEY, grant_test_tokens, key, start_serve, wait_ready
 from zohokit.emulator import EmulatorServer
-from zohokit.tokens import Cipher, OAuthTokenService, generate_key
+from zohokit.tokens import generate_key
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
-
-
-def _wait_ready(url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{url} never became ready")
 
 
 @pytest.fixture
@@ -62,25 +48,12 @@ async def test_two_processes_one_refresh(
             procs.append(proc)
             urls.append(url)
         for url in urls:
-            await asyncio.to_thread(_wait_ready, url)
+            await asyncio.to_thread(wait_ready, url)
         async with httpx.AsyncClient(headers=key(GLOBAL_KEY), timeout=30) as http:
             created = await http.post(f"{urls[0]}/api/tenants", json={"tenant": "acme"})
             assert created.status_code == 201
             # The tenant's refresh token, as an operator would import it; no access token yet.
-            tokens = OAuthTokenService(
-                create_engine(fleet_env["ZOHOKIT_DATABASE_URL"]),
-                cipher=Cipher.from_spec(fleet_env["ZOHOKIT_ENCRYPTION_KEYS"]),
-            )
-            async with tokens:
-                await tokens.store_grant(
-                    "acme",
-                    "zoho_crm",
-                    refresh_token=REFRESH_TOKEN,
-                    client_id=CLIENT_ID,
-                    client_secret=CLIENT_SECRET,
-                    accounts_server=emulator_server.url,
-                    source="admin",
-                )
+            await grant_test_tokens(fleet_env, "acme", emulator_server.url)
             before = emulator_server.emulator.stats.snapshot()["token_refresh_requests"]
             answers = await asyncio.gather(
                 *(

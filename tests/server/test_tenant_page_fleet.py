@@ -9,31 +9,25 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
-from tests.server.support import GLOBAL_KEY, key, login, start_serve
-from zohokit.db import create_engine
+from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET
+from tests.server.support import (
+    GLOBAL_KEY,
+    grant_test_tokens,
+    key,
+    login,
+    start_serve,
+    stop_serve,
+    wait_ready,
+)
 from zohokit.emulator import EmulatorServer
-from zohokit.tokens import Cipher, OAuthTokenService, generate_key
+from zohokit.tokens import generate_key
 
 pytestmark = pytest.mark.slow
-
-
-def _wait_ready(url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{url} never became ready")
 
 
 async def test_a_cli_refresh_failure_shows_on_the_served_page(
@@ -52,24 +46,11 @@ async def test_a_cli_refresh_failure_shows_on_the_served_page(
     )
     proc, url = start_serve(env)
     try:
-        await asyncio.to_thread(_wait_ready, url)
+        await asyncio.to_thread(wait_ready, url)
         async with httpx.AsyncClient(base_url=url, timeout=30) as http:
             made = await http.post("/api/tenants", json={"tenant": "acme"}, headers=key(GLOBAL_KEY))
             assert made.status_code == 201
-            tokens = OAuthTokenService(
-                create_engine(env["ZOHOKIT_DATABASE_URL"]),
-                cipher=Cipher.from_spec(env["ZOHOKIT_ENCRYPTION_KEYS"]),
-            )
-            async with tokens:
-                await tokens.store_grant(
-                    "acme",
-                    "zoho_crm",
-                    refresh_token=REFRESH_TOKEN,
-                    client_id=CLIENT_ID,
-                    client_secret=CLIENT_SECRET,
-                    accounts_server=emulator_server.url,
-                    source="admin",
-                )
+            await grant_test_tokens(env, "acme", emulator_server.url)
             await login(http, GLOBAL_KEY)
             before = (await http.get("/admin/tenants/acme")).text
             assert 'data-state="healthy"' in before
@@ -87,12 +68,7 @@ async def test_a_cli_refresh_failure_shows_on_the_served_page(
 
             page = (await http.get("/admin/tenants/acme")).text
     finally:
-        proc.terminate()
-        try:
-            proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
+        stop_serve(proc)
     crm = page.split('data-provider="zoho_calendar"')[0]
     assert 'data-state="cooldown">cooldown<' in crm
     assert re.search(r'data-fact="cooldown"><span class="warning"><time', crm)
