@@ -14,6 +14,7 @@ Pure: no clock, no I/O, no globals. The work is an interval sweep:
 from __future__ import annotations
 
 import datetime as dt
+import math
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable
@@ -26,8 +27,8 @@ from zohokit.availability._wallclock import (
     day_intervals,
     from_epoch,
     to_epoch_ceil,
-    to_epoch_floor,
     wall_range_to_utc,
+    zone_timeline,
 )
 
 __all__ = [
@@ -112,9 +113,14 @@ def slots_between(
 
 def make_slot(start: int, duration: int, booker: ZoneInfo) -> Slot:
     """The :class:`Slot` of epoch second ``start`` lasting ``duration`` seconds."""
-    begin = from_epoch(start)
-    finish = begin + dt.timedelta(seconds=duration)
-    return Slot(begin, finish, begin.astimezone(booker), finish.astimezone(booker))
+    finish = start + duration
+    # fromtimestamp(t, zone) is one C call and equals from_epoch(t).astimezone(zone).
+    return Slot(
+        from_epoch(start),
+        from_epoch(finish),
+        dt.datetime.fromtimestamp(start, booker),
+        dt.datetime.fromtimestamp(finish, booker),
+    )
 
 
 def free_starts(
@@ -141,12 +147,18 @@ def free_starts(
     if earliest >= stop:
         return []
 
-    los, his, closed, per_day, per_week = _digest_busy(schedule, busy, duration)
+    # Busy time is kept in seconds after ``earliest``: a 90-day span fits in one machine
+    # digit, so sorting and bisecting compare small ints, which CPython does fastest.
+    los, his, closed, per_day, per_week = _digest_busy(schedule, busy, duration, earliest)
 
     starts: list[int] = []
-    for day in candidate_days(schedule, range_start, range_end, now):
+    days = list(candidate_days(schedule, range_start, range_end, now))
+    if not days:
+        return starts
+    timeline = zone_timeline(zone, days[0], days[-1])
+    for day in days:
         if not _is_closed(schedule, day, closed, per_day, per_week):
-            for w0, w1 in day_intervals(zone, day, schedule.hours_on(day)):
+            for w0, w1 in day_intervals(zone, day, schedule.hours_on(day), timeline):
                 _grid_starts(w0, w1, duration, step, earliest, stop, los, his, starts)
     starts.sort()
     return starts
@@ -184,9 +196,10 @@ def is_bookable(
 
 
 def _digest_busy(
-    schedule: Schedule, busy: Iterable[Busy], duration: int
+    schedule: Schedule, busy: Iterable[Busy], duration: int, base: int
 ) -> tuple[list[int], list[int], set[dt.date], Counter[dt.date], Counter[tuple[int, int]]]:
-    """Merged forbidden start ranges, dates closed by all-day events, and booking counts."""
+    """Merged forbidden start ranges (seconds after ``base``), dates closed by all-day
+    events, and booking counts."""
     zone = schedule.zone
     before = _seconds(schedule.buffer_before)
     after = _seconds(schedule.buffer_after)
@@ -194,10 +207,16 @@ def _digest_busy(
     per_day: Counter[dt.date] = Counter()
     per_week: Counter[tuple[int, int]] = Counter()
     ranges: list[tuple[int, int]] = []
+    add = ranges.append
     widen_lo, widen_hi = duration + after, before
     count_bookings = (
         schedule.max_bookings_per_day is not None or schedule.max_bookings_per_week is not None
     )
+    # timestamp() is one C call and exact for the whole seconds and microseconds it holds
+    # (it is (moment - EPOCH).total_seconds()); less a whole number of seconds, floor and
+    # ceil give to_epoch_floor/ceil's answers. Ten hosts bring thousands of entries each.
+    origin = float(base)
+    floor = math.floor
     for entry in busy:
         if entry.all_day:
             if schedule.all_day_events_block_day:
@@ -213,26 +232,28 @@ def _digest_busy(
             start -= entry.buffer_before
         if entry.buffer_after:
             end += entry.buffer_after
-        # timestamp() is exact for whole seconds and much cheaper than timedelta arithmetic,
-        # which counts when ten hosts bring thousands of entries each.
-        b0 = int(start.timestamp()) if not start.microsecond else to_epoch_floor(start)
-        b1 = int(end.timestamp()) if not end.microsecond else to_epoch_ceil(end)
-        if b1 <= b0:
-            continue  # zero-length busy time blocks nothing
-        # A start s conflicts when [s - before, s + duration + after) meets [b0, b1),
-        # i.e. when b0 - duration - after < s < b1 + before (an open range).
-        ranges.append((b0 - widen_lo, b1 + widen_hi))
+        b0 = floor(start.timestamp() - origin)
+        b1 = -floor(origin - end.timestamp())  # the ceiling
+        if b1 > b0:  # zero-length busy time blocks nothing
+            # A start s conflicts when [s - before, s + duration + after) meets [b0, b1),
+            # i.e. when b0 - duration - after < s < b1 + before (an open range).
+            add((b0 - widen_lo, b1 + widen_hi))
     ranges.sort()
     los: list[int] = []
     his: list[int] = []
+    top: int | None = None  # the end of the range being merged
     for lo, hi in ranges:
         # Open ranges that only touch (lo == previous hi) leave that one start free.
-        if his and lo < his[-1]:
-            if hi > his[-1]:
-                his[-1] = hi
+        if top is not None and lo < top:
+            if hi > top:
+                top = hi
         else:
+            if top is not None:
+                his.append(top)
             los.append(lo)
-            his.append(hi)
+            top = hi
+    if top is not None:
+        his.append(top)
     return los, his, closed, per_day, per_week
 
 
@@ -267,13 +288,16 @@ def _grid_starts(
     his: list[int],
     out: list[int],
 ) -> None:
-    """Append the free grid starts of one working interval ``[w0, w1)`` to ``out``."""
+    """Append the free grid starts of one working interval ``[w0, w1)`` to ``out``.
+
+    ``los``/``his`` count seconds after ``earliest`` (see :func:`_digest_busy`).
+    """
     last = min(w1 - duration, stop - 1)
     s = w0 if earliest <= w0 else w0 + -(-(earliest - w0) // step) * step
     while s <= last:
-        i = bisect_left(los, s) - 1  # the only range that can contain s: last lo < s
-        if i >= 0 and s < his[i]:
-            s = w0 + -(-(his[i] - w0) // step) * step  # next grid point at or after hi
+        i = bisect_left(los, s - earliest) - 1  # the only range that can contain s: last lo < s
+        if i >= 0 and s - earliest < his[i]:
+            s = w0 + -(-(his[i] + earliest - w0) // step) * step  # next grid point at or after hi
             continue
         out.append(s)
         s += step

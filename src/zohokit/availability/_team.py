@@ -26,7 +26,7 @@ from zohokit.availability._busy import Busy, Slot
 from zohokit.availability._engine import free_starts
 from zohokit.availability._schedule import Schedule
 from zohokit.availability._tz import load_zone
-from zohokit.availability._wallclock import from_epoch, wall_range_to_utc
+from zohokit.availability._wallclock import UTC, from_epoch, wall_range_to_utc
 
 __all__ = ["Host", "Mode", "TeamSlot", "hosts_needed", "team_available_slots", "team_slots"]
 
@@ -89,45 +89,58 @@ def team_slots(
     _check_ids(hosts)
     need = hosts_needed(mode, len(hosts))
     booker = load_zone(booker_zone) if booker_zone is not None else hosts[0].schedule.zone
-    # Per slot length, each start's free hosts (indices, in the team's order).
-    free: dict[int, dict[int, list[int]]] = {}
+    # Per slot length, each start's free hosts as a bit mask (bit i: the team's host i): one
+    # dict update per host and start, and one int for each start rather than a list.
+    free: dict[int, dict[int, int]] = {}
     for index, host in enumerate(hosts):
         length = int(host.schedule.slot_duration.total_seconds())
         starts = free_starts(
             host.schedule, host.busy, range_start=range_start, range_end=range_end, now=now
         )
         by_start = free.setdefault(length, {})
+        bit = 1 << index
+        get = by_start.get
         for start in starts:
-            held = by_start.get(start)
-            if held is None:
-                by_start[start] = [index]
-            else:
-                held.append(index)
+            by_start[start] = get(start, 0) | bit
         left = len(hosts) - index - 1
         if left < need and not _reachable(free, need - left):
             return []  # no start can gather enough hosts any more: skip the rest
-    names = [host.id for host in hosts]
-    found = [
-        (start, length, indices)
+    return _build(hosts, free, need, booker)
+
+
+def _build(
+    hosts: Sequence[Host], free: dict[int, dict[int, int]], need: int, booker: ZoneInfo
+) -> list[TeamSlot]:
+    """The :class:`TeamSlot` of each start (per length) that ``need`` hosts share, by start."""
+    found = sorted(
+        (start, length, mask)
         for length, by_start in free.items()
-        for start, indices in by_start.items()
-        if len(indices) >= need
-    ]
-    found.sort(key=lambda item: (item[0], item[1]))
+        for start, mask in by_start.items()
+        if need == 1 or mask.bit_count() >= need
+    )
+    # A team's slots share few host sets and, on a grid, most ends are other slots' starts:
+    # build each host tuple and each instant's pair of datetimes once.
+    names: dict[int, tuple[str, ...]] = {}
+    bits = [(1 << i, host.id) for i, host in enumerate(hosts)]
+    instants: dict[int, tuple[dt.datetime, dt.datetime]] = {}
     out: list[TeamSlot] = []
-    for start, length, indices in found:
-        begin = from_epoch(start)
-        finish = begin + dt.timedelta(seconds=length)
-        out.append(
-            TeamSlot(
-                begin,
-                finish,
-                begin.astimezone(booker),
-                finish.astimezone(booker),
-                hosts=tuple(names[i] for i in indices),
-            )
-        )
+    for start, length, mask in found:
+        team = names.get(mask)
+        if team is None:
+            team = names[mask] = tuple([name for bit, name in bits if mask & bit])
+        begin = instants.get(start)
+        if begin is None:
+            begin = instants[start] = _instant(start, booker)
+        finish = instants.get(start + length)
+        if finish is None:
+            finish = instants[start + length] = _instant(start + length, booker)
+        out.append(TeamSlot(begin[0], finish[0], begin[1], finish[1], team))
     return out
+
+
+def _instant(seconds: int, booker: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """Epoch second ``seconds`` in UTC and on the booker's clock (as ``astimezone`` gives)."""
+    return dt.datetime.fromtimestamp(seconds, UTC), dt.datetime.fromtimestamp(seconds, booker)
 
 
 def team_available_slots(
@@ -160,9 +173,11 @@ def team_available_slots(
     )
 
 
-def _reachable(free: dict[int, dict[int, list[int]]], count: int) -> bool:
+def _reachable(free: dict[int, dict[int, int]], count: int) -> bool:
     """Whether some start already has ``count`` free hosts."""
-    return any(len(held) >= count for by_start in free.values() for held in by_start.values())
+    return any(
+        mask.bit_count() >= count for by_start in free.values() for mask in by_start.values()
+    )
 
 
 def _check_ids(hosts: Iterable[Host]) -> None:

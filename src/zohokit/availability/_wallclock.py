@@ -17,15 +17,16 @@ by sampling the offset every few hours and bisecting to the second where it chan
 piece, wall time and UTC differ by one constant, so intersecting there is exact. Nothing here
 adds minutes-since-midnight across zones: each instant is a concrete UTC second.
 Two transitions closer together than the sampling step would be missed; no zone in the tz
-database has that.
+database has that. For many dates at once, :class:`ZoneTimeline` finds the pieces once over
+the whole span (same pieces, same answers) instead of around each range.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+from bisect import bisect_right
 from functools import lru_cache
-from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from zohokit.availability._schedule import TimeBlock
@@ -33,11 +34,14 @@ from zohokit.availability._schedule import TimeBlock
 __all__ = [
     "EPOCH",
     "UTC",
+    "ZoneTimeline",
+    "clear_caches",
     "day_intervals",
     "from_epoch",
     "to_epoch_ceil",
     "to_epoch_floor",
     "wall_range_to_utc",
+    "zone_timeline",
 ]
 
 UTC = dt.UTC
@@ -46,6 +50,8 @@ _NAIVE_EPOCH = dt.datetime(1970, 1, 1)
 _SAMPLE_STEP = 3 * 3600
 # Wider than any UTC offset difference within a day, so the pieces always cover the span.
 _PAD = 3 * 3600
+_DAY = 86400
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 
 Interval = tuple[int, int]
 
@@ -62,7 +68,8 @@ def to_epoch_ceil(moment: dt.datetime) -> int:
 
 def from_epoch(seconds: int) -> dt.datetime:
     """An aware UTC datetime for whole epoch seconds."""
-    return EPOCH + dt.timedelta(seconds=seconds)
+    # One C call; equal to EPOCH + timedelta(seconds=...) for whole seconds.
+    return dt.datetime.fromtimestamp(seconds, UTC)
 
 
 def _wall_seconds(naive: dt.datetime) -> int:
@@ -81,22 +88,27 @@ def _offset_at(zone: ZoneInfo, utc_seconds: int) -> int:
 def _offset_pieces(zone: ZoneInfo, lo: int, hi: int) -> list[tuple[int, int, int]]:
     """Cut ``[lo, hi)`` (UTC seconds) into ``(start, end, offset)`` pieces of constant offset."""
     samples = [*range(lo, hi, _SAMPLE_STEP), hi]
-    offsets = [_offset_at(zone, t) for t in samples]
+    at = dt.datetime.fromtimestamp
+    # Compared as timedeltas: a 90-day timeline samples some 750 instants per zone.
+    offsets = [at(t, zone).utcoffset() for t in samples]
     pieces: list[tuple[int, int, int]] = []
-    piece_start, current = lo, offsets[0]
-    for (t0, o0), (t1, o1) in pairwise(zip(samples, offsets, strict=True)):
-        if o1 == o0:
+    piece_start, current = lo, _offset_at(zone, lo)
+    if offsets.count(offsets[0]) == len(offsets):  # no transition: one piece
+        return [(lo, hi, current)]
+    for i in range(1, len(samples)):
+        if offsets[i] == offsets[i - 1]:
             continue
         # Bisect for the first second with the new offset: the transition instant.
-        a, b = t0, t1
+        a, b = samples[i - 1], samples[i]
+        old = _offset_at(zone, a)
         while b - a > 1:
             mid = (a + b) // 2
-            if _offset_at(zone, mid) == o0:
+            if _offset_at(zone, mid) == old:
                 a = mid
             else:
                 b = mid
         pieces.append((piece_start, b, current))
-        piece_start, current = b, o1
+        piece_start, current = b, _offset_at(zone, samples[i])
     pieces.append((piece_start, hi, current))
     return pieces
 
@@ -128,29 +140,59 @@ def _wall_range_to_utc(
         for f in (0, 1)
     ]
     lo, hi = min(guesses) - _PAD, max(guesses) + _PAD
+    return tuple(_intersect(_offset_pieces(zone, lo, hi), s, e))
+
+
+def _intersect(pieces: list[tuple[int, int, int]], s: int, e: int) -> list[Interval]:
+    """The instants of ``pieces`` whose wall reading lies in ``[s, e)``, adjacent ones merged.
+
+    Inside a piece wall time is UTC plus one constant, so the intersection is exact.
+    """
     out: list[Interval] = []
-    for p0, p1, offset in _offset_pieces(zone, lo, hi):
-        u0, u1 = max(p0, s - offset), min(p1, e - offset)
+    for p0, p1, offset in pieces:
+        if p0 >= e + _DAY:
+            break  # an offset is under a day: no later piece reaches back into the range
+        u0 = s - offset if s - offset > p0 else p0
+        u1 = e - offset if e - offset < p1 else p1
         if u0 >= u1:
             continue
         if out and out[-1][1] == u0:
             out[-1] = (out[-1][0], u1)
         else:
             out.append((u0, u1))
-    return tuple(out)
+    return out
 
 
-def day_intervals(zone: ZoneInfo, day: dt.date, blocks: tuple[TimeBlock, ...]) -> list[Interval]:
+def day_intervals(
+    zone: ZoneInfo,
+    day: dt.date,
+    blocks: tuple[TimeBlock, ...],
+    timeline: ZoneTimeline | None = None,
+) -> list[Interval]:
     """The UTC intervals (epoch seconds) covered by ``blocks`` on local date ``day``.
 
-    Sorted, disjoint, and merged where two blocks (or a block across a gap) meet.
+    Sorted, disjoint, and merged where two blocks (or a block across a gap) meet. A
+    ``timeline`` of ``zone`` (see :class:`ZoneTimeline`) gives the same answer faster when
+    many dates are asked.
     """
     pieces: list[Interval] = []
-    next_day = day + dt.timedelta(days=1)
-    for block in blocks:
-        wall_start = dt.datetime.combine(day, block.start)
-        wall_end = dt.datetime.combine(next_day if block.ends_at_midnight else day, block.end)
-        pieces.extend(_wall_range_to_utc(zone, wall_start, wall_end))
+    if timeline is not None:
+        base = (day.toordinal() - _EPOCH_ORDINAL) * _DAY
+        for block in blocks:
+            begin, end = block.start, block.end
+            s = base + begin.hour * 3600 + begin.minute * 60 + begin.second
+            e = base + (
+                _DAY if block.ends_at_midnight else end.hour * 3600 + end.minute * 60 + end.second
+            )
+            pieces.extend(timeline.wall_range(s, e))
+    else:
+        next_day = day + dt.timedelta(days=1)
+        for block in blocks:
+            wall_start = dt.datetime.combine(day, block.start)
+            wall_end = dt.datetime.combine(next_day if block.ends_at_midnight else day, block.end)
+            pieces.extend(_wall_range_to_utc(zone, wall_start, wall_end))
+    if len(pieces) < 2:
+        return pieces
     # Inside a fold two blocks interleave in UTC (each covers part of both passes of the
     # repeated hour), so merge only after sorting.
     pieces.sort()
@@ -161,3 +203,47 @@ def day_intervals(zone: ZoneInfo, day: dt.date, blocks: tuple[TimeBlock, ...]) -
         else:
             out.append((u0, u1))
     return out
+
+
+class ZoneTimeline:
+    """One zone's UTC offsets over a span of local dates, found once for many wall ranges.
+
+    :func:`wall_range_to_utc` finds the offsets around each range it is asked; a 90-day
+    query of ten hosts asks about two thousand ranges, so the engine finds each zone's
+    transitions over the whole span once (:func:`zone_timeline`) and intersects each range
+    with those pieces. Same rule, same answer: the pieces are the zone's real constant-offset
+    stretches, and every instant whose wall reading lies in a range lies in a piece within a
+    day of it (a UTC offset is always less than a day).
+    """
+
+    __slots__ = ("_los", "_pieces", "hi", "lo", "zone")
+
+    def __init__(self, zone: ZoneInfo, first_day: dt.date, last_day: dt.date) -> None:
+        self.zone = zone
+        # Wall seconds of the span's dates, widened by a day each side for the offset.
+        self.lo = (first_day.toordinal() - _EPOCH_ORDINAL - 1) * _DAY
+        self.hi = (last_day.toordinal() - _EPOCH_ORDINAL + 2) * _DAY
+        self._pieces = _offset_pieces(zone, self.lo, self.hi)
+        self._los = [p0 for p0, _, _ in self._pieces]
+
+    def wall_range(self, s: int, e: int) -> list[Interval]:
+        """As :func:`wall_range_to_utc`, for wall seconds ``[s, e)`` (a wall reading counted
+        as if it were UTC) of this timeline's zone."""
+        if s - _DAY < self.lo or e + _DAY > self.hi:  # outside the span: ask the slow way
+            wall = _NAIVE_EPOCH + dt.timedelta(seconds=s), _NAIVE_EPOCH + dt.timedelta(seconds=e)
+            return list(_wall_range_to_utc(self.zone, *wall))
+        i = max(bisect_right(self._los, s - _DAY) - 1, 0)
+        return _intersect(self._pieces[i:], s, e)
+
+
+@lru_cache(maxsize=256)
+def zone_timeline(zone: ZoneInfo, first_day: dt.date, last_day: dt.date) -> ZoneTimeline:
+    """The (cached) :class:`ZoneTimeline` of ``zone`` for local dates ``first_day`` to
+    ``last_day``: the hosts of a team who share a zone and a window share one."""
+    return ZoneTimeline(zone, first_day, last_day)
+
+
+def clear_caches() -> None:
+    """Forget every cached zone answer: what a fresh process sees (the benchmarks time that)."""
+    _wall_range_to_utc.cache_clear()
+    zone_timeline.cache_clear()
