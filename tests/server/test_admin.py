@@ -72,7 +72,8 @@ async def test_forms_without_the_csrf_token_are_refused(client: httpx.AsyncClien
     assert (await client.get("/api/tenants", headers=key(GLOBAL_KEY))).json() == []
     ok = await client.post("/admin/tenants", data={"tenant": "acme", "csrf_token": csrf})
     assert ok.status_code == 303
-    assert "acme" in (await client.get("/admin")).text
+    assert ok.headers["location"] == "/admin/tenants"
+    assert 'data-tenant="acme"' in (await client.get("/admin/tenants")).text
 
 
 async def test_tampered_session_cookie_is_ignored(client: httpx.AsyncClient) -> None:
@@ -89,7 +90,7 @@ async def test_tenant_session_sees_and_connects_only_its_tenant(
     for tenant in ("acme", "other"):
         await client.post("/api/tenants", json={"tenant": tenant}, headers=key(GLOBAL_KEY))
     csrf = await login(client, ACME_KEY)
-    page = (await client.get("/admin")).text
+    page = (await client.get("/admin/tenants")).text
     assert 'data-tenant="acme"' in page
     assert 'data-tenant="other"' not in page
     assert 'id="new-tenant"' not in page
@@ -114,7 +115,7 @@ async def test_tenant_names_are_escaped_on_the_page(client: httpx.AsyncClient) -
         headers=key(GLOBAL_KEY),
     )
     await login(client, GLOBAL_KEY)
-    page = (await client.get("/admin")).text
+    page = (await client.get("/admin/tenants")).text
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 

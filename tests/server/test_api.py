@@ -122,7 +122,7 @@ async def test_connect_flow_stores_tokens_and_broker_serves_them(
     await create(client, "acme", name="Acme Inc", data_center="eu")
     done = await connect(client, emu_client, "acme", "zoho_crm")
     assert done.status_code == 303
-    assert done.headers["location"].startswith("/admin?connected=acme")
+    assert done.headers["location"].startswith("/admin/tenants?connected=acme")
     status = (await client.get("/api/tenants/acme/status", headers=key(ACME_KEY))).json()
     crm = next(p for p in status if p["provider"] == "zoho_crm")
     cal = next(p for p in status if p["provider"] == "zoho_calendar")

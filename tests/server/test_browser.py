@@ -30,6 +30,7 @@ def test_login_connect_new_tenant_and_see_it_healthy(tmp_path: Path) -> None:
             assert page.inner_text("#login-error") == "That key is not valid."
             page.fill("#api_key", box.api_key)
             page.click("#login")
+            page.click("#nav-tenants")
             # The sandbox's demo tenant is there and healthy.
             demo = page.locator('tr[data-tenant="demo"][data-provider="zoho_crm"] .badge')
             assert demo.get_attribute("data-state") == "healthy"
@@ -40,7 +41,7 @@ def test_login_connect_new_tenant_and_see_it_healthy(tmp_path: Path) -> None:
             assert page.locator(f"{row} .badge").get_attribute("data-state") == "not_connected"
             page.click(f"{row} button")
             # Zoho's consent (simulated) sends the browser back through the callback.
-            page.wait_for_url(f"{service.url}/admin?connected=*")
+            page.wait_for_url(f"{service.url}/admin/tenants?connected=*")
             assert page.inner_text("#flash") == "Connected acme to Zoho CRM."
             assert page.locator(f"{row} .badge").get_attribute("data-state") == "healthy"
             page.screenshot(path=str(ARTIFACTS / "admin-connected.png"), full_page=True)

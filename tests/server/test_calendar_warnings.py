@@ -55,7 +55,7 @@ async def test_an_uncounted_booking_calendar_is_a_visible_warning(
     assert by_provider["zoho_crm"]["warnings"] == []
 
     await login(client, GLOBAL_KEY)
-    page = await client.get("/admin")
+    page = await client.get("/admin/tenants")
     assert "Include in free/busy" in page.text
 
 

@@ -12,31 +12,13 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import insert
 
+from tests.server.fleet import STATES, token_row
 from tests.server.support import ACME_KEY, GLOBAL_KEY, key, login
 from zohokit.server._tables import tenants
 from zohokit.server._tenant_list import TenantQuery, list_tenants
 from zohokit.tokens._store import oauth_tokens
 
 TENANTS = 3000
-#: Tenant i's CRM connection, by i % 6; every third tenant also has a healthy Calendar one.
-STATES = ("healthy", "expiring", "cooldown", "needs_reauth", "revoked", "not_connected")
-
-
-def _token(i: int, now: datetime) -> dict[str, object] | None:
-    word = STATES[i % 6]
-    if word == "not_connected":
-        return None
-    row: dict[str, object] = {
-        "tenant": f"t{i:05d}",
-        "provider": "zoho_crm",
-        "source": "connect",
-        "status": {"needs_reauth": "needs_reauth", "revoked": "revoked"}.get(word, "active"),
-        "expires_at": now + (timedelta(minutes=2) if word == "expiring" else timedelta(hours=1)),
-        "cooldown_until": now + timedelta(minutes=9) if word == "cooldown" else None,
-        "created_at": now,
-        "updated_at": now,
-    }
-    return row
 
 
 @pytest.fixture
@@ -53,7 +35,7 @@ async def fleet(app: FastAPI) -> FastAPI:
         }
         for i in range(TENANTS)
     ]
-    tokens = [t for i in range(TENANTS) if (t := _token(i, now)) is not None]
+    tokens = [t for i in range(TENANTS) if (t := token_row(i, now)) is not None]
     calendar = [
         {**t, "provider": "zoho_calendar", "status": "active", "cooldown_until": None}
         for t in tokens[::3]
@@ -142,23 +124,23 @@ async def test_a_tenant_key_lists_only_its_tenant(client: httpx.AsyncClient) -> 
 @pytest.mark.usefixtures("fleet")
 async def test_console_page_filters_counts_and_pages(client: httpx.AsyncClient) -> None:
     await login(client, GLOBAL_KEY)
-    page = (await client.get("/admin")).text
+    page = (await client.get("/admin/tenants")).text
     assert re.search(r'id="metric-tenants">3000<', page)
     assert re.search(r'id="metric-cooldown">500<', page)
     # Healthy: 500 CRM connections and every Calendar one.
     assert re.search(r'id="metric-healthy">1334<', page)
     assert page.count('data-provider="zoho_crm"') == 50
-    page = (await client.get("/admin?health=needs_reauth&provider=zoho_crm")).text
+    page = (await client.get("/admin/tenants?health=needs_reauth&provider=zoho_crm")).text
     shown = re.findall(r'data-tenant="(t\d+)" data-provider="zoho_crm"', page)
     assert shown == [f"t{i:05d}" for i in range(3, 300, 6)]
     assert set(re.findall(r'data-state="(\w+)"', page)) >= {"needs_reauth"}
-    following = re.search(r'href="(/admin\?[^"]+)" id="page-next"', page)
+    following = re.search(r'href="(/admin/tenants\?[^"]+)" id="page-next"', page)
     assert following is not None
     second = (await client.get(following.group(1).replace("&amp;", "&"))).text
     shown = re.findall(r'data-tenant="(t\d+)" data-provider="zoho_crm"', second)
     assert shown[0] == "t00303"
     assert 'id="page-first"' in second
-    page = (await client.get("/admin?q=widgets")).text
+    page = (await client.get("/admin/tenants?q=widgets")).text
     assert len(re.findall(r'data-provider="zoho_crm"', page)) == 6
-    page = (await client.get("/admin?health=nope")).text
+    page = (await client.get("/admin/tenants?health=nope")).text
     assert "health: one of" in page

@@ -162,7 +162,7 @@ async def test_every_panel_shows_what_the_database_holds(
     client: httpx.AsyncClient, clock: Clock
 ) -> None:
     await _login_as(client, GLOBAL_KEY)
-    listed = (await client.get("/admin?q=acme")).text
+    listed = (await client.get("/admin/tenants?q=acme")).text
     assert 'href="/admin/tenants/acme"' in listed
     page = await _page(client)
     crm = _section(page, "connections").split('data-provider="zoho_calendar"')[0]
@@ -360,14 +360,14 @@ async def test_delete_needs_the_tenant_key_typed_again(
     assert "Not deleted: type the tenant key acme to confirm." in answer.text
     assert await app.state.zohokit.tenants.get("acme") is not None
     answer = await _post(client, "acme/delete", csrf_token=csrf, confirm="acme")
-    assert answer.headers["location"] == "/admin?deleted=acme"
+    assert answer.headers["location"] == "/admin/tenants?deleted=acme"
     shown = (await client.get(answer.headers["location"])).text
     assert "Deleted tenant acme: its tokens are revoked and erased." in shown
     state = app.state.zohokit
     assert await state.tenants.get("acme") is None
     assert await state.tokens.status("acme", "zoho_crm") is None
     again = await _post(client, "acme/delete", csrf_token=csrf, confirm="acme")
-    assert again.headers["location"] == "/admin?deleted=acme"  # gone is gone
+    assert again.headers["location"] == "/admin/tenants?deleted=acme"  # gone is gone
     assert (await client.get("/admin/tenants/acme")).status_code == 404
 
 

@@ -1,4 +1,7 @@
-"""The admin page: server-rendered (Jinja2, autoescaped), no front-end build.
+"""The console: server-rendered (Jinja2, autoescaped), no front-end build, no script.
+
+``/admin`` is the fleet overview (:mod:`._overview`), ``/admin/tenants`` the tenant list
+(:mod:`._tenant_list`); without a session both show the login form.
 
 Log in with an API key; the session lives in the database (its random id in a cookie:
 HttpOnly, SameSite=Lax, Secure over HTTPS), so logging out ends it on every instance, and
@@ -19,8 +22,10 @@ from ..scheduling import Booking
 from ..settings import PROVIDERS
 from ._auth import LOGIN_COOKIE, Principal
 from ._bookings import get_booking_service
+from ._charts import Bar, calls_chart, layout
 from ._connect import _LABELS, start_connect
 from ._models import TENANT_PATTERN, TenantCreate, epoch_to_dt
+from ._overview import fleet_overview
 from ._sessions import SESSION_COOKIE, AdminSession
 from ._state import ServiceState, State
 from ._tenant_list import HEALTHS, SORTS, TenantQuery, health_counts, list_tenants
@@ -31,8 +36,9 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
-#: How many of the latest bookings the dashboard lists.
+#: How many of the latest bookings and sync runs the overview lists.
 RECENT_BOOKINGS = 10
+RECENT_RUNS = 10
 #: How many tenants one page of the console's list shows.
 PAGE_SIZE = 50
 
@@ -72,7 +78,7 @@ async def _bookings(request: Request, principal: Principal) -> tuple[list[Bookin
     return recent, await service.count_unsynced(principal.tenant)
 
 
-async def _dashboard(
+async def _tenant_list_page(
     request: Request,
     state: ServiceState,
     principal: Principal,
@@ -100,16 +106,13 @@ async def _dashboard(
     page = await list_tenants(state.engine, query, now)
     tenants = await tenant_outs(state, page.tenants)
     metrics: dict[str, int] = await health_counts(state.engine, now, principal.tenant)
-    runs = [run_view(r) for r in await state.ledger.runs(tenant=principal.tenant, limit=10)]
-    bookings, metrics["bookings_pending"] = await _bookings(request, principal)
-    budget = state.zoho.budget
-    budgets = [] if budget is None else await budget.status(principal.tenant)
     kept = {k: v for k, v in filters.items() if v and k != "cursor"}
     return _html(
         state,
-        "admin.html",
+        "tenants.html",
         status,
-        title="Admin",
+        title="Tenants",
+        page="tenants",
         principal=principal,
         csrf_token=csrf,
         tenants=tenants,
@@ -117,13 +120,10 @@ async def _dashboard(
         providers=PROVIDERS,
         sorts=SORTS,
         filters=filters,
-        next_url="/admin?" + urlencode({**kept, "cursor": page.next_cursor})
+        next_url="/admin/tenants?" + urlencode({**kept, "cursor": page.next_cursor})
         if page.next_cursor
         else None,
-        first_url="/admin?" + urlencode(kept) if query.cursor else None,
-        runs=runs,
-        budgets=budgets,
-        bookings=bookings,
+        first_url="/admin/tenants?" + urlencode(kept) if query.cursor else None,
         metrics=metrics,
         labels=_LABELS,
         data_centers=DATA_CENTERS,
@@ -142,15 +142,61 @@ async def _require_session(state: ServiceState, request: Request, csrf_token: st
     return principal, expected
 
 
+async def _overview_page(
+    request: Request, state: ServiceState, principal: Principal, csrf: str
+) -> Response:
+    now = epoch_to_dt(state.epoch())
+    budget = state.zoho.budget
+    async with state.engine.connect() as conn:
+        o = await fleet_overview(conn, now=now, budget=budget, only=principal.tenant)
+    hours = len(o.hours)
+    runs = [
+        run_view(r) for r in await state.ledger.runs(tenant=principal.tenant, limit=RECENT_RUNS)
+    ]
+    bookings, pending = await _bookings(request, principal)
+    return _html(
+        state,
+        "overview.html",
+        title="Overview",
+        page="overview",
+        principal=principal,
+        csrf_token=csrf,
+        o=o,
+        healths=HEALTHS,
+        charts=[
+            calls_chart("chart-calls", f"Zoho calls per hour, last {hours} hours (UTC)", o.hours),
+            layout(
+                "chart-throttled",
+                f"429 answers per hour, last {hours} hours (UTC)",
+                ("throttled (429)",),
+                [Bar(h.hour.strftime("%H:00"), (h.throttled,)) for h in o.hours],
+            ),
+        ],
+        budget_on=budget is not None,
+        runs=runs,
+        bookings=bookings,
+        bookings_pending=pending,
+    )
+
+
 @router.get("")
-async def admin_page(
+async def admin_page(request: Request, state: State) -> Response:
+    """The fleet overview, or the login form without a session."""
+    session = await state.sessions.read(request.headers)
+    if session is None:
+        return _login_page(state, request, 200, None)
+    return await _overview_page(request, state, *session)
+
+
+@router.get("/tenants")
+async def tenant_list_page(
     request: Request,
     state: State,
     connected: str | None = None,
     provider: str | None = None,
     deleted: str | None = None,
 ) -> Response:
-    """The dashboard, or the login form without a session."""
+    """The tenant list (search, filters, sort, pages), or the login form without a session."""
     session = await state.sessions.read(request.headers)
     if session is None:
         return _login_page(state, request, 200, None)
@@ -158,7 +204,7 @@ async def admin_page(
     flash = f"Connected {connected[:64]} to {label}." if connected else None
     if deleted:
         flash = f"Deleted tenant {deleted[:64]}: its tokens are revoked and erased."
-    return await _dashboard(request, state, *session, flash=flash)
+    return await _tenant_list_page(request, state, *session, flash=flash)
 
 
 @router.post("/login")
@@ -207,7 +253,7 @@ async def create_tenant(
     name: Annotated[str, Form(max_length=255)] = "",
     data_center: Annotated[str, Form(max_length=16)] = "us",
 ) -> Response:
-    """Add a tenant (global keys only) and come back to the dashboard."""
+    """Add a tenant (global keys only) and come back to the tenant list."""
     principal, csrf = await _require_session(state, request, csrf_token)
     if not principal.is_global:
         raise HTTPException(status_code=403, detail="this action needs a key for every tenant")
@@ -215,14 +261,14 @@ async def create_tenant(
         body = TenantCreate(tenant=tenant, name=name or None, data_center=data_center)
     except ValueError:
         message = f"A tenant key matches {TENANT_PATTERN} and the data centre must be known."
-        return await _dashboard(request, state, principal, csrf, error=message, status=400)
+        return await _tenant_list_page(request, state, principal, csrf, error=message, status=400)
     created = await state.tenants.create(
         body.tenant, body.name or body.tenant, body.data_center, state.epoch()
     )
     if created is None:
         message = f"Tenant {body.tenant} already exists."
-        return await _dashboard(request, state, principal, csrf, error=message, status=409)
-    return RedirectResponse("/admin", status_code=303)
+        return await _tenant_list_page(request, state, principal, csrf, error=message, status=409)
+    return RedirectResponse("/admin/tenants", status_code=303)
 
 
 @router.post("/tenants/{tenant}/connect")

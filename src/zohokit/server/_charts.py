@@ -15,7 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["Bar", "Chart", "Rect", "layout"]
+from ..traffic import CallHour
+
+__all__ = ["CALL_SERIES", "Bar", "Chart", "Rect", "calls_chart", "layout"]
 
 #: The drawing's size in SVG units (it is scaled to the card's width).
 WIDTH: Final = 640
@@ -108,3 +110,18 @@ def layout(chart_id: str, title: str, series: Sequence[str], bars: Sequence[Bar]
         columns=tuple(columns),
         bars=tuple(bars),
     )
+
+
+#: The parts of an hour's Zoho calls, stacked (a 429 counts as a failure too, so the three
+#: add up to the calls).
+CALL_SERIES: Final = ("answered", "throttled (429)", "other failures")
+
+
+def calls_chart(chart_id: str, title: str, hours: Sequence[CallHour]) -> Chart:
+    """Zoho calls per hour from the call history (:func:`zohokit.traffic.calls_by_hour`),
+    each bar split into :data:`CALL_SERIES`: the overview's chart and the tenant page's."""
+    bars = [
+        Bar(h.hour.strftime("%H:00"), (h.calls - h.errors, h.throttled, h.errors - h.throttled))
+        for h in hours
+    ]
+    return layout(chart_id, title, CALL_SERIES, bars)

@@ -285,4 +285,4 @@ async def _finish(
     CONNECTS.labels(provider, "connected").inc()
     log.info("connected tenant=%s provider=%s", tenant.tenant, provider)
     query = urlencode({"connected": tenant.tenant, "provider": provider})
-    return RedirectResponse(f"/admin?{query}", status_code=303)
+    return RedirectResponse(f"/admin/tenants?{query}", status_code=303)

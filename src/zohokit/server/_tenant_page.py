@@ -35,7 +35,7 @@ from ..settings import PROVIDERS
 from ..webhooks import DeliveryNotFound
 from ._admin import CsrfField, _html, _require_session
 from ._auth import Principal
-from ._charts import Bar, layout
+from ._charts import Bar, calls_chart, layout
 from ._connect import _LABELS, connect_link
 from ._models import TENANT_PATTERN, epoch_to_dt
 from ._state import ServiceState, State
@@ -76,11 +76,6 @@ async def _page(
     panels = await load_panels(state, tenant)
     context: dict[str, Any] = {"flash": None, "error": None, "link": None, **extra}
     credits = [Bar(d.day[5:], (d.interactive, d.batch)) for d in panels.credits]
-    # A 429 counts as a failure too: the three parts add up to the calls.
-    calls = [
-        Bar(h.hour.strftime("%H:00"), (h.calls - h.errors, h.throttled, h.errors - h.throttled))
-        for h in panels.calls
-    ]
     return _html(
         state,
         "tenant.html",
@@ -91,11 +86,10 @@ async def _page(
         p=panels,
         labels=_LABELS,
         created=epoch_to_dt(tenant.created_at),
-        calls_chart=layout(
+        calls_chart=calls_chart(
             "calls-chart",
-            f"Zoho calls per hour, last {len(calls)} hours (UTC)",
-            ("answered", "throttled (429)", "other failures"),
-            calls,
+            f"Zoho calls per hour, last {len(panels.calls)} hours (UTC)",
+            panels.calls,
         ),
         credits_chart=layout(
             "credits-chart",
@@ -238,7 +232,7 @@ async def delete(
         raise HTTPException(status_code=403, detail="this key is not valid for this tenant")
     if not principal.is_global:
         raise HTTPException(status_code=403, detail="this action needs a key for every tenant")
-    gone = RedirectResponse(f"/admin?deleted={quote(tenant)}", status_code=303)
+    gone = RedirectResponse(f"/admin/tenants?deleted={quote(tenant)}", status_code=303)
     if await state.tenants.get(tenant) is None:
         # Deleted already (by this form, another instance or the API): the end is the same.
         return gone
