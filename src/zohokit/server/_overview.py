@@ -93,24 +93,12 @@ class Overview:
     latest_deliveries: list[FailedDelivery]
 
     @property
-    def calls(self) -> int:
-        """Calls in the window."""
-        return sum(h.calls for h in self.hours)
-
-    @property
-    def throttled(self) -> int:
-        """429 answers in the window."""
-        return sum(h.throttled for h in self.hours)
-
-    @property
-    def errors(self) -> int:
-        """Failed calls in the window (429s included)."""
-        return sum(h.errors for h in self.hours)
-
-    @property
-    def credits(self) -> int:
-        """Credits the window's calls cost, at Zoho's published rates."""
-        return sum(h.credits for h in self.hours)
+    def total(self) -> CallHour:
+        """The window's calls, 429 answers, failed calls (429s included) and credits, summed
+        (its ``hour`` is the window's first)."""
+        fields = ("calls", "throttled", "errors", "credits")
+        sums = (sum(getattr(h, name) for h in self.hours) for name in fields)
+        return CallHour(self.hours[0].hour, *sums)
 
 
 async def _health(conn: AsyncConnection, now: datetime, only: str | None) -> dict[str, int]:
