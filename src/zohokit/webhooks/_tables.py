@@ -66,6 +66,8 @@ webhook_deliveries = Table(
     *timestamps(),
     UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_deliveries_endpoint_event"),
     Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),
+    # A tenant's deliveries, through its events (the console's tenant page; migration 0017).
+    Index("ix_webhook_deliveries_event", "event_id"),
 )
 
 webhook_attempts = Table(
