@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -109,6 +111,16 @@ def fleet(args: argparse.Namespace) -> None:
             assert proc.stdout.readline().strip() == "ready"
         server.emulator.config.latency_ms = args.latency
         before = server.emulator.stats.snapshot()
+        samples: list[tuple[float, int]] = []
+        sampling = threading.Event()
+
+        def sample() -> None:
+            while not sampling.is_set():
+                samples.append((time.time(), server.emulator.stats.in_flight))
+                time.sleep(0.002)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
         for proc in procs:
             assert proc.stdin is not None
             proc.stdin.write("go\n")
@@ -118,9 +130,18 @@ def fleet(args: argparse.Namespace) -> None:
             out, _ = proc.communicate(timeout=600)
             _, count, start, end = out.split()[-4:]
             windows.append((int(count), float(start), float(end)))
+        sampling.set()
+        sampler.join()
         stats = server.emulator.stats.snapshot()
     reads = sum(w[0] for w in windows)
-    elapsed = max(w[2] for w in windows) - min(w[1] for w in windows)
+    first, last = min(w[1] for w in windows), max(w[2] for w in windows)
+    elapsed = last - first
+    busy = [n for at, n in samples if first <= at <= last]
+    print(
+        f"fleet: slots busy at the emulator {statistics.fmean(busy) if busy else 0:.2f} of {LIMIT}"
+        f" on average; latency seen by the fleet {elapsed * LIMIT / reads * 1000:.0f} ms a read"
+        " at the limit"
+    )
     ceiling = LIMIT / (args.latency / 1000)
     print(
         f"fleet: {args.processes} processes x {args.reads} reads, limit {LIMIT},"
@@ -265,6 +286,11 @@ async def bookings_beside_push(args: argparse.Namespace, *, daily: int | None) -
     )
 
 
+def load() -> str:
+    """The machine's load averages (1, 5, 15 minutes), to read the figures by."""
+    return " ".join(f"{n:.2f}" for n in os.getloadavg())
+
+
 def main() -> None:
     """Run the three measures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -274,14 +300,39 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--bookings", type=int, default=30)
     parser.add_argument("--database-url", default=None)
-    parser.add_argument("--bookings-only", action="store_true", help="Only the third measure.")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="Start a private PostgreSQL 15 cluster (as the tests do) and use it.",
+    )
+    parser.add_argument(
+        "--only",
+        choices=("fleet", "cost", "bookings"),
+        action="append",
+        help="Run only this measure (repeatable).",
+    )
     args = parser.parse_args()
-    if not args.bookings_only:
-        fleet(args)
-        asyncio.run(cost(args))
-    asyncio.run(bookings_beside_push(args, daily=None))
-    asyncio.run(bookings_beside_push(args, daily=args.rows // 10))
+    only = set(args.only or ("fleet", "cost", "bookings"))
+    with contextlib.ExitStack() as stack:
+        if args.postgres:
+            from tests.fixtures.postgres import _cluster
+
+            cluster, _ = stack.enter_context(_cluster())
+            args.database_url = cluster.url(cluster.create_database())
+        run(args, only)
     print(json.dumps({"done": True}))
+
+
+def run(args: argparse.Namespace, only: set[str]) -> None:
+    """The measures ``only`` names."""
+    print(f"database: {'PostgreSQL' if args.database_url else 'SQLite'}; load {load()}")
+    if "fleet" in only:
+        fleet(args)
+    if "cost" in only:
+        asyncio.run(cost(args))
+    if "bookings" in only:
+        asyncio.run(bookings_beside_push(args, daily=None))
+        asyncio.run(bookings_beside_push(args, daily=args.rows // 10))
 
 
 if __name__ == "__main__":

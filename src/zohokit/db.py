@@ -12,14 +12,22 @@ a server that stops answering altogether is given up on too; on SQLite the wait 
 writer's lock), and waiting for a pooled connection (``pool``). :func:`storage_errors` turns
 whatever the driver raises when the database is away into
 :class:`~zohokit.errors.StorageUnavailable`.
+
+:class:`Listener` wakes a waiting task at once on PostgreSQL (``LISTEN`` on one channel):
+the worker listens on the jobs channel (a job scheduled due now is picked up as soon as it
+commits instead of at the next poll), the budget on its own (slots given back wake the
+processes that wait for them). A listener holds one connection of the pool while it
+listens; when it cannot listen (SQLite, or the connection was lost) its user polls, and tries
+to listen again every so often.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +52,7 @@ T = TypeVar("T")
 D = TypeVar("D", bound="DataclassInstance")
 
 __all__ = [
+    "Listener",
     "Timeouts",
     "UTCDateTime",
     "bounded",
@@ -62,6 +71,8 @@ __all__ = [
     "utc_column",
     "within",
 ]
+
+log = logging.getLogger("zohokit.db")
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 #: Milliseconds a SQLite writer waits for another process's write to finish.
@@ -416,3 +427,58 @@ async def _upgrade(engine: AsyncEngine, revision: str) -> None:
 def upgrade(url: str, revision: str = "head") -> None:
     """Apply the migrations to the database at ``url`` (blocking; for scripts and the CLI)."""
     asyncio.run(upgrade_async(url, revision))
+
+
+class Listener:
+    """Calls ``on_wake()`` whenever anyone on this PostgreSQL notifies ``channel``."""
+
+    def __init__(
+        self, engine: AsyncEngine, channel: str, on_wake: Callable[[], None], *, timeout: float
+    ) -> None:
+        self._engine = engine
+        self._channel = channel
+        self._on_wake = on_wake
+        self._timeout = timeout
+        self._conn: AsyncConnection | None = None
+        self._driver: Any = None
+
+    @property
+    def listening(self) -> bool:
+        """Whether notifications arrive now (else its user relies on polling)."""
+        return self._driver is not None and not self._driver.is_closed()
+
+    def _notified(self, *_args: object) -> None:
+        self._on_wake()
+
+    async def start(self) -> bool:
+        """Listen, if this is PostgreSQL and it answers; ``True`` if listening now."""
+        if self._engine.dialect.name != "postgresql" or self.listening:
+            return self.listening
+        await self.close()
+        try:
+            conn = self._engine.connect()
+            await bounded(conn.start(), seconds=self._timeout, url=self._engine.url)
+            raw = await conn.get_raw_connection()
+            driver: Any = raw.driver_connection
+            await bounded(
+                driver.add_listener(self._channel, self._notified),
+                seconds=self._timeout,
+                url=self._engine.url,
+            )
+        except Exception as exc:  # any failure means: poll, and try again later
+            log.warning("listen_failed channel=%s error=%s", self._channel, type(exc).__name__)
+            return False
+        self._conn, self._driver = conn, driver
+        return True
+
+    async def close(self) -> None:
+        """Stop listening and give the connection back."""
+        conn, driver, self._conn, self._driver = self._conn, self._driver, None, None
+        if conn is not None:
+            try:
+                # The connection goes back to the pool: it must not keep calling us.
+                if driver is not None and not driver.is_closed():
+                    await driver.remove_listener(self._channel, self._notified)
+                await conn.close()
+            except Exception:  # a lost connection has nothing left to close
+                log.debug("listen_close_failed channel=%s", self._channel, exc_info=True)

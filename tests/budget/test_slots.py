@@ -12,7 +12,8 @@ from sqlalchemy import event
 
 from tests.budget.conftest import TENANT, Roots, read, until
 from zohokit import Zoho
-from zohokit.budget import batch_lane, fail_fast, wait_for_slot
+from zohokit.budget import BudgetConfig, batch_lane, fail_fast, wait_for_slot
+from zohokit.budget._store import GrantKey
 from zohokit.emulator import Emulator
 from zohokit.errors import RateLimited
 
@@ -103,17 +104,14 @@ async def test_a_dead_holders_slots_come_back_when_its_lease_passes(roots: Roots
     lease = 1.0
     taken_at = time.time()
     # A process that took both slots and died: nobody renews its row.
-    granted, _ = await budget.store.take(
-        owner="dead-host:4242:0",
-        tenant=TENANT,
-        lane="interactive",
-        heavy=False,
+    grant = await budget.store.take(
+        GrantKey("dead-host:4242:0", TENANT, "interactive", False),
         held=0,
         want=2,
         now=taken_at,
         lease=lease,
     )
-    assert granted == 2
+    assert grant.granted == 2
     with fail_fast(), pytest.raises(RateLimited):
         await read(root)
     (state,) = await budget.status(TENANT)
@@ -147,3 +145,56 @@ async def test_batch_work_leaves_interactive_calls_their_reserved_slots(
         assert await read(root) in (200, 204)  # no queue behind the batch
     await batch
     assert emulator.stats.snapshot()["max_concurrency_seen"] <= 5
+
+
+@pytest.mark.zoho_emulator(latency_ms=50)
+async def test_a_holder_gives_its_free_slots_back_at_once_when_another_root_waits(
+    roots: Roots, emulator: Emulator
+) -> None:
+    # Kept for a minute when nobody wants them: only the wanted signal can free them sooner.
+    holder = await roots(budget=BudgetConfig(tick=0.05, linger=60.0))
+    waiter = await roots()
+    assert holder.budget is not None
+    await holder.budget.set_limits(TENANT, concurrency=2)
+    await asyncio.gather(read(holder), read(holder))  # it holds both slots, idle now
+    (state,) = await holder.budget.status(TENANT)
+    assert state.slots["interactive"] == 2
+
+    with wait_for_slot(10):  # far less than the linger
+        statuses = await asyncio.gather(read(waiter), read(waiter))
+
+    assert set(statuses) <= {200, 204}
+    assert emulator.stats.snapshot()["max_concurrency_seen"] <= 2
+
+
+@pytest.mark.zoho_emulator(latency_ms=200)
+async def test_interactive_callers_waiting_are_served_before_batch_work_queued_elsewhere(
+    roots: Roots, emulator: Emulator
+) -> None:
+    sync, app = await roots(), await roots()
+    assert sync.budget is not None
+    # Batch work may hold 3 of 4; interactive calls beyond the one kept for them must wait.
+    await sync.budget.set_limits(TENANT, concurrency=4, batch_share=0.75)
+    synced = 0
+
+    async def batch_read() -> None:
+        nonlocal synced
+        with batch_lane():
+            await read(sync)
+        synced += 1
+
+    batch = asyncio.gather(*(batch_read() for _ in range(60)))
+    await until(lambda: emulator.stats.in_flight >= 3)
+    before = synced
+
+    with wait_for_slot(30):
+        statuses = await asyncio.gather(*(read(app) for _ in range(12)))
+
+    # Twelve calls on the one kept slot would take twelve rounds, in which the batch queue
+    # would move three reads a round; served first, they take the batch's slots as they free.
+    assert synced - before < 12
+    assert set(statuses) <= {200, 204}
+    await batch
+    stats = emulator.stats.snapshot()
+    assert stats["max_concurrency_seen"] <= 4
+    assert stats["rejected_429"] == 0

@@ -5,14 +5,17 @@ tells after it (``answered``). Its state is in the shared database (:mod:`._stor
 what this process holds of it is in memory (:mod:`._local`), so the hot path is a few
 counters while the process holds a grant:
 
-- **slots**: a call takes a slot of its pool (tenant, lane, heavy or not); when the pool is
-  full it queues, and one fetcher asks the database for more, polling with backoff until
-  the org has one free or the caller's wait ends (:class:`~zohokit.errors.RateLimited`).
+- **slots** (:mod:`._grants`): a call takes a slot of its pool (tenant, lane, heavy or
+  not); when the pool is full it queues, and one fetcher asks the database for more and
+  says what it wants, until the org has one free or the caller's wait ends
+  (:class:`~zohokit.errors.RateLimited`); holders give free slots back at once while
+  others want them.
 - **credits**: a call spends its cost from the process's account; an empty account takes a
   chunk from the day's ledger, and batch work that finds its share spent gets
   :class:`~zohokit.errors.BudgetExhausted`.
 - **the keeper**, one task per event loop while anything is held: every ``tick`` it reads
-  the orgs (a pause another process set reaches this one within a tick), every fifth of a
+  the orgs and what other processes want of them (a pause another process set reaches this
+  one within a tick, and so does a wait for slots), every fifth of a
   lease it renews the grants, it gives back slots idle for ``linger`` and credits idle for
   ``credit_linger``, and writes Zoho's latest ``X-API-CREDITS-REMAINING``. A process that
   dies holds its slots until its lease passes (``lease`` seconds at most after its last
@@ -36,10 +39,11 @@ from ..db import Timeouts
 from ..errors import RateLimited, ZohoError
 from ._config import BudgetConfig, next_day, owner_id
 from ._editions import Limits, limits_for
+from ._grants import Grants
 from ._lanes import Lane, current_lane, current_wait
 from ._local import Account, Local, Org, Pool
-from ._metrics import CREDITS, GRANTS, PAUSES, REFUSED, SLOTS, WAIT_SECONDS, WAITS
-from ._refusals import exhausted, no_slot
+from ._metrics import CREDITS, PAUSES, REFUSED, SLOTS
+from ._refusals import exhausted
 from ._state import BudgetState
 from ._store import BudgetStore, OrgRow
 
@@ -50,17 +54,18 @@ log = logging.getLogger("zohokit.budget")
 #: Grants are renewed this many times per lease: a keeper delayed by a loaded machine
 #: still renews long before its lease passes.
 RENEWALS = 5
-#: Longest wait between two polls for a slot.
-MAX_POLL = 0.05
 
 
 class Ticket:
     """One admitted call: its slot, and the credits it spent (refunded on a 429)."""
 
-    __slots__ = ("account", "budget", "cost", "org", "pool")
+    __slots__ = ("account", "budget", "cost", "local", "org", "pool")
 
-    def __init__(self, budget: Budget, pool: Pool, account: Account, cost: int, org: Org):
+    def __init__(
+        self, budget: Budget, local: Local, pool: Pool, account: Account, cost: int, org: Org
+    ) -> None:
         self.budget = budget
+        self.local = local
         self.pool = pool
         self.account = account
         self.cost = cost
@@ -68,7 +73,7 @@ class Ticket:
 
     def release(self) -> None:
         """The call is over: its slot goes to the next caller, or back to the fleet."""
-        self.budget._release(self.pool)
+        self.budget.grants.release(self.local, self.pool, self.org)
 
 
 class Budget:
@@ -88,6 +93,7 @@ class Budget:
     ) -> None:
         self.config = config or BudgetConfig()
         self.store = BudgetStore(engine, timeout=statement_timeout)
+        self.grants = Grants(self.store, self.config, self._keep)
         self.clock = clock
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Local] = (
             weakref.WeakKeyDictionary()
@@ -125,25 +131,22 @@ class Budget:
             pool = local.pools.get((tenant, lane, heavy))
             if pool is None:
                 pool = local.pools[(tenant, lane, heavy)] = Pool(tenant, lane, heavy)
+                org.pools.append(pool)
             if not pool.take_free():
                 try:
                     if deadline > time.monotonic():
-                        await self._queue(local, pool, org, deadline)
+                        await self.grants.queue(local, pool, org, deadline)
                     else:
-                        await self._no_wait(local, pool, org)
+                        await self.grants.no_wait(local, pool, org)
                 except BaseException:
                     account.left += cost
                     raise
             if org.paused_until <= time.time():
                 CREDITS[lane].inc(cost)
-                return Ticket(self, pool, account, cost, org)
+                return Ticket(self, local, pool, account, cost, org)
             # A pause began while this call waited: it waits the pause out without a slot.
             account.left += cost
-            self._release(pool)
-
-    def _release(self, pool: Pool) -> None:
-        # Free slots stay for the next call; the keeper gives them back after the linger.
-        pool.release()
+            self.grants.release(local, pool, org)
 
     async def answered(
         self,
@@ -175,8 +178,6 @@ class Budget:
             org.remaining_day = self.day()
             self._keep(self._local())
 
-    # --- slots ------------------------------------------------------------------------------
-
     async def _sit_out_pause(self, org: Org, tenant: str, deadline: float) -> None:
         while (left := org.paused_until - time.time()) > 0:
             if time.monotonic() + left > deadline:
@@ -189,104 +190,6 @@ class Budget:
                     provider="zoho_crm",
                 )
             await asyncio.sleep(left)
-
-    async def _queue(self, local: Local, pool: Pool, org: Org, deadline: float) -> None:
-        """Wait in ``pool``'s queue until a slot is handed over, or the deadline."""
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        pool.queue.append(waiter)
-        WAITS[pool.lane].inc()
-        started = time.monotonic()
-        if pool.fetcher is None:
-            pool.fetcher = local.start(self._fetch(local, pool, org))
-        try:
-            async with asyncio.timeout_at(
-                asyncio.get_running_loop().time() + (deadline - time.monotonic())
-            ):
-                await waiter
-            WAIT_SECONDS[pool.lane].observe(time.monotonic() - started)
-        except BaseException as exc:
-            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
-                self._release(pool)  # handed over just as the wait ended: pass it on
-            waiter.cancel()
-            if isinstance(exc, TimeoutError):
-                raise no_slot(pool, org, self.config.lease) from None
-            raise
-
-    async def _no_wait(self, local: Local, pool: Pool, org: Org) -> None:
-        """A call that may not wait: one try at the database for a slot, else RateLimited."""
-        granted = await self._take(local, pool, org, 1)
-        if not granted:
-            raise no_slot(pool, org, self.config.lease)
-        pool.in_use += 1
-        pool.touched = time.monotonic()
-
-    async def _take(self, local: Local, pool: Pool, org: Org, want: int) -> int:
-        """Ask the database for ``want`` more slots of ``pool``; how many it granted."""
-        async with pool.lock:
-            granted, row = await self.store.take(
-                owner=local.owner,
-                tenant=pool.tenant,
-                lane=pool.lane,
-                heavy=pool.heavy,
-                held=pool.capacity,
-                want=want,
-                now=time.time(),
-                lease=self.config.lease,
-            )
-            pool.capacity += granted
-        org.update(row)
-        if granted:
-            GRANTS[pool.lane].inc(granted)
-            SLOTS[pool.lane].inc(granted)
-            self._keep(local)
-        return granted
-
-    async def _fetch(self, local: Local, pool: Pool, org: Org) -> None:
-        """Ask the database for slots while callers queue in ``pool``."""
-        delay = self.config.poll
-        try:
-            while want := pool.waiting() - (pool.capacity - pool.in_use):
-                if want <= 0:
-                    pool.grow(0)
-                    break
-                if await self._take(local, pool, org, want):
-                    pool.grow(0)  # hand the new slots to the queue
-                    delay = self.config.poll
-                else:
-                    await asyncio.sleep(delay)
-                    delay = min(MAX_POLL, delay * 2)
-        except Exception as exc:
-            # The database is away: the callers get its error rather than waiting blind.
-            while pool.queue:
-                waiter = pool.queue.popleft()
-                if not waiter.done():
-                    waiter.set_exception(exc)
-        finally:
-            pool.fetcher = None
-
-    async def _shrink(self, local: Local, pool: Pool) -> None:
-        """Give ``pool``'s unused slots back to the fleet."""
-        try:
-            async with pool.lock:
-                give = pool.surplus()
-                if not give:
-                    return
-                SLOTS[pool.lane].dec(give)
-                pool.capacity -= give
-                await self.store.hold(
-                    owner=local.owner,
-                    tenant=pool.tenant,
-                    lane=pool.lane,
-                    heavy=pool.heavy,
-                    slots=pool.capacity,
-                    now=time.time(),
-                    lease=self.config.lease,
-                )
-        except ZohoError as exc:
-            # The row keeps more than is used until its lease passes: safe, only slower.
-            log.warning("could not give budget slots back: %s", exc)
-        finally:
-            pool.shrinking = False
 
     # --- credits ----------------------------------------------------------------------------
 
@@ -415,9 +318,8 @@ class Budget:
         c = self.config
         now, mono = time.time(), time.monotonic()
         for pool in list(local.pools.values()):
-            if pool.surplus() and mono - pool.touched >= c.linger and not pool.shrinking:
-                pool.shrinking = True
-                await self._shrink(local, pool)
+            if mono - pool.touched >= c.linger:
+                await self.grants.linger_out(local, pool)
         for account in list(local.accounts.values()):
             if account.left and mono - account.touched >= c.credit_linger:
                 await self._refund(account)
@@ -425,15 +327,21 @@ class Budget:
         tenants = {p.tenant for p in local.pools.values() if p.capacity or p.queue}
         if not tenants:
             return
-        if now - local.renewed >= c.lease / RENEWALS:
-            rows = await self.store.renew(
-                owner=local.owner, expires_at=now + c.lease, tenants=tenants
-            )
+        renew = now - local.renewed >= c.lease / RENEWALS
+        rows, wanted = await self.store.look(
+            owner=local.owner,
+            tenants=tenants,
+            now=now,
+            renew_until=now + c.lease if renew else None,
+        )
+        if renew:
             local.renewed = now
-        else:
-            rows = await self.store.orgs(tenants)
         for row in rows:
-            local.orgs[row.tenant].update(row)
+            org = local.orgs[row.tenant]
+            org.update(row)
+            org.wanted = wanted[row.tenant]
+            for pool in org.pools:  # slots freed before it heard that others want them
+                self.grants.offer(local, pool, org)
 
     async def _write_zoho_counts(self, local: Local) -> None:
         for tenant, org in list(local.orgs.items()):
@@ -449,6 +357,8 @@ class Budget:
         if local is None:
             return
         local.closed = True
+        if local.listener is not None:
+            await local.listener.close()
         # Let a statement under way finish (cancelled mid-statement, its clean-up could
         # outlive the engine), then cancel what still waits.
         tasks = list(local.tasks)

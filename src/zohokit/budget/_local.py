@@ -20,8 +20,10 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..db import Listener
 from ._lanes import Lane
-from ._store import OrgRow
+from ._slots import NOBODY, Wanted
+from ._store import GrantKey, OrgRow
 
 __all__ = ["Account", "Local", "Org", "Pool"]
 
@@ -38,6 +40,8 @@ class Pool:
     queue: deque[asyncio.Future[None]] = field(default_factory=deque)
     fetcher: asyncio.Task[None] | None = None
     shrinking: bool = False
+    #: Slots its row says its callers want (written by the fetcher's takes).
+    wants: int = 0
     #: Held while this pool's row is written, so the row always says what ``capacity`` does.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     #: ``time.monotonic()`` of the last slot taken.
@@ -105,6 +109,20 @@ class Org:
     #: Zoho's last X-API-CREDITS-REMAINING not yet written, and its day.
     remaining: int | None = None
     remaining_day: str = ""
+    #: What other processes' callers wait for (as of the last look at the database).
+    wanted: Wanted = NOBODY
+    #: This process's pools of the org.
+    pools: list[Pool] = field(default_factory=list)
+
+    def others_wait(self, pool: Pool) -> bool:
+        """Whether callers other than ``pool``'s wait for the org's slots."""
+        return bool(self.wanted) or any(p.queue for p in self.pools if p is not pool)
+
+    def interactive_waits(self, pool: Pool) -> bool:
+        """Whether interactive callers other than ``pool``'s wait for the org's slots."""
+        return self.wanted.interactive > 0 or any(
+            p.queue for p in self.pools if p is not pool and p.lane == "interactive"
+        )
 
     def update(self, row: OrgRow) -> None:
         """Take what the database says (a later pause wins)."""
@@ -128,6 +146,34 @@ class Local:
     closed: bool = False
     #: Its running tasks (a reference keeps each alive until it ends).
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    #: Fetchers napping until slots may be free (:meth:`wake` ends their naps).
+    sleepers: list[asyncio.Future[None]] = field(default_factory=list)
+    #: PostgreSQL's word that slots went back anywhere (started by the first wait).
+    listener: Listener | None = None
+    #: ``time.monotonic()`` after which a listener that could not start is tried again.
+    listen_again: float = 0.0
+
+    def key(self, pool: Pool) -> GrantKey:
+        """The grant row of ``pool``."""
+        return GrantKey(self.owner, pool.tenant, pool.lane, pool.heavy)
+
+    def wake(self) -> None:
+        """Slots may be free: the napping fetchers look at once."""
+        sleepers, self.sleepers = self.sleepers, []
+        for sleeper in sleepers:
+            if not sleeper.done():
+                sleeper.set_result(None)
+
+    async def nap(self, seconds: float) -> None:
+        """Sleep ``seconds``, or until :meth:`wake`."""
+        sleeper = asyncio.get_running_loop().create_future()
+        self.sleepers.append(sleeper)
+        try:
+            await asyncio.wait((sleeper,), timeout=seconds)
+        finally:
+            if not sleeper.done():
+                sleeper.cancel()
+                self.sleepers.remove(sleeper)
 
     def start(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run ``work`` as a task of this loop, kept until it ends."""

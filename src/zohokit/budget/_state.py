@@ -7,7 +7,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ._store import TenantUse, lane_cap
+from ._slots import lane_cap
+from ._store import TenantUse
 
 __all__ = ["BudgetState"]
 

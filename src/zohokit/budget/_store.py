@@ -17,29 +17,24 @@ from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..db import Timeouts, bounded
 from ._editions import Limits
+from ._slots import NOBODY, Wanted, free_slots, wanted_of
 from ._tables import budget_credits, budget_grants, budget_orgs
 
 T = TypeVar("T")
 
-__all__ = ["BudgetStore", "Debit", "OrgRow", "TenantUse", "lane_cap"]
+__all__ = ["CHANNEL", "BudgetStore", "Debit", "Grant", "GrantKey", "OrgRow", "TenantUse"]
+
+#: The PostgreSQL ``NOTIFY`` channel that wakes waiting processes when slots go back.
+CHANNEL = "zohokit_budget"
 
 _O = budget_orgs.c
 _G = budget_grants.c
 _C = budget_credits.c
-
-
-def lane_cap(total: int, lane: str, batch_share: float) -> int:
-    """How many of ``total`` a lane may hold: all of it for interactive calls; for batch
-    work its share, always leaving at least one to interactive calls (when there are two)."""
-    if lane != "batch" or total < 2:
-        return total
-    reserve = max(1, math.ceil(total * (1 - batch_share) - 1e-9))
-    return max(1, total - reserve)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +52,16 @@ class OrgRow:
     def used_by_zoho(self, day: str) -> int:
         """Credits Zoho said were used on ``day`` (0 when it said nothing that day)."""
         return self.zoho_used or 0 if self.zoho_day == day else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What a :meth:`BudgetStore.take` gave: slots, the org row (its pause), and what the
+    org's other pools wait for."""
+
+    granted: int
+    org: OrgRow
+    wanted: Wanted = NOBODY
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +123,34 @@ def _org_values(limits: Limits, batch_share: float, source: str, now: float) -> 
     }
 
 
-def _grant_key(owner: str, tenant: str, lane: str, heavy: bool) -> Any:
-    return and_(_G.owner == owner, _G.tenant == tenant, _G.lane == lane, _G.heavy == heavy)
+@dataclass(frozen=True, slots=True)
+class GrantKey:
+    """One grant row: a process's (``owner``) pool of slots for one tenant, lane and kind."""
+
+    owner: str
+    tenant: str
+    lane: str
+    heavy: bool
+
+
+def _grant_key(key: GrantKey) -> Any:
+    return and_(
+        _G.owner == key.owner, _G.tenant == key.tenant, _G.lane == key.lane, _G.heavy == key.heavy
+    )
+
+
+async def _free(
+    conn: AsyncConnection, key: GrantKey, org: OrgRow, held: int, now: float
+) -> tuple[int, Wanted]:
+    """What ``key``'s pool, holding ``held``, may take beside every other live grant."""
+    others = await conn.execute(
+        select(_G.lane, _G.heavy, _G.slots, _G.wanted).where(
+            _G.tenant == key.tenant, _G.expires_at > now, ~_grant_key(key)
+        )
+    )
+    return free_slots(
+        org.limits, org.batch_share, lane=key.lane, heavy=key.heavy, held=held, others=others
+    )
 
 
 class BudgetStore:
@@ -128,6 +159,8 @@ class BudgetStore:
     def __init__(self, engine: AsyncEngine, *, timeout: float = Timeouts().statement) -> None:
         self.engine = engine
         self.timeout = timeout
+        #: PostgreSQL tells waiting processes at once (``NOTIFY``); SQLite's poll.
+        self.notifies = engine.dialect.name == "postgresql"
 
     async def _bounded(self, work: Coroutine[Any, Any, T], tenant: str | None = None) -> T:
         return await bounded(work, seconds=self.timeout, url=self.engine.url, tenant=tenant)
@@ -196,116 +229,105 @@ class BudgetStore:
         return await self._bounded(work(), tenant)
 
     async def take(
-        self,
-        *,
-        owner: str,
-        tenant: str,
-        lane: str,
-        heavy: bool,
-        held: int,
-        want: int,
-        now: float,
-        lease: float,
-    ) -> tuple[int, OrgRow]:
-        """Grant ``owner`` up to ``want`` more slots beside the ``held`` it has, within the
-        org's limits and the lane's share; returns how many, and the org row (its pause)."""
+        self, key: GrantKey, *, held: int, want: int, now: float, lease: float, wait: bool = True
+    ) -> Grant:
+        """Grant ``key``'s pool up to ``want`` more slots beside the ``held`` it has, within
+        the org's limits and the lane's share. With ``wait``, what is not granted is written
+        as wanted, so the holders give slots back as they free them."""
 
-        async def work() -> tuple[int, OrgRow]:
+        async def work() -> Grant:
             async with self.engine.begin() as conn:
-                org = await self._lock(conn, tenant)
+                org = await self._lock(conn, key.tenant)
                 assert org is not None, "the org row is written before any grant"
                 await conn.execute(
                     delete(budget_grants).where(
-                        _G.tenant == tenant, _G.expires_at <= now, _G.owner != owner
+                        _G.tenant == key.tenant, _G.expires_at <= now, _G.owner != key.owner
                     )
                 )
-                rows = await conn.execute(
-                    select(_G.lane, _G.heavy, _G.slots).where(
-                        _G.tenant == tenant,
-                        _G.expires_at > now,
-                        ~_grant_key(owner, tenant, lane, heavy),
-                    )
-                )
-                total = lane_total = heavy_total = lane_heavy = held
-                for row in rows:
-                    total += row.slots
-                    lane_total += row.slots if row.lane == lane else 0
-                    heavy_total += row.slots if row.heavy else 0
-                    lane_heavy += row.slots if row.heavy and row.lane == lane else 0
-                if not heavy:
-                    heavy_total = lane_heavy = 0
-                limits, share = org.limits, org.batch_share
-                free = min(
-                    limits.concurrency - total,
-                    lane_cap(limits.concurrency, lane, share) - lane_total,
-                )
-                if heavy:
-                    free = min(
-                        free,
-                        limits.heavy_concurrency - heavy_total,
-                        lane_cap(limits.heavy_concurrency, lane, share) - lane_heavy,
-                    )
-                granted = max(0, min(want, free))
-                slots = held + granted
+                free, wanted = await _free(conn, key, org, held, now)
+                granted = min(want, free)
+                slots, waits = held + granted, want - granted if wait else 0
+                values = {"slots": slots, "wanted": waits, "expires_at": now + lease}
                 changed = await conn.execute(
-                    update(budget_grants)
-                    .where(_grant_key(owner, tenant, lane, heavy))
-                    .values(slots=slots, expires_at=now + lease)
+                    update(budget_grants).where(_grant_key(key)).values(**values)
                 )
-                if not changed.rowcount and slots:
+                if not changed.rowcount and (slots or waits):
                     await conn.execute(
                         insert(budget_grants).values(
-                            owner=owner,
-                            tenant=tenant,
-                            lane=lane,
-                            heavy=heavy,
-                            slots=slots,
-                            expires_at=now + lease,
+                            owner=key.owner,
+                            tenant=key.tenant,
+                            lane=key.lane,
+                            heavy=key.heavy,
+                            **values,
                         )
                     )
-                return granted, org
+                return Grant(granted, org, wanted)
 
-        return await self._bounded(work(), tenant)
+        return await self._bounded(work(), key.tenant)
+
+    async def peek(self, key: GrantKey, *, held: int, now: float) -> int:
+        """How many slots a :meth:`take` would grant now: a read, no lock, for waiters to
+        poll with (only a take grants)."""
+
+        async def work() -> int:
+            async with self.engine.connect() as conn:
+                org = await conn.execute(select(*_ORG_COLUMNS).where(_O.tenant == key.tenant))
+                free, _ = await _free(conn, key, _org(org.one()), held, now)
+                return free
+
+        return await self._bounded(work(), key.tenant)
 
     async def hold(
-        self,
-        *,
-        owner: str,
-        tenant: str,
-        lane: str,
-        heavy: bool,
-        slots: int,
-        now: float,
-        lease: float,
+        self, key: GrantKey, *, slots: int, now: float, lease: float, wanted: int = 0
     ) -> None:
-        """Set what ``owner`` holds to ``slots`` (fewer: the rest go back to the fleet)."""
+        """Set what ``key``'s pool holds to ``slots`` and wants to ``wanted`` (the rest go
+        back to the fleet, and on PostgreSQL the processes waiting hear of it at once)."""
 
         async def work() -> None:
             async with self.engine.begin() as conn:
-                if slots:
+                if slots or wanted:
                     await conn.execute(
                         update(budget_grants)
-                        .where(_grant_key(owner, tenant, lane, heavy))
-                        .values(slots=slots, expires_at=now + lease)
+                        .where(_grant_key(key))
+                        .values(slots=slots, wanted=wanted, expires_at=now + lease)
                     )
                 else:
-                    await conn.execute(
-                        delete(budget_grants).where(_grant_key(owner, tenant, lane, heavy))
-                    )
+                    await conn.execute(delete(budget_grants).where(_grant_key(key)))
+                if self.notifies:
+                    await _notify(conn, key.tenant)
 
-        await self._bounded(work(), tenant)
+        await self._bounded(work(), key.tenant)
 
-    async def renew(self, *, owner: str, expires_at: float, tenants: Iterable[str]) -> list[OrgRow]:
-        """Extend every lease ``owner`` holds to ``expires_at``, and read the orgs of
-        ``tenants`` (their pauses and limits) in the same round trip."""
+    async def look(
+        self, *, owner: str, tenants: Iterable[str], now: float, renew_until: float | None
+    ) -> tuple[list[OrgRow], dict[str, Wanted]]:
+        """The orgs of ``tenants`` (their pauses and limits) and the slots other processes
+        wait for there, in one round trip; with ``renew_until``, every lease ``owner`` holds
+        is extended to it first."""
 
-        async def work() -> list[OrgRow]:
+        async def work() -> tuple[list[OrgRow], dict[str, Wanted]]:
+            names = list(tenants)
             async with self.engine.begin() as conn:
-                await conn.execute(
-                    update(budget_grants).where(_G.owner == owner).values(expires_at=expires_at)
+                if renew_until is not None:
+                    await conn.execute(
+                        update(budget_grants)
+                        .where(_G.owner == owner)
+                        .values(expires_at=renew_until)
+                    )
+                orgs = await conn.execute(select(*_ORG_COLUMNS).where(_O.tenant.in_(names)))
+                waiting = await conn.execute(
+                    select(_G.tenant, _G.lane, _G.wanted).where(
+                        _G.tenant.in_(names),
+                        _G.owner != owner,
+                        _G.wanted > 0,
+                        _G.expires_at > now,
+                    )
                 )
-                query = select(*_ORG_COLUMNS).where(_O.tenant.in_(list(tenants)))
-                return [_org(row) for row in await conn.execute(query)]
+                by_tenant: dict[str, list[Any]] = {}
+                for row in waiting:
+                    by_tenant.setdefault(row.tenant, []).append(row)
+                wanted = {name: wanted_of(by_tenant.get(name, ())) for name in names}
+                return [_org(row) for row in orgs], wanted
 
         return await self._bounded(work())
 
@@ -432,6 +454,13 @@ class BudgetStore:
 
 #: The lanes, in the order status shows them.
 LANES = ("interactive", "batch")
+
+
+async def _notify(conn: AsyncConnection, tenant: str) -> None:
+    # Delivered at commit, and only then: a rolled-back change wakes nobody.
+    await conn.execute(
+        text("SELECT pg_notify(:channel, :tenant)"), {"channel": CHANNEL, "tenant": tenant}
+    )
 
 
 async def _add_credits(

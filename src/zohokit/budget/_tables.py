@@ -7,7 +7,8 @@
   PostgreSQL's row lock, SQLite's write lock), which is what makes them one semaphore and one
   ledger for the whole fleet.
 - ``budget_grants``: the slots each process holds, one row per process, tenant, lane and
-  kind (heavy or not), with a lease: a row whose ``expires_at`` has passed holds nothing.
+  kind (heavy or not), and how many more its callers wait for (``wanted``), with a lease: a
+  row whose ``expires_at`` has passed holds and wants nothing.
 - ``budget_credits``: credits spent per tenant, UTC day and lane.
 
 Times are seconds since the epoch (``Float``): leases are compared across hosts, and the
@@ -51,6 +52,9 @@ budget_grants = Table(
     Column("lane", String(16), primary_key=True),
     Column("heavy", Boolean, primary_key=True),
     Column("slots", Integer, nullable=False),
+    # Slots its callers wait for beyond ``slots``: holders with none of their own waiting
+    # give theirs back at once while any row wants some.
+    Column("wanted", Integer, nullable=False, server_default="0"),
     Column("expires_at", Float, nullable=False),
     Index("ix_budget_grants_tenant", "tenant"),
 )

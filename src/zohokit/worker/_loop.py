@@ -31,13 +31,13 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from ..db import Listener
 from ..errors import StorageUnavailable
-from ..jobs import Job, JobContext, JobKind
+from ..jobs import CHANNEL, Job, JobContext, JobKind
 from ..jobs._store import error_text
 from ..tokens._policy import backoff_seconds
 from . import _metrics as m
 from ._standard import install
-from ._wake import Listener
 
 if TYPE_CHECKING:
     from .._zoho import Zoho
@@ -120,7 +120,9 @@ class Worker:
         await self.zoho.migrate()
         kinds = self.kinds
         await self._start_hooks(kinds)
-        listener = Listener(self.zoho.engine, self.wake, timeout=self.zoho.db_timeouts.statement)
+        listener = Listener(
+            self.zoho.engine, CHANNEL, self.wake, timeout=self.zoho.db_timeouts.statement
+        )
         await listener.start()
         undo = self.zoho.jobs._on_local_schedule(self.wake)
         m.emit(
