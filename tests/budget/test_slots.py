@@ -101,24 +101,21 @@ async def test_a_dead_holders_slots_come_back_when_its_lease_passes(roots: Roots
     budget = root.budget
     assert budget is not None
     await budget.set_limits(TENANT, concurrency=2)
-    lease = 1.0
-    taken_at = time.time()
-    # A process that took both slots and died: nobody renews its row.
-    grant = await budget.store.take(
-        GrantKey("dead-host:4242:0", TENANT, "interactive", False),
-        held=0,
-        want=2,
-        now=taken_at,
-        lease=lease,
-    )
+    dead = GrantKey("dead-host:4242:0", TENANT, "interactive", False)
+    # A process that took both slots: while its lease runs, nobody else gets them.
+    grant = await budget.store.take(dead, held=0, want=2, now=time.time(), lease=60.0)
     assert grant.granted == 2
     with fail_fast(), pytest.raises(RateLimited):
         await read(root)
     (state,) = await budget.status(TENANT)
     assert state.slots["interactive"] == 2
     assert state.holders == 1
+    # Its last renewal, with a lease of one second; then it died: nobody renews its row.
+    lease = 1.0
+    renewed_at = time.time()
+    await budget.store.hold(dead, slots=2, now=renewed_at, lease=lease)
 
-    await asyncio.sleep(max(0.0, taken_at + lease - time.time()) + 0.05)
+    await asyncio.sleep(max(0.0, renewed_at + lease - time.time()) + 0.05)
 
     with fail_fast():
         assert await read(root) in (200, 204)  # within the lease bound, back to the fleet
