@@ -70,7 +70,8 @@ LIBRARY: dict[str, set[str]] = {
         "settings",
         "datacenters",
     },
-    "sync": {"crm", "http", "budget", "tokens", "events", "db", "settings", "datacenters"},
+    # Scheduled syncs are jobs of the worker.
+    "sync": {"crm", "http", "budget", "tokens", "events", "jobs", "db", "settings", "datacenters"},
     # Channels, the inbox and the reconcile pull: over the sync ledger and the CRM client.
     "notifications": {
         "sync",

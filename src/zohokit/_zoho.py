@@ -69,7 +69,7 @@ if TYPE_CHECKING:
     from .jobs import Jobs
     from .notifications import Notifications
     from .scheduling import BookingService
-    from .sync import Ledger
+    from .sync import Ledger, SyncSchedules
     from .webhooks import WebhookConfig, Webhooks
 
 __all__ = ["Zoho", "seed_attribute", "seed_default"]
@@ -245,6 +245,7 @@ class Zoho:
         self.calendar_health = CalendarHealth()
         self._bookings: BookingService | None = None
         self._ledger: Ledger | None = None
+        self._sync_schedules: SyncSchedules | None = None
         #: Where this root's bulk jobs call back (``zohokit serve`` sets it from
         #: ``ZOHOKIT_PUBLIC_URL``); ``None``: they are polled.
         self.bulk_callbacks: BulkCallbacks | None = None
@@ -494,6 +495,24 @@ class Zoho:
 
             self._ledger = Ledger(self.engine, clock=self.clock)
         return self._ledger
+
+    @property
+    def sync_schedules(self) -> SyncSchedules:
+        """Scheduled pushes and pulls, run by the worker (built once). See ``docs/sync.md``."""
+        if self._sync_schedules is None:
+            from .sync import SyncSchedules
+
+            self._sync_schedules = SyncSchedules(
+                self.engine,
+                ledger=self.ledger,
+                crm_for=lambda tenant: self.crm(tenant),
+                tokens=self.tokens,
+                jobs=self.jobs,
+                clock=self.clock,
+                migrate=self.migrate,
+                timeouts=self.db_timeouts,
+            )
+        return self._sync_schedules
 
     @property
     def webhooks(self) -> Webhooks:

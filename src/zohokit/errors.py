@@ -44,6 +44,9 @@
     ├── availability.FreeBusyUnavailable  busy time could not be read: no slot is offered
     ├── sync.MappingError            a mapping cannot be used; names the key (also a ValueError)
     ├── sync.SourceError             a row cannot be read; names file and line (also a ValueError)
+    │   sync.InvalidSyncSchedule     (a sync.MappingError) a schedule cannot be stored: bad
+    │                                interval, name, tenant, source or output; says what to fix
+    ├── sync.TenantGuardLost         a scheduled run lost its tenant's guard and was stopped
     ├── events.InvalidEvent          an event type or its data cannot be written (also a ValueError)
     ├── notifications.InvalidNotification  a body posted as a notification is not one (a ValueError)
     ├── notifications.NotificationRefused  unknown or disabled channel, or the wrong token

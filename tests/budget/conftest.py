@@ -34,13 +34,13 @@ async def roots(db_url: str, emulator: Emulator) -> AsyncIterator[Roots]:
     async def make(**options: Any) -> Zoho:
         options.setdefault("retry", FastRetry())
         options.setdefault("budget", BudgetConfig(tick=0.05))
+        options.setdefault("transport", httpx.ASGITransport(app=app))
         root = Zoho(
             database_url=db_url,
             encryption_keys=CIPHER_KEY,
             credentials=CREDENTIALS,
             accounts_url=emulator.base_url,
             calendar_id=emulator.calendar.primary_uid,
-            transport=httpx.ASGITransport(app=app),
             **options,
         )
         built.append(root)

@@ -20,6 +20,21 @@ from rich.table import Table
 
 from zohokit import Zoho
 from zohokit.cli._console import database_failures, make_console
+from zohokit.cli._sync_options import (
+    DeletionsOpt,
+    FieldsOpt,
+    FileArg,
+    KeyOpt,
+    MapOpt,
+    MaxAttemptsOpt,
+    MirrorOpt,
+    ModuleOpt,
+    OverlapOpt,
+    PullModuleOpt,
+    TenantOpt,
+    field_list,
+    mapping_of,
+)
 from zohokit.crm import ZohoCRMService
 from zohokit.db import storage_errors
 from zohokit.errors import ZohoError
@@ -32,7 +47,6 @@ from zohokit.sync import (
     RunReport,
     SourceError,
     count_rows,
-    load_mapping,
     pull,
     push,
     read_rows,
@@ -45,7 +59,6 @@ app = typer.Typer(
 console = make_console(stderr=True)
 T = TypeVar("T")
 
-TenantOpt = Annotated[str, typer.Option("--tenant", "-t", help="Whose Zoho account to use.")]
 ReportOpt = Annotated[
     Path | None, typer.Option("--report", help="Also write the run report as JSON to this file.")
 ]
@@ -166,27 +179,13 @@ def _progress(quiet: bool) -> Progress:
 
 @app.command("push")
 def push_command(
-    file: Annotated[Path, typer.Argument(help="A .csv (with a header) or .jsonl file.")],
+    file: FileArg,
     tenant: TenantOpt = "default",
-    module: Annotated[str | None, typer.Option("--module", "-m", help="CRM module.")] = None,
-    key: Annotated[
-        str | None, typer.Option("--key", "-k", help="CRM field that identifies a row.")
-    ] = None,
-    mapping_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--map",
-            # Escaped: help text is Rich markup, and "[fields]" would be read as a style.
-            help="TOML mapping: module, key, \\[fields].",
-        ),
-    ] = None,
-    mirror: Annotated[
-        bool, typer.Option("--mirror", help="Delete records whose rows left the file.")
-    ] = False,
-    max_attempts: Annotated[
-        int,
-        typer.Option("--max-attempts", min=1, help="Runs a row may fail before it is parked."),
-    ] = DEFAULT_MAX_ATTEMPTS,
+    module: ModuleOpt = None,
+    key: KeyOpt = None,
+    mapping_file: MapOpt = None,
+    mirror: MirrorOpt = False,
+    max_attempts: MaxAttemptsOpt = DEFAULT_MAX_ATTEMPTS,
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -203,10 +202,7 @@ def push_command(
     """
     if not file.exists():
         raise typer.BadParameter(f"{file} does not exist", param_hint="FILE")
-    try:
-        mapping = load_mapping(mapping_file, module=module, key=key)
-    except MappingError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--map/--module/--key") from exc
+    mapping = mapping_of(mapping_file, module, key)
     total = count_rows(file)
 
     async def work(crm: ZohoCRMService, ledger: Ledger) -> RunReport:
@@ -247,23 +243,17 @@ def push_command(
 @app.command("pull")
 def pull_command(
     tenant: TenantOpt = "default",
-    module: Annotated[str, typer.Option("--module", "-m", help="CRM module.")] = "Contacts",
+    module: PullModuleOpt = "Contacts",
     out: Annotated[
         Path, typer.Option("--out", "-o", help="JSONL file to write changes to.")
     ] = Path("changes.jsonl"),
-    fields: Annotated[
-        str | None, typer.Option("--fields", help="Comma-separated API names (default: all).")
-    ] = None,
-    overlap: Annotated[
-        float, typer.Option("--overlap", help="Seconds re-read before the cursor.")
-    ] = 300.0,
-    deletions: Annotated[
-        bool, typer.Option("--deletions/--no-deletions", help="Also read deleted records.")
-    ] = True,
+    fields: FieldsOpt = None,
+    overlap: OverlapOpt = 300.0,
+    deletions: DeletionsOpt = True,
     report_path: ReportOpt = None,
 ) -> None:
     """Write what changed in a CRM module since the last pull to a JSONL file."""
-    wanted = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
+    wanted = field_list(fields)
 
     async def work(crm: ZohoCRMService, ledger: Ledger) -> RunReport:
         return await pull(
@@ -335,3 +325,8 @@ def status_command(
     for (t, m, s), n in sorted(counts.items()):
         ledger_table.add_row(t, m, s, str(n))
     out.print(ledger_table)
+
+
+from . import sync_schedule as _schedule_cli  # noqa: E402  (its commands use this group's)
+
+app.add_typer(_schedule_cli.app, name="schedule")

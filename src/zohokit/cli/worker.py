@@ -18,8 +18,10 @@ from rich.table import Table
 
 from zohokit import Zoho
 from zohokit.cli._console import database_failures, make_console
+from zohokit.cli.sync_schedule import schedules_table
 from zohokit.errors import ZohoError
 from zohokit.settings import Settings
+from zohokit.sync import SCHEDULED_SYNC, SyncSchedule
 from zohokit.worker import KindStatus, Worker
 from zohokit.worker._standard import install
 
@@ -98,19 +100,23 @@ def status_command(
 ) -> None:
     """Per job kind: due now, scheduled later, running, failed, and the last run."""
 
-    async def main() -> list[KindStatus]:
+    async def main() -> tuple[list[KindStatus], list[SyncSchedule]]:
         async with Zoho.from_settings(Settings()) as zoho:
             install(zoho.jobs)  # every kind a worker runs is listed, even before its first job
-            return await zoho.jobs.status()
+            return await zoho.jobs.status(), await zoho.sync_schedules.list()
 
     try:
         with database_failures():
-            statuses = asyncio.run(main())
+            statuses, schedules = asyncio.run(main())
     except ZohoError as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
     if as_json:
-        typer.echo(json.dumps([s.as_dict() for s in statuses], indent=2))
+        listed = [s.as_dict() for s in statuses]
+        for entry in listed:
+            if entry["kind"] == SCHEDULED_SYNC:  # its jobs are the schedules: say which
+                entry["schedules"] = [s.to_dict() for s in schedules]
+        typer.echo(json.dumps(listed, indent=2))
         return
     table = Table("kind", "due", "scheduled", "running", "failed", "last run", "last error")
     for s in statuses:
@@ -125,3 +131,5 @@ def status_command(
             escape(error[:80]),
         )
     out.print(table)
+    if schedules:
+        out.print(schedules_table(schedules))

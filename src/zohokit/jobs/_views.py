@@ -76,6 +76,16 @@ class JobViews:
 
         return await bounded(work(), seconds=self.timeout, url=self.engine.url)
 
+    async def due_times(self, kind: str) -> dict[str, datetime | None]:
+        """When each job of ``kind`` is due, by key (``None``: failed for good)."""
+        query = select(jobs.c.key, jobs.c.due_at).where(jobs.c.kind == kind)
+
+        async def work() -> dict[str, datetime | None]:
+            async with self.engine.connect() as conn:
+                return {r.key: r.due_at for r in (await conn.execute(query)).all()}
+
+        return await bounded(work(), seconds=self.timeout, url=self.engine.url)
+
     async def runs(
         self,
         *,

@@ -11,7 +11,9 @@
 
 The ledger (one row per tenant, module and external id) makes a push cost nothing for rows
 that did not change, resume after a crash with no duplicate and no lost row, and lets a pull
-recognise its own writes. See ``docs/sync.md``.
+recognise its own writes. A push or pull can also run every N minutes on the worker
+(:class:`SyncSchedules`, ``zoho.sync_schedules``), never two of one tenant at once. See
+``docs/sync.md``.
 """
 
 from ._hashing import canonical, normalize_key, row_hash
@@ -28,6 +30,9 @@ from ._plan import (
 from ._pull import DEFAULT_BULK_READ_THRESHOLD, MAX_FIELDS_PER_CALL, Change, field_groups, pull
 from ._push import DEFAULT_BULK_THRESHOLD, DEFAULT_MAX_ATTEMPTS, push
 from ._report import ErrorGroup, RunReport
+from ._schedule import InvalidSyncSchedule, SyncSchedule, format_interval, next_run, parse_interval
+from ._schedule_job import TenantGuardLost
+from ._schedules import SCHEDULED_SYNC, SyncSchedules
 from ._sources import SourceError, count_rows, read_rows
 
 __all__ = [
@@ -36,9 +41,11 @@ __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
     "MAX_FIELDS_PER_CALL",
     "RETRYABLE_RECORD_CODES",
+    "SCHEDULED_SYNC",
     "Change",
     "Cursor",
     "ErrorGroup",
+    "InvalidSyncSchedule",
     "Ledger",
     "LedgerEntry",
     "LedgerState",
@@ -47,13 +54,19 @@ __all__ = [
     "RunReport",
     "SourceError",
     "SyncMapping",
+    "SyncSchedule",
+    "SyncSchedules",
+    "TenantGuardLost",
     "canonical",
     "classify_result",
     "count_rows",
     "field_groups",
+    "format_interval",
     "load_mapping",
     "next_attempt",
+    "next_run",
     "normalize_key",
+    "parse_interval",
     "plan_row",
     "pull",
     "push",

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from ..http import RequestTally
     from ._ledger import Ledger
 
-__all__ = ["ErrorGroup", "RunReport", "emit_run_event", "tracked_run"]
+__all__ = ["ErrorGroup", "RunReport", "emit_run_event", "scheduled_as", "tracked_run"]
 
 Direction = Literal["push", "pull"]
 #: ``completed_with_errors``: the run went to the end, but some rows failed or were refused;
@@ -38,6 +39,19 @@ Status = Literal[
 ]
 #: Problems and samples a report keeps (the counts are always complete).
 KEPT = 20
+#: The schedule whose run this is (set by the scheduled-sync job around its push or pull).
+_SCHEDULE: ContextVar[str | None] = ContextVar("zohokit_sync_schedule", default=None)
+
+
+@contextmanager
+def scheduled_as(name: str) -> Iterator[None]:
+    """Runs started inside the block are the schedule ``name``'s: their reports and events
+    say so (``schedule``)."""
+    token = _SCHEDULE.set(name)
+    try:
+        yield
+    finally:
+        _SCHEDULE.reset(token)
 
 
 @dataclass
@@ -87,6 +101,8 @@ class RunReport:
     problems: list[dict[str, Any]] = field(default_factory=list)
     samples: dict[str, list[str]] = field(default_factory=dict)
     message: str = ""
+    #: The schedule that ran it (``zohokit sync schedule``), ``None`` for a run by hand.
+    schedule: str | None = None
 
     def settle_calls(self, tally: RequestTally) -> None:
         """Take the run's API calls and credits from the request path's exact count."""
@@ -183,6 +199,7 @@ async def emit_run_event(session: Session, report: RunReport, *, now: datetime) 
         **{name: getattr(report, name) for name in _EVENT_COUNTS},
         "error_codes": sorted(report.errors),
         "message": report.message,
+        "schedule": report.schedule,
     }
     return await emit(session, kind, report.tenant, data, now=now)
 
@@ -197,7 +214,9 @@ async def tracked_run(
     credits are the request path's count of the block's calls, made in the budget's batch
     lane: a run that reaches the batch share of the day's credits ends ``budget_exhausted``
     and raises :class:`~zohokit.errors.BudgetExhausted`."""
-    report = RunReport(tenant, module, direction, ledger.clock().isoformat())
+    report = RunReport(
+        tenant, module, direction, ledger.clock().isoformat(), schedule=_SCHEDULE.get()
+    )
     await ledger.save_run(report)
     with tally_requests() as tally, batch_lane():
         try:

@@ -35,3 +35,6 @@ def install(jobs: Jobs) -> None:
     from ..webhooks import register as webhooks
 
     webhooks(jobs)
+    from ..sync._schedule_job import register as scheduled_syncs
+
+    scheduled_syncs(jobs)
