@@ -38,3 +38,7 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=SERVICE_URL) as http:
         yield http
+
+
+# The Chromium harness: one served 5,000-tenant console and browser per test module.
+from tests.server.console import console  # noqa: E402, F401
