@@ -101,6 +101,7 @@ def _walk(pw: Playwright, tmp_path: Path, url: str, api_key: str) -> None:
         page.goto(f"{url}/admin")
         page.fill("#api_key", api_key)
         page.click("#login")
+        page.click("#nav-tenants")
         page.click('a.tenant-link[href="/admin/tenants/demo"]')
         page.wait_for_url(f"{url}/admin/tenants/demo")
         for panel in PANELS:
@@ -149,7 +150,7 @@ def _walk(pw: Playwright, tmp_path: Path, url: str, api_key: str) -> None:
         page.focus("#confirm-delete")
         page.keyboard.type("scratch")
         page.keyboard.press("Enter")
-        page.wait_for_url(f"{url}/admin?deleted=scratch")
+        page.wait_for_url(f"{url}/admin/tenants?deleted=scratch")
         expect(page.locator("#flash")).to_have_text(
             "Deleted tenant scratch: its tokens are revoked and erased."
         )
