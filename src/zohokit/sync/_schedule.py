@@ -6,7 +6,7 @@ runs them as worker jobs). Its runs fall on a fixed grid, ``anchor + k * interva
 run that starts late or lasts long does not push the following ones back, and a worker that
 was down runs a missed schedule once, not once per missed slot.
 
-Two tables (migration ``0017_sync_schedules``):
+Two tables (migration ``0018_sync_schedules``):
 
 - ``sync_schedules``: one row per (tenant, name): direction, module, interval, the grid's
   ``anchor_at``, the push's source and mapping or the pull's output and options (``spec``,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision, down_revision = "0018_budget_wanted", "0017_tenant_deliveries"
+revision, down_revision = "0019_budget_wanted", "0018_sync_schedules"
 branch_labels = depends_on = None
 
 

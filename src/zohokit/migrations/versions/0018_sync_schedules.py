@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision, down_revision = "0017_sync_schedules", "0016_call_history"
+revision, down_revision = "0018_sync_schedules", "0017_tenant_deliveries"
 branch_labels = depends_on = None
 
 
