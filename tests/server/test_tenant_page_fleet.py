@@ -1,6 +1,7 @@
-"""A refresh failure caused by the CLI in another process shows on the tenant page that a
-real ``zohokit serve`` process serves: cooldown, its end, and the error with its time, read
-from the shared database (Zoho is the emulator over loopback, throttling the refresh)."""
+"""A refresh failure caused by the CLI in another process shows on the tenant page and the
+overview that a real ``zohokit serve`` process serves: cooldown, its end, the error with its
+time, and the refused call in the fleet's call history, read from the shared database (Zoho
+is the emulator over loopback, throttling the refresh)."""
 
 from __future__ import annotations
 
@@ -67,6 +68,7 @@ async def test_a_cli_refresh_failure_shows_on_the_served_page(
             assert cli.returncode == 1, cli.stdout + cli.stderr
 
             page = (await http.get("/admin/tenants/acme")).text
+            overview = (await http.get("/admin")).text
     finally:
         stop_serve(proc)
     crm = page.split('data-provider="zoho_calendar"')[0]
@@ -74,3 +76,8 @@ async def test_a_cli_refresh_failure_shows_on_the_served_page(
     assert re.search(r'data-fact="cooldown"><span class="warning"><time', crm)
     assert re.search(r'data-fact="last-error"><span class="error">throttled: [^<]+</span>', crm)
     assert "1 failures in a row" in crm
+    # The overview counts it too: the tenant in cooldown, and the CLI's refused refresh in
+    # the call history (the serve process itself never called Zoho).
+    assert 'id="health-cooldown" data-count="1"' in overview
+    assert re.search(r'id="traffic-calls">1<', overview)
+    assert re.search(r'id="traffic-errors">1<', overview)
