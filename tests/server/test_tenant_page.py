@@ -392,3 +392,22 @@ async def test_redeliver_queues_the_delivery_again(
     assert after.next_attempt_at == after.round_started_at == clock()  # due now, a new round
     await webhooks.run_due()
     assert (await webhooks.delivery(delivery)).attempts == before.attempts + 1
+
+
+@SQLITE_ONLY
+@pytest.mark.usefixtures("seeded")
+async def test_time_passing_shows_expiring_words_then_expired_channels(
+    client: httpx.AsyncClient, clock: Clock
+) -> None:
+    await _login_as(client, ACME_KEY)
+    clock.advance(minutes=57)  # the CRM token has 3 minutes left; nobody refreshed it
+    crm = _section(await _page(client), "connections").split('data-provider="zoho_calendar"')[0]
+    assert 'data-state="expiring">expiring<' in crm
+    clock.advance(days=5, hours=12)  # the channel (6 days) ends within a day
+    await _login_as(client, ACME_KEY)  # the session did not last that long
+    assert 'data-expiry="expiring"' in _section(await _page(client), "channels")
+    clock.advance(days=1)
+    await _login_as(client, ACME_KEY)
+    channels = _section(await _page(client), "channels")
+    assert 'data-expiry="expired"' in channels
+    assert '<span class="expired">expired <time' in channels

@@ -130,3 +130,12 @@ def test_list_and_status_print_json_without_secrets(env: dict[str, str]) -> None
     missing = runner.invoke(app, ["tokens", "status", "nobody", "--json"])
     assert missing.exit_code == 1
     assert json.loads(missing.stdout) is None
+
+
+@pytest.mark.zoho_emulator(token_ttl=120)
+def test_a_token_close_to_its_expiry_is_expiring_as_on_the_console(env: dict[str, str]) -> None:
+    invoke("tokens", "import-env", "--provider", "zoho_crm")
+    table = invoke("tokens", "refresh", "default")  # Zoho hands out a 2-minute token
+    assert "expiring" in table
+    assert "healthy" not in table
+    assert json.loads(invoke("tokens", "status", "default", "--json"))["state"] == "expiring"
