@@ -1,10 +1,12 @@
 """The budget across real processes: four ``zohokit`` processes making 100 concurrent CRM
-reads each for one tenant keep the org to its limit of 10 with no 429, and a process killed
-with SIGKILL while it holds every slot gives them back when its lease passes."""
+reads each for one tenant keep the org to its limit of 10 with no 429, a process killed
+with SIGKILL while it holds every slot gives them back when its lease passes, and a Zoho 429
+with ``Retry-After: 5`` stops every process calling the tenant for those five seconds."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -13,6 +15,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -22,6 +25,7 @@ from tests.http.support import CREDENTIALS
 from zohokit import Zoho
 from zohokit.budget import fail_fast
 from zohokit.budget._tables import budget_grants
+from zohokit.db import upgrade
 from zohokit.emulator import EmulatorServer
 from zohokit.errors import RateLimited
 
@@ -41,8 +45,13 @@ def zoho_server() -> Iterator[EmulatorServer]:
 
 def reader(env: dict[str, str], count: int) -> subprocess.Popen[str]:
     """``python -m tests.budget.reader COUNT`` with ``env``."""
+    return process(env, "tests.budget.reader", str(count))
+
+
+def process(env: dict[str, str], module: str, *args: str) -> subprocess.Popen[str]:
+    """``python -m MODULE ARGS`` with ``env``, talking over its stdin and stdout."""
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.budget.reader", str(count)],
+        [sys.executable, "-m", module, *args],
         env=env,
         cwd=REPO,
         stdin=subprocess.PIPE,
@@ -154,3 +163,57 @@ async def test_a_process_killed_holding_every_slot_gives_them_back_within_its_le
             await asyncio.gather(
                 *(root.http.request(TENANT, "zoho_crm", "GET", "/crm/v8/org") for _ in range(LIMIT))
             )
+
+
+PAUSE = 5.0
+
+
+def test_a_429_with_retry_after_5_pauses_the_tenant_in_every_process_for_5_seconds(
+    tmp_path: Path, zoho_server: EmulatorServer, db_url: str
+) -> None:
+    env = fleet_env(zoho_server, tmp_path, db_url)
+    zoho_server.emulator.config.latency_ms = 20
+    upgrade(db_url)  # the fleet starts on a database that is up to date, as in production
+    fleet = [process(env, "tests.budget.caller") for _ in range(3)]
+    try:
+        wait_ready(fleet)  # each has answers, and keeps calling
+        with httpx.Client(base_url=zoho_server.url, timeout=10) as emulator:
+
+            def sent() -> int:
+                stats = emulator.get("/_emulator/stats").json()
+                return int(stats["crm_requests"] - stats["rejected_429"])
+
+            before = sent()
+            time.sleep(0.3)
+            assert sent() > before  # the fleet is calling the org
+            rule = {"route": "/crm/v8/Leads", "throttle_rate": 1.0, "count": 1}
+            rule["retry_after_seconds"] = PAUSE
+            emulator.post("/_emulator/faults", json={"rules": [rule]}).raise_for_status()
+            for _ in range(1000):
+                if emulator.get("/_emulator/stats").json()["rejected_429"]:
+                    break
+                time.sleep(0.01)
+            throttled_at = time.time()
+            time.sleep(0.6)  # calls sent before the pause come back; every keeper reads it
+            paused = sent()
+            time.sleep(PAUSE - 1.2)
+            assert sent() == paused  # no process called the tenant's org
+            time.sleep(1.5)  # the pause is over
+            assert sent() > paused  # and they call it again
+        for proc in fleet:
+            assert proc.stdin is not None
+            proc.stdin.write("stop\n")
+            proc.stdin.flush()
+        outputs = [proc.communicate(timeout=60) for proc in fleet]
+    finally:
+        for proc in fleet:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+
+    for proc, (out, err) in zip(fleet, outputs, strict=True):
+        assert proc.returncode == 0, err
+        answered = json.loads(out.splitlines()[-1])
+        # Each process waited the pause out, and called again once it was over.
+        assert not [t for t in answered if throttled_at + 0.6 < t < throttled_at + PAUSE - 0.6]
+        assert [t for t in answered if t > throttled_at + PAUSE - 0.6]
