@@ -5,7 +5,11 @@ keyboard alone); the page has no horizontal scroll at 1280 and at 390 px. Screen
 ``tests/artifacts/tenant-1280.png`` and ``tenant-390.png``.
 
 What the page shows was written by another root on the same database (as the CLI or the
-worker would): a sync run with failed rows and a webhook delivery that failed."""
+worker would): a sync run with failed rows and a webhook delivery that failed.
+
+Then over the console harness's 5,000 tenants in mixed states (``tests/server/console.py``):
+a tenant page in each state shows every panel and its word at both widths, Delete works by
+keyboard, and page and actions are refused without a session and for another tenant's."""
 
 from __future__ import annotations
 
@@ -21,7 +25,9 @@ import pytest
 if TYPE_CHECKING:
     from playwright.sync_api import Page, Playwright
 
-from tests.server.support import ARTIFACTS, CHROMIUM, FLAGS, sandbox_served
+from tests.server.console import NARROW, WIDE, Console
+from tests.server.fleet import STATES
+from tests.server.support import ACME_KEY, ARTIFACTS, CHROMIUM, FLAGS, GLOBAL_KEY, sandbox_served
 from zohokit import Zoho
 from zohokit.server._sandbox import Sandbox
 from zohokit.sync import RunReport
@@ -156,3 +162,78 @@ def _walk(pw: Playwright, tmp_path: Path, url: str, api_key: str) -> None:
         )
     finally:
         browser.close()
+
+
+def test_fleet_tenant_pages_in_each_state(console: Console) -> None:
+    """Over 5,000 tenants in mixed states: each state's tenant page shows every panel and
+    its word, and reads at both widths."""
+    for i, word in enumerate(STATES[:5]):
+        page = console.open(f"/admin/tenants/t{i:05d}")
+        for panel in PANELS:
+            assert page.locator(f"section#{panel}").is_visible(), (word, panel)
+        crm = page.locator('article.conn[data-provider="zoho_crm"]')
+        assert crm.locator(".badge").get_attribute("data-state") == word
+        refresh = crm.locator("#refresh-zoho_crm")
+        assert refresh.count() == (0 if word in ("needs_reauth", "revoked") else 1)
+        console.fits(page, WIDE)
+        console.fits(page, NARROW)
+    page = console.open("/admin/tenants/t00002")
+    assert page.locator('[data-fact="cooldown"] .warning time').count() == 1
+    # Delete by keyboard alone: Tab to the field, type the key, Enter.
+    page = console.open("/admin/tenants/t04996")
+    console.focus_by_keyboard(page, "confirm-delete", presses=80)
+    page.keyboard.type("t04996")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{console.url}/admin/tenants?deleted=t04996")
+    assert "Deleted tenant t04996" in page.inner_text("#flash")
+
+
+def _log_in(console: Console, api_key: str) -> str:
+    """A fresh session in the harness's browser; its CSRF token."""
+    page = console.page
+    page.context.clear_cookies()
+    page.goto(f"{console.url}/admin")
+    page.fill("#api_key", api_key)
+    page.click("#login")
+    page.wait_for_selector("#nav-tenants")
+    token = page.locator('input[name="csrf_token"]').first.get_attribute("value")
+    assert token
+    return token
+
+
+def test_fleet_tenant_page_refused_without_a_session_or_for_another_tenant(
+    console: Console,
+) -> None:
+    """Without a session the page leads to the login form and every action is a 401; with
+    another tenant's session the page is a 403 and so is every action."""
+    actions = [
+        ("refresh", {"provider": "zoho_crm"}),
+        ("reconnect-link", {"provider": "zoho_crm"}),
+        ("disconnect", {"provider": "zoho_crm"}),
+        ("delete", {"confirm": "t00000"}),
+        ("deliveries/dlv_x/redeliver", {}),
+    ]
+    page = console.page
+    try:
+        page.context.clear_cookies()
+        page.goto(f"{console.url}/admin/tenants/t00000")
+        assert page.url == f"{console.url}/admin"
+        assert page.locator("#api_key").is_visible()
+        for path, form in actions:
+            answer = page.request.post(
+                f"{console.url}/admin/tenants/t00000/{path}", form={"csrf_token": "x", **form}
+            )
+            assert answer.status == 401, path
+        csrf = _log_in(console, ACME_KEY)
+        answer = page.goto(f"{console.url}/admin/tenants/t00000")
+        assert answer is not None
+        assert answer.status == 403
+        assert page.inner_text("#message") == "This key is not valid for this tenant."
+        for path, form in actions:
+            answer = page.request.post(
+                f"{console.url}/admin/tenants/t00000/{path}", form={"csrf_token": csrf, **form}
+            )
+            assert answer.status == 403, path
+    finally:
+        _log_in(console, GLOBAL_KEY)  # as the harness left it
+    assert console.open("/admin/tenants/t00000").locator("section#connections").is_visible()
