@@ -171,6 +171,6 @@ async def test_sync_runs_say_plainly_when_rows_failed(
     page = (await client.get("/admin")).text
     assert '<span class="badge run-completed" data-run-status="completed">completed</span>' in page
     assert 'data-run-status="completed_with_errors">completed with errors</span>' in page
-    assert "2 / 0 / 0 / 1" in page
+    assert "2 / 0 / 0 / 0 / 1" in page
     assert 'data-run-status="failed">failed</span>' in page
     assert "the CRM has no module &#39;Contactz&#39;" in page

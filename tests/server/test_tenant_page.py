@@ -89,7 +89,9 @@ async def seeded(
         await zoho.tokens.force_refresh("acme", "zoho_calendar")
     emulator.faults.configure({"token_throttle": False})
     now = state.clock()
-    ok = RunReport("acme", "Contacts", "push", (now - timedelta(hours=2)).isoformat(), created=3)
+    ok = RunReport(
+        "acme", "Contacts", "push", (now - timedelta(hours=2)).isoformat(), created=3, unchanged=7
+    )
     ok.finish(now=now - timedelta(hours=2))
     bad = RunReport("acme", "Leads", "push", now.isoformat(), created=2, failed=2)
     bad.error("DUPLICATE_DATA", "lee@x.com", "duplicate data: Email")
@@ -201,10 +203,11 @@ async def test_every_panel_shows_what_the_database_holds(
 
     runs = _section(page, "runs")
     assert 'data-run-status="completed">completed<' in runs
+    assert "<td data-counts>3 / 0 / 7 / 0 / 0" in runs
     assert 'data-run-status="completed_with_errors">completed with errors<' in runs
     assert "DUPLICATE_DATA x2 (e.g. lee@x.com): duplicate data: Email" in runs
     assert "MANDATORY_NOT_FOUND x1" in runs
-    assert "2 / 0 / 2 / 0" in runs
+    assert "2 / 0 / 0 / 2 / 0" in runs
 
     assert "Bo Lee" in _section(page, "bookings")
     channels = _section(page, "channels")
