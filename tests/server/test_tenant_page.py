@@ -37,6 +37,7 @@ from zohokit.errors import ZohoError
 from zohokit.server import create_app
 from zohokit.sync import RunReport
 from zohokit.traffic import call_hours, hour_of
+from zohokit.worker._refresh import REFRESH_AHEAD, refresh_key, sweep
 
 NOTIFY_URL = f"{SERVICE_URL}/zoho/notifications"
 BO = {"name": "Bo Lee", "email": "bo@example.com"}
@@ -414,3 +415,21 @@ async def test_time_passing_shows_expiring_words_then_expired_channels(
     channels = _section(await _page(client), "channels")
     assert 'data-expiry="expired"' in channels
     assert '<span class="expired">expired <time' in channels
+
+
+@SQLITE_ONLY
+@pytest.mark.usefixtures("seeded")
+async def test_next_refresh_is_the_workers_job_once_it_has_one(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    await _login_as(client, ACME_KEY)
+    crm = _section(await _page(client), "connections").split('data-provider="zoho_calendar"')[0]
+    assert "by the next call" in crm
+    zoho = app.state.zohokit.zoho
+    assert await sweep(zoho) == 2  # the worker's sweep: a refresh job per connection
+    job = await zoho.jobs.store.get(REFRESH_AHEAD, refresh_key("acme", "zoho_crm"))
+    assert job is not None
+    crm = _section(await _page(client), "connections").split('data-provider="zoho_calendar"')[0]
+    shown = f'data-fact="next-refresh"><time datetime="{job.due_at.isoformat()}">'
+    assert shown in crm
+    assert "by the worker" in crm
