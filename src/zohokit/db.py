@@ -39,6 +39,7 @@ from sqlalchemy import Column, DateTime, Integer, String, Table, event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.types import TypeDecorator
 
 from ._files import private_dir, private_file
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 D = TypeVar("D", bound="DataclassInstance")
+Q = TypeVar("Q", bound=Select[Any])
 
 __all__ = [
     "Listener",
@@ -58,6 +60,7 @@ __all__ = [
     "bounded",
     "create_engine",
     "dialect_insert",
+    "excluded",
     "from_row",
     "is_sqlite",
     "lease_columns",
@@ -69,6 +72,7 @@ __all__ = [
     "upgrade",
     "upgrade_async",
     "utc_column",
+    "where_given",
     "within",
 ]
 
@@ -267,6 +271,15 @@ def lease_columns(
     return Column("lease_owner", String(owner_length)), utc_column(until)
 
 
+def where_given(query: Q, *filters: tuple[ColumnElement[Any], object]) -> Q:
+    """``query`` narrowed to ``column == value`` for each ``(column, value)`` whose value is
+    not ``None``: a listing's optional filters."""
+    for column, value in filters:
+        if value is not None:
+            query = query.where(column == value)
+    return query
+
+
 def dialect_insert(conn: AsyncConnection, table: Table) -> Any:
     """An ``INSERT`` into ``table`` in the connection's dialect, so it takes
     ``on_conflict_do_update`` / ``on_conflict_do_nothing`` (SQLite and PostgreSQL alike)."""
@@ -274,6 +287,12 @@ def dialect_insert(conn: AsyncConnection, table: Table) -> Any:
 
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
+
+
+def excluded(stmt: Any, *names: str) -> dict[str, Any]:
+    """The ``set_`` of an upsert (``stmt``: a :func:`dialect_insert`) that takes each of
+    ``names`` from the row that was refused (``EXCLUDED``), on SQLite and PostgreSQL alike."""
+    return {name: stmt.excluded[name] for name in names}
 
 
 def is_sqlite(url: str) -> bool:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
-from typing import IO
+from collections.abc import Awaitable, Callable, Iterator
+from typing import IO, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape  # messages may hold [brackets]
 
-from zohokit.errors import StorageUnavailable
+from zohokit import Zoho
+from zohokit.errors import StorageUnavailable, ZohoError
+from zohokit.settings import Settings
+
+T = TypeVar("T")
 
 #: Width for output that is not a terminal (a file, a pipe, CI logs). Rich would assume 80
 #: columns there, which truncates tables such as ``zohokit sync status`` to unreadable "…".
@@ -36,3 +42,28 @@ def database_failures() -> Iterator[None]:
     except StorageUnavailable as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None
+
+
+def run_on_root(
+    work: Callable[[Zoho], Awaitable[T]],
+    console: Console,
+    *,
+    settings: Settings | None = None,
+    errors: tuple[type[Exception], ...] = (ZohoError,),
+    say: Callable[[Any], str] = str,
+) -> T:
+    """Run ``work`` on a root built from ``settings`` (else the environment), closed
+    afterwards: what most commands do. An unreachable database ends the command as
+    :func:`database_failures` says; any of ``errors`` as one red line, ``say(exc)``; both
+    with exit code 1."""
+
+    async def main() -> T:
+        async with Zoho.from_settings(settings or Settings()) as zoho:
+            return await work(zoho)
+
+    try:
+        with database_failures():
+            return asyncio.run(main())
+    except errors as exc:
+        console.print(f"[red]error:[/red] {escape(say(exc))}")
+        raise typer.Exit(1) from exc

@@ -31,6 +31,9 @@ T = TypeVar("T")
 
 _STATUSES = ("complete", "pending", "cancel_pending", "cancelled")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+SlotMinutesOpt = Annotated[
+    int | None, typer.Option("--duration", help="Slot length in minutes (default: schedule).")
+]
 
 
 @asynccontextmanager
@@ -116,9 +119,7 @@ def availability_command(
     tenant: Annotated[str, typer.Argument(help="Whose schedule and calendar.")],
     start: Annotated[str, typer.Option("--start", help="First date, YYYY-MM-DD.")],
     end: Annotated[str, typer.Option("--end", help="Last date (inclusive), YYYY-MM-DD.")],
-    duration: Annotated[
-        int | None, typer.Option("--duration", help="Slot length in minutes (default: schedule).")
-    ] = None,
+    duration: SlotMinutesOpt = None,
     tz: Annotated[
         str | None, typer.Option("--tz", help="The booker's zone (default: the schedule's).")
     ] = None,

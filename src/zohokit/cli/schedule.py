@@ -20,7 +20,7 @@ from rich.table import Table
 
 from zohokit.scheduling import BookingService, InvalidSchedule, TenantSchedule, load_schedule_file
 
-from .bookings import JsonOpt, _aware, console, out, run
+from .bookings import JsonOpt, SlotMinutesOpt, _aware, console, out, run
 
 app = typer.Typer(help="Show and set tenants' availability schedules.", no_args_is_help=True)
 
@@ -69,9 +69,7 @@ def explain_command(
     tenant: Annotated[str, typer.Argument(help="Whose schedule.")],
     start: Annotated[str, typer.Option("--start", help="From, ISO 8601 with an offset.")],
     end: Annotated[str, typer.Option("--end", help="To (exclusive), ISO 8601 with an offset.")],
-    duration: Annotated[
-        int | None, typer.Option("--duration", help="Slot length in minutes (default: schedule).")
-    ] = None,
+    duration: SlotMinutesOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Why TENANT offers no slot between two times: for each host and each slot its hours

@@ -6,7 +6,6 @@ token on purpose (for a quick ``curl``).
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import sys
@@ -15,13 +14,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.markup import escape  # messages may hold [brackets]
 from rich.table import Table
 
 from zohokit import Zoho
-from zohokit.cli._console import database_failures, make_console
+from zohokit.cli._console import make_console, run_on_root
 from zohokit.datacenters import DATA_CENTERS, by_code
-from zohokit.errors import ZohoError
 from zohokit.settings import PROVIDERS, Settings
 from zohokit.tokens import (
     OAuthTokenService,
@@ -54,17 +51,7 @@ def _run(work: Callable[[OAuthTokenService], Awaitable[T]]) -> T:
 def _run_root(work: Callable[[Zoho], Awaitable[T]], settings: Settings | None = None) -> T:
     """Run ``work`` with the root built from ``settings`` (else the environment); errors
     become exit code 1."""
-
-    async def main() -> T:
-        async with Zoho.from_settings(settings or Settings()) as zoho:
-            return await work(zoho)
-
-    try:
-        with database_failures():
-            return asyncio.run(main())
-    except ZohoError as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(1) from exc
+    return run_on_root(work, console, settings=settings)
 
 
 def _when(value: datetime | None) -> str:

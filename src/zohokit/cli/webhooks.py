@@ -5,7 +5,6 @@ secrets are sealed with ``ZOHOKIT_ENCRYPTION_KEYS``. The worker sends the delive
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
@@ -15,10 +14,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from zohokit import Zoho
-from zohokit.cli._console import database_failures, make_console
-from zohokit.errors import ZohoError
+from zohokit.cli._console import make_console, run_on_root
 from zohokit.events import read_events
-from zohokit.settings import Settings
 from zohokit.webhooks import Delivery, Webhooks
 
 app = typer.Typer(
@@ -36,17 +33,7 @@ EndpointArg = Annotated[str, typer.Argument(help="The endpoint's id (ep_...).")]
 def run(work: Callable[[Zoho], Awaitable[T]]) -> T:
     """Run ``work`` on a root built from the environment; zohokit errors become one red line
     and exit code 1."""
-
-    async def main() -> T:
-        async with Zoho.from_settings(Settings()) as zoho:
-            return await work(zoho)
-
-    try:
-        with database_failures():
-            return asyncio.run(main())
-    except ZohoError as exc:
-        console.print(f"[red]error:[/red] {escape(exc.message)}")
-        raise typer.Exit(1) from None
+    return run_on_root(work, console, say=lambda exc: exc.message)
 
 
 def _hooks(work: Callable[[Webhooks], Awaitable[T]]) -> T:

@@ -17,10 +17,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from zohokit import Zoho
-from zohokit.cli._console import database_failures, make_console
+from zohokit.cli._console import make_console, run_on_root
 from zohokit.cli.sync_schedule import schedules_table
 from zohokit.errors import ZohoError
-from zohokit.settings import Settings
 from zohokit.sync import SCHEDULED_SYNC, SyncSchedule
 from zohokit.worker import KindStatus, Worker
 from zohokit.worker._standard import install
@@ -64,25 +63,17 @@ def worker_command(
     if ctx.invoked_subcommand is not None:
         return
 
-    async def main() -> int:
-        async with Zoho.from_settings(Settings()) as zoho:
-            worker = Worker(
-                zoho, kinds=kind, concurrency=concurrency, poll_interval=poll, grace=grace
-            )
-            kinds = ", ".join(sorted(worker.kinds))
-            if once:
-                return await worker.run_due()
-            console.print(f"zohokit worker {worker.name} running: {escape(kinds)}")
-            await _serve_until_signalled(worker)
-            console.print("zohokit worker stopped")
-            return 0
+    async def work(zoho: Zoho) -> int:
+        worker = Worker(zoho, kinds=kind, concurrency=concurrency, poll_interval=poll, grace=grace)
+        kinds = ", ".join(sorted(worker.kinds))
+        if once:
+            return await worker.run_due()
+        console.print(f"zohokit worker {worker.name} running: {escape(kinds)}")
+        await _serve_until_signalled(worker)
+        console.print("zohokit worker stopped")
+        return 0
 
-    try:
-        with database_failures():
-            ran = asyncio.run(main())
-    except (ZohoError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(1) from exc
+    ran = run_on_root(work, console, errors=(ZohoError, ValueError))
     if once:
         console.print(f"ran {ran} job(s)")
 
@@ -100,17 +91,11 @@ def status_command(
 ) -> None:
     """Per job kind: due now, scheduled later, running, failed, and the last run."""
 
-    async def main() -> tuple[list[KindStatus], list[SyncSchedule]]:
-        async with Zoho.from_settings(Settings()) as zoho:
-            install(zoho.jobs)  # every kind a worker runs is listed, even before its first job
-            return await zoho.jobs.status(), await zoho.sync_schedules.list()
+    async def work(zoho: Zoho) -> tuple[list[KindStatus], list[SyncSchedule]]:
+        install(zoho.jobs)  # every kind a worker runs is listed, even before its first job
+        return await zoho.jobs.status(), await zoho.sync_schedules.list()
 
-    try:
-        with database_failures():
-            statuses, schedules = asyncio.run(main())
-    except ZohoError as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(1) from exc
+    statuses, schedules = run_on_root(work, console)
     if as_json:
         listed = [s.as_dict() for s in statuses]
         for entry in listed:

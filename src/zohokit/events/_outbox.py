@@ -27,7 +27,7 @@ from sqlalchemy import Column, Index, MetaData, String, Table, Text, insert, sel
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from .._clock import system_clock
-from ..db import tenant_column, utc_column
+from ..db import tenant_column, utc_column, where_given
 from ..errors import ZohoError
 
 __all__ = [
@@ -224,11 +224,11 @@ async def read_events(
 ) -> list[Event]:
     """Events oldest first: of one tenant and one type when given, from ``since`` on."""
     t = outbox_events.c
-    query = select(outbox_events).order_by(t.created_at, t.id).limit(limit)
-    if tenant is not None:
-        query = query.where(t.tenant == tenant)
-    if type is not None:
-        query = query.where(t.type == type)
+    query = where_given(
+        select(outbox_events).order_by(t.created_at, t.id).limit(limit),
+        (t.tenant, tenant),
+        (t.type, type),
+    )
     if since is not None:
         query = query.where(t.created_at >= since)
     async with engine.connect() as conn:

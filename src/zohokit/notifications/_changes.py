@@ -21,7 +21,7 @@ from typing import Any, Literal
 from sqlalchemy import and_, bindparam, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ..db import dialect_insert
+from ..db import dialect_insert, excluded
 from ..events import record_changed
 from ..sync import Ledger, row_hash
 from ._tables import sync_remote
@@ -200,13 +200,7 @@ async def _upsert(conn: AsyncConnection, change: RecordChange, now: datetime) ->
     )
     stmt = stmt.on_conflict_do_update(
         index_elements=["tenant", "module", "record_id"],
-        set_={
-            "modified_time": stmt.excluded.modified_time,
-            "deleted": stmt.excluded.deleted,
-            "content_hash": stmt.excluded.content_hash,
-            "via": stmt.excluded.via,
-            "updated_at": stmt.excluded.updated_at,
-        },
+        set_=excluded(stmt, "modified_time", "deleted", "content_hash", "via", "updated_at"),
         where=newer,
     ).returning(t.record_id)
     return (await conn.execute(stmt)).first() is not None

@@ -77,19 +77,19 @@ class ZohoBusy:
     async def of_calendar(
         self,
         tenant: str,
+        calendar: TenantSchedule | TeamHost,
         start: datetime,
         end: datetime,
         *,
-        calendar_id: str | None,
-        user_email: str | None,
         exclude_event_uid: str | None = None,
     ) -> list[Busy]:
-        """Zoho busy time of one calendar (or ``user_email``'s free/busy)."""
+        """Zoho busy time of one calendar: a schedule's or a host's ``calendar_id`` (or its
+        ``user_email``'s free/busy)."""
         return await self.calendar_for(tenant).get_busy(
             start,
             end,
-            user_email=user_email,
-            calendar_id=calendar_id,
+            user_email=calendar.user_email,
+            calendar_id=calendar.calendar_id,
             exclude_event_uid=exclude_event_uid,
         )
 
@@ -103,12 +103,7 @@ class ZohoBusy:
     ) -> list[Busy]:
         """Zoho busy time of a one-calendar schedule."""
         return await self.of_calendar(
-            entry.tenant,
-            start,
-            end,
-            calendar_id=entry.calendar_id,
-            user_email=entry.user_email,
-            exclude_event_uid=exclude_event_uid,
+            entry.tenant, entry, start, end, exclude_event_uid=exclude_event_uid
         )
 
     async def of_hosts(
@@ -122,14 +117,7 @@ class ZohoBusy:
     ) -> dict[str, list[Busy]]:
         """Each host's Zoho busy time, read at once."""
         read = [
-            self.of_calendar(
-                entry.tenant,
-                start,
-                end,
-                calendar_id=h.calendar_id,
-                user_email=h.user_email,
-                exclude_event_uid=exclude_event_uid,
-            )
+            self.of_calendar(entry.tenant, h, start, end, exclude_event_uid=exclude_event_uid)
             for h in hosts
         ]
         return dict(zip([h.id for h in hosts], await asyncio.gather(*read), strict=True))
@@ -153,7 +141,7 @@ class ZohoBusy:
         zoho_by_host = await self.of_hosts(entry, hosts, start, end)
         out = []
         for h in hosts:
-            own = await self.store.host_busy(entry.tenant, h.id, start, end, now=now)
+            own = await self.store.own_busy(entry.tenant, start, end, now=now, host=h.id)
             schedule = with_duration(host_schedule(entry, h), duration)
             out.append(Host(h.id, schedule, zoho_by_host[h.id] + own))
         return out

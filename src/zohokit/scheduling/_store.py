@@ -27,7 +27,7 @@ import json
 import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -56,7 +56,6 @@ from zohokit.scheduling._tables import (
     booking_of,
     booking_schedules,
     bookings,
-    busy_of,
     hold_of,
     metadata,
     row_values,
@@ -66,9 +65,8 @@ from zohokit.scheduling._team import Team
 from zohokit.scheduling._team_store import (
     HostChecks,
     assign_and_insert,
-    holds_busy,
-    host_busy,
     move_hosts,
+    own_busy,
 )
 from zohokit.scheduling._vault import CustomerVault
 
@@ -78,9 +76,6 @@ __all__ += ["booking_holds", "booking_schedules", "bookings", "metadata", "new_i
 # The first key of PostgreSQL's two-key advisory lock: keeps booking locks apart from any
 # other advisory lock in the database (the migration lock uses the one-key form).
 _PG_LOCK_NAMESPACE = 0x5A4B42  # "ZKB"
-#: How far around a slot own bookings are read for the re-check: a week and a day covers the
-#: per-week limit (ISO weeks in the schedule's zone) and any buffer.
-_CONTEXT = timedelta(days=8)
 
 
 def new_id() -> str:
@@ -170,44 +165,14 @@ class BookingStore(SyncLeases):
                 raise
             await conn.commit()
 
-    async def _own_busy(
-        self,
-        conn: AsyncConnection,
-        tenant: str,
-        start: datetime,
-        end: datetime,
-        *,
-        now: datetime,
-        exclude_booking: str | None = None,
-        exclude_hold: str | None = None,
-    ) -> list[Busy]:
-        lo, hi = start - _CONTEXT, end + _CONTEXT
-        query = select(*BOOKING_COLUMNS).where(
-            bookings.c.tenant == tenant,
-            bookings.c.active_start.is_not(None),
-            bookings.c.start_utc < hi,
-            bookings.c.end_utc > lo,
-        )
-        if exclude_booking is not None:
-            query = query.where(bookings.c.id != exclude_booking)
-        busy = [busy_of(row) for row in await conn.execute(query)]
-        return busy + await holds_busy(conn, tenant, lo, hi, now=now, exclude_hold=exclude_hold)
-
     async def own_busy(
-        self, tenant: str, start: datetime, end: datetime, *, now: datetime
+        self, tenant: str, start: datetime, end: datetime, *, now: datetime, host: str | None = None
     ) -> list[Busy]:
-        """Active bookings and unexpired holds of ``tenant`` touching ``[start, end)`` (widened
-        by a week each side, so booking limits count right)."""
+        """Active bookings and unexpired holds of ``tenant`` (with ``host``: that team host's
+        bookings) touching ``[start, end)``, widened by a week each side so booking limits
+        count right (see :func:`~zohokit.scheduling._team_store.own_busy`)."""
         async with self.engine.connect() as conn:
-            return await self._own_busy(conn, tenant, start, end, now=now)
-
-    async def host_busy(
-        self, tenant: str, host: str, start: datetime, end: datetime, *, now: datetime
-    ) -> list[Busy]:
-        """One team host's own busy time near ``[start, end)`` (see
-        :func:`~zohokit.scheduling._team_store.host_busy`)."""
-        async with self.engine.connect() as conn:
-            return await host_busy(conn, tenant, host, start, end, now=now)
+            return await own_busy(conn, tenant, start, end, now=now, host=host)
 
     # --- holds ------------------------------------------------------------------------------
 
@@ -222,7 +187,7 @@ class BookingStore(SyncLeases):
                     booking_holds.c.tenant == hold.tenant, booking_holds.c.expires_at <= now
                 )
             )
-            check(await self._own_busy(conn, hold.tenant, hold.start_utc, hold.end_utc, now=now))
+            check(await own_busy(conn, hold.tenant, hold.start_utc, hold.end_utc, now=now))
             await conn.execute(insert(booking_holds).values(**row_values(hold)))
 
     async def get_hold(self, tenant: str, hold_id: str) -> HoldRow | None:
@@ -276,7 +241,7 @@ class BookingStore(SyncLeases):
                 stored = await self._insert_team(conn, booking, team, now=now, hold_id=hold_id)
                 await self._event(conn, "booking.created", stored, now)
                 return stored
-            own = await self._own_busy(
+            own = await own_busy(
                 conn,
                 booking.tenant,
                 booking.start_utc,
@@ -345,9 +310,7 @@ class BookingStore(SyncLeases):
             if current.hosts and host_checks is not None:
                 await move_hosts(conn, current, start, end, host_checks, now=now)
             else:
-                own = await self._own_busy(
-                    conn, tenant, start, end, now=now, exclude_booking=booking_id
-                )
+                own = await own_busy(conn, tenant, start, end, now=now, exclude_booking=booking_id)
                 check(own)
             try:
                 # Still active: a cancel does not take the tenant's lock, so on PostgreSQL it

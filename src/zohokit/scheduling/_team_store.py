@@ -35,52 +35,56 @@ from zohokit.scheduling._tables import (
 )
 from zohokit.scheduling._team import Team, choose_hosts
 
-__all__ = ["FAIRNESS_WINDOW", "HostChecks", "assign_and_insert", "holds_busy", "host_busy"]
+__all__ = ["FAIRNESS_WINDOW", "HostChecks", "assign_and_insert", "holds_busy", "own_busy"]
 __all__ += ["move_hosts"]
 
 #: How far back ``weighted`` assignment counts a host's bookings.
 FAIRNESS_WINDOW = timedelta(days=30)
-#: Own busy time is read this far around a slot (as the one-calendar store does).
+#: How far around a slot own bookings are read for the re-check: a week and a day covers the
+#: per-week limit (ISO weeks in the schedule's zone) and any buffer.
 _CONTEXT = timedelta(days=8)
 
 #: Per host id, the re-check of the slot against that host's busy time (raises to refuse).
 HostChecks = Mapping[str, Callable[[list[Busy]], None]]
 
 
-async def host_busy(
+async def own_busy(
     conn: AsyncConnection,
     tenant: str,
-    host: str,
     start: datetime,
     end: datetime,
     *,
     now: datetime,
+    host: str | None = None,
     exclude_booking: str | None = None,
     exclude_hold: str | None = None,
 ) -> list[Busy]:
-    """One host's own busy time near ``[start, end)``: their active bookings, bookings
-    without hosts (made before the team), and the tenant's unexpired holds."""
+    """Our own busy time near ``[start, end)`` (read :data:`_CONTEXT` wider each side, so
+    booking limits count right): the tenant's active bookings or, for a team ``host``, that
+    host's (their ``booking_hosts`` rows, and bookings without hosts, made before the team),
+    and the tenant's unexpired holds (holds name no host, so they block every host)."""
     lo, hi = start - _CONTEXT, end + _CONTEXT
-    h = booking_hosts.c
-    mine = select(h.start_utc, h.end_utc, h.buffer_before_s, h.buffer_after_s).where(
-        h.tenant == tenant,
-        h.host == host,
-        h.active_start.is_not(None),
-        h.start_utc < hi,
-        h.end_utc > lo,
-    )
-    if exclude_booking is not None:
-        mine = mine.where(h.booking_id != exclude_booking)
-    busy = [busy_of(row) for row in await conn.execute(mine)]
     b = bookings.c
-    legacy = select(*BOOKING_COLUMNS).where(
-        b.tenant == tenant,
-        b.active_start.is_not(None),
-        b.hosts.is_(None),
-        b.start_utc < hi,
-        b.end_utc > lo,
+    active = select(*BOOKING_COLUMNS).where(
+        b.tenant == tenant, b.active_start.is_not(None), b.start_utc < hi, b.end_utc > lo
     )
-    busy.extend(busy_of(row) for row in await conn.execute(legacy))
+    if host is None:
+        if exclude_booking is not None:
+            active = active.where(b.id != exclude_booking)
+        busy = [busy_of(row) for row in await conn.execute(active)]
+    else:
+        h = booking_hosts.c
+        mine = select(h.start_utc, h.end_utc, h.buffer_before_s, h.buffer_after_s).where(
+            h.tenant == tenant,
+            h.host == host,
+            h.active_start.is_not(None),
+            h.start_utc < hi,
+            h.end_utc > lo,
+        )
+        if exclude_booking is not None:
+            mine = mine.where(h.booking_id != exclude_booking)
+        busy = [busy_of(row) for row in await conn.execute(mine)]
+        busy.extend(busy_of(row) for row in await conn.execute(active.where(b.hosts.is_(None))))
     return busy + await holds_busy(conn, tenant, lo, hi, now=now, exclude_hold=exclude_hold)
 
 
@@ -119,13 +123,13 @@ async def _free_hosts(
     free: list[str] = []
     offered = False
     for host, check in checks.items():
-        own = await host_busy(
+        own = await own_busy(
             conn,
             booking.tenant,
-            host,
             booking.start_utc,
             booking.end_utc,
             now=now,
+            host=host,
             exclude_booking=exclude_booking,
             exclude_hold=hold_id,
         )

@@ -36,7 +36,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.expression import Executable
 
-from ..db import Timeouts, bounded, lease_columns, serial_id, tenant_column, timestamps, utc_column
+from ..db import (
+    Timeouts,
+    bounded,
+    lease_columns,
+    serial_id,
+    tenant_column,
+    timestamps,
+    utc_column,
+    where_given,
+)
 from ..events import emit
 
 T = TypeVar("T")
@@ -163,13 +172,14 @@ class TokenStore:
     ) -> list[TokenRow]:
         """Every row, optionally filtered (``tenants``: of these tenants only, in one
         query), ordered by tenant then provider."""
-        query = select(*_COLUMNS).order_by(oauth_tokens.c.tenant, oauth_tokens.c.provider)
-        if tenant is not None:
-            query = query.where(oauth_tokens.c.tenant == tenant)
+        c = oauth_tokens.c
+        query = where_given(
+            select(*_COLUMNS).order_by(c.tenant, c.provider),
+            (c.tenant, tenant),
+            (c.provider, provider),
+        )
         if tenants is not None:
-            query = query.where(oauth_tokens.c.tenant.in_(list(tenants)))
-        if provider is not None:
-            query = query.where(oauth_tokens.c.provider == provider)
+            query = query.where(c.tenant.in_(list(tenants)))
 
         async def work() -> list[TokenRow]:
             async with self.engine.connect() as conn:

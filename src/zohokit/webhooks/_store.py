@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ..db import dialect_insert, from_row
+from ..db import dialect_insert, from_row, where_given
 from ..events import Event, outbox_events
 from ..tokens import Cipher
 from ._models import Attempt, Delivery, Endpoint
@@ -372,14 +372,13 @@ class WebhookStore:
         limit: int = 50,
     ) -> list[Delivery]:
         """Deliveries, newest first, filtered as given."""
-        query = _DELIVERY_ROWS.order_by(D.created_at.desc(), D.id.desc()).limit(limit)
-        for column, value in ((D.endpoint_id, endpoint_id), (D.event_id, event_id)):
-            if value is not None:
-                query = query.where(column == value)
-        if status is not None:
-            query = query.where(D.status == status)
-        if tenant is not None:
-            query = query.where(V.tenant == tenant)
+        query = where_given(
+            _DELIVERY_ROWS.order_by(D.created_at.desc(), D.id.desc()).limit(limit),
+            (D.endpoint_id, endpoint_id),
+            (D.event_id, event_id),
+            (D.status, status),
+            (V.tenant, tenant),
+        )
         async with self.engine.connect() as conn:
             return [_delivery(row) for row in await conn.execute(query)]
 
