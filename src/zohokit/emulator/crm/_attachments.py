@@ -31,7 +31,7 @@ from ._beyond import (
     success,
     wants_fields,
 )
-from ._params import Handlers, missing_param, write_answer
+from ._params import Handlers, missing_param, required_list, write_answer
 
 #: Zoho's size limit for one attachment or uploaded file.
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -88,10 +88,7 @@ class AttachmentHandlers(Handlers):
             name = rec.data.get(state.definition.display_field)
             return page_answer(request, [picked(_row(a, name), fields) for a in mine])
         if request.method == "DELETE":
-            raw = request.query_params.get("ids") or ""
-            ids = [i.strip() for i in raw.split(",") if i.strip()]
-            if not ids:
-                raise missing_param("ids")
+            ids = required_list(request, "ids")
             return write_answer([self._delete(module, rec.id, i) for i in ids], 200)
         [(file_name, content)] = await self._uploads(request, 1)
         now = int(self.emu.clock.now())

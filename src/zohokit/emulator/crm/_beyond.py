@@ -215,14 +215,14 @@ def stamp(store: CrmStore, created: int, modified: int, owner: dict[str, Any]) -
 
 def wants_fields(request: Request, allowed: Set[str]) -> list[str] | None:
     """The ``fields`` of a list (required from v3 on, as for records), each one of ``allowed``."""
-    from ._params import missing_param, version_of
+    from ._params import comma_list, missing_param, version_of
 
     raw = request.query_params.get("fields")
     if raw is None or not raw.strip():
         if version_of(request).list_needs_fields:
             raise missing_param("fields")
         return None
-    names = [n.strip() for n in raw.split(",") if n.strip()]
+    names = comma_list(raw)
     for name in names:
         if name not in allowed:
             raise ApiError(

@@ -14,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .._core import iso
-from .._errors import ApiError
 from ._beyond import (
     BOOKKEEPING_FIELDS,
     Note,
@@ -26,7 +25,7 @@ from ._beyond import (
     success,
     wants_fields,
 )
-from ._params import Handlers, json_body, records_of, version_of, write_answer
+from ._params import Handlers, json_body, records_of, required_list, version_of, write_answer
 from ._store import CrmStore, RecordError
 
 #: The fields a note shows (what ``fields`` may name).
@@ -73,18 +72,7 @@ class NoteHandlers(Handlers):
             notes = sorted(beyond.notes.values(), key=lambda n: int(n.id), reverse=True)
             return self._list(request, notes)
         if request.method == "DELETE":
-            raw = request.query_params.get("ids") or ""
-            ids = [i.strip() for i in raw.split(",") if i.strip()]
-            if not ids:
-                raise ApiError(
-                    "REQUIRED_PARAM_MISSING",
-                    "required param is missing",
-                    details={"param_name": "ids"},
-                )
-            if len(ids) > 100:
-                raise ApiError(
-                    "LIMIT_EXCEEDED", "limit exceeded", details={"limit": 100, "param_name": "ids"}
-                )
+            ids = required_list(request, "ids", most=100)
             return write_answer([self._delete(i) for i in ids], 200)
         rows = records_of(await json_body(request))
         if request.method == "POST":

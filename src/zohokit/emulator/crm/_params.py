@@ -48,11 +48,38 @@ def invalid_param(name: str, **extra: Any) -> ApiError:
     return ApiError("INVALID_DATA", "invalid data", details={"param_name": name, **extra})
 
 
-def missing_param(name: str) -> ApiError:
-    """``REQUIRED_PARAM_MISSING`` for the parameter ``name``."""
-    return ApiError(
-        "REQUIRED_PARAM_MISSING", "required param is missing", details={"param_name": name}
-    )
+def missing_param(name: str, message: str = "required param is missing") -> ApiError:
+    """``REQUIRED_PARAM_MISSING`` for the parameter ``name`` (``message``: Zoho's words,
+    which differ between endpoints)."""
+    return ApiError("REQUIRED_PARAM_MISSING", message, details={"param_name": name})
+
+
+def comma_list(raw: str | None) -> list[str]:
+    """A comma-separated parameter's items, blanks dropped (``"a, b,,c"``: a, b, c)."""
+    return [item.strip() for item in (raw or "").split(",") if item.strip()]
+
+
+def too_many(limit: int, message: str = "limit exceeded", **where: str) -> ApiError:
+    """``LIMIT_EXCEEDED``: more than ``limit`` items where ``where`` says (``param_name``,
+    ``json_path``, ``api_name``: Zoho's words differ between endpoints)."""
+    return ApiError("LIMIT_EXCEEDED", message, details={"limit": limit, **where})
+
+
+def required_list(
+    request: Request,
+    name: str,
+    message: str = "required param is missing",
+    *,
+    most: int | None = None,
+) -> list[str]:
+    """The comma-separated query parameter ``name``: :func:`missing_param` when it names
+    nothing, :func:`too_many` past ``most`` items."""
+    items = comma_list(request.query_params.get(name))
+    if not items:
+        raise missing_param(name, message)
+    if most is not None and len(items) > most:
+        raise too_many(most, param_name=name)
+    return items
 
 
 def version_of(request: Request) -> ApiVersion:
@@ -152,13 +179,9 @@ def fields_param(mod: ModuleDef, raw: str | None, required: bool) -> list[str] |
         if required:
             raise missing_param("fields")
         return None
-    names = [n.strip() for n in raw.split(",") if n.strip()]
+    names = comma_list(raw)
     if len(names) > MAX_FIELDS:
-        raise ApiError(
-            "LIMIT_EXCEEDED",
-            "limit exceeded",
-            details={"limit": MAX_FIELDS, "param_name": "fields"},
-        )
+        raise too_many(MAX_FIELDS, param_name="fields")
     for name in names:
         # ``Tag`` is every module's: a record's tags, written by the tag calls (``_tags``).
         if name not in mod.field_map and name != "Tag":
@@ -202,9 +225,7 @@ def items_of(body: dict[str, Any], key: str, limit: int) -> list[Any]:
             details={"api_name": key, "json_path": f"$.{key}"},
         )
     if len(items) > limit:
-        raise ApiError(
-            "LIMIT_EXCEEDED", "limit exceeded", details={"limit": limit, "json_path": f"$.{key}"}
-        )
+        raise too_many(limit, json_path=f"$.{key}")
     return items
 
 
@@ -235,10 +256,8 @@ def records_of(body: dict[str, Any]) -> list[Any]:
     if not data:
         raise missing_param("data")
     if len(data) > MAX_WRITE:
-        raise ApiError(
-            "LIMIT_EXCEEDED",
-            "Cannot process more than 100 records at a time",
-            details={"limit": MAX_WRITE, "json_path": "$.data"},
+        raise too_many(
+            MAX_WRITE, "Cannot process more than 100 records at a time", json_path="$.data"
         )
     return data
 
@@ -307,7 +326,6 @@ def list_query(request: Request, mod: ModuleDef) -> ListQuery:
     if q.get("cvid"):
         raise invalid_param("cvid")
     converted = converted_param(request)
-    ids_raw = q.get("ids")
-    ids = tuple(i.strip() for i in ids_raw.split(",") if i.strip()) if ids_raw else ()
+    ids = tuple(comma_list(q.get("ids")))
     since = header_time(request, "if-modified-since")
     return ListQuery(fields, per_page, page_token, page, sort_by, sort_order, converted, ids, since)

@@ -25,6 +25,7 @@ from ._params import (
     module_of,
     project,
     records_of,
+    required_list,
     write_answer,
 )
 from ._store import (
@@ -175,20 +176,9 @@ class RecordHandlers(Handlers):
 
     def delete_many(self, request: Request, state: ModuleState) -> Response:
         """Delete Records by ``ids`` (at most 100)."""
-        raw = request.query_params.get("ids")
-        ids = [i.strip() for i in raw.split(",") if i.strip()] if raw else []
-        if not ids:
-            raise ApiError(
-                "REQUIRED_PARAM_MISSING",
-                "One of the expected parameter is missing",
-                details={"param_name": "ids"},
-            )
-        if len(ids) > MAX_WRITE:
-            raise ApiError(
-                "LIMIT_EXCEEDED",
-                "limit exceeded",
-                details={"limit": MAX_WRITE, "param_name": "ids"},
-            )
+        ids = required_list(
+            request, "ids", "One of the expected parameter is missing", most=MAX_WRITE
+        )
         actor = self.store.api_user()
         results = [self.store.remove(state, rec_id, actor) for rec_id in ids]
         return write_answer(results, 200)

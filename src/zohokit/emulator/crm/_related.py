@@ -24,7 +24,7 @@ from .._core import zoho_json
 from .._errors import ApiError, invalid_url
 from ._beyond import failure, page_answer, parent_of, success, wants_fields
 from ._metadata import FieldDef
-from ._params import Handlers, json_body, records_of, version_of, write_answer
+from ._params import Handlers, json_body, records_of, required_list, version_of, write_answer
 from ._store import ModuleState, Record, RecordError, lookup_id_or_none
 
 #: Zoho: at most 100 related records per delink call (https://zoho.com/crm/developer/docs/api/v2/delink.html).
@@ -67,18 +67,7 @@ class RelatedHandlers(Handlers):
                 extra = {k: v for k, v in row.items() if k != "id"} if isinstance(row, dict) else {}
                 results.append(self._link(related, lookup, rec, target, i, extra))
             return write_answer(results, 200)
-        raw_ids = request.query_params.get("ids") or ""
-        ids = [i.strip() for i in raw_ids.split(",") if i.strip()]
-        if not ids:
-            raise ApiError(
-                "REQUIRED_PARAM_MISSING", "required param is missing", details={"param_name": "ids"}
-            )
-        if len(ids) > MAX_DELINK:
-            raise ApiError(
-                "LIMIT_EXCEEDED",
-                "limit exceeded",
-                details={"limit": MAX_DELINK, "param_name": "ids"},
-            )
+        ids = required_list(request, "ids", most=MAX_DELINK)
         return write_answer([self._unlink(related, lookup, rec, i) for i in ids], 200)
 
     async def one(self, request: Request) -> Response:

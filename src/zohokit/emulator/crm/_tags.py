@@ -18,7 +18,16 @@ from .._core import iso, zoho_json
 from .._credits import TAG_RECORDS_PER_CREDIT, charge
 from .._errors import ApiError
 from ._beyond import TagDef, failure, parent_of, success
-from ._params import Handlers, invalid_module, json_body, missing_param, module_param, write_answer
+from ._params import (
+    Handlers,
+    comma_list,
+    invalid_module,
+    json_body,
+    missing_param,
+    module_param,
+    too_many,
+    write_answer,
+)
 from ._store import ModuleState
 
 #: Zoho: at most 10 tags on one record (https://www.zoho.com/crm/developer/docs/api/v2/add-tags.html).
@@ -70,11 +79,7 @@ class TagHandlers(Handlers):
         if not ids:
             raise missing_param("ids")
         if len(ids) > MAX_RECORDS:
-            raise ApiError(
-                "LIMIT_EXCEEDED",
-                "limit exceeded",
-                details={"limit": MAX_RECORDS, "api_name": "ids"},
-            )
+            raise too_many(MAX_RECORDS, api_name="ids")
         # One credit was charged for the call; Zoho charges one per 50 records.
         charge(self.emu, -(-len(ids) // TAG_RECORDS_PER_CREDIT) - 1, "tags")
         action = request.path_params["action"]
@@ -123,8 +128,7 @@ async def _read(request: Request) -> tuple[list[str], list[str], bool]:
     """The tag names, record ids and ``over_write`` flag of a tag call, from the query (v2's
     form) or the JSON body (v3's)."""
     q = request.query_params
-    names = [n.strip() for n in (q.get("tag_names") or "").split(",") if n.strip()]
-    ids = [i.strip() for i in (q.get("ids") or "").split(",") if i.strip()]
+    names, ids = comma_list(q.get("tag_names")), comma_list(q.get("ids"))
     overwrite = (q.get("over_write") or "").lower() == "true"
     raw = await request.body()
     if raw.strip():

@@ -52,7 +52,7 @@ from starlette.responses import Response
 from .._core import iso, zoho_json
 from .._errors import ApiError
 from .._hosts import host_allowed
-from ._params import Handlers, items_of, json_body
+from ._params import Handlers, items_of, json_body, required_list
 from ._versions import VERSIONS
 
 if TYPE_CHECKING:
@@ -517,14 +517,7 @@ class WatchHandlers(Handlers):
 
     def disable(self, request: Request) -> Response:
         """``DELETE ?channel_ids=a,b``: one result per (channel, module) disabled."""
-        raw = request.query_params.get("channel_ids")
-        ids = [i.strip() for i in raw.split(",") if i.strip()] if raw else []
-        if not ids:
-            raise ApiError(
-                "REQUIRED_PARAM_MISSING",
-                "One of the expected parameter is missing",
-                details={"param_name": "channel_ids"},
-            )
+        ids = required_list(request, "channel_ids", "One of the expected parameter is missing")
         results: list[dict[str, Any]] = []
         for channel_id in ids:
             gone = [

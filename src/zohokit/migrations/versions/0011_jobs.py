@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -11,14 +13,21 @@ revision, down_revision = "0011_jobs", "0010_notifications"
 branch_labels = depends_on = None
 
 
-def upgrade() -> None:
-    """Create both tables as :mod:`zohokit.jobs._tables` describes them."""
-    op.create_table(
-        "jobs",
+def _job_columns() -> list[sa.Column[Any]]:
+    """What a job and a run of it both start with: an id, and which job (kind, key, tenant)."""
+    return [
         serial_id(),
         sa.Column("kind", sa.String(64), nullable=False),
         sa.Column("key", sa.String(255), nullable=False),
         sa.Column("tenant", sa.String(255)),
+    ]
+
+
+def upgrade() -> None:
+    """Create both tables as :mod:`zohokit.jobs._tables` describes them."""
+    op.create_table(
+        "jobs",
+        *_job_columns(),
         utc("due_at"),
         sa.Column("payload", sa.JSON, nullable=False),
         sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
@@ -32,10 +41,7 @@ def upgrade() -> None:
     op.create_index("ix_jobs_due_at", "jobs", ["due_at"])
     op.create_table(
         "job_runs",
-        serial_id(),
-        sa.Column("kind", sa.String(64), nullable=False),
-        sa.Column("key", sa.String(255), nullable=False),
-        sa.Column("tenant", sa.String(255)),
+        *_job_columns(),
         sa.Column("worker", sa.String(255), nullable=False),
         sa.Column("attempt", sa.Integer, nullable=False),
         utc("started_at", required=True),
