@@ -67,6 +67,7 @@ from zohokit.scheduling._team_store import (
     assign_and_insert,
     move_hosts,
     own_busy,
+    slot_busy,
 )
 from zohokit.scheduling._vault import CustomerVault
 
@@ -187,7 +188,7 @@ class BookingStore(SyncLeases):
                     booking_holds.c.tenant == hold.tenant, booking_holds.c.expires_at <= now
                 )
             )
-            check(await own_busy(conn, hold.tenant, hold.start_utc, hold.end_utc, now=now))
+            check(await slot_busy(conn, hold, now=now))
             await conn.execute(insert(booking_holds).values(**row_values(hold)))
 
     async def get_hold(self, tenant: str, hold_id: str) -> HoldRow | None:
@@ -241,15 +242,7 @@ class BookingStore(SyncLeases):
                 stored = await self._insert_team(conn, booking, team, now=now, hold_id=hold_id)
                 await self._event(conn, "booking.created", stored, now)
                 return stored
-            own = await own_busy(
-                conn,
-                booking.tenant,
-                booking.start_utc,
-                booking.end_utc,
-                now=now,
-                exclude_hold=hold_id,
-            )
-            check(own)
+            check(await slot_busy(conn, booking, now=now, exclude_hold=hold_id))
             if hold_id is not None:
                 await conn.execute(
                     delete(booking_holds).where(

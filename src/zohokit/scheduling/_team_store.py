@@ -27,6 +27,7 @@ from zohokit.scheduling._tables import (
     BOOKING_COLUMNS,
     HOLD_COLUMNS,
     BookingRow,
+    HoldRow,
     booking_holds,
     booking_hosts,
     bookings,
@@ -36,6 +37,7 @@ from zohokit.scheduling._tables import (
 from zohokit.scheduling._team import Team, choose_hosts
 
 __all__ = ["FAIRNESS_WINDOW", "HostChecks", "assign_and_insert", "holds_busy", "own_busy"]
+__all__ += ["slot_busy"]
 __all__ += ["move_hosts"]
 
 #: How far back ``weighted`` assignment counts a host's bookings.
@@ -88,6 +90,29 @@ async def own_busy(
     return busy + await holds_busy(conn, tenant, lo, hi, now=now, exclude_hold=exclude_hold)
 
 
+async def slot_busy(
+    conn: AsyncConnection,
+    row: BookingRow | HoldRow,
+    *,
+    now: datetime,
+    host: str | None = None,
+    exclude_booking: str | None = None,
+    exclude_hold: str | None = None,
+) -> list[Busy]:
+    """:func:`own_busy` around the slot of ``row`` (a booking or hold being written), for
+    the re-check inside its transaction."""
+    return await own_busy(
+        conn,
+        row.tenant,
+        row.start_utc,
+        row.end_utc,
+        now=now,
+        host=host,
+        exclude_booking=exclude_booking,
+        exclude_hold=exclude_hold,
+    )
+
+
 async def holds_busy(
     conn: AsyncConnection,
     tenant: str,
@@ -123,15 +148,8 @@ async def _free_hosts(
     free: list[str] = []
     offered = False
     for host, check in checks.items():
-        own = await own_busy(
-            conn,
-            booking.tenant,
-            booking.start_utc,
-            booking.end_utc,
-            now=now,
-            host=host,
-            exclude_booking=exclude_booking,
-            exclude_hold=hold_id,
+        own = await slot_busy(
+            conn, booking, now=now, host=host, exclude_booking=exclude_booking, exclude_hold=hold_id
         )
         try:
             check(own)

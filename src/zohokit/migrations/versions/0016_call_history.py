@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from zohokit.migrations._columns import tenant
+
 revision, down_revision = "0016_call_history", "0015_tenant_list"
 branch_labels = depends_on = None
 
@@ -13,7 +15,7 @@ def upgrade() -> None:
     """Create ``zoho_call_hours`` and its index by hour."""
     op.create_table(
         "zoho_call_hours",
-        sa.Column("tenant", sa.String(255), primary_key=True),
+        tenant(primary_key=True),
         sa.Column("provider", sa.String(16), primary_key=True),
         sa.Column("hour", sa.DateTime(timezone=True), primary_key=True),
         sa.Column("calls", sa.Integer, nullable=False),
