@@ -17,7 +17,13 @@ broker at most 10 % slower with the budget on, and at least 0.85x the peer). Bes
 each server's CPU time per request (from ``/proc``): on a shared machine, where the rate
 moves with everyone else's load, it is the steadier figure of what a request costs.
 
-Run: ``.venv/bin/python bench/service.py [--seconds 5] [--concurrency 8] [--rounds 2]``
+The console's pages (issue 15, ``bench/_pages.py``): the server time of the tenant list (first
+page, 40 pages in, a search, a health filter, sorted by name), the tenant page (the busiest
+tenant and another) and the fleet overview, with 5,000 tenants, 50,000 sync runs and 50,000
+bookings (target: under 100 ms each), beside a bare list page as the peer.
+
+Run: ``.venv/bin/python bench/service.py [--part broker|pages|all] [--seconds 5]
+[--concurrency 8] [--rounds 2] [--page-requests 20] [--database-url postgresql://...]``
 """
 
 from __future__ import annotations
@@ -42,7 +48,9 @@ from starlette.types import ASGIApp, Message
 from zohokit.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1]))  # the pages' fleet: tests/server/fleet.py
 from _load import free_port, measure_latency, percentile, start_process
+from _pages import measure_pages
 
 #: Whether this tree has the budget's switch (``ZOHOKIT_BUDGET``): until the budget is in,
 #: both brokers run the same code and the figure says so.
@@ -184,12 +192,14 @@ OFF = "zohokit token broker, budget off"
 
 
 def main() -> None:
-    """Measure the broker (budget on and off) and a bare FastAPI peer; print throughput,
-    latency and ratios."""
+    """Measure the console's pages, then the broker, as ``--part`` says."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--part", choices=("broker", "pages", "all"), default="all")
+    parser.add_argument("--page-requests", type=int, default=20)
+    parser.add_argument("--database-url", help="the pages' database (default: a SQLite file)")
     parser.add_argument("--bare-peer", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_peer:
@@ -202,6 +212,34 @@ def main() -> None:
             backlog=2048,
         )
         return
+    if args.part in ("pages", "all"):
+        pages(args.page_requests, args.database_url)
+    if args.part in ("broker", "all"):
+        broker(args)
+
+
+def pages(count: int, database_url: str | None) -> None:
+    """Time the console's pages (see the module docstring) and print them."""
+    with tempfile.TemporaryDirectory() as tmp:
+        timings = asyncio.run(measure_pages(Path(tmp), database_url=database_url, count=count))
+    peer = timings[0]
+    print(
+        f"console pages: server time in process over {count} requests each"
+        " (target: median < 100 ms)"
+    )
+    print(f"{'':34} {'p50 ms':>8} {'max ms':>8} {'KB':>6} {'vs peer':>8} {'target':>7}")
+    for t in timings:
+        # The median: on a shared machine the slowest request is other processes' load.
+        verdict = "" if t is peer else ("met" if t.p50 < 0.1 else "MISSED")
+        print(
+            f"{t.name:34} {t.p50 * 1000:8.1f} {t.worst * 1000:8.1f} {t.size / 1024:6.0f} "
+            f"{t.p50 / peer.p50:7.1f}x {verdict:>7}"
+        )
+
+
+def broker(args: argparse.Namespace) -> None:
+    """Measure the broker (budget on and off) and a bare FastAPI peer; print throughput,
+    latency and ratios."""
     path = "/api/tenants/demo/tokens/zoho_crm"
     with tempfile.TemporaryDirectory() as tmp:
         on, on_url, on_key = start(Path(tmp) / "on", budget=True)

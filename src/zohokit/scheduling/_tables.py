@@ -32,6 +32,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from zohokit.availability import Busy, BusySource, Schedule
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BOOKING_COLUMNS",
     "HOLD_COLUMNS",
+    "UNSYNCED_WHERE",
     "BookingRow",
     "HoldRow",
     "TenantSchedule",
@@ -60,6 +62,13 @@ __all__ = [
 ]
 
 metadata = MetaData()
+
+#: "Zoho does not reflect this booking yet", as each dialect renders the store's own query
+#: (``event_synced IS false OR crm_synced IS false``), so the partial index matches it.
+UNSYNCED_WHERE = {
+    "sqlite": "event_synced IS 0 OR crm_synced IS 0",
+    "postgresql": "event_synced IS false OR crm_synced IS false",
+}
 
 
 def _busy_columns() -> list[Column[Any]]:
@@ -131,6 +140,16 @@ bookings = Table(
     UniqueConstraint("tenant", "idempotency_key", name="uq_bookings_idempotency_key"),
     Index("ix_bookings_tenant_start", "tenant", "start_utc"),
     Index("ix_bookings_tenant_customer_key", "tenant", "customer_key"),
+    # The console's newest bookings, of the fleet and of one tenant, and its count of those
+    # Zoho does not reflect yet (a partial index: only those rows are in it).
+    Index("ix_bookings_created", "created_at", "id"),
+    Index("ix_bookings_tenant_created", "tenant", "created_at", "id"),
+    Index(
+        "ix_bookings_unsynced",
+        "tenant",
+        sqlite_where=text(UNSYNCED_WHERE["sqlite"]),
+        postgresql_where=text(UNSYNCED_WHERE["postgresql"]),
+    ),
 )
 
 

@@ -98,6 +98,8 @@ sync_runs = Table(
     Column("started_at", String(40), nullable=False),
     Column("report", Text, nullable=False),
     Index("ix_sync_runs_tenant_started", "tenant", "started_at"),
+    # The console's latest runs of the whole fleet.
+    Index("ix_sync_runs_started", "started_at"),
 )
 
 
