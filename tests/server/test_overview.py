@@ -5,13 +5,29 @@ webhook deliveries that failed), and a tenant's session sees its own tenant's on
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
 from tests.server.fleet import Fleet, seed_fleet
-from tests.server.support import ACME_KEY, GLOBAL_KEY, Clock, login
+from tests.server.support import ACME_KEY, GLOBAL_KEY, Clock, login, settings_for
+from zohokit.emulator import Emulator
+from zohokit.emulator import create_app as create_emulator_app
+from zohokit.server import create_app
+
+
+@pytest.fixture
+async def app(
+    tmp_path: Path, db_url: str, emulator: Emulator, clock: Clock
+) -> AsyncIterator[FastAPI]:
+    """The service on SQLite or PostgreSQL (the overview's SQL runs on both)."""
+    transport = httpx.ASGITransport(app=create_emulator_app(emulator))
+    service = create_app(settings_for(tmp_path, db_url), transport=transport, clock=clock)
+    async with service.router.lifespan_context(service):
+        yield service
 
 
 @pytest.fixture
@@ -85,6 +101,7 @@ async def test_a_tenant_session_sees_its_own_tenant_only(
     assert number(page, "budget-orgs") == 0
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_without_a_session_the_overview_and_the_list_ask_to_log_in(
     client: httpx.AsyncClient,
 ) -> None:

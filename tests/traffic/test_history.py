@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import event, insert
+from sqlalchemy import event, insert, select
 
 from tests.fixtures.emulator import REFRESH_TOKEN
 from tests.http.support import CREDENTIALS, zoho_for
@@ -187,3 +187,34 @@ async def test_the_window_and_busiest_tenants_and_the_prune(tmp_path: Path) -> N
         assert sum(h.calls for h in week) == 1055
     finally:
         await engine.dispose()
+
+
+async def test_the_workers_prune_job_keeps_fourteen_days(tmp_path: Path) -> None:
+    from tests.fixtures.clock import ManualClock
+    from zohokit.worker import Worker
+    from zohokit.worker._housekeeping import PRUNE_CALLS
+
+    clock = ManualClock(NOW)
+    async with zoho_for(tmp_path / "prune.db", clock=clock) as root:
+        rows = [
+            {
+                "tenant": "acme",
+                "provider": "crm",
+                "hour": hour_of(NOW) - timedelta(days=d),
+                "calls": 1,
+                "throttled": 0,
+                "errors": 0,
+                "credits": 1,
+            }
+            for d in (0, 13, 15, 40)
+        ]
+        async with root.engine.begin() as conn:
+            await conn.execute(insert(call_hours), rows)
+        worker = Worker(root, kinds=[PRUNE_CALLS])
+        await root.jobs.schedule(PRUNE_CALLS, "all")
+        assert await worker.run_due() == 1
+        async with root.engine.connect() as conn:
+            kept = (await conn.execute(select(call_hours.c.hour))).scalars().all()
+        assert sorted(kept) == [hour_of(NOW) - timedelta(days=d) for d in (13, 0)]
+        [status] = [s for s in await root.jobs.status() if s.kind == PRUNE_CALLS]
+        assert (status.due, status.scheduled, status.last_run.outcome) == (0, 1, "ok")
