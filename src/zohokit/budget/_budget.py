@@ -54,6 +54,9 @@ log = logging.getLogger("zohokit.budget")
 #: Grants are renewed this many times per lease: a keeper delayed by a loaded machine
 #: still renews long before its lease passes.
 RENEWALS = 5
+#: At most this many chunks of credits are taken at once (by an account that spends fast):
+#: the most a crash can leave counted as spent though it was not.
+CHUNK_GROWTH = 8
 
 
 class Ticket:
@@ -206,7 +209,7 @@ class Budget:
             account = local.accounts[(tenant, lane)] = Account(tenant, lane, day)
         async with account.lock:
             if account.left < cost:
-                want = max(self.config.credit_chunk, cost) - account.left
+                want = max(self._chunk(account), cost) - account.left
                 debit = await self.store.debit(
                     tenant=tenant, day=day, lane=lane, want=want, least=cost - account.left
                 )
@@ -217,6 +220,16 @@ class Budget:
             account.left -= cost
             account.touched = time.monotonic()
             return account
+
+    def _chunk(self, account: Account) -> int:
+        """Credits to take for ``account`` now: an account emptied within a second of its
+        last refill spends fast (a bulk write: 10 credits a call), so it takes twice as much
+        as last time, up to :data:`CHUNK_GROWTH` chunks; otherwise one chunk."""
+        now, base = time.monotonic(), self.config.credit_chunk
+        fast = now - account.refilled < 1.0
+        account.chunk = min(CHUNK_GROWTH * base, 2 * account.chunk) if fast else base
+        account.refilled = now
+        return account.chunk
 
     async def _refund(self, account: Account) -> None:
         left, account.left = account.left, 0

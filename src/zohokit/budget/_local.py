@@ -97,6 +97,9 @@ class Account:
     left: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     touched: float = field(default_factory=time.monotonic)
+    #: Credits taken at its last refill, and when (``time.monotonic()``).
+    chunk: int = 0
+    refilled: float = float("-inf")
 
 
 @dataclass(eq=False)

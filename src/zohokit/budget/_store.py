@@ -17,12 +17,12 @@ from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, delete, insert, select, text, update
+from sqlalchemy import and_, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..db import Timeouts, bounded
 from ._editions import Limits
-from ._slots import NOBODY, Wanted, free_slots, wanted_of
+from ._slots import NOBODY, Wanted, free_slots
 from ._tables import budget_credits, budget_grants, budget_orgs
 
 T = TypeVar("T")
@@ -167,14 +167,15 @@ class BudgetStore:
 
     @staticmethod
     async def _lock(conn: AsyncConnection, tenant: str) -> OrgRow | None:
-        """Lock the tenant's org row for this transaction and read it."""
+        """Lock the tenant's org row for this transaction and read it (one statement)."""
         found = await conn.execute(
-            update(budget_orgs).where(_O.tenant == tenant).values(updated_at=_O.updated_at)
+            update(budget_orgs)
+            .where(_O.tenant == tenant)
+            .values(updated_at=_O.updated_at)
+            .returning(*_ORG_COLUMNS)
         )
-        if not found.rowcount:
-            return None
-        row = (await conn.execute(select(*_ORG_COLUMNS).where(_O.tenant == tenant))).one()
-        return _org(row)
+        row = found.first()
+        return None if row is None else _org(row)
 
     async def org(self, tenant: str) -> OrgRow | None:
         """The tenant's org row, or ``None``."""
@@ -305,8 +306,26 @@ class BudgetStore:
         wait for there, in one round trip; with ``renew_until``, every lease ``owner`` holds
         is extended to it first."""
 
+        def waiting(*lanes: str) -> Any:
+            return (
+                select(func.coalesce(func.sum(_G.wanted), 0))
+                .where(
+                    _G.tenant == _O.tenant,
+                    _G.owner != owner,
+                    _G.wanted > 0,
+                    _G.expires_at > now,
+                    _G.lane.in_(lanes),
+                )
+                .scalar_subquery()
+            )
+
+        query = select(
+            *_ORG_COLUMNS,
+            waiting(*LANES).label("wanted_total"),
+            waiting("interactive").label("wanted_interactive"),
+        ).where(_O.tenant.in_(list(tenants)))
+
         async def work() -> tuple[list[OrgRow], dict[str, Wanted]]:
-            names = list(tenants)
             async with self.engine.begin() as conn:
                 if renew_until is not None:
                     await conn.execute(
@@ -314,20 +333,14 @@ class BudgetStore:
                         .where(_G.owner == owner)
                         .values(expires_at=renew_until)
                     )
-                orgs = await conn.execute(select(*_ORG_COLUMNS).where(_O.tenant.in_(names)))
-                waiting = await conn.execute(
-                    select(_G.tenant, _G.lane, _G.wanted).where(
-                        _G.tenant.in_(names),
-                        _G.owner != owner,
-                        _G.wanted > 0,
-                        _G.expires_at > now,
-                    )
-                )
-                by_tenant: dict[str, list[Any]] = {}
-                for row in waiting:
-                    by_tenant.setdefault(row.tenant, []).append(row)
-                wanted = {name: wanted_of(by_tenant.get(name, ())) for name in names}
-                return [_org(row) for row in orgs], wanted
+                rows = list(await conn.execute(query))
+            wanted = {
+                row.tenant: Wanted(row.wanted_total, row.wanted_interactive)
+                if row.wanted_total
+                else NOBODY
+                for row in rows
+            }
+            return [_org(row) for row in rows], wanted
 
         return await self._bounded(work())
 
