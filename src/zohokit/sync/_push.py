@@ -50,6 +50,9 @@ __all__ = ["DEFAULT_BULK_THRESHOLD", "DEFAULT_MAX_ATTEMPTS", "push"]
 DEFAULT_MAX_ATTEMPTS = 5
 #: Rows planned (ledger read, pending written) per database round trip.
 PLAN_CHUNK = 1000
+#: Seconds the ledger writer gathers outcomes before writing them in one transaction; a
+#: process killed meanwhile sends those rows again next run (upserts: still one record).
+FLUSH_WINDOW = 0.02
 
 Progress = Callable[[RunReport], None]
 
@@ -135,6 +138,11 @@ class _PushRun:
         done = False
         while not done:
             waiting = [await self.outcomes.get()]
+            if waiting[0] is not None:
+                # The answers of the batches in flight arrive together: gather them for a
+                # moment, so a wave is one transaction (each costs a round of thread hops
+                # and a commit: a third of a first push's engine CPU at one per batch).
+                await asyncio.sleep(FLUSH_WINDOW)
             while not self.outcomes.empty():
                 waiting.append(self.outcomes.get_nowait())
             done = None in waiting
