@@ -2,20 +2,27 @@
 
 1. **Fleet throughput.** ``--processes`` real processes (``python -m tests.budget.reader``, the
    fleet tests' reader) each make ``--reads`` concurrent CRM reads for one tenant, on one
-   SQLite file (or ``--database-url``), against the emulator over loopback with a concurrency
-   limit of 10 and ``--latency`` ms per answer. The ceiling is limit / latency reads a
-   second; printed: the fleet's reads a second against it (target at least 0.9x), the 429s
-   (target 0) and the emulator's most in flight (target at most 10).
+   SQLite file (or PostgreSQL: ``--postgres`` starts a private cluster, or
+   ``--database-url``), against the emulator over loopback with a concurrency limit of 10 and
+   ``--latency`` ms per answer. The ceiling is limit / latency reads a second; printed: the
+   fleet's reads a second against it (target at least 0.9x), the 429s (target 0), the
+   emulator's most in flight (target at most 10), and how many of its 10 slots were busy on
+   average (what is lost between processes, apart from the emulator's own slowness).
 2. **Per-call cost.** One root, calls answered at once by an ``httpx.MockTransport``, so only
    zohokit's own work is timed: microseconds per call with the budget on and off, one call at
-   a time and 10 at once.
-3. **Bookings beside a push.** One root on the emulator (``--latency`` ms, Enterprise limits):
-   booking latency idle, then while a sync push of ``--rows`` rows runs for the same tenant
-   (p50 and p99; target: p99 at most 2x idle), then with a credit budget smaller than the push
-   needs (the push stops with BudgetExhausted; every booking completes).
+   a time and 10 at once, and the budget's database statements per call (0 while a grant is
+   reused and nobody waits).
+3. **Bookings beside a push.** One root (a server that also runs a sync) on the emulator
+   (``--latency`` ms, Enterprise limits; the emulator in a process of its own, as Zoho is
+   remote, or ``--emulator-here``): booking latency idle, then of the bookings made while a
+   sync push of ``--rows`` rows runs for the same tenant (p50 and p99; target: p99 at most 2x
+   idle), then with a credit budget smaller than the push needs (the push stops with
+   BudgetExhausted; every booking completes).
 
-Run: ``.venv/bin/python bench/budget.py [--processes 4] [--reads 100] [--latency 100]
-[--rows 20000] [--bookings 30] [--database-url postgresql://...]``
+Every run prints the machine's load averages first: the figures are only as quiet as it.
+
+Run: ``.venv/bin/python bench/budget.py [--only fleet|cost|bookings] [--processes 4]
+[--reads 100] [--latency 100] [--rows 20000] [--bookings 30] [--postgres]``
 """
 
 from __future__ import annotations
@@ -31,11 +38,14 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+from prometheus_client import REGISTRY
+from sqlalchemy import event
 
 REPO = Path(__file__).parents[1]
 sys.path.insert(0, str(REPO))
@@ -52,6 +62,7 @@ REFRESH_TOKEN = "1000.bench.refresh"
 CREDENTIALS = {**CLIENT, "refresh_token": REFRESH_TOKEN}
 LIMIT = 10
 TENANT = "default"
+KEY = generate_key()
 EVERY_DAY = {
     "time_zone": "UTC",
     "duration_minutes": 30,
@@ -169,8 +180,9 @@ def instant(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, json=body, headers={"content-type": "application/json"})
 
 
-async def per_call(folder: str, *, budget: bool, calls: int, at_once: int) -> float:
-    """Microseconds per call, ``at_once`` calls in flight, budget on or off."""
+async def per_call(folder: str, *, budget: bool, calls: int, at_once: int) -> tuple[float, float]:
+    """Microseconds per call, ``at_once`` calls in flight, budget on or off; and the
+    database statements per call."""
     root = Zoho(
         database_url=f"sqlite:///{folder}/cost-{time.monotonic_ns()}.db",
         encryption_keys=generate_key(),
@@ -186,26 +198,39 @@ async def per_call(folder: str, *, budget: bool, calls: int, at_once: int) -> fl
             await root.http.request(TENANT, "zoho_crm", "GET", "/crm/v8/Leads")
 
         await asyncio.gather(*(read() for _ in range(at_once)))  # token, grant, connection
+        statements = 0
+
+        def count(*_: object) -> None:
+            nonlocal statements
+            statements += 1
+
+        event.listen(root.engine.sync_engine, "before_cursor_execute", count)
         started = time.perf_counter()
         for _ in range(calls // at_once):
             await asyncio.gather(*(read() for _ in range(at_once)))
-        return (time.perf_counter() - started) / calls * 1e6
+        elapsed = time.perf_counter() - started
+        event.remove(root.engine.sync_engine, "before_cursor_execute", count)
+        return elapsed / calls * 1e6, statements / calls
 
 
 async def cost(args: argparse.Namespace) -> None:
     """The budget's cost per call, on against off (best of three each)."""
     with tempfile.TemporaryDirectory() as folder:
         for at_once in (1, 10):
-            figures = {}
+            figures, statements = {}, {}
             for budget in (True, False):
                 runs = [
                     await per_call(folder, budget=budget, calls=3000, at_once=at_once)
                     for _ in range(3)
                 ]
-                figures[budget] = min(runs)
+                figures[budget] = min(us for us, _ in runs)
+                statements[budget] = min(n for _, n in runs)
             print(
                 f"per-call cost, {at_once} at a time: budget on {figures[True]:.1f} us,"
-                f" off {figures[False]:.1f} us: +{figures[True] - figures[False]:.1f} us a call"
+                f" off {figures[False]:.1f} us: +{figures[True] - figures[False]:.1f} us a call;"
+                f" database statements a call: on {statements[True]:.3f}, off"
+                f" {statements[False]:.3f} (a credit chunk per 100 calls, the keeper's look"
+                " every 0.1 s: none per call)"
             )
 
 
@@ -220,13 +245,18 @@ def starts(count: int, offset: int) -> list[datetime]:
     return [first + timedelta(days=n // 20, hours=n % 20) for n in range(offset, offset + count)]
 
 
-async def book_all(root: Zoho, slots: list[datetime]) -> tuple[list[float], list[str]]:
-    """Book each slot in turn; each booking's seconds and status."""
+async def book_all(
+    root: Zoho, slots: list[datetime], *, until: Callable[[], bool] | None = None
+) -> tuple[list[float], list[str]]:
+    """Book each slot in turn (stopping once ``until()``); the seconds and status of each
+    booking that ended before it."""
     seconds, statuses = [], []
     for n, start in enumerate(slots):
         customer = Customer(f"booker{start:%m%d%H%M}{n}@bench.test", "Bench", f"Booker {n}")
         began = time.perf_counter()
         booking = await root.bookings.confirm(TENANT, start=start, customer=customer)
+        if until is not None and until():
+            break
         seconds.append(time.perf_counter() - began)
         statuses.append(booking.status)
     return seconds, statuses
@@ -239,50 +269,147 @@ def quantiles(seconds: list[float]) -> tuple[float, float]:
     return statistics.median(ordered) * 1000, p99 * 1000
 
 
-async def bookings_beside_push(args: argparse.Namespace, *, daily: int | None) -> None:
-    """Booking latency idle and during a push (with ``daily`` credits when given)."""
-    with emulator(latency_ms=args.latency) as server, tempfile.TemporaryDirectory() as folder:
-        root = Zoho(
-            database_url=args.database_url or f"sqlite:///{folder}/zohokit.db",
-            encryption_keys=generate_key(),
-            credentials=CREDENTIALS,
-            accounts_url=server.url,
-            api_url=server.url,
-            calendar_url=server.url,
-            calendar_id=server.emulator.calendar.primary_uid,
+@contextlib.contextmanager
+def emulator_elsewhere(**overrides: Any) -> Iterator[tuple[str, str, Callable[[], dict[str, int]]]]:
+    """The emulator in a process of its own (as Zoho is remote: its work on 100-record
+    upserts does not take the bench's CPU); yields its URL, its calendar's id and a function
+    reading its counters over loopback."""
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--emulator-child", json.dumps(overrides)],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url, uid = proc.stdout.readline().split()
+
+        def stats() -> dict[str, int]:
+            return dict(httpx.get(f"{url}/_emulator/stats", timeout=30).json())
+
+        yield url, uid, stats
+    finally:
+        proc.kill()
+        proc.communicate()
+
+
+def serve_emulator(overrides: str) -> None:
+    """The ``--emulator-child`` side: serve until stdin closes."""
+    with emulator(**json.loads(overrides)) as server:
+        print(server.url, server.emulator.calendar.primary_uid, flush=True)
+        sys.stdin.read()
+
+
+@contextlib.contextmanager
+def emulator_here(**overrides: Any) -> Iterator[tuple[str, str, Callable[[], dict[str, int]]]]:
+    """The emulator in the bench's own process (sharing its CPU and GIL)."""
+    with emulator(**overrides) as server:
+        yield server.url, server.emulator.calendar.primary_uid, server.emulator.stats.snapshot
+
+
+def interactive_waits() -> float:
+    """Interactive calls of this process that have queued for a slot so far."""
+    found = REGISTRY.get_sample_value("zohokit_budget_slot_waits_total", {"lane": "interactive"})
+    return found or 0.0
+
+
+def root_on(url: str, uid: str, database_url: str, key: str) -> Zoho:
+    """A root on the emulator at ``url`` and the database both sides share."""
+    return Zoho(
+        database_url=database_url,
+        encryption_keys=key,
+        credentials=CREDENTIALS,
+        accounts_url=url,
+        api_url=url,
+        calendar_url=url,
+        calendar_id=uid,
+    )
+
+
+def rows_of(count: int) -> list[dict[str, str]]:
+    """The push's source rows."""
+    return [{"email": f"row{n:06d}@bench.test", "last": f"Row {n}"} for n in range(count)]
+
+
+async def push_rows(root: Zoho, rows: int) -> str:
+    """Push ``rows`` rows record by record (no Bulk Write job: 100-row upserts, the heaviest
+    load on the org's slots and credits); how it ended."""
+    began = time.perf_counter()
+    try:
+        report = await push(
+            root.crm(TENANT), root.ledger, rows_of(rows), MAPPING, bulk_threshold=None
         )
-        async with root:
+    except BudgetExhausted as exc:
+        return f"push stopped: BudgetExhausted ({exc.used} of {exc.allowed} credits)"
+    return f"push {report.status} in {time.perf_counter() - began:.1f} s"
+
+
+def serve_push(spec: str) -> None:
+    """The ``--push-child`` side: a worker's process pushing for the tenant."""
+
+    async def run() -> None:
+        url, uid, database_url, key, rows = json.loads(spec)
+        async with root_on(url, uid, database_url, key) as root:
+            print(await push_rows(root, rows), flush=True)
+
+    asyncio.run(run())
+
+
+async def bookings_beside_push(args: argparse.Namespace, *, daily: int | None) -> None:
+    """Booking latency idle and during a push (with ``daily`` credits when given): bookings
+    are made one after another while the push runs (at most ``--bookings``), and only those
+    that ended before the push did are counted. The push runs in a process of its own, as a
+    worker runs it beside ``zohokit serve`` (``--push-here``: in the bookings' process)."""
+    place = emulator_here if args.emulator_here else emulator_elsewhere
+    with place(latency_ms=args.latency) as (url, uid, stats), tempfile.TemporaryDirectory() as d:
+        # A fresh database for each measure (the emulator's address is in the stored token).
+        fresh = getattr(args, "fresh", None)
+        database_url = fresh() if fresh else args.database_url or f"sqlite:///{d}/zohokit.db"
+        key = KEY
+        async with root_on(url, uid, database_url, key) as root:
             assert root.budget is not None
             await root.read_edition(TENANT)  # Enterprise: 20 in flight
             if daily is not None:
                 await root.budget.set_limits(TENANT, daily_credits=daily, batch_share=0.5)
             await root.bookings.set_schedule(TENANT, Schedule.from_dict(EVERY_DAY))
             idle, _ = await book_all(root, starts(args.bookings, 0))
-            rows = [
-                {"email": f"row{n:06d}@bench.test", "last": f"Row {n}"} for n in range(args.rows)
-            ]
-            began = time.perf_counter()
-            # Record by record (no Bulk Write job): 100-row upserts, the heaviest load on the
-            # org's slots and credits.
-            pushing = asyncio.create_task(
-                push(root.crm(TENANT), root.ledger, rows, MAPPING, bulk_threshold=None)
-            )
-            await asyncio.sleep(0.5)  # the push is under way
-            busy, statuses = await book_all(root, starts(args.bookings, args.bookings))
-            overlapped = not pushing.done()
-            try:
-                report = await pushing
-                outcome = f"push {report.status} in {time.perf_counter() - began:.1f} s"
-            except BudgetExhausted as exc:
-                outcome = f"push stopped: BudgetExhausted ({exc.used} of {exc.allowed} credits)"
-            stats = server.emulator.stats.snapshot()
-    (i50, i99), (b50, b99) = quantiles(idle), quantiles(busy)
-    label = "with a budget smaller than the push" if daily is not None else "push of"
+            if args.push_here:
+                pushing = asyncio.create_task(push_rows(root, args.rows))
+                over = pushing.done
+            else:
+                spec = json.dumps([url, uid, database_url, key, args.rows])
+                child = subprocess.Popen(  # noqa: ASYNC220 (a bench: it starts at once)
+                    [sys.executable, __file__, "--push-child", spec],
+                    cwd=REPO,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+
+                def over() -> bool:
+                    return child.poll() is not None
+
+            await asyncio.sleep(1.0)  # the push is under way
+            waits_before = interactive_waits()
+            busy, statuses = await book_all(root, starts(args.bookings, args.bookings), until=over)
+            if args.push_here:
+                outcome = await pushing
+            else:
+                out, _ = await asyncio.to_thread(child.communicate)
+                outcome = (
+                    out.strip().splitlines()[-1] if out.strip() else f"push exit {child.returncode}"
+                )
+            throttled = stats()["rejected_429"]
+            waits = interactive_waits() - waits_before
+    (i50, i99), (b50, b99) = quantiles(idle), quantiles(busy or [float("nan")])
+    label = "push (budget smaller than it) of" if daily is not None else "push of"
+    where = "in the same process" if args.push_here else "in its own process"
     print(
-        f"bookings {label} {args.rows} rows: idle p50 {i50:.0f} ms p99 {i99:.0f} ms;"
-        f" during the push p50 {b50:.0f} ms p99 {b99:.0f} ms = {b99 / i99:.2f}x idle"
-        f" (target <= 2x); {statuses.count('complete')} of {len(statuses)} complete; {outcome};"
-        f" 429s {stats['rejected_429']}{'' if overlapped else ' (the push ended first)'}"
+        f"bookings beside a {label} {args.rows} rows ({where}): idle p50 {i50:.0f} ms p99"
+        f" {i99:.0f} ms; during the push p50 {b50:.0f} ms p99 {b99:.0f} ms = {b99 / i99:.2f}x"
+        f" idle (target <= 2x); {statuses.count('complete')} of {len(statuses)} bookings made"
+        f" during the push complete; {outcome}; 429s {throttled}; booking calls that"
+        f" waited for a slot: {waits:.0f}"
     )
 
 
@@ -301,6 +428,18 @@ def main() -> None:
     parser.add_argument("--bookings", type=int, default=30)
     parser.add_argument("--database-url", default=None)
     parser.add_argument(
+        "--emulator-here",
+        action="store_true",
+        help="Bookings beside a push: run the emulator in this process (default: its own).",
+    )
+    parser.add_argument(
+        "--push-here",
+        action="store_true",
+        help="Bookings beside a push: push in the bookings' process (default: its own).",
+    )
+    parser.add_argument("--emulator-child", help=argparse.SUPPRESS)
+    parser.add_argument("--push-child", help=argparse.SUPPRESS)
+    parser.add_argument(
         "--postgres",
         action="store_true",
         help="Start a private PostgreSQL 15 cluster (as the tests do) and use it.",
@@ -312,6 +451,12 @@ def main() -> None:
         help="Run only this measure (repeatable).",
     )
     args = parser.parse_args()
+    if args.emulator_child:
+        serve_emulator(args.emulator_child)
+        return
+    if args.push_child:
+        serve_push(args.push_child)
+        return
     only = set(args.only or ("fleet", "cost", "bookings"))
     with contextlib.ExitStack() as stack:
         if args.postgres:
@@ -319,6 +464,7 @@ def main() -> None:
 
             cluster, _ = stack.enter_context(_cluster())
             args.database_url = cluster.url(cluster.create_database())
+            args.fresh = lambda: cluster.url(cluster.create_database())
         run(args, only)
     print(json.dumps({"done": True}))
 
