@@ -19,6 +19,10 @@ commits instead of at the next poll), the budget on its own (slots given back wa
 processes that wait for them). A listener holds one connection of the pool while it
 listens; when it cannot listen (SQLite, or the connection was lost) its user polls, and tries
 to listen again every so often.
+
+What every part's table descriptions and statements share (:class:`UTCDateTime`, the
+``tenant``/``id``/timestamp/lease columns, :func:`dialect_insert`, :func:`where_given`,
+:func:`from_row`, ...) is in :mod:`zohokit.db._tables`, re-exported here.
 """
 
 from __future__ import annotations
@@ -28,30 +32,34 @@ import contextlib
 import logging
 import os
 from collections.abc import Callable, Coroutine, Iterator
-from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Column, DateTime, Integer, String, Table, event, text
+from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import URL, Connection, Dialect, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.sql import ColumnElement, Select
-from sqlalchemy.types import TypeDecorator
 
-from ._files import private_dir, private_file
-from .errors import ConfigurationError, StorageUnavailable
-from .settings import Settings, to_async_url
-
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
+from .._files import private_dir, private_file
+from ..errors import ConfigurationError, StorageUnavailable
+from ..settings import Settings, to_async_url
+from ._tables import (
+    UTCDateTime,
+    dialect_insert,
+    excluded,
+    from_row,
+    lease_columns,
+    serial_id,
+    tenant_column,
+    timestamps,
+    utc_column,
+    where_given,
+)
 
 T = TypeVar("T")
-D = TypeVar("D", bound="DataclassInstance")
-Q = TypeVar("Q", bound=Select[Any])
 
 __all__ = [
     "Listener",
@@ -78,7 +86,7 @@ __all__ = [
 
 log = logging.getLogger("zohokit.db")
 
-MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+MIGRATIONS_DIR = Path(__file__).parents[1] / "migrations"
 #: Milliseconds a SQLite writer waits for another process's write to finish.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # An arbitrary constant: the PostgreSQL advisory lock that serializes concurrent migrations.
@@ -206,93 +214,6 @@ async def bounded(
     :class:`StorageUnavailable`."""
     with storage_errors(url, tenant=tenant, provider=provider):
         return await within(work, seconds)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive).
-
-    Every table of zohokit uses it, so that a time read back compares equal to the time
-    written whichever database is behind the engine.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        """Refuse naive datetimes (their zone is a guess); store UTC."""
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        """Give back an aware UTC datetime."""
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def tenant_column(length: int = 255, *, primary_key: bool = False) -> Column[str]:
-    """The ``tenant`` column that scopes a row to one tenant: required, or (``primary_key``)
-    the first part of the key."""
-    return Column("tenant", String(length), primary_key=primary_key, nullable=False)
-
-
-def utc_column(name: str, *, required: bool = False) -> Column[datetime]:
-    """A :class:`UTCDateTime` column named ``name`` (``required``: NOT NULL)."""
-    return Column(name, UTCDateTime(), nullable=not required)
-
-
-def from_row(cls: type[D], row: Any, **given: Any) -> D:
-    """The dataclass ``cls`` built from ``row`` (a selected row, or another dataclass): each
-    field not ``given`` takes the row's value of the same name."""
-    copied = {f.name: getattr(row, f.name) for f in fields(cls) if f.init and f.name not in given}
-    return cls(**copied, **given)
-
-
-def serial_id() -> Column[int]:
-    """The ``id`` key the database numbers itself (1, 2, 3, ...)."""
-    return Column("id", Integer, primary_key=True, autoincrement=True)
-
-
-def timestamps() -> tuple[Column[datetime], Column[datetime]]:
-    """``created_at`` and ``updated_at``: when the row was written first and last (both
-    required)."""
-    return utc_column("created_at", required=True), utc_column("updated_at", required=True)
-
-
-def lease_columns(
-    owner_length: int = 32, until: str = "lease_until"
-) -> tuple[Column[str], Column[datetime]]:
-    """Who holds the row (``lease_owner``) and until when (``until``): a worker's short
-    claim, ``NULL`` when nobody holds it."""
-    return Column("lease_owner", String(owner_length)), utc_column(until)
-
-
-def where_given(query: Q, *filters: tuple[ColumnElement[Any], object]) -> Q:
-    """``query`` narrowed to ``column == value`` for each ``(column, value)`` whose value is
-    not ``None``: a listing's optional filters."""
-    for column, value in filters:
-        if value is not None:
-            query = query.where(column == value)
-    return query
-
-
-def dialect_insert(conn: AsyncConnection, table: Table) -> Any:
-    """An ``INSERT`` into ``table`` in the connection's dialect, so it takes
-    ``on_conflict_do_update`` / ``on_conflict_do_nothing`` (SQLite and PostgreSQL alike)."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
-
-
-def excluded(stmt: Any, *names: str) -> dict[str, Any]:
-    """The ``set_`` of an upsert (``stmt``: a :func:`dialect_insert`) that takes each of
-    ``names`` from the row that was refused (``EXCLUDED``), on SQLite and PostgreSQL alike."""
-    return {name: stmt.excluded[name] for name in names}
 
 
 def is_sqlite(url: str) -> bool:
