@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from zohokit.sync import Ledger, Outcome
+from zohokit.sync import Ledger, LedgerState, Outcome
 
 
 async def test_outcomes_and_pending_marks_read_back_exactly(ledger: Ledger) -> None:
@@ -46,3 +46,9 @@ async def test_outcomes_and_pending_marks_read_back_exactly(ledger: Ledger) -> N
     assert (again["a@x.com"].status, again["a@x.com"].zoho_id) == ("failed", "1001")
     assert again["a@x.com"].zoho_modified_time == stamped
     assert await ledger.entries("other", "Contacts", ["a@x.com"]) == {}
+    # What a push reads: the same states and record ids, without the rest.
+    states = await ledger.states("acme", "Contacts", ["a@x.com", "b@x.com", "c@x.com", "zz"])
+    full = await ledger.entries("acme", "Contacts", ["a@x.com", "b@x.com", "c@x.com"])
+    assert states == {k: (e.state, e.zoho_id) for k, e in full.items()}
+    assert states["c@x.com"] == (LedgerState("pending", "h3", 2), None)
+    assert await ledger.states("other", "Contacts", ["a@x.com"]) == {}

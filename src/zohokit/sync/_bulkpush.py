@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..crm import WRITE_CHUNK, BulkJob, BulkPolicy, RecordResult
 from ..errors import BulkJobFailed, TransportError, ZohoAPIError
 from ._bulkjobs import BulkJobLog, OpenBulkJob
 from ._ledger import Outcome
-from ._plan import classify_result
+from ._plan import LedgerState, classify_result
 
 if TYPE_CHECKING:
     from ._push import _PushRun, _Row
@@ -143,13 +143,11 @@ class BulkPush:
         from ._push import _Row
 
         run = self.run
-        entries = await run.ledger.entries(run.tenant, run.module, [k for k, _ in job.rows])
+        states = await run.ledger.states(run.tenant, run.module, [k for k, _ in job.rows])
         rows: list[_Row] = []
         for number, (external_id, content) in enumerate(job.rows, start=1):
-            entry = entries.get(external_id)
-            state = entry.state if entry is not None else None
-            known = entry is not None and entry.zoho_id is not None
-            rows.append(_Row(external_id, {}, content, state, number, known))
+            state, zoho_id = states.get(external_id, (None, None))
+            rows.append(_Row(external_id, {}, content, state, number, zoho_id is not None))
         try:
             done = await run.crm.wait_bulk_job("write", job_id, self.policy)
             results = await run.crm.bulk_write_results(done, 0, len(rows))
@@ -158,11 +156,11 @@ class BulkPush:
             await self.log.finish(run.tenant, run.module, job.key, "failed")
             return
         # Only rows still carrying the content that job sent are settled by its result.
-        settled = [(r, res) for r, res in zip(rows, results, strict=True) if _unchanged(r, entries)]
+        settled = [(r, res) for r, res in zip(rows, results, strict=True) if _unchanged(r, states)]
         await self._settle([r for r, _ in settled], [res for _, res in settled])
         await self.log.finish(run.tenant, run.module, job.key, "done")
 
 
-def _unchanged(row: _Row, entries: dict[str, Any]) -> bool:
-    entry = entries.get(row.key)
-    return entry is not None and entry.content_hash == row.hash
+def _unchanged(row: _Row, states: dict[str, tuple[LedgerState, str | None]]) -> bool:
+    found = states.get(row.key)
+    return found is not None and found[0].content_hash == row.hash

@@ -253,24 +253,49 @@ class Ledger:
         """The ledger rows of these external ids (missing ones are simply absent)."""
         return await self._lookup(tenant, module, "external_id", external_ids)
 
+    async def states(
+        self, tenant: str, module: str, external_ids: Sequence[str]
+    ) -> dict[str, tuple[LedgerState, str | None]]:
+        """What a push decides on for these external ids: each row's state and Zoho id.
+
+        :meth:`entries` without the times and error details: a re-run of an unchanged file
+        reads every row, and parsing three stored times and a JSON column per row cost
+        more than the query.
+        """
+        t = sync_ledger.c
+        found = await self._rows(
+            tenant, module, t.external_id, external_ids,
+            (t.external_id, t.status, t.content_hash, t.attempts, t.zoho_id),
+        )  # fmt: skip
+        return {row[0]: (LedgerState(row[1], row[2], row[3]), row[4]) for row in found}
+
     async def _lookup(
         self, tenant: str, module: str, key: str, values: Sequence[str]
     ) -> dict[str, LedgerEntry]:
         """Rows whose column ``key`` is one of ``values``, by that column's value."""
-        found: dict[str, LedgerEntry] = {}
+        rows = await self._rows(tenant, module, sync_ledger.c[key], values, (sync_ledger,))
+        return {getattr(row, key): _entry(row) for row in rows}
+
+    async def _rows(
+        self,
+        tenant: str,
+        module: str,
+        column: Column[Any],
+        values: Sequence[str],
+        selected: Sequence[Any],
+    ) -> list[Any]:
+        """The ``selected`` columns of the rows whose ``column`` is one of ``values``."""
         t = sync_ledger.c
-        column = t[key]
         # One expanding parameter: building ``in_(values)`` coerces every value into a
         # literal clause first, which cost a push more than the query itself.
-        query = select(sync_ledger).where(
+        query = select(*selected).where(
             t.tenant == tenant, t.module == module, column.in_(bindparam("values", expanding=True))
         )
+        out: list[Any] = []
         async with self.engine.connect() as conn:
             for chunk in _chunks(list(values)):
-                result = await conn.execute(query, {"values": list(chunk)})
-                for row in result:
-                    found[getattr(row, key)] = _entry(row)
-        return found
+                out.extend(await conn.execute(query, {"values": list(chunk)}))
+        return out
 
     async def all_entries(self, tenant: str, module: str) -> list[LedgerEntry]:
         """Every ledger row of a tenant's module."""

@@ -55,6 +55,8 @@ PLAN_CHUNK = 1000
 FLUSH_WINDOW = 0.02
 
 Progress = Callable[[RunReport], None]
+#: A row the ledger has never seen: no state, no Zoho id.
+_UNKNOWN: tuple[LedgerState | None, str | None] = (None, None)
 
 
 @dataclass(slots=True)
@@ -237,11 +239,10 @@ class _PushRun:
                 continue
             seen.add(key)
             mapped.append((key, record, report.rows_read))
-        entries = await self.ledger.entries(self.tenant, self.module, [k for k, _, _ in mapped])
+        states = await self.ledger.states(self.tenant, self.module, [k for k, _, _ in mapped])
         to_send: list[_Row] = []
         for key, record, number in mapped:
-            entry = entries.get(key)
-            state = entry.state if entry is not None else None
+            state, zoho_id = states.get(key, _UNKNOWN)
             content = row_hash(record)
             decision = plan_row(state, content, self.max_attempts)
             if decision == "unchanged":
@@ -249,8 +250,7 @@ class _PushRun:
             elif decision == "parked":
                 report.parked += 1
             else:
-                known = entry is not None and entry.zoho_id is not None
-                to_send.append(_Row(key, record, content, state, number, known))
+                to_send.append(_Row(key, record, content, state, number, zoho_id is not None))
         return await self.checked(to_send) if to_send else to_send
 
     async def checked(self, rows: list[_Row]) -> list[_Row]:
