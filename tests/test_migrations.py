@@ -68,10 +68,10 @@ def _drift(connection: sa.Connection) -> list[object]:
     return list(compare_metadata(context, target_metadata()))  # type: ignore[arg-type]
 
 
-async def test_the_migrated_database_matches_the_table_descriptions(db_url: str) -> None:
+async def test_the_migrated_database_matches_the_table_descriptions(empty_db_url: str) -> None:
     """Autogenerate finds nothing to add, drop or change: the hand-written migrations and the
     ``Table`` objects the code queries describe the same schema."""
-    engine = create_engine(db_url)
+    engine = create_engine(empty_db_url)
     try:
         await upgrade_async(engine)
         async with engine.connect() as conn:

@@ -11,14 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fixtures.postgres import db_url, postgres_cluster
 from tests.http.support import CREDENTIALS, FastRetry
 from tests.scheduling.support import CIPHER_KEY
 from zohokit import Zoho
 from zohokit.budget import BudgetConfig
 from zohokit.emulator import Emulator, create_app
-
-__all__ = ["db_url", "postgres_cluster"]
 
 TENANT = "default"
 Roots = Callable[..., Awaitable[Zoho]]

@@ -16,7 +16,6 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from tests.fixtures.emulator import REFRESH_TOKEN
-from tests.fixtures.postgres import db_url, postgres_cluster  # noqa: F401
 from tests.server.support import SERVICE_URL, settings_for
 from zohokit import Zoho
 from zohokit.emulator import Emulator
@@ -72,7 +71,7 @@ class Loop:
 
 
 @pytest.fixture
-async def loop(tmp_path: Path, emulator: Emulator, db_url: str) -> AsyncIterator[Loop]:  # noqa: F811
+async def loop(tmp_path: Path, emulator: Emulator, db_url: str) -> AsyncIterator[Loop]:
     """The service on ``db_url`` over the emulator, the emulator notifying the service."""
     settings = settings_for(
         tmp_path,

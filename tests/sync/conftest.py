@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fixtures.postgres import db_url, postgres_cluster  # noqa: F401
 from tests.http.support import CREDENTIALS, zoho_for
 from zohokit.crm import ZohoCRMService
 from zohokit.emulator import Emulator, create_app
@@ -18,7 +17,7 @@ from zohokit.sync import Ledger
 
 
 @pytest.fixture
-async def ledger(db_url: str) -> AsyncIterator[Ledger]:  # noqa: F811
+async def ledger(db_url: str) -> AsyncIterator[Ledger]:
     """A migrated ledger on an empty database (SQLite, and PostgreSQL when available)."""
     opened = await Ledger.open(db_url)
     yield opened

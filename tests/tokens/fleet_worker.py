@@ -2,7 +2,8 @@
 
 Configured only through the environment, like a real deployment (``ZOHO_*``, ``ZOHOKIT_*``).
 It builds the service, prints ``ready``, waits for a line on stdin, then runs ``--callers``
-concurrent ``get_access_token`` calls per tenant and prints one JSON line with the tokens.
+concurrent ``get_access_token`` calls per tenant and prints ``at SECONDS`` (the system-wide
+monotonic clock when every call had its token) and one JSON line with the tokens.
 
 ``--hang-after-send`` makes the token request reach Zoho and then never return, so the test
 can SIGKILL the process while it holds the refresh lease.
@@ -14,6 +15,7 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 
 import httpx
 
@@ -54,6 +56,7 @@ async def main() -> None:
             for tenant in tenants
         ]
         tokens = await asyncio.gather(*calls)
+        print(f"at {time.monotonic()}", flush=True)
         by_tenant: dict[str, list[str]] = {}
         for i, token in enumerate(tokens):
             by_tenant.setdefault(tenants[i % len(tenants)], []).append(token)

@@ -18,10 +18,10 @@ from .conftest import FakeClock, ServiceFactory
 BEFORE = "0005_admin_sessions"  # the head before the failure columns
 
 
-async def test_old_last_error_strings_become_columns(db_url: str) -> None:
-    await upgrade_async(db_url, BEFORE)
+async def test_old_last_error_strings_become_columns(empty_db_url: str) -> None:
+    await upgrade_async(empty_db_url, BEFORE)
     written = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-    engine = create_engine(db_url)
+    engine = create_engine(empty_db_url)
     try:
         async with engine.begin() as conn:
             for tenant, text in [

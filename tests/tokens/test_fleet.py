@@ -69,10 +69,18 @@ class Fleet:
 
     @staticmethod
     def result(proc: subprocess.Popen[str]) -> dict[str, list[str]]:
+        """The tokens each tenant's callers got, once the worker has exited."""
+        return Fleet.finished(proc)[0]
+
+    @staticmethod
+    def finished(proc: subprocess.Popen[str]) -> tuple[dict[str, list[str]], float]:
+        """The tokens, and the moment (``time.monotonic``, system-wide on Linux) the worker
+        had them all: its exit, slow on a busy machine, is no part of any bound."""
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err
-        parsed: dict[str, list[str]] = json.loads(out.strip().splitlines()[-1])
-        return parsed
+        *_, at_line, tokens_line = out.strip().splitlines()
+        parsed: dict[str, list[str]] = json.loads(tokens_line)
+        return parsed, float(at_line.removeprefix("at "))
 
     def run_all(self, count: int, *args: str) -> list[dict[str, list[str]]]:
         """Start ``count`` workers, wait until all are ready, release them at once."""
@@ -190,8 +198,8 @@ async def test_a_killed_lease_holder_is_replaced_within_the_lease_bound(
     doomed.wait()
     killed_at = time.monotonic()
     fleet.go(survivor)
-    result = fleet.result(survivor)
-    elapsed = time.monotonic() - killed_at
+    result, got_it_at = fleet.finished(survivor)
     assert result["default"]
-    assert elapsed < LEASE + 2
+    # The dead holder's lease (taken before the kill) runs out, then one refresh.
+    assert got_it_at - killed_at < LEASE + 2
     assert token_requests(emulator_server) - before <= 2

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import update
 
 from tests.fixtures.emulator import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
-from zohokit.emulator import Emulator
+from zohokit.db import create_engine
+from zohokit.emulator import Emulator, create_app
 from zohokit.errors import (
     ConfigurationError,
     NeedsReauthorization,
@@ -21,11 +22,11 @@ from zohokit.errors import (
     TokenRevoked,
 )
 from zohokit.settings import EnvCredentials, Settings
-from zohokit.tokens import Cipher, generate_key
+from zohokit.tokens import Cipher, OAuthTokenService, generate_key
 from zohokit.tokens._policy import BACKOFF_CAP_SECONDS
 from zohokit.tokens._store import oauth_tokens
 
-from .conftest import FakeClock, ServiceFactory
+from .conftest import FakeClock, ServiceFactory, env_with_test_client
 
 pytestmark = pytest.mark.usefixtures("emulator")
 
@@ -48,6 +49,24 @@ async def test_empty_database_seeds_from_environment(
     # Cached: no further request.
     assert await service.get_access_token("default", "zoho_crm") == token
     assert stats(emulator)["token_refresh_requests"] == 1
+
+
+async def test_a_service_on_an_empty_database_builds_its_schema_on_first_use(
+    empty_db_url: str, emulator: Emulator, key: str
+) -> None:
+    service = OAuthTokenService(
+        create_engine(empty_db_url),
+        cipher=Cipher.from_spec(key),
+        transport=httpx.ASGITransport(app=create_app(emulator)),
+        accounts_url_override=emulator.base_url,
+        env_credentials=env_with_test_client,
+    )
+    async with service:
+        token = await service.get_access_token("default", "zoho_crm")
+        status = await service.status("default", "zoho_crm")
+    assert token in emulator.accounts.access_tokens
+    assert status is not None
+    assert status.source == "env"
 
 
 async def test_a_new_service_reads_the_token_from_the_database(

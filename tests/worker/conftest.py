@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.fixtures.clock import ManualClock
-from tests.fixtures.postgres import db_url, postgres_cluster  # noqa: F401
 from zohokit import Zoho
 from zohokit.tokens import generate_key
 
@@ -23,7 +22,7 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-async def root(db_url: str, clock: ManualClock) -> AsyncIterator[Zoho]:  # noqa: F811
+async def root(db_url: str, clock: ManualClock) -> AsyncIterator[Zoho]:
     """A migrated root on an empty database (SQLite, and PostgreSQL when available)."""
     async with Zoho(database_url=db_url, encryption_keys=generate_key(), clock=clock) as zoho:
         yield zoho
