@@ -60,13 +60,16 @@ def zoho_for(
 ) -> Zoho:
     """A real root on the SQLite file ``db`` that mints tokens at ``accounts_url`` (``None``:
     at each tenant's own accounts server, as stored with its grant), with fast retries and a
-    short lease. ``transport`` carries both the token calls and the API calls."""
+    short lease (``refresh_policy=`` another). ``transport`` carries both the token calls and
+    the API calls."""
     options.setdefault("retry", FastRetry())
+    options.setdefault(
+        "refresh_policy", RefreshPolicy(margin=300, jitter=60, lease=2.0, timeout=1.5)
+    )
     return Zoho(
         database_url=f"sqlite:///{db}",
         encryption_keys=generate_key(),
         accounts_url=accounts_url,
-        refresh_policy=RefreshPolicy(margin=300, jitter=60, lease=2.0, timeout=1.5),
         poll_interval=0.01,
         transport=transport,
         **options,

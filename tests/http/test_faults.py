@@ -125,14 +125,16 @@ async def test_a_401_from_an_evicted_token_is_recovered_once(
 
 
 async def test_in_flight_requests_are_capped_per_tenant(tmp_path: Path, emulator: Emulator) -> None:
-    emulator.config.latency_ms = 20
+    # Each answer takes long enough that three batches are in flight together even when a
+    # busy machine is slow to send them (at 20 ms, one run saw only two at once).
+    emulator.config.latency_ms = 500
     transport = httpx.ASGITransport(app=create_app(emulator))
     async with zoho_for(
         tmp_path / "t.db", transport=transport, accounts_url=emulator.base_url, max_in_flight=3
     ) as zoho:
         results = await zoho.crm("default", CREDENTIALS).upsert_records(
-            "Leads", [{"Last_Name": f"L{i}", "Email": f"c{i}@example.com"} for i in range(1000)]
-        )
+            "Leads", [{"Last_Name": f"L{i}", "Email": f"c{i}@example.com"} for i in range(400)]
+        )  # four batches of 100 for three places
     assert all(r.ok for r in results)
     stats = emulator.stats.snapshot()
     assert stats["max_concurrency_seen"] == 3

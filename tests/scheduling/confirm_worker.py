@@ -1,12 +1,12 @@
-"""One process of the cross-process race: wait for the start signal, confirm one slot, print
-``ok <id>`` or ``taken``. Arguments: database URL, tokens database path, emulator URL,
-calendar uid, slot start (ISO), customer email, start time (epoch seconds)."""
+"""One process of the cross-process race: get ready (token in hand), print ``ready``, wait for
+a line on stdin, confirm one slot, print ``ok <id> <status>`` or ``taken``. Arguments:
+database URL, tokens database path, emulator URL, calendar uid, slot start (ISO), customer
+email."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,12 +14,21 @@ from tests.http.support import CREDENTIALS, zoho_for
 from tests.scheduling.support import CIPHER, NOW
 from zohokit.db import create_engine
 from zohokit.scheduling import BookingService, Customer, SlotTaken
+from zohokit.tokens import RefreshPolicy
 
 
 async def main(
-    db_url: str, tokens_db: str, zoho: str, calendar_id: str, start: str, email: str, go: float
+    db_url: str, tokens_db: str, zoho: str, calendar_id: str, start: str, email: str
 ) -> str:
-    root = zoho_for(Path(tokens_db), accounts_url=zoho, api_url=zoho, calendar_url=zoho)
+    # The default bounds: five processes starting at once on a busy machine can take longer
+    # than the in-process tests' 1.5 s token call, and that is not the race under test.
+    root = zoho_for(
+        Path(tokens_db),
+        accounts_url=zoho,
+        api_url=zoho,
+        calendar_url=zoho,
+        refresh_policy=RefreshPolicy(),
+    )
     calendar = root.calendar("default", CREDENTIALS, calendar_id=calendar_id)
     crm = root.crm("default", CREDENTIALS)
     engine = create_engine(db_url)
@@ -32,7 +41,8 @@ async def main(
     )
     await root.migrate()
     await calendar.get_access_token()
-    await asyncio.sleep(max(0.0, go - time.time()))  # everyone starts together
+    print("ready", flush=True)
+    await asyncio.to_thread(sys.stdin.readline)  # everyone starts together
     try:
         booking = await service.confirm(
             "default", start=datetime.fromisoformat(start).astimezone(UTC), customer=Customer(email)
@@ -47,4 +57,4 @@ async def main(
 
 if __name__ == "__main__":
     a = sys.argv[1:]
-    print(asyncio.run(main(a[0], a[1], a[2], a[3], a[4], a[5], float(a[6]))))
+    print(asyncio.run(main(a[0], a[1], a[2], a[3], a[4], a[5])))

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sys
-import time
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.scheduling.support import CIPHER, NOW, SCHEDULE, TENANT, at, events
 from zohokit.calendar import ZohoCalendarService
-from zohokit.db import create_engine, upgrade_async
+from zohokit.db import create_engine
 from zohokit.emulator import EmulatorServer
 from zohokit.scheduling import BookingService, Customer, Schedule, SlotTaken, TenantSchedule
 from zohokit.scheduling._store import BookingStore
@@ -52,40 +52,55 @@ async def test_concurrent_holds_of_a_slot_hold_it_once(service: BookingService) 
 
 
 async def test_concurrent_processes_book_a_slot_once(
-    db_url: str, tmp_path: Path, emulator_server: EmulatorServer
+    db_url: str, tmp_path: Path, emulator_server: EmulatorServer, sqlite_template: Path
 ) -> None:
     engine: AsyncEngine = create_engine(db_url)
-    await upgrade_async(engine)
     await BookingStore(engine, CustomerVault(CIPHER)).set_schedule(
         TenantSchedule(TENANT, Schedule.from_dict(SCHEDULE)), now=NOW
     )
     await engine.dispose()
-    go = time.time() + 4.0  # imports take a while on a busy machine
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for i in range(5):  # each process has its own tokens database (and key), migrated
+        shutil.copyfile(sqlite_template, tmp_path / f"tokens-{i}.db")
     procs = [
         await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "tests.scheduling.confirm_worker",
             db_url,
-            str(tmp_path / f"tokens-{i}.db"),  # each process has its own key
+            str(tmp_path / f"tokens-{i}.db"),
             emulator_server.url,
             emulator_server.emulator.calendar.primary_uid,
             at(10).isoformat(),
             f"p{i}@example.com",
-            str(go),
             cwd=ROOT,
             env=env,
+            stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
         for i in range(5)
     ]
     results = []
-    for proc in procs:
-        stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=60)
-        assert proc.returncode == 0, stderr.decode()
-        results.append(stdout.decode().strip())
+    try:
+        # Released together once every one holds its token, however slow the start.
+        for proc in procs:
+            assert proc.stdout is not None
+            line = await asyncio.wait_for(proc.stdout.readline(), timeout=120)
+            assert line.strip() == b"ready", line
+        for proc in procs:
+            assert proc.stdin is not None
+            proc.stdin.write(b"go\n")
+            await proc.stdin.drain()
+        for proc in procs:
+            stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=120)
+            assert proc.returncode == 0, stderr.decode()
+            results.append(stdout.decode().strip())
+    finally:
+        for proc in procs:  # none outlives a failed test
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
     winners = [r for r in results if r.startswith("ok ")]
     assert len(winners) == 1, results
     assert winners[0].endswith(" complete")

@@ -52,6 +52,9 @@ def build_server(config: EmulatorConfig, sock: socket.socket) -> tuple[Emulator,
         access_log=False,
         backlog=LISTEN_BACKLOG,
         timeout_keep_alive=30,
+        # Stopping gives answers under way a second, not the configured latency: a test that
+        # made the emulator slow (seconds per answer) would otherwise wait for it at the end.
+        timeout_graceful_shutdown=1,
         lifespan="off",
     )
     return emu, uvicorn.Server(uv_config)
