@@ -308,10 +308,13 @@ def emulator_here(**overrides: Any) -> Iterator[tuple[str, str, Callable[[], dic
         yield server.url, server.emulator.calendar.primary_uid, server.emulator.stats.snapshot
 
 
-def interactive_waits() -> float:
-    """Interactive calls of this process that have queued for a slot so far."""
-    found = REGISTRY.get_sample_value("zohokit_budget_slot_waits_total", {"lane": "interactive"})
-    return found or 0.0
+def interactive_waits() -> tuple[float, float]:
+    """Interactive calls of this process that have queued for a slot so far, and the
+    seconds they waited in all."""
+    lane = {"lane": "interactive"}
+    count = REGISTRY.get_sample_value("zohokit_budget_slot_waits_total", lane)
+    seconds = REGISTRY.get_sample_value("zohokit_budget_slot_wait_seconds_sum", lane)
+    return count or 0.0, seconds or 0.0
 
 
 def root_on(url: str, uid: str, database_url: str, key: str) -> Zoho:
@@ -390,7 +393,7 @@ async def bookings_beside_push(args: argparse.Namespace, *, daily: int | None) -
                     return child.poll() is not None
 
             await asyncio.sleep(1.0)  # the push is under way
-            waits_before = interactive_waits()
+            before = interactive_waits()
             busy, statuses = await book_all(root, starts(args.bookings, args.bookings), until=over)
             if args.push_here:
                 outcome = await pushing
@@ -400,7 +403,7 @@ async def bookings_beside_push(args: argparse.Namespace, *, daily: int | None) -
                     out.strip().splitlines()[-1] if out.strip() else f"push exit {child.returncode}"
                 )
             throttled = stats()["rejected_429"]
-            waits = interactive_waits() - waits_before
+            waits, waited = (a - b for a, b in zip(interactive_waits(), before, strict=True))
     (i50, i99), (b50, b99) = quantiles(idle), quantiles(busy or [float("nan")])
     label = "push (budget smaller than it) of" if daily is not None else "push of"
     where = "in the same process" if args.push_here else "in its own process"
@@ -409,7 +412,7 @@ async def bookings_beside_push(args: argparse.Namespace, *, daily: int | None) -
         f" {i99:.0f} ms; during the push p50 {b50:.0f} ms p99 {b99:.0f} ms = {b99 / i99:.2f}x"
         f" idle (target <= 2x); {statuses.count('complete')} of {len(statuses)} bookings made"
         f" during the push complete; {outcome}; 429s {throttled}; booking calls that"
-        f" waited for a slot: {waits:.0f}"
+        f" queued for a slot: {waits:.0f}, {waited * 1000:.0f} ms in all"
     )
 
 

@@ -118,8 +118,11 @@ class Org:
     pools: list[Pool] = field(default_factory=list)
 
     def others_wait(self, pool: Pool) -> bool:
-        """Whether callers other than ``pool``'s wait for the org's slots."""
-        return bool(self.wanted) or any(p.queue for p in self.pools if p is not pool)
+        """Whether callers other than ``pool``'s wait for the org's slots, and could use
+        one of ``pool``'s."""
+        return self.wanted.usable_by_others(pool.lane) or any(
+            p.queue for p in self.pools if p is not pool
+        )
 
     def interactive_waits(self, pool: Pool) -> bool:
         """Whether interactive callers other than ``pool``'s wait for the org's slots."""

@@ -30,27 +30,35 @@ def lane_cap(total: int, lane: str, batch_share: float) -> int:
 @dataclass(frozen=True, slots=True)
 class Wanted:
     """Slots of an org that callers wait for in other pools: in all, and for interactive
-    calls. A holder that has no caller of its own waiting gives its free slots back at once
-    when ``total`` is not 0 (batch work: even with its own callers waiting, when
-    ``interactive`` is not 0)."""
+    calls; ``batch_full``: batch work holds its whole share, so only interactive waiters can
+    use a slot given back. A holder that has no caller of its own waiting gives its free
+    slots back at once when someone can use them (batch work: even with its own callers
+    waiting, when ``interactive`` is not 0)."""
 
     total: int = 0
     interactive: int = 0
+    batch_full: bool = False
 
     def __bool__(self) -> bool:
+        return self.total > 0
+
+    def usable_by_others(self, lane: str) -> bool:
+        """Whether a slot of ``lane`` given back now would serve someone who waits."""
+        if lane == "interactive" and self.batch_full:
+            return self.interactive > 0
         return self.total > 0
 
 
 NOBODY = Wanted()
 
 
-def wanted_of(rows: Iterable[Any]) -> Wanted:
+def wanted_of(rows: Iterable[Any], *, batch_full: bool = False) -> Wanted:
     """What the grant ``rows`` (``lane``, ``wanted``) wait for."""
     total = interactive = 0
     for row in rows:
         total += row.wanted
         interactive += row.wanted if row.lane == "interactive" else 0
-    return Wanted(total, interactive) if total else NOBODY
+    return Wanted(total, interactive, batch_full) if total else NOBODY
 
 
 def free_slots(
@@ -67,11 +75,13 @@ def free_slots(
     those rows wait for."""
     others = list(others)
     total = lane_total = heavy_total = lane_heavy = held
+    batch_total = held if lane == "batch" else 0
     for row in others:
         total += row.slots
         lane_total += row.slots if row.lane == lane else 0
         heavy_total += row.slots if row.heavy else 0
         lane_heavy += row.slots if row.heavy and row.lane == lane else 0
+        batch_total += row.slots if row.lane == "batch" else 0
     free = min(
         limits.concurrency - total,
         lane_cap(limits.concurrency, lane, batch_share) - lane_total,
@@ -82,7 +92,8 @@ def free_slots(
             limits.heavy_concurrency - heavy_total,
             lane_cap(limits.heavy_concurrency, lane, batch_share) - lane_heavy,
         )
-    wanted = wanted_of(others)
+    batch_full = batch_total >= lane_cap(limits.concurrency, "batch", batch_share)
+    wanted = wanted_of(others, batch_full=batch_full)
     if lane == "batch":
         free -= wanted.interactive
     return max(0, free), wanted

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..db import Timeouts, bounded
 from ._editions import Limits
-from ._slots import NOBODY, Wanted, free_slots
+from ._slots import NOBODY, Wanted, free_slots, lane_cap
 from ._tables import budget_credits, budget_grants, budget_orgs
 
 T = TypeVar("T")
@@ -319,10 +319,16 @@ class BudgetStore:
                 .scalar_subquery()
             )
 
+        batch = (
+            select(func.coalesce(func.sum(_G.slots), 0))
+            .where(_G.tenant == _O.tenant, _G.expires_at > now, _G.lane == "batch")
+            .scalar_subquery()
+        )
         query = select(
             *_ORG_COLUMNS,
             waiting(*LANES).label("wanted_total"),
             waiting("interactive").label("wanted_interactive"),
+            batch.label("batch_slots"),
         ).where(_O.tenant.in_(list(tenants)))
 
         async def work() -> tuple[list[OrgRow], dict[str, Wanted]]:
@@ -334,13 +340,18 @@ class BudgetStore:
                         .values(expires_at=renew_until)
                     )
                 rows = list(await conn.execute(query))
+            orgs = [_org(row) for row in rows]
             wanted = {
-                row.tenant: Wanted(row.wanted_total, row.wanted_interactive)
+                org.tenant: Wanted(
+                    row.wanted_total,
+                    row.wanted_interactive,
+                    row.batch_slots >= lane_cap(org.limits.concurrency, "batch", org.batch_share),
+                )
                 if row.wanted_total
                 else NOBODY
-                for row in rows
+                for org, row in zip(orgs, rows, strict=True)
             }
-            return [_org(row) for row in rows], wanted
+            return orgs, wanted
 
         return await self._bounded(work())
 
