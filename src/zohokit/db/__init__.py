@@ -46,43 +46,24 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from .._files import private_dir, private_file
 from ..errors import ConfigurationError, StorageUnavailable
 from ..settings import Settings, to_async_url
-from ._tables import (
-    UTCDateTime,
-    dialect_insert,
-    excluded,
-    from_row,
-    lease_columns,
-    serial_id,
-    tenant_column,
-    timestamps,
-    utc_column,
-    where_given,
-)
+from . import _tables
+from ._tables import *  # noqa: F403  (the shared table helpers, re-exported whole)
 
 T = TypeVar("T")
 
 __all__ = [
     "Listener",
     "Timeouts",
-    "UTCDateTime",
     "bounded",
     "create_engine",
-    "dialect_insert",
-    "excluded",
-    "from_row",
     "is_sqlite",
-    "lease_columns",
     "safe_url",
-    "serial_id",
     "storage_errors",
-    "tenant_column",
-    "timestamps",
     "upgrade",
     "upgrade_async",
-    "utc_column",
-    "where_given",
     "within",
 ]
+__all__ += _tables.__all__
 
 log = logging.getLogger("zohokit.db")
 

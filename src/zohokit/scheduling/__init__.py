@@ -13,16 +13,8 @@ documented in the "Bookings" section of the same page.
 
 from zohokit import availability as _availability
 from zohokit.availability import *  # noqa: F403  (the engine, re-exported whole)
-from zohokit.scheduling._errors import (
-    BookingError,
-    BookingNotFound,
-    HoldExpired,
-    HoldNotFound,
-    IdempotencyConflict,
-    ScheduleNotFound,
-    SlotNotOffered,
-    SlotTaken,
-)
+from zohokit.scheduling import _errors
+from zohokit.scheduling._errors import *  # noqa: F403  (the booking errors, re-exported whole)
 from zohokit.scheduling._models import Booking, CrmMapping, Customer, Hold
 from zohokit.scheduling._schedule_file import load_schedule_file, parse_schedule_file
 from zohokit.scheduling._service import BookingService
@@ -31,18 +23,10 @@ from zohokit.scheduling._team import Team, TeamHost
 
 __all__ = [
     "Booking",
-    "BookingError",
-    "BookingNotFound",
     "BookingService",
     "CrmMapping",
     "Customer",
     "Hold",
-    "HoldExpired",
-    "HoldNotFound",
-    "IdempotencyConflict",
-    "ScheduleNotFound",
-    "SlotNotOffered",
-    "SlotTaken",
     "Team",
     "TeamHost",
     "TenantSchedule",
@@ -50,3 +34,4 @@ __all__ = [
     "parse_schedule_file",
 ]
 __all__ += _availability.__all__
+__all__ += _errors.__all__
