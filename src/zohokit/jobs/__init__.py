@@ -9,7 +9,16 @@ loop that runs the jobs is :class:`zohokit.worker.Worker` (an edge, like the ser
 
 from __future__ import annotations
 
-from ._models import Handler, Job, JobContext, JobKind, JobRun, KindStatus, StartHook
+from ._models import (
+    Handler,
+    Job,
+    JobContext,
+    JobKind,
+    JobRun,
+    KindStatus,
+    StartHook,
+    ensure_scheduled,
+)
 from ._registry import Jobs
 from ._store import CHANNEL, JobStore, schedule
 
@@ -24,5 +33,6 @@ __all__ = [
     "Jobs",
     "KindStatus",
     "StartHook",
+    "ensure_scheduled",
     "schedule",
 ]

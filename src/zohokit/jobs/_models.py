@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 #: The root a handler runs on: :class:`zohokit.Zoho` (``zohokit.worker.JobContext`` says so;
@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 RootT = TypeVar("RootT")
 
 __all__ = ["Handler", "Job", "JobContext", "JobKind", "JobRun", "KindStatus", "StartHook"]
+__all__ += ["ensure_scheduled"]
 
 #: What a job kind runs: returns when to run again (an aware ``datetime``), or ``None`` when
 #: the job is finished (its row is then removed). Raising records a failed run and retries.
@@ -21,6 +22,19 @@ Handler = Callable[["JobContext[Any]"], Awaitable[datetime | None]]
 #: Run by each worker as it starts, for every kind it runs: makes sure the kind's recurring
 #: jobs exist (``zoho.jobs.schedule(..., if_absent=True)``), or sweeps for work to schedule.
 StartHook = Callable[[Any], Awaitable[None]]
+
+
+def ensure_scheduled(*kinds: tuple[str, timedelta]) -> StartHook:
+    """The :data:`StartHook` of kinds that run as one job for the whole fleet (key
+    ``all``): each ``(kind, after)`` is scheduled ``after`` from the root's clock, unless it
+    is scheduled already."""
+
+    async def ensure(zoho: Any) -> None:
+        now = zoho.clock()
+        for kind, after in kinds:
+            await zoho.jobs.schedule(kind, "all", now + after, if_absent=True)
+
+    return ensure
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,31 +11,39 @@ keeps the new time instead of overwriting it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import JSON, Column, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
 
-from ..db import utc_column
+from ..db import lease_columns, serial_id, timestamps, utc_column
 
 __all__ = ["job_runs", "jobs", "metadata"]
 
 metadata = MetaData()
 
+
+def _job_columns() -> list[Column[Any]]:
+    """What a job and a run of it both start with: an id, and which job (kind, key, tenant)."""
+    return [
+        serial_id(),
+        Column("kind", String(64), nullable=False),
+        Column("key", String(255), nullable=False),
+        Column("tenant", String(255)),
+    ]
+
+
 jobs = Table(
     "jobs",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("kind", String(64), nullable=False),
-    Column("key", String(255), nullable=False),
-    Column("tenant", String(255)),
+    *_job_columns(),
     utc_column("due_at"),
     Column("payload", JSON, nullable=False),
     Column("attempts", Integer, nullable=False, default=0, server_default="0"),
     Column("generation", Integer, nullable=False, default=1, server_default="1"),
-    Column("lease_owner", String(255)),
-    utc_column("lease_expires_at"),
+    *lease_columns(255, until="lease_expires_at"),
     Column("last_error", Text),
     utc_column("failed_at"),
-    utc_column("created_at", required=True),
-    utc_column("updated_at", required=True),
+    *timestamps(),
     UniqueConstraint("kind", "key", name="uq_jobs_kind_key"),
     Index("ix_jobs_due_at", "due_at"),
 )
@@ -43,10 +51,7 @@ jobs = Table(
 job_runs = Table(
     "job_runs",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("kind", String(64), nullable=False),
-    Column("key", String(255), nullable=False),
-    Column("tenant", String(255)),
+    *_job_columns(),
     Column("worker", String(255), nullable=False),
     Column("attempt", Integer, nullable=False),
     utc_column("started_at", required=True),

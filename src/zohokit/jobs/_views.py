@@ -14,7 +14,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..db import bounded
+from ..db import bounded, where_given
 from ._models import JobRun, KindStatus
 from ._tables import job_runs, jobs
 
@@ -95,13 +95,13 @@ class JobViews:
         limit: int = 50,
     ) -> list[JobRun]:
         """The latest runs, newest first, optionally of one kind, key or tenant."""
-        query = select(*_RUN_COLUMNS).order_by(job_runs.c.id.desc()).limit(limit)
-        if kind is not None:
-            query = query.where(job_runs.c.kind == kind)
-        if key is not None:
-            query = query.where(job_runs.c.key == key)
-        if tenant is not None:
-            query = query.where(job_runs.c.tenant == tenant)
+        r = job_runs.c
+        query = where_given(
+            select(*_RUN_COLUMNS).order_by(r.id.desc()).limit(limit),
+            (r.kind, kind),
+            (r.key, key),
+            (r.tenant, tenant),
+        )
 
         async def work() -> list[JobRun]:
             async with self.engine.connect() as conn:

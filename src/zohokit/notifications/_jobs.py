@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..jobs import JobContext, Jobs
+from ..jobs import JobContext, Jobs, ensure_scheduled
 from ._channels import RECONCILE_INTERVAL
 
 __all__ = [
@@ -82,19 +82,13 @@ async def reconcile_job(ctx: JobContext[Any]) -> datetime | None:
 JOB_KINDS = {RENEW: renew_job, INBOX: inbox_job, RECONCILE: reconcile_job}
 
 
-async def _ensure(zoho: Any) -> None:
-    now = zoho.clock()
-    await zoho.jobs.schedule(RENEW, "all", now, if_absent=True)
-    await zoho.jobs.schedule(INBOX, "all", now + INBOX_EVERY, if_absent=True)
-
-
 def register(jobs: Jobs) -> None:
     """Register the notification kinds on ``jobs``."""
     jobs.register(
         RENEW,
         renew_job,
         description="renews Zoho CRM notification channels a day before they expire",
-        on_start=_ensure,
+        on_start=ensure_scheduled((RENEW, timedelta(0)), (INBOX, INBOX_EVERY)),
     )
     jobs.register(
         INBOX,

@@ -18,7 +18,7 @@ from typing import Literal
 
 from sqlalchemy import Column, Integer, String, Table, Text, insert, select, update
 
-from ..db import utc_column
+from ..db import timestamps
 from ._ledger import Ledger, _module_key, metadata
 
 __all__ = ["BulkJobLog", "OpenBulkJob"]
@@ -34,8 +34,7 @@ sync_bulk_jobs = Table(
     Column("status", String(16), nullable=False),
     Column("row_count", Integer, nullable=False),
     Column("rows", Text, nullable=False),
-    utc_column("created_at", required=True),
-    utc_column("updated_at", required=True),
+    *timestamps(),
 )
 
 

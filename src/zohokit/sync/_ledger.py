@@ -41,7 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .._clock import Clock, system_clock
-from ..db import create_engine, dialect_insert, tenant_column, upgrade_async, utc_column
+from ..db import create_engine, dialect_insert, excluded, tenant_column, upgrade_async, utc_column
 from ._bulkwrite import BulkUpsert
 from ._plan import LedgerState, Status
 from ._report import RunReport, emit_run_event
@@ -124,18 +124,21 @@ def _outcome_upsert(stmt: Any) -> Any:
     return stmt.on_conflict_do_update(
         index_elements=_KEY,
         set_={
-            "status": stmt.excluded.status,
-            "content_hash": stmt.excluded.content_hash,
-            "attempts": stmt.excluded.attempts,
+            **excluded(
+                stmt,
+                "status",
+                "content_hash",
+                "attempts",
+                "last_error_code",
+                "last_error_details",
+                "last_pushed_at",
+                "updated_at",
+            ),
             # A failure does not make us forget which record the row had.
             "zoho_id": func.coalesce(stmt.excluded.zoho_id, t.zoho_id),
             "zoho_modified_time": func.coalesce(
                 stmt.excluded.zoho_modified_time, t.zoho_modified_time
             ),
-            "last_error_code": stmt.excluded.last_error_code,
-            "last_error_details": stmt.excluded.last_error_details,
-            "last_pushed_at": stmt.excluded.last_pushed_at,
-            "updated_at": stmt.excluded.updated_at,
         },
     )
 
@@ -411,11 +414,7 @@ class Ledger:
             stmt = dialect_insert(conn, sync_cursors)
             stmt = stmt.on_conflict_do_update(
                 index_elements=["tenant", "module", "stream"],
-                set_={
-                    "cursor": stmt.excluded.cursor,
-                    "seen": stmt.excluded.seen,
-                    "updated_at": stmt.excluded.updated_at,
-                },
+                set_=excluded(stmt, "cursor", "seen", "updated_at"),
             )
             await conn.execute(
                 stmt,
@@ -442,7 +441,7 @@ class Ledger:
             stmt = dialect_insert(conn, sync_runs)
             stmt = stmt.on_conflict_do_update(
                 index_elements=["run_id"],
-                set_={"status": stmt.excluded.status, "report": stmt.excluded.report},
+                set_=excluded(stmt, "status", "report"),
             )
             await conn.execute(
                 stmt,

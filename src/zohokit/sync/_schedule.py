@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Column, Integer, String, Table, Text
 
-from ..db import tenant_column, utc_column
+from ..db import tenant_column, timestamps, utc_column
 from ._ledger import metadata
 from ._mapping import MappingError
 
@@ -264,8 +264,7 @@ sync_schedules = Table(
     Column("interval_seconds", Integer, nullable=False),
     utc_column("anchor_at", required=True),
     Column("spec", Text, nullable=False),
-    utc_column("created_at", required=True),
-    utc_column("updated_at", required=True),
+    *timestamps(),
     utc_column("last_started_at"),
     utc_column("last_finished_at"),
     Column("last_status", String(32)),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..jobs import JobContext, Jobs
+from ..jobs import JobContext, Jobs, ensure_scheduled
 from ._service import Webhooks
 
 __all__ = ["DELIVER", "IDLE", "PRUNE", "deliver_job", "prune_job", "register"]
@@ -38,11 +38,6 @@ async def prune_job(ctx: JobContext[Any]) -> datetime:
     return ctx.now + timedelta(days=1)
 
 
-async def _ensure(zoho: Any) -> None:
-    await zoho.jobs.schedule(DELIVER, "all", zoho.clock(), if_absent=True)
-    await zoho.jobs.schedule(PRUNE, "all", zoho.clock() + timedelta(hours=1), if_absent=True)
-
-
 def register(jobs: Jobs) -> None:
     """Register ``webhooks.deliver`` on ``jobs``."""
     jobs.register(
@@ -52,7 +47,7 @@ def register(jobs: Jobs) -> None:
         # renewal keeps a long round alive instead of a run timeout.
         timeout=None,
         description="sends outbox events to webhook endpoints, retrying for 24 hours",
-        on_start=_ensure,
+        on_start=ensure_scheduled((DELIVER, timedelta(0)), (PRUNE, timedelta(hours=1))),
     )
     jobs.register(
         PRUNE, prune_job, description="forgets finished webhook deliveries after 30 days, daily"

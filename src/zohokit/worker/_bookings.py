@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ..errors import ZohoError
-from ..jobs import JobContext, Jobs
+from ..jobs import JobContext, Jobs, ensure_scheduled
 
 if TYPE_CHECKING:
     from .._zoho import Zoho
@@ -43,10 +43,6 @@ async def retry_pending(ctx: JobContext[Zoho]) -> datetime:
     return ctx.now + EVERY
 
 
-async def _ensure(zoho: Zoho) -> None:
-    await zoho.jobs.schedule(RETRY_PENDING, "all", if_absent=True)
-
-
 def register(jobs: Jobs) -> None:
     """Register ``bookings.retry_pending`` on ``jobs``."""
     jobs.register(
@@ -56,5 +52,5 @@ def register(jobs: Jobs) -> None:
         retry_base=RETRY_BASE,
         retry_cap=RETRY_CAP,
         description="finishes pending bookings (event + CRM record), with backoff while Zoho fails",
-        on_start=_ensure,
+        on_start=ensure_scheduled((RETRY_PENDING, timedelta(0))),
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from ..jobs import JobContext, Jobs
+from ..jobs import JobContext, Jobs, ensure_scheduled
 from ..traffic import KEEP_DAYS, prune_call_hours
 
 if TYPE_CHECKING:
@@ -31,25 +31,17 @@ async def prune_calls(ctx: JobContext[Zoho]) -> datetime:
     return ctx.now + timedelta(days=1)
 
 
-async def _ensure(zoho: Zoho) -> None:
-    await zoho.jobs.schedule(PRUNE_RUNS, "all", zoho.clock() + timedelta(hours=1), if_absent=True)
-
-
-async def _ensure_calls(zoho: Zoho) -> None:
-    await zoho.jobs.schedule(PRUNE_CALLS, "all", zoho.clock() + timedelta(hours=1), if_absent=True)
-
-
 def register(jobs: Jobs) -> None:
     """Register ``worker.prune_runs`` and ``traffic.prune`` on ``jobs``."""
     jobs.register(
         PRUNE_RUNS,
         prune_runs,
         description=f"deletes job runs older than {KEEP_RUNS_DAYS} days, daily",
-        on_start=_ensure,
+        on_start=ensure_scheduled((PRUNE_RUNS, timedelta(hours=1))),
     )
     jobs.register(
         PRUNE_CALLS,
         prune_calls,
         description=f"deletes Zoho call history older than {KEEP_DAYS} days, daily",
-        on_start=_ensure_calls,
+        on_start=ensure_scheduled((PRUNE_CALLS, timedelta(hours=1))),
     )

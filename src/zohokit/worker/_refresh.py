@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from .._clock import epoch
-from ..jobs import JobContext, Jobs
+from ..jobs import JobContext, Jobs, ensure_scheduled
 
 if TYPE_CHECKING:
     from .._zoho import Zoho
@@ -74,10 +74,6 @@ async def _sweep_job(ctx: JobContext[Zoho]) -> datetime:
     return ctx.now + SWEEP_EVERY
 
 
-async def _ensure_sweep(zoho: Zoho) -> None:
-    await zoho.jobs.schedule(REFRESH_SWEEP, "all", if_absent=True)
-
-
 def register(jobs: Jobs) -> None:
     """Register ``tokens.refresh_ahead`` and ``tokens.refresh_sweep`` on ``jobs``."""
     jobs.register(
@@ -94,5 +90,5 @@ def register(jobs: Jobs) -> None:
         _sweep_job,
         lease=120.0,
         description="adds a refresh job for every connection without one, every 5 minutes",
-        on_start=_ensure_sweep,
+        on_start=ensure_scheduled((REFRESH_SWEEP, timedelta(0))),
     )
