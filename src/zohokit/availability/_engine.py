@@ -26,6 +26,7 @@ from zohokit.availability._tz import load_zone
 from zohokit.availability._wallclock import (
     day_intervals,
     from_epoch,
+    instant,
     to_epoch_ceil,
     wall_range_to_utc,
     zone_timeline,
@@ -113,14 +114,8 @@ def slots_between(
 
 def make_slot(start: int, duration: int, booker: ZoneInfo) -> Slot:
     """The :class:`Slot` of epoch second ``start`` lasting ``duration`` seconds."""
-    finish = start + duration
-    # fromtimestamp(t, zone) is one C call and equals from_epoch(t).astimezone(zone).
-    return Slot(
-        from_epoch(start),
-        from_epoch(finish),
-        dt.datetime.fromtimestamp(start, booker),
-        dt.datetime.fromtimestamp(finish, booker),
-    )
+    begin, finish = instant(start, booker), instant(start + duration, booker)
+    return Slot(begin[0], finish[0], begin[1], finish[1])
 
 
 def free_starts(

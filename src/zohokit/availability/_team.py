@@ -26,7 +26,7 @@ from zohokit.availability._busy import Busy, Slot
 from zohokit.availability._engine import free_starts
 from zohokit.availability._schedule import Schedule
 from zohokit.availability._tz import load_zone
-from zohokit.availability._wallclock import UTC, from_epoch, wall_range_to_utc
+from zohokit.availability._wallclock import from_epoch, instant, wall_range_to_utc
 
 __all__ = ["Host", "Mode", "TeamSlot", "hosts_needed", "team_available_slots", "team_slots"]
 
@@ -130,17 +130,12 @@ def _build(
             team = names[mask] = tuple([name for bit, name in bits if mask & bit])
         begin = instants.get(start)
         if begin is None:
-            begin = instants[start] = _instant(start, booker)
+            begin = instants[start] = instant(start, booker)
         finish = instants.get(start + length)
         if finish is None:
-            finish = instants[start + length] = _instant(start + length, booker)
+            finish = instants[start + length] = instant(start + length, booker)
         out.append(TeamSlot(begin[0], finish[0], begin[1], finish[1], team))
     return out
-
-
-def _instant(seconds: int, booker: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
-    """Epoch second ``seconds`` in UTC and on the booker's clock (as ``astimezone`` gives)."""
-    return dt.datetime.fromtimestamp(seconds, UTC), dt.datetime.fromtimestamp(seconds, booker)
 
 
 def team_available_slots(

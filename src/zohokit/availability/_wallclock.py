@@ -38,6 +38,7 @@ __all__ = [
     "clear_caches",
     "day_intervals",
     "from_epoch",
+    "instant",
     "to_epoch_ceil",
     "to_epoch_floor",
     "wall_range_to_utc",
@@ -68,8 +69,20 @@ def to_epoch_ceil(moment: dt.datetime) -> int:
 
 def from_epoch(seconds: int) -> dt.datetime:
     """An aware UTC datetime for whole epoch seconds."""
-    # One C call; equal to EPOCH + timedelta(seconds=...) for whole seconds.
-    return dt.datetime.fromtimestamp(seconds, UTC)
+    try:
+        # One C call; equal to EPOCH + timedelta(seconds=...) for whole seconds.
+        return dt.datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):  # outside the platform's time_t
+        return EPOCH + dt.timedelta(seconds=seconds)
+
+
+def instant(seconds: int, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """Epoch second ``seconds`` in UTC and on ``zone``'s clock (what ``astimezone`` gives)."""
+    try:
+        return dt.datetime.fromtimestamp(seconds, UTC), dt.datetime.fromtimestamp(seconds, zone)
+    except (OverflowError, OSError, ValueError):  # outside the platform's time_t
+        moment = EPOCH + dt.timedelta(seconds=seconds)
+        return moment, moment.astimezone(zone)
 
 
 def _wall_seconds(naive: dt.datetime) -> int:
