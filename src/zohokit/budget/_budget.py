@@ -13,13 +13,14 @@ counters while the process holds a grant:
 - **credits**: a call spends its cost from the process's account; an empty account takes a
   chunk from the day's ledger, and batch work that finds its share spent gets
   :class:`~zohokit.errors.BudgetExhausted`.
-- **the keeper**, one task per event loop while anything is held: every ``tick`` it reads
-  the orgs and what other processes want of them (a pause another process set reaches this
-  one within a tick, and so does a wait for slots), every fifth of a
-  lease it renews the grants, it gives back slots idle for ``linger`` and credits idle for
-  ``credit_linger``, and writes Zoho's latest ``X-API-CREDITS-REMAINING``. A process that
-  dies holds its slots until its lease passes (``lease`` seconds at most after its last
-  renewal), and its unspent credits stay counted as spent: never fewer than were.
+- **the keeper**, one task per event loop while anything is held: every ``tick`` (up to
+  :data:`CALM_TICKS` ticks apart while no org is paused and nobody waits) it reads the orgs
+  and what other processes want of them (so a pause another process set reaches this one,
+  and so does a wait for slots), every fifth of a lease it renews the grants, it gives back
+  slots idle for ``linger`` and credits idle for ``credit_linger``, and writes Zoho's latest
+  ``X-API-CREDITS-REMAINING``. A process that dies holds its slots until its lease passes
+  (``lease`` seconds at most after its last renewal), and its unspent credits stay counted
+  as spent: never fewer than were.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ log = logging.getLogger("zohokit.budget")
 #: Grants are renewed this many times per lease: a keeper delayed by a loaded machine
 #: still renews long before its lease passes.
 RENEWALS = 5
+#: While all is calm the keeper looks at most this many ticks apart.
+CALM_TICKS = 3
 #: At most this many chunks of credits are taken at once (by an account that spends fast):
 #: the most a crash can leave counted as spent though it was not.
 CHUNK_GROWTH = 8
@@ -315,19 +318,26 @@ class Budget:
 
     async def _keeper(self, local: Local) -> None:
         c = self.config
+        delay = c.tick
         try:
             while local.holds_anything() and not local.closed:
-                await asyncio.sleep(c.tick)
+                await asyncio.sleep(delay)
                 if local.closed:
                     break
                 try:
-                    await self._tend(local)
+                    calm = await self._tend(local)
                 except ZohoError as exc:
                     log.warning("the budget keeper could not reach the database: %s", exc)
+                    calm = False
+                # While no org is paused and nobody waits, it looks less often (the budget's
+                # database work on a bulk write): a pause still reaches it within CALM_TICKS.
+                delay = min(CALM_TICKS * c.tick, 2 * delay) if calm else c.tick
         finally:
             local.keeper = None
 
-    async def _tend(self, local: Local) -> None:
+    async def _tend(self, local: Local) -> bool:
+        """One look after what this loop holds; whether all was calm (no pause, nobody
+        waiting here or elsewhere)."""
         c = self.config
         now, mono = time.time(), time.monotonic()
         for pool in list(local.pools.values()):
@@ -339,7 +349,7 @@ class Budget:
         await self._write_zoho_counts(local)
         tenants = {p.tenant for p in local.pools.values() if p.capacity or p.queue}
         if not tenants:
-            return
+            return True
         renew = now - local.renewed >= c.lease / RENEWALS
         rows, wanted = await self.store.look(
             owner=local.owner,
@@ -355,6 +365,9 @@ class Budget:
             org.wanted = wanted[row.tenant]
             for pool in org.pools:  # slots freed before it heard that others want them
                 self.grants.offer(local, pool, org)
+        waiting = any(p.queue for p in local.pools.values())
+        paused = any(local.orgs[t].paused_until > now for t in tenants)
+        return not (waiting or paused or any(wanted.values()))
 
     async def _write_zoho_counts(self, local: Local) -> None:
         for tenant, org in list(local.orgs.items()):
