@@ -47,7 +47,8 @@ class Fleet:
         self.procs: dict[str, subprocess.Popen[str]] = {}
 
     def start(self, name: str, *args: str) -> None:
-        proc = subprocess.Popen(
+        """Start a worker; :meth:`wait_ready` waits for it (workers start side by side)."""
+        self.procs[name] = subprocess.Popen(
             [
                 sys.executable,
                 str(WORKER),
@@ -62,10 +63,13 @@ class Fleet:
             stderr=subprocess.PIPE,
             text=True,
         )
-        assert proc.stdout is not None
-        line = proc.stdout.readline().strip()
-        assert line == f"ready {name}", proc.stderr.read() if proc.stderr else line
-        self.procs[name] = proc
+
+    def wait_ready(self) -> None:
+        """Wait until every worker started says it runs."""
+        for name, proc in self.procs.items():
+            assert proc.stdout is not None
+            line = proc.stdout.readline().strip()
+            assert line == f"ready {name}", proc.stderr.read() if proc.stderr else line
 
     def kill(self, name: str) -> None:
         self.procs[name].send_signal(signal.SIGKILL)
@@ -148,26 +152,31 @@ async def test_two_hundred_tenants_stay_fresh_for_three_hours_through_a_sigkill(
         accounts_url=loopback_emulator.url,
         clock=clock,
     ) as root:
-        for i in range(TENANTS):
-            tenant = f"t{i:03d}"
+        seeding = asyncio.Semaphore(8)  # the root's pool has room for these at once
+
+        async def connect(tenant: str) -> None:
             grant = emu.accounts.grant_refresh_token(CLIENT_ID, user_email=f"{tenant}@example.com")
             refresh_tokens[tenant] = grant.token
-            # Connected all at once: every token expires at the same moment.
-            await root.tokens.store_grant(
-                tenant,
-                "zoho_crm",
-                refresh_token=grant.token,
-                access_token=f"seed-{tenant}",
-                expires_in=TTL,
-                client_id=CLIENT_ID,
-                client_secret=CLIENT_SECRET,
-            )
+            async with seeding:
+                await root.tokens.store_grant(
+                    tenant,
+                    "zoho_crm",
+                    refresh_token=grant.token,
+                    access_token=f"seed-{tenant}",
+                    expires_in=TTL,
+                    client_id=CLIENT_ID,
+                    client_secret=CLIENT_SECRET,
+                )
+
+        # Connected all at once: every token expires at the same moment.
+        await asyncio.gather(*(connect(f"t{i:03d}") for i in range(TENANTS)))
         start = clock()
         fleet = Fleet(env, offset_file)
         try:
             fleet.start("w1")
             fleet.start("w2")
             fleet.start("doomed", "--hang-token-requests", "--kind", REFRESH_AHEAD)
+            fleet.wait_ready()
             dead: set[str] = set()
             held: dict[str, datetime] = {}
             end = start.timestamp() + HOURS * 3600
