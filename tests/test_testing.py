@@ -9,6 +9,12 @@ from pathlib import Path
 
 import pytest
 
+#: The inner runs leave out the test environment's plugins that a user's project here has no
+#: use for (schemathesis alone takes seconds to import): zohokit's plugin and pytest-asyncio
+#: still come from their installed entry points.
+OPTIONS = ("-p", "no:cacheprovider", "-p", "no:schemathesis", "-p", "no:hypothesispytest")
+OPTIONS += ("-p", "no:anyio")
+
 #: One user's test file: a sync written against zohokit, checked on the emulator.
 USER_TESTS = """
 import datetime as dt
@@ -47,7 +53,7 @@ def test_a_marker_configures_the_emulator(zoho_emulator):
 def test_a_throwaway_project_uses_the_plugin_with_no_conftest(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_user=USER_TESTS)
     # A subprocess: the plugin must come from the installed entry point, not from our suite.
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--strict-markers")
+    result = pytester.runpytest_subprocess(*OPTIONS, "--strict-markers")
     result.assert_outcomes(passed=3)
 
 
@@ -61,7 +67,7 @@ def test_a_bad_marker_names_the_settings_to_use(pytester: pytest.Pytester) -> No
             pass
         """
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess(*OPTIONS)
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*unknown setting colour; use *edition*"])
 
@@ -80,7 +86,7 @@ def test_a_suite_that_uses_no_fixture_imports_no_zohokit(pytester: pytest.Pytest
         """
     )
     pytester.makepyfile("def test_nothing():\n    assert True\n")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s")
+    result = pytester.runpytest_subprocess(*OPTIONS, "-s")
     result.assert_outcomes(passed=1)
     assert "PLUGIN True HEAVY []" in result.stdout.str()
 
@@ -92,5 +98,5 @@ def test_the_docs_complete_example_passes(pytester: pytest.Pytester) -> None:
     found = re.search(r"```python\n(.*?)```", section, re.S)
     assert found, "docs/emulator.md lost its complete example"
     pytester.makepyfile(test_leads=found.group(1))
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--strict-markers")
+    result = pytester.runpytest_subprocess(*OPTIONS, "--strict-markers")
     result.assert_outcomes(passed=3)

@@ -71,7 +71,23 @@ def wait_ready(fleet: list[subprocess.Popen[str]]) -> None:
     """Wait until every reader holds its token."""
     for proc in fleet:
         assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "ready", proc.stderr
+        line = proc.stdout.readline().strip()
+        if line != "ready":
+            proc.kill()
+            _, err = proc.communicate()
+            raise AssertionError(f"a reader said {line!r}, not ready: {err}")
+
+
+def stop(fleet: list[subprocess.Popen[str]]) -> None:
+    """Kill the readers still running and close every pipe (a pipe left open is a
+    ResourceWarning that fails whichever test runs when it is collected)."""
+    for proc in fleet:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            if stream is not None and not stream.closed:
+                stream.close()
 
 
 def go(fleet: list[subprocess.Popen[str]]) -> None:
@@ -102,10 +118,7 @@ def test_four_processes_keep_one_org_to_its_limit_with_no_429(
         start_together(fleet)
         outputs = [proc.communicate(timeout=240) for proc in fleet]
     finally:
-        for proc in fleet:  # a reader that hangs must not outlive the test
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
+        stop(fleet)  # a reader that hangs must not outlive the test
 
     for proc, (out, err) in zip(fleet, outputs, strict=True):
         assert proc.returncode == 0, err
@@ -125,8 +138,7 @@ async def test_a_process_killed_holding_every_slot_gives_them_back_within_its_le
     try:
         await asyncio.to_thread(wait_ready, [proc])
     except BaseException:
-        proc.kill()
-        proc.communicate()
+        stop([proc])
         raise
     emulator.config.latency_ms = 20_000  # its reads hold their slots
     go([proc])
@@ -206,10 +218,7 @@ def test_a_429_with_retry_after_5_pauses_the_tenant_in_every_process_for_5_secon
             proc.stdin.flush()
         outputs = [proc.communicate(timeout=60) for proc in fleet]
     finally:
-        for proc in fleet:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
+        stop(fleet)
 
     for proc, (out, err) in zip(fleet, outputs, strict=True):
         assert proc.returncode == 0, err
