@@ -163,6 +163,9 @@ async def test_expired_token_is_refreshed_once_and_keeps_the_refresh_token(
     service = await make_service(clock=clock)
     first = await service.get_access_token("default", "zoho_crm")
     clock.advance(3600 - 240)  # inside the refresh margin
+    # Still valid: served at once, while the refresh runs behind the caller.
+    assert await service.get_access_token("default", "zoho_crm") == first
+    await service.settle()
     second = await service.get_access_token("default", "zoho_crm")
     assert second != first
     assert stats(emulator)["token_refresh_requests"] == 2
@@ -225,6 +228,7 @@ async def test_throttle_serves_valid_token_and_waits_out_the_cooldown(
     before = stats(emulator)["token_requests"]
     for _ in range(20):
         assert await service.get_access_token("default", "zoho_crm") == token
+        await service.settle()  # the refresh tried behind the caller
         clock.advance(5)
     assert stats(emulator)["token_requests"] == before + 1
     status = await service.status("default", "zoho_crm")
@@ -501,3 +505,30 @@ async def test_a_tenant_with_its_own_oauth_client_is_not_refreshed_with_the_env_
     status = await service.status("acme", "zoho_crm")
     assert status is not None
     assert status.status == "active"
+
+
+async def test_callers_inside_the_margin_are_served_from_the_cache_without_waiting(
+    make_service: ServiceFactory, emulator: Emulator
+) -> None:
+    """Twenty callers that arrive together past the refresh moment, with the token still
+    valid: every one gets it without waiting (not even on the database), and one refresh
+    runs behind them."""
+    clock = FakeClock()
+    service = await make_service(clock=clock)
+    first = await service.get_access_token("default", "zoho_crm")
+    clock.advance(3600 - 240)  # inside the refresh margin
+    loop = asyncio.get_running_loop()
+
+    async def served_at_once() -> str:
+        # A callback queued now runs only if the call gives the loop a turn (waits).
+        waited: list[bool] = []
+        loop.call_soon(waited.append, True)
+        token = await service.get_access_token("default", "zoho_crm")
+        assert waited == []
+        return token
+
+    assert await asyncio.gather(*(served_at_once() for _ in range(20))) == [first] * 20
+    await service.settle()
+    assert stats(emulator)["token_refresh_requests"] == 2
+    second = await service.get_access_token("default", "zoho_crm")
+    assert second != first

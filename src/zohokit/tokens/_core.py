@@ -80,6 +80,8 @@ class TokenServiceBase:
         self._poll = poll_interval
         self._cache: dict[tuple[str, str], Cached] = {}
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        #: Look-ups running for callers that were served a token past its refresh moment.
+        self._behind: dict[tuple[str, str], asyncio.Task[AccessToken]] = {}
         self._ready = False
         self._ready_lock: asyncio.Lock | None = None
         self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -107,6 +109,10 @@ class TokenServiceBase:
 
     async def close(self) -> None:
         """Close the HTTP client and (if this service created it) the engine."""
+        for task in list(self._behind.values()):
+            task.cancel()
+        if self._behind:
+            await asyncio.wait(list(self._behind.values()))
         await self._accounts.aclose()
         if self._owns_engine:
             await self._engine.dispose()

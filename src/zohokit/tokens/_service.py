@@ -108,11 +108,41 @@ class OAuthTokenService(TokenAdmin, EnvSeeding):
             now = self._clock()
             if now < hit.serve_until:
                 return hit.token
-            if self._lock(key).locked() and self.policy.is_usable(
+            if self.policy.is_usable(
                 hit.token.expires_at.timestamp(), now, safety=USABLE_SAFETY_SECONDS
             ):
-                return hit.token  # this process is refreshing it: the valid token meanwhile
+                # Past its moment, still valid: no caller waits for the database or Zoho.
+                # One look-up per process runs meanwhile (the worker usually refreshed the
+                # row already; else it refreshes under the fleet-wide lease).
+                self._look_up_behind(key, ZohoCredentials.coerce(credentials))
+                return hit.token
         return await self._answer(tenant, provider, ZohoCredentials.coerce(credentials), None)
+
+    def _look_up_behind(self, key: tuple[str, str], creds: ZohoCredentials | None) -> None:
+        """Start the one background look-up of ``key`` this process runs, unless it runs."""
+        if key in self._behind:
+            return
+        task = asyncio.ensure_future(self._answer(*key, creds, None))
+        self._behind[key] = task
+
+        def done(finished: asyncio.Task[AccessToken]) -> None:
+            self._behind.pop(key, None)
+            if finished.cancelled():
+                return
+            error = finished.exception()
+            if isinstance(error, NeedsReauthorization | TokenRevoked):
+                # The row says the token must not be used any more: callers hear it now.
+                self._cache.pop(key, None)
+            if error is not None:
+                m.emit("token.lookup_failed", logging.INFO, *key, error=type(error).__name__)
+
+        task.add_done_callback(done)
+
+    async def settle(self) -> None:
+        """Wait for the look-ups started behind callers' backs (a token past its refresh
+        moment was served while one ran): tests and shutdowns see their outcome."""
+        while self._behind:
+            await asyncio.wait(list(self._behind.values()))
 
     async def invalidate(
         self, tenant: str, provider: str, failed_token: str, credentials: Credentials = None
