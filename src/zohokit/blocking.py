@@ -533,6 +533,7 @@ class Tokens(_Face[OAuthTokenService]):
     get_token = waits(OAuthTokenService.get_token)
     invalidate = waits(OAuthTokenService.invalidate)
     force_refresh = waits(OAuthTokenService.force_refresh)
+    settle = waits(OAuthTokenService.settle)
     refresh_ahead = waits(OAuthTokenService.refresh_ahead)
     status = waits(OAuthTokenService.status)
     list_tokens = waits(OAuthTokenService.list_tokens)
