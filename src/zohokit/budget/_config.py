@@ -34,7 +34,7 @@ class BudgetConfig:
     wait: float = 60.0
     credit_chunk: int = 100
     tick: float = 0.1
-    linger: float = 0.25
+    linger: float = 5.0
     credit_linger: float = 5.0
     poll: float = 0.01
 

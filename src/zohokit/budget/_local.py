@@ -120,14 +120,16 @@ class Org:
     def others_wait(self, pool: Pool) -> bool:
         """Whether callers other than ``pool``'s wait for the org's slots, and could use
         one of ``pool``'s."""
+        # Another pool of this process counts once the database could not serve it (its
+        # wants): a pool that merely queues for its first slot gets one from the fleet.
         return self.wanted.usable_by_others(pool.lane) or any(
-            p.queue for p in self.pools if p is not pool
+            p.wants for p in self.pools if p is not pool
         )
 
     def interactive_waits(self, pool: Pool) -> bool:
         """Whether interactive callers other than ``pool``'s wait for the org's slots."""
         return self.wanted.interactive > 0 or any(
-            p.queue for p in self.pools if p is not pool and p.lane == "interactive"
+            p.wants for p in self.pools if p is not pool and p.lane == "interactive"
         )
 
     def update(self, row: OrgRow) -> None:
