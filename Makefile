@@ -32,8 +32,12 @@ system-deps:
 	  else echo "not installed:$$missing (their tests will say so)"; fi; \
 	fi
 
+# Two workers, each given whole files (module fixtures such as the 5,000-tenant console are
+# built once); PYTEST_WORKERS=0 runs the suite in this process.
+PYTEST_WORKERS ?= 2
+
 test: $(STAMP) system-deps
-	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 check: $(STAMP)
 	$(BIN)/ruff check src tests bench
