@@ -21,20 +21,20 @@ The protocol (``ARCHITECTURE.md``, "The token protocol"), as :meth:`get_token` r
 A valid token past its moment is served at once to every caller while one refresh runs
 (in this process or a peer), so only the refresher waits on Zoho; the worker's
 ``tokens.refresh_ahead`` job (:meth:`~OAuthTokenService.refresh_ahead`) refreshes before any
-caller's moment. This is the I/O shell; admin operations are in :mod:`._admin`, seeding in
-:mod:`._seeding`, shared state in :mod:`._core`, outages in :mod:`._outage`.
+caller's moment. This is the I/O shell (cache, lock, lease); serving a row and refreshing it
+are in :mod:`._refresh`, admin operations in :mod:`._admin`, seeding in :mod:`._seeding`,
+shared state in :mod:`._core`, outages in :mod:`._outage`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from ..db import from_row, within
+from ..db import within
 from ..errors import (
     NeedsReauthorization,
     StorageUnavailable,
@@ -42,29 +42,19 @@ from ..errors import (
     TokenRevoked,
 )
 from . import _metrics as m
-from ._accounts_client import TokenFailure, TokenGrant
-from ._admin import HEALTHY, TokenAdmin
-from ._core import _validate, recovered
-from ._decide import (
-    USABLE_SAFETY_SECONDS,
-    Refresh,
-    Refuse,
-    Serve,
-    TokenState,
-    decide,
-    failure_error,
-)
-from ._models import AccessToken, ZohoCredentials, as_datetime, as_epoch, scope_tuple
-from ._policy import THROTTLE_COOLDOWN_SECONDS, backoff_seconds
+from ._admin import TokenAdmin
+from ._core import _validate
+from ._decide import USABLE_SAFETY_SECONDS
+from ._models import AccessToken, ZohoCredentials, as_datetime, as_epoch
+from ._refresh import TokenRefresh
 from ._seeding import EnvSeeding
-from ._store import TokenRow
 
 __all__ = ["OAuthTokenService"]
 
 Credentials = ZohoCredentials | Mapping[str, Any] | None
 
 
-class OAuthTokenService(TokenAdmin, EnvSeeding):
+class OAuthTokenService(TokenAdmin, EnvSeeding, TokenRefresh):
     """Zoho access tokens for many tenants, stored encrypted in a database.
 
     A :class:`zohokit.Zoho` root builds one (``zoho.tokens``; ``Zoho.from_settings`` reads
@@ -250,24 +240,11 @@ class OAuthTokenService(TokenAdmin, EnvSeeding):
             served = self._serve(row, self._clock(), failed_token)
             if served is not None:
                 return served
-            now = self._clock()
-            if await self._store.try_lease(
-                tenant=tenant,
-                provider=provider,
-                owner=self._owner,
-                now=as_datetime(now),
-                until=as_datetime(now + self.policy.lease),
-            ):
-                try:
-                    # Re-read under the lease: a peer may have refreshed since our read.
-                    fresh = await self._store.get(tenant=tenant, provider=provider)
-                    assert fresh is not None
-                    served = self._serve(fresh, self._clock(), failed_token)
-                    if served is not None:
-                        return served
-                    return await self._refresh(fresh, creds, failed_token)
-                finally:
-                    await self._release(tenant, provider)
+            refreshed = await self._refresh_leased(
+                tenant, provider, creds, failed_token=failed_token
+            )
+            if refreshed is not None:
+                return refreshed
             if self._clock() > deadline:
                 raise TokenRefreshFailed(
                     "timed out waiting for another process to refresh the token",
@@ -294,33 +271,20 @@ class OAuthTokenService(TokenAdmin, EnvSeeding):
             # (TokenStore.try_lease), and peers get it when it expires.
             m.emit("token.lease_orphaned", logging.WARNING, tenant, provider)
 
-    def _serve(
-        self,
-        row: TokenRow,
-        now: float,
-        failed_token: str | None,
-        *,
-        stale_ok: bool = False,
-    ) -> AccessToken | None:
-        """The row's token (cached) if :func:`decide` serves it, ``None`` when a refresh is
-        needed; raises what :func:`decide` refuses with. A valid token past its moment counts
-        as needing the refresh, unless ``stale_ok`` (someone else is refreshing it)."""
-        state = TokenState.of(row, self._decrypt(row, "access_token_enc"))
-        decision = decide(state, now, failed_token, self.policy)
-        if isinstance(decision, Refuse):
-            raise decision.error
-        if isinstance(decision, Refresh):
-            return None
-        if decision.refresh and not stale_ok:
-            return None
-        return self._remember(self._access(row, decision), decision.serve_until)
-
     async def _refresh_leased(
-        self, tenant: str, provider: str, creds: ZohoCredentials | None, seen_version: int | None
+        self,
+        tenant: str,
+        provider: str,
+        creds: ZohoCredentials | None,
+        *,
+        failed_token: str | None = None,
+        seen_version: int | None = None,
     ) -> AccessToken | None:
-        """Refresh under the fleet-wide lease if the row still needs it: past its moment, or
-        (``seen_version``) still the version the worker looked at. ``None`` when a peer holds
-        the lease (its refresh is the one that runs)."""
+        """Refresh under the fleet-wide lease if the row still needs it: the row is read
+        again under the lease, and a peer's refresh since (a servable token, or with
+        ``seen_version``, a version other than the one the worker looked at) is served
+        instead. ``None`` when a peer holds the lease (its refresh is the one that runs) or
+        the row is gone."""
         now = self._clock()
         leased = await self._store.try_lease(
             tenant=tenant,
@@ -336,10 +300,10 @@ class OAuthTokenService(TokenAdmin, EnvSeeding):
             if fresh is None:
                 return None
             if seen_version is None or fresh.version != seen_version:
-                served = self._serve(fresh, self._clock(), None)
+                served = self._serve(fresh, self._clock(), failed_token)
                 if served is not None:
                     return served  # a peer refreshed meanwhile
-            return await self._refresh(fresh, creds, None)
+            return await self._refresh(fresh, creds, failed_token)
         finally:
             await self._release(tenant, provider)
 
@@ -362,155 +326,7 @@ class OAuthTokenService(TokenAdmin, EnvSeeding):
                 return moment
         if row.cooldown_until is not None and row.cooldown_until > as_datetime(now):
             return row.cooldown_until
-        token = await self._refresh_leased(tenant, provider, None, row.version)
+        token = await self._refresh_leased(tenant, provider, None, seen_version=row.version)
         if token is None:
             return as_datetime(now + self.policy.lease)
         return as_datetime(self.policy.ahead_at(token.expires_at.timestamp(), tenant, provider))
-
-    @staticmethod
-    def _access(row: TokenRow, served: Serve) -> AccessToken:
-        assert row.expires_at is not None
-        return from_row(AccessToken, row, token=served.token, scopes=scope_tuple(row.scopes))
-
-    async def _refresh(
-        self, row: TokenRow, creds: ZohoCredentials | None, failed_token: str | None
-    ) -> AccessToken:
-        tenant, provider = row.tenant, row.provider
-        refresh_token = self._decrypt(row, "refresh_token_enc")
-        if not refresh_token:
-            raise NeedsReauthorization(
-                "no refresh token is stored for this tenant; connect again",
-                tenant=tenant,
-                provider=provider,
-            )
-        client_id, client_secret = self._credentials.for_refresh(
-            tenant=tenant,
-            provider=provider,
-            row_client_id=row.client_id,
-            creds=creds,
-            stored=ZohoCredentials(row.client_id, self._decrypt(row, "client_secret_enc")),
-        )
-        started = time.perf_counter()
-        outcome = await self._accounts.refresh(
-            self._accounts_url(row),
-            client_id=client_id,
-            client_secret=client_secret,
-            refresh_token=refresh_token,
-            tenant=tenant,
-        )
-        elapsed = time.perf_counter() - started
-        m.REFRESH_LATENCY.labels(provider).observe(elapsed)
-        now = self._clock()
-        if isinstance(outcome, TokenGrant):
-            return await self._on_success(row, outcome, now, elapsed)
-        return await self._on_failure(row, outcome, now, failed_token)
-
-    async def _on_success(
-        self, row: TokenRow, grant: TokenGrant, now: float, elapsed: float
-    ) -> AccessToken:
-        tenant, provider = row.tenant, row.provider
-        expires_at = now + grant.expires_in
-        values = {
-            **HEALTHY,
-            # The refresh token is not touched: Zoho does not rotate it on refresh.
-            "access_token_enc": self._enc(grant.access_token, tenant, provider, "access_token_enc"),
-            "expires_at": as_datetime(expires_at),
-            "api_domain": grant.api_domain or row.api_domain,
-            "scopes": grant.scope or row.scopes,
-            "refreshed_at": as_datetime(now),
-        }
-        m.REFRESHED.labels(provider).inc()
-        m.emit(
-            "token.refreshed",
-            logging.INFO,
-            tenant,
-            provider,
-            expires_in=round(grant.expires_in),
-            elapsed_ms=round(elapsed * 1000),
-        )
-        if row.failure_count:
-            m.RECOVERED.labels(provider).inc()
-            m.emit("token.recovered", logging.INFO, tenant, provider, after=row.failure_count)
-        try:
-            written = await self._store.compare_and_swap(
-                tenant=tenant,
-                provider=provider,
-                expected_version=row.version,
-                values=values,
-                now=as_datetime(now),
-                event=recovered(row, "refresh"),
-            )
-        except StorageUnavailable:
-            # Zoho minted a valid token but the database went away: serve it rather than
-            # fail; peers refresh for themselves once the database is back.
-            m.emit("token.unsaved", logging.WARNING, tenant, provider)
-            written = True
-        if not written:
-            # A peer wrote first (our lease had run out). Prefer its token if it is fresh;
-            # ours is valid too, so serve it rather than fail.
-            peer = await self._store.get(tenant=tenant, provider=provider)
-            if peer is not None:
-                state = TokenState.of(peer, self._decrypt(peer, "access_token_enc"))
-                decision = decide(state, now, None, self.policy)
-                if isinstance(decision, Serve):
-                    return self._remember(self._access(peer, decision), decision.serve_until)
-        access = AccessToken(
-            token=grant.access_token,
-            tenant=tenant,
-            provider=provider,
-            api_domain=grant.api_domain or row.api_domain,
-            expires_at=as_datetime(expires_at),
-            scopes=scope_tuple(grant.scope or row.scopes),
-        )
-        return self._remember(access, self.policy.refresh_at(expires_at, tenant, provider))
-
-    async def _on_failure(
-        self, row: TokenRow, failure: TokenFailure, now: float, failed_token: str | None
-    ) -> AccessToken:
-        tenant, provider = row.tenant, row.provider
-        failures = row.failure_count + 1
-        m.REFRESH_FAILED.labels(provider, failure.kind).inc()
-        values: dict[str, Any] = {
-            "last_failure_kind": failure.kind,
-            "last_failure_code": failure.error,
-            "last_failure_at": as_datetime(now),
-            "failure_count": failures,
-        }
-        if failure.kind == "permanent":
-            values.update(status="needs_reauth", access_token_enc=None, expires_at=None)
-            m.NEEDS_REAUTH.labels(provider).inc()
-            m.emit("token.needs_reauth", logging.ERROR, tenant, provider, error=failure.error)
-        else:
-            if failure.kind == "throttled":
-                wait = THROTTLE_COOLDOWN_SECONDS
-                m.THROTTLED.labels(provider).inc()
-            else:
-                wait = backoff_seconds(failures, self._rng)
-            values["cooldown_until"] = as_datetime(now + wait)
-            m.emit(
-                "token.refresh_failed",
-                logging.WARNING,
-                tenant,
-                provider,
-                reason=failure.kind,
-                error=failure.error,
-                retry_after=round(wait, 1),
-                failures=failures,
-            )
-        reauth = {"provider": provider, "error": failure.error, "failures": failures}
-        await self._store.compare_and_swap(
-            tenant=tenant,
-            provider=provider,
-            expected_version=row.version,
-            values=values,
-            now=as_datetime(now),
-            event=("connection.needs_reauth", reauth) if failure.kind == "permanent" else None,
-        )
-        latest = await self._store.get(tenant=tenant, provider=provider)
-        if latest is not None:
-            served = self._serve(latest, now, failed_token)
-            if served is not None:
-                return served
-        cooldown = as_epoch(values.get("cooldown_until"))
-        retry_after = max(0.0, cooldown - now) if cooldown is not None else None
-        raise failure_error(failure, tenant=tenant, provider=provider, retry_after=retry_after)
