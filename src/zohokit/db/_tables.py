@@ -1,7 +1,8 @@
 """What the table descriptions and statements of every part share: the UTC time type, the
-columns many tables have alike (``tenant``, ``id``, ``created_at``/``updated_at``, a lease),
-and the small statement helpers (a dialect's ``INSERT`` for upserts, a listing's optional
-filters, a row read into a dataclass). Re-exported by :mod:`zohokit.db`.
+columns many tables have alike (``tenant``, ``tenant`` and ``module``, ``id``,
+``created_at``/``updated_at``, a lease), and the small statement helpers (a dialect's
+``INSERT`` for upserts, a listing's optional filters, a row read into a dataclass).
+Re-exported by :mod:`zohokit.db`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ __all__ = [
     "lease_columns",
     "serial_id",
     "tenant_column",
+    "tenant_module",
     "timestamps",
     "utc_column",
     "where_given",
@@ -66,6 +68,15 @@ def tenant_column(length: int = 255, *, primary_key: bool = False) -> Column[str
     """The ``tenant`` column that scopes a row to one tenant: required, or (``primary_key``)
     the first part of the key."""
     return Column("tenant", String(length), primary_key=primary_key, nullable=False)
+
+
+def tenant_module(*, primary_key: bool = False) -> tuple[Column[str], Column[str]]:
+    """``tenant`` and ``module`` (a CRM module's API name), both required: the tenant and
+    module a sync or notification row is about, or (``primary_key``) the first two parts of
+    its key."""
+    return tenant_column(primary_key=primary_key), Column(
+        "module", String(100), primary_key=primary_key, nullable=False
+    )
 
 
 def utc_column(name: str, *, required: bool = False) -> Column[datetime]:

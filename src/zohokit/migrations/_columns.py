@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-__all__ = ["lease", "serial_id", "tenant", "timestamps", "utc"]
+__all__ = ["lease", "serial_id", "tenant", "tenant_module", "timestamps", "utc"]
 
 
 def serial_id() -> sa.Column[Any]:
@@ -23,6 +23,15 @@ def serial_id() -> sa.Column[Any]:
 def tenant(length: int = 255, *, primary_key: bool = False) -> sa.Column[Any]:
     """``tenant``: required, or (``primary_key``) the first part of the key."""
     return sa.Column("tenant", sa.String(length), primary_key=primary_key, nullable=False)
+
+
+def tenant_module(*, primary_key: bool = False) -> tuple[sa.Column[Any], sa.Column[Any]]:
+    """``tenant`` and ``module`` (a CRM module's API name), both required: the tenant and
+    module a sync or notification row is about, or (``primary_key``) the first two parts of
+    its key."""
+    return tenant(primary_key=primary_key), sa.Column(
+        "module", sa.String(100), primary_key=primary_key, nullable=False
+    )
 
 
 def utc(name: str, *, required: bool = False) -> sa.Column[Any]:

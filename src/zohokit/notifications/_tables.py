@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, MetaData, String, Table, Text
 
-from ..db import lease_columns, serial_id, tenant_column, timestamps, utc_column
+from ..db import lease_columns, serial_id, tenant_module, timestamps, utc_column
 
 __all__ = ["metadata", "notification_channels", "notification_inbox", "sync_remote"]
 
@@ -28,8 +28,7 @@ notification_channels = Table(
     "notification_channels",
     metadata,
     Column("channel_id", String(20), primary_key=True),
-    tenant_column(),
-    Column("module", String(100), nullable=False),
+    *tenant_module(),
     #: The channel's verification token, sealed (``Cipher``): never stored in clear.
     Column("token", Text, nullable=False),
     Column("notify_url", Text, nullable=False),
@@ -50,8 +49,7 @@ notification_inbox = Table(
     serial_id(),
     Column("dedupe_key", String(64), nullable=False),
     Column("channel_id", String(20), nullable=False),
-    tenant_column(),
-    Column("module", String(100), nullable=False),
+    *tenant_module(),
     Column("operation", String(16), nullable=False),
     #: The record ids, JSON.
     Column("ids", Text, nullable=False),
@@ -71,8 +69,7 @@ notification_inbox = Table(
 sync_remote = Table(
     "sync_remote",
     metadata,
-    tenant_column(primary_key=True),
-    Column("module", String(100), primary_key=True),
+    *tenant_module(primary_key=True),
     Column("record_id", String(32), primary_key=True),
     #: The record's ``Modified_Time`` (a deletion: when Zoho said it happened).
     utc_column("modified_time"),

@@ -18,8 +18,8 @@ from typing import Literal
 
 from sqlalchemy import Column, Integer, String, Table, Text, insert, select, update
 
-from ..db import timestamps
-from ._ledger import Ledger, _module_key, metadata
+from ..db import tenant_module, timestamps
+from ._ledger import Ledger, metadata
 
 __all__ = ["BulkJobLog", "OpenBulkJob"]
 
@@ -28,7 +28,7 @@ JobStatus = Literal["creating", "created", "done", "failed", "abandoned"]
 sync_bulk_jobs = Table(
     "sync_bulk_jobs",
     metadata,
-    *_module_key(),
+    *tenant_module(primary_key=True),
     Column("job_key", String(32), primary_key=True),
     Column("job_id", String(40)),
     Column("status", String(16), nullable=False),

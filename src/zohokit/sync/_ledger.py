@@ -41,7 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .._clock import Clock, system_clock
-from ..db import create_engine, dialect_insert, excluded, tenant_column, upgrade_async, utc_column
+from ..db import create_engine, dialect_insert, excluded, tenant_module, upgrade_async, utc_column
 from ._bulkwrite import BulkUpsert
 from ._plan import LedgerState, Status
 from ._report import RunReport, emit_run_event
@@ -55,15 +55,10 @@ _CHUNK = 500
 metadata = MetaData()
 
 
-def _module_key() -> list[Column[str]]:
-    """The (tenant, module) a ledger row or a cursor belongs to: the first part of its key."""
-    return [tenant_column(primary_key=True), Column("module", String(100), primary_key=True)]
-
-
 sync_ledger = Table(
     "sync_ledger",
     metadata,
-    *_module_key(),
+    *tenant_module(primary_key=True),
     Column("external_id", String(512), primary_key=True),
     Column("zoho_id", String(32)),
     Column("content_hash", String(64)),
@@ -80,7 +75,7 @@ sync_ledger = Table(
 sync_cursors = Table(
     "sync_cursors",
     metadata,
-    *_module_key(),
+    *tenant_module(primary_key=True),
     Column("stream", String(16), primary_key=True),
     utc_column("cursor"),
     Column("seen", Text, nullable=False),
@@ -91,8 +86,7 @@ sync_runs = Table(
     "sync_runs",
     metadata,
     Column("run_id", String(32), primary_key=True),
-    tenant_column(),
-    Column("module", String(100), nullable=False),
+    *tenant_module(),
     Column("direction", String(8), nullable=False),
     Column("status", String(32), nullable=False),
     Column("started_at", String(40), nullable=False),

@@ -8,7 +8,6 @@ from alembic import op
 from zohokit.migrations._columns import lease, serial_id, tenant, timestamps, utc
 
 revision, down_revision = "0001", None
-branch_labels = depends_on = None
 
 
 def upgrade() -> None:

@@ -5,18 +5,16 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from zohokit.migrations._columns import tenant, utc
+from zohokit.migrations._columns import tenant_module, utc
 
 revision, down_revision = "0002", "0001"
-branch_labels = depends_on = None
 
 
 def upgrade() -> None:
     """Create the tables as :mod:`zohokit.sync._ledger` describes them."""
     op.create_table(
         "sync_ledger",
-        tenant(primary_key=True),
-        sa.Column("module", sa.String(100), primary_key=True),
+        *tenant_module(primary_key=True),
         sa.Column("external_id", sa.String(512), primary_key=True),
         sa.Column("zoho_id", sa.String(32)),
         sa.Column("content_hash", sa.String(64)),
@@ -35,8 +33,7 @@ def upgrade() -> None:
     op.create_index("ix_sync_ledger_zoho_id", "sync_ledger", ["tenant", "module", "zoho_id"])
     op.create_table(
         "sync_cursors",
-        tenant(primary_key=True),
-        sa.Column("module", sa.String(100), primary_key=True),
+        *tenant_module(primary_key=True),
         sa.Column("stream", sa.String(16), primary_key=True),
         utc("cursor"),
         sa.Column("seen", sa.Text, nullable=False),
@@ -45,8 +42,7 @@ def upgrade() -> None:
     op.create_table(
         "sync_runs",
         sa.Column("run_id", sa.String(32), primary_key=True),
-        tenant(),
-        sa.Column("module", sa.String(100), nullable=False),
+        *tenant_module(),
         sa.Column("direction", sa.String(8), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("started_at", sa.String(40), nullable=False),

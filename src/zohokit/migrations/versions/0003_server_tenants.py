@@ -6,7 +6,6 @@ import sqlalchemy as sa
 from alembic import op
 
 revision, down_revision = "0003_server", "0002"
-branch_labels = depends_on = None
 
 
 def upgrade() -> None:

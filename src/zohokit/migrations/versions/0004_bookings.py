@@ -15,7 +15,6 @@ from alembic import op
 from zohokit.migrations._columns import lease, tenant, timestamps, utc
 
 revision, down_revision = "0003_bookings", "0003_server"
-branch_labels = depends_on = None
 
 
 def _slot_columns() -> list[sa.Column[Any]]:

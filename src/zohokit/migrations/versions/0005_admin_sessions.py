@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from alembic import op
 
 revision, down_revision = "0005_admin_sessions", "0003_bookings"
-branch_labels = depends_on = None
 
 
 def upgrade() -> None:

@@ -14,7 +14,6 @@ from alembic import op
 from zohokit.migrations._columns import utc
 
 revision, down_revision = "0006_token_failures", "0005_admin_sessions"
-branch_labels = depends_on = None
 
 _KINDS = ("permanent", "throttled", "transient")
 

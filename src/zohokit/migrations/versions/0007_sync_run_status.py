@@ -6,7 +6,6 @@ import sqlalchemy as sa
 from alembic import op
 
 revision, down_revision = "0007_sync_run_status", "0006_token_failures"
-branch_labels = depends_on = None
 
 
 def upgrade() -> None:

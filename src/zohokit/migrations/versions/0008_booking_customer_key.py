@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from alembic import op
 
 revision, down_revision = "0008_booking_customer_key", "0007_sync_run_status"
-branch_labels = depends_on = None
 
 
 def upgrade() -> None:

@@ -10,7 +10,6 @@ from alembic import op
 from zohokit.migrations._columns import lease, serial_id, tenant, timestamps, utc
 
 revision, down_revision = "0009_outbox_webhooks", "0008_booking_customer_key"
-branch_labels = depends_on = None
 
 
 def upgrade() -> None:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from zohokit.migrations._columns import lease, serial_id, tenant, timestamps, utc
+from zohokit.migrations._columns import lease, serial_id, tenant_module, timestamps, utc
 
 revision, down_revision = "0010_notifications", "0009_outbox_webhooks"
-branch_labels = depends_on = None
 
 
 def upgrade() -> None:
@@ -17,8 +16,7 @@ def upgrade() -> None:
     op.create_table(
         "notification_channels",
         sa.Column("channel_id", sa.String(20), primary_key=True),
-        tenant(),
-        sa.Column("module", sa.String(100), nullable=False),
+        *tenant_module(),
         sa.Column("token", sa.Text, nullable=False),
         sa.Column("notify_url", sa.Text, nullable=False),
         sa.Column("events", sa.String(64), nullable=False),
@@ -39,8 +37,7 @@ def upgrade() -> None:
         serial_id(),
         sa.Column("dedupe_key", sa.String(64), nullable=False),
         sa.Column("channel_id", sa.String(20), nullable=False),
-        tenant(),
-        sa.Column("module", sa.String(100), nullable=False),
+        *tenant_module(),
         sa.Column("operation", sa.String(16), nullable=False),
         sa.Column("ids", sa.Text, nullable=False),
         sa.Column("affected_fields", sa.Text, nullable=False),
@@ -59,8 +56,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "sync_remote",
-        tenant(primary_key=True),
-        sa.Column("module", sa.String(100), primary_key=True),
+        *tenant_module(primary_key=True),
         sa.Column("record_id", sa.String(32), primary_key=True),
         utc("modified_time"),
         sa.Column("deleted", sa.Boolean, nullable=False),

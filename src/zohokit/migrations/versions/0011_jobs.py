@@ -10,7 +10,6 @@ from alembic import op
 from zohokit.migrations._columns import lease, serial_id, timestamps, utc
 
 revision, down_revision = "0011_jobs", "0010_notifications"
-branch_labels = depends_on = None
 
 
 def _job_columns() -> list[sa.Column[Any]]:

@@ -6,18 +6,16 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from zohokit.migrations._columns import tenant, timestamps
+from zohokit.migrations._columns import tenant_module, timestamps
 
 revision, down_revision = "0012_sync_bulk_jobs", "0011_jobs"
-branch_labels = depends_on = None
 
 
 def upgrade() -> None:
     """Create ``sync_bulk_jobs``."""
     op.create_table(
         "sync_bulk_jobs",
-        tenant(primary_key=True),
-        sa.Column("module", sa.String(100), primary_key=True),
+        *tenant_module(primary_key=True),
         sa.Column("job_key", sa.String(32), primary_key=True),
         sa.Column("job_id", sa.String(40)),
         sa.Column("status", sa.String(16), nullable=False),

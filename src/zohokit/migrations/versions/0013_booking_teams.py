@@ -16,7 +16,6 @@ from alembic import op
 from zohokit.migrations._columns import tenant, utc
 
 revision, down_revision = "0013_booking_teams", "0012_sync_bulk_jobs"
-branch_labels = depends_on = None
 
 
 def upgrade() -> None:

@@ -9,7 +9,6 @@ from alembic import op
 from zohokit.migrations._columns import tenant
 
 revision, down_revision = "0014_budget", "0013_booking_teams"
-branch_labels = depends_on = None
 
 
 def upgrade() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from alembic import op
 
 revision, down_revision = "0015_tenant_list", "0014_budget"
-branch_labels = depends_on = None
 
 
 def upgrade() -> None:

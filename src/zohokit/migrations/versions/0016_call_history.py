@@ -8,7 +8,6 @@ from alembic import op
 from zohokit.migrations._columns import tenant
 
 revision, down_revision = "0016_call_history", "0015_tenant_list"
-branch_labels = depends_on = None
 
 
 def upgrade() -> None:

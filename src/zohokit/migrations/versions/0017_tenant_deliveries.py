@@ -8,7 +8,6 @@ from __future__ import annotations
 from alembic import op
 
 revision, down_revision = "0017_tenant_deliveries", "0016_call_history"
-branch_labels = depends_on = None
 
 
 def upgrade() -> None:

@@ -7,7 +7,6 @@ import sqlalchemy as sa
 from alembic import op
 
 revision, down_revision = "0018_sync_schedules", "0017_tenant_deliveries"
-branch_labels = depends_on = None
 
 
 def upgrade() -> None:

@@ -7,7 +7,6 @@ import sqlalchemy as sa
 from alembic import op
 
 revision, down_revision = "0019_budget_wanted", "0018_sync_schedules"
-branch_labels = depends_on = None
 
 
 def upgrade() -> None:

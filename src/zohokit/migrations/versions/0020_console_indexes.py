@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from alembic import op
 
 revision, down_revision = "0020_console_indexes", "0019_budget_wanted"
-branch_labels = depends_on = None
 
 #: As ``zohokit.scheduling._tables.UNSYNCED_WHERE`` (a migration keeps its own copy).
 _UNSYNCED = {
