@@ -22,18 +22,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    text,
-)
+from sqlalchemy import Column, Index, MetaData, Table, UniqueConstraint, text
+from sqlalchemy.types import Boolean, Integer, String, Text
 
 from zohokit.availability import Busy, BusySource, Schedule
 from zohokit.db import lease_columns, tenant_column, timestamps, utc_column

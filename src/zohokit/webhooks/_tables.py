@@ -16,17 +16,8 @@ fan-out idempotent: two workers fanning out one event create one delivery.
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import Column, Index, MetaData, Table, UniqueConstraint
+from sqlalchemy.types import Boolean, Integer, String, Text
 
 from ..db import lease_columns, serial_id, timestamps, utc_column
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from zohokit.migrations._columns import tenant, timestamps, utc
+
 revision, down_revision = "0018_sync_schedules", "0017_tenant_deliveries"
 
 
@@ -13,28 +15,27 @@ def upgrade() -> None:
     """Create ``sync_schedules`` and ``sync_tenant_leases``."""
     op.create_table(
         "sync_schedules",
-        sa.Column("tenant", sa.String(255), primary_key=True),
+        tenant(primary_key=True),
         sa.Column("name", sa.String(64), primary_key=True),
         sa.Column("direction", sa.String(8), nullable=False),
         sa.Column("module", sa.String(100), nullable=False),
         sa.Column("interval_seconds", sa.Integer, nullable=False),
-        sa.Column("anchor_at", sa.DateTime(timezone=True), nullable=False),
+        utc("anchor_at", required=True),
         sa.Column("spec", sa.Text, nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("last_started_at", sa.DateTime(timezone=True)),
-        sa.Column("last_finished_at", sa.DateTime(timezone=True)),
+        *timestamps(),
+        utc("last_started_at"),
+        utc("last_finished_at"),
         sa.Column("last_status", sa.String(32)),
         sa.Column("last_message", sa.Text),
         sa.Column("last_run_id", sa.String(32)),
     )
     op.create_table(
         "sync_tenant_leases",
-        sa.Column("tenant", sa.String(255), primary_key=True),
+        tenant(primary_key=True),
         sa.Column("holder", sa.String(64), nullable=False),
         sa.Column("schedule", sa.String(64), nullable=False),
-        sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        utc("acquired_at", required=True),
+        utc("expires_at", required=True),
     )
 
 
