@@ -25,10 +25,12 @@ from zohokit.sync import (
     SCHEDULED_SYNC,
     InvalidSyncSchedule,
     SyncMapping,
+    TenantGuardLost,
     format_interval,
     next_run,
     parse_interval,
 )
+from zohokit.sync._schedule_job import LEASE, _guarded
 from zohokit.worker import Worker
 
 START = datetime(2031, 3, 3, 8, tzinfo=UTC)
@@ -310,7 +312,7 @@ async def test_two_workers_never_run_one_tenants_syncs_at_once(
 
     running = asyncio.create_task(one.run_due())
     await until(lambda: gate.waiting == 1)  # the first worker's run is inside Zoho
-    holder = await second.sync_schedules.holder_of("acme")
+    holder = await second.sync_schedules.guard.holder_of("acme")
     assert holder is not None
     other = "leads" if holder["schedule"] == "contacts" else "contacts"
     # The second worker races for what is due: acme's other schedule finds acme busy (and
@@ -360,7 +362,7 @@ async def test_two_workers_never_run_one_tenants_syncs_at_once(
     assert {s.next_run_at for s in await first.sync_schedules.list()} == {
         START + timedelta(minutes=2)
     }
-    assert await first.sync_schedules.holder_of("acme") is None
+    assert await first.sync_schedules.guard.holder_of("acme") is None
 
 
 async def test_a_crashed_run_is_taken_over_once_its_lease_runs_out(
@@ -393,6 +395,38 @@ async def test_a_crashed_run_is_taken_over_once_its_lease_runs_out(
         stuck.stop()  # grace 0: its run is cancelled and handed back (it holds nothing now)
         await hung
         gate.open()
+
+
+async def test_a_run_whose_guard_was_taken_over_is_stopped_at_its_next_renewal(
+    fleet: Roots, clock: ManualClock
+) -> None:
+    # A run that stalled past its lease (a paused process, a database away): another run
+    # took the tenant's guard meanwhile, so the stalled one must not go on beside it.
+    root = await fleet()
+    guard = root.sync_schedules.guard
+    stalled, taker = guard.new_holder(), guard.new_holder()
+    assert await guard.acquire("acme", "contacts", stalled, lease=LEASE) is None
+    clock.advance(seconds=LEASE + 1)
+    assert await guard.acquire("acme", "leads", taker, lease=LEASE) is None
+    cancelled = asyncio.Event()
+
+    async def run() -> None:
+        try:
+            await asyncio.Event().wait()  # a run that would go on for ever
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    with pytest.raises(TenantGuardLost, match="'acme'") as lost:
+        await _guarded(guard, "acme", stalled, run(), every=0.01)
+    assert lost.value.tenant == "acme"
+    assert cancelled.is_set()
+    holder = await guard.holder_of("acme")
+    assert holder is not None
+    assert holder["schedule"] == "leads"
+    # The stalled run gives back nothing it no longer holds.
+    await guard.release("acme", stalled)
+    assert await guard.holder_of("acme") == holder
 
 
 # --- the budget --------------------------------------------------------------------------------

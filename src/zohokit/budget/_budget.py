@@ -44,9 +44,10 @@ from ._grants import Grants
 from ._lanes import Lane, current_lane, current_wait
 from ._local import Account, Local, Org, Pool
 from ._metrics import CREDITS, PAUSES, REFUSED, SLOTS
+from ._orgs import OrgRow
 from ._refusals import exhausted
 from ._state import BudgetState
-from ._store import BudgetStore, OrgRow
+from ._store import BudgetStore
 
 __all__ = ["Budget", "BudgetConfig", "Ticket"]
 

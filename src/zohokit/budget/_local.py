@@ -22,8 +22,9 @@ from typing import Any
 
 from ..db import Listener
 from ._lanes import Lane
+from ._orgs import OrgRow
 from ._slots import NOBODY, Wanted
-from ._store import GrantKey, OrgRow
+from ._store import GrantKey
 
 __all__ = ["Account", "Local", "Org", "Pool"]
 

@@ -8,7 +8,7 @@ from ..errors import BudgetExhausted, RateLimited
 from ._config import next_day
 from ._local import Org, Pool
 from ._metrics import REFUSED
-from ._store import OrgRow
+from ._orgs import OrgRow
 
 __all__ = ["exhausted", "no_slot"]
 

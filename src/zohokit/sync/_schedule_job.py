@@ -3,7 +3,7 @@
 One job per schedule (key ``tenant:name``). A run:
 
 1. reads the schedule (removed since: the job ends);
-2. takes the tenant's guard (:meth:`SyncSchedules.acquire`). If another run of the same
+2. takes the tenant's guard (:meth:`TenantGuard.acquire`). If another run of the same
    tenant holds it (another schedule that fell due at the same time, on this worker or
    another), nothing runs: the job looks again :data:`BUSY_RETRY` later. The guard is a
    lease, renewed every third of :data:`LEASE` while the run goes, so a worker that dies
@@ -29,8 +29,10 @@ from typing import Any, TypeVar
 
 from ..errors import BudgetExhausted, StorageUnavailable, ZohoError
 from ..jobs import JobContext, Jobs
+from ..jobs._lease import LeaseLost, run_leased
 from ._schedule import next_run
 from ._schedules import SCHEDULED_SYNC, SyncSchedules
+from ._tenant_guard import TenantGuard
 
 __all__ = ["BUSY_RETRY", "LEASE", "SCHEDULED_SYNC", "TenantGuardLost", "register", "run_job"]
 
@@ -60,39 +62,24 @@ def _log(event: str, level: int, key: str, **fields: object) -> None:
 
 
 async def _guarded(
-    schedules: SyncSchedules, tenant: str, holder: str, work: Coroutine[Any, Any, T]
+    guard: TenantGuard,
+    tenant: str,
+    holder: str,
+    work: Coroutine[Any, Any, T],
+    *,
+    every: float = LEASE / 3,
 ) -> T:
-    """Run ``work`` while renewing ``holder``'s guard on ``tenant``; stop it if lost."""
-    task = asyncio.ensure_future(work)
-    lost = asyncio.Event()
-
-    async def keep() -> None:
-        while True:
-            await asyncio.sleep(LEASE / 3)
-            try:
-                held = await schedules.renew(tenant, holder, lease=LEASE)
-            except StorageUnavailable:
-                continue  # the database is away: the lease still bounds the overlap
-            if not held:
-                lost.set()
-                task.cancel()
-                return
-
-    keeper = asyncio.ensure_future(keep())
+    """Run ``work`` while renewing ``holder``'s guard on ``tenant`` every ``every`` seconds;
+    stop it with :class:`TenantGuardLost` if the guard is lost."""
     try:
-        return await task
-    except asyncio.CancelledError:
-        current = asyncio.current_task()
-        if lost.is_set() and current is not None and not current.cancelling():
-            raise TenantGuardLost(
-                f"the sync guard of tenant {tenant!r} ran out and was taken by another run",
-                tenant=tenant,
-            ) from None
-        raise
-    finally:
-        keeper.cancel()
-        if not task.done():
-            task.cancel()
+        return await run_leased(
+            work, renew=lambda: guard.renew(tenant, holder, lease=LEASE), every=every
+        )
+    except LeaseLost:
+        raise TenantGuardLost(
+            f"the sync guard of tenant {tenant!r} ran out and was taken by another run",
+            tenant=tenant,
+        ) from None
 
 
 async def run_job(ctx: JobContext[Any]) -> datetime | None:
@@ -103,21 +90,22 @@ async def run_job(ctx: JobContext[Any]) -> datetime | None:
     found = await schedules.get(tenant, name)
     if found is None:
         return None  # removed: the job ends
-    holder = schedules.new_holder()
-    busy = await schedules.acquire(tenant, name, holder, lease=LEASE)
+    guard = schedules.guard
+    holder = guard.new_holder()
+    busy = await guard.acquire(tenant, name, holder, lease=LEASE)
     if busy is not None:
         _log("sync.schedule.busy", logging.INFO, ctx.job.key, tenant=tenant, running=busy)
         return ctx.now + BUSY_RETRY
     _log("sync.schedule.started", logging.INFO, ctx.job.key, tenant=tenant)
     try:
-        report = await _guarded(schedules, tenant, holder, schedules.execute(found))
+        report = await _guarded(guard, tenant, holder, schedules.execute(found))
     except BudgetExhausted as exc:
         resets = _parse(exc.resets_at) or schedules.clock()
         _log("sync.schedule.budget_exhausted", logging.WARNING, ctx.job.key, resets_at=resets)
         return next_run(found.anchor_at, found.interval, max(schedules.clock(), resets))
     finally:
         with contextlib.suppress(StorageUnavailable):
-            await asyncio.shield(schedules.release(tenant, holder))
+            await asyncio.shield(guard.release(tenant, holder))
             # The tenant's schedules that found it busy need not wait out BUSY_RETRY.
             await schedules.wake_waiting(tenant, within=BUSY_RETRY, besides=name)
     _log("sync.schedule.finished", logging.INFO, ctx.job.key, status=report.status)

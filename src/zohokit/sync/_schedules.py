@@ -10,7 +10,8 @@
 
 Each schedule is a ``sync_schedules`` row and a job of kind :data:`SCHEDULED_SYNC` (key
 ``tenant:name``), written in one transaction; the worker runs the job
-(:mod:`._schedule_job`), which runs :meth:`SyncSchedules.execute` under the tenant's guard.
+(:mod:`._schedule_job`), which runs :meth:`SyncSchedules.execute` under the tenant's guard
+(:mod:`._tenant_guard`).
 A schedule is checked before it is stored: the name, the interval, that the tenant has a
 stored connection (``default`` may also come from the ``ZOHO_*`` variables), and (one call
 to Zoho) that the module and the mapped fields exist.
@@ -19,8 +20,7 @@ to Zoho) that the module and the mapped fields exist.
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -50,9 +50,9 @@ from ._schedule import (
     next_run,
     parse_interval,
     sync_schedules,
-    sync_tenant_leases,
 )
 from ._sources import count_rows, read_rows
+from ._tenant_guard import TenantGuard
 
 __all__ = ["SCHEDULED_SYNC", "SyncSchedules"]
 
@@ -98,6 +98,8 @@ class SyncSchedules:
         self.clock = clock
         self._migrate = migrate
         self._timeout = (timeouts or Timeouts()).statement
+        #: The per-tenant guard a scheduled run holds (:class:`TenantGuard`).
+        self.guard = TenantGuard(engine, clock=clock, bounded=self._bounded)
 
     async def _bounded(self, work: Coroutine[Any, Any, T]) -> T:
         await self._migrate()
@@ -283,71 +285,7 @@ class SyncSchedules:
         await self.jobs.schedule(SCHEDULED_SYNC, found.key, tenant=tenant, payload=payload)
         return await self.get(tenant, name) or found
 
-    # --- the per-tenant guard ---------------------------------------------------------------
-
-    async def acquire(self, tenant: str, name: str, holder: str, *, lease: float) -> str | None:
-        """Take ``tenant``'s guard for ``holder`` (a run of schedule ``name``) for ``lease``
-        seconds: ``None`` when taken, else the name of the schedule that holds it now.
-
-        One conditional upsert: it takes the row when there is none, when its lease ran out
-        (a dead holder), or when ``holder`` has it already. PostgreSQL locks the row for the
-        ``ON CONFLICT`` update, so of two workers racing for it exactly one gets it; SQLite
-        runs one writer at a time.
-        """
-        now = self.clock()
-        until = now + timedelta(seconds=lease)
-        t = sync_tenant_leases.c
-
-        async def work() -> str | None:
-            async with self.engine.begin() as conn:
-                stmt = dialect_insert(conn, sync_tenant_leases).values(
-                    tenant=tenant, holder=holder, schedule=name, acquired_at=now, expires_at=until
-                )
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=["tenant"],
-                    set_={
-                        "holder": holder,
-                        "schedule": name,
-                        "acquired_at": now,
-                        "expires_at": until,
-                    },
-                    where=(t.expires_at <= now) | (t.holder == holder),
-                ).returning(t.holder)
-                if (await conn.execute(stmt)).first() is not None:
-                    return None
-                held = await conn.execute(select(t.schedule).where(t.tenant == tenant))
-                return str(held.scalar_one_or_none() or "?")
-
-        return await self._bounded(work())
-
-    async def renew(self, tenant: str, holder: str, *, lease: float) -> bool:
-        """Extend ``holder``'s guard on ``tenant``; ``False`` if it was lost (it ran out and
-        another run took it)."""
-        until = self.clock() + timedelta(seconds=lease)
-        t = sync_tenant_leases.c
-
-        async def work() -> bool:
-            async with self.engine.begin() as conn:
-                done = await conn.execute(
-                    update(sync_tenant_leases)
-                    .where(t.tenant == tenant, t.holder == holder)
-                    .values(expires_at=until)
-                )
-                return int(done.rowcount) == 1
-
-        return await self._bounded(work())
-
-    async def release(self, tenant: str, holder: str) -> None:
-        """Give ``tenant``'s guard back (only if ``holder`` still has it)."""
-        t = sync_tenant_leases.c
-
-        async def work() -> None:
-            async with self.engine.begin() as conn:
-                await conn.execute(
-                    delete(sync_tenant_leases).where(t.tenant == tenant, t.holder == holder)
-                )
-
-        await self._bounded(work())
+    # --- after a guarded run (the guard itself: :mod:`._tenant_guard`) ----------------------
 
     async def wake_waiting(self, tenant: str, *, within: timedelta, besides: str) -> int:
         """Make ``tenant``'s schedules due within ``within`` (those that found the tenant
@@ -363,23 +301,6 @@ class SyncSchedules:
                 )
                 woken += 1
         return woken
-
-    async def holder_of(self, tenant: str) -> Mapping[str, Any] | None:
-        """Who holds ``tenant``'s guard now (schedule, acquired_at, expires_at), or ``None``."""
-        t = sync_tenant_leases.c
-
-        async def work() -> Mapping[str, Any] | None:
-            async with self.engine.connect() as conn:
-                row = (
-                    await conn.execute(
-                        select(t.schedule, t.acquired_at, t.expires_at).where(
-                            t.tenant == tenant, t.expires_at > self.clock()
-                        )
-                    )
-                ).first()
-            return dict(row._mapping) if row is not None else None
-
-        return await self._bounded(work())
 
     # --- running ----------------------------------------------------------------------------
 
@@ -489,11 +410,6 @@ class SyncSchedules:
             )
             added += 1
         return added
-
-    @staticmethod
-    def new_holder() -> str:
-        """A fresh guard holder id for one run."""
-        return uuid.uuid4().hex
 
     # Last: inside the class, ``list`` names this method from here on.
     async def list(self, tenant: str | None = None) -> list[SyncSchedule]:

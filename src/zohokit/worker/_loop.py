@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from ..db import Listener
 from ..errors import StorageUnavailable
 from ..jobs import CHANNEL, Job, JobContext, JobKind
+from ..jobs._lease import LeaseLost, run_leased
 from ..jobs._store import error_text
 from ..tokens._policy import backoff_seconds
 from . import _metrics as m
@@ -238,20 +239,18 @@ class Worker:
     async def _execute(self, kind: JobKind, job: Job, run_id: int) -> None:
         store = self.zoho.jobs.store
         ctx = JobContext(zoho=self.zoho, job=job, now=self.zoho.clock())
-        work = asyncio.ensure_future(self._call(kind, ctx))
-        lost = asyncio.Event()
-        keeper = asyncio.ensure_future(self._keep_lease(kind, job, work, lost))
+
+        async def renew() -> bool:
+            now = self.zoho.clock()
+            until = now + timedelta(seconds=kind.lease)
+            return await store.renew(job, owner=self.name, until=until, now=now)
+
         started = time.perf_counter()
         outcome = "ok"
         try:
-            next_due = await work
-        except asyncio.CancelledError:
-            task = asyncio.current_task()
-            outcome = (
-                "lost"
-                if lost.is_set() and task is not None and not task.cancelling()
-                else "cancelled"
-            )
+            next_due = await run_leased(self._call(kind, ctx), renew=renew, every=kind.lease / 3)
+        except (LeaseLost, asyncio.CancelledError) as exc:
+            outcome = "lost" if isinstance(exc, LeaseLost) else "cancelled"
             with contextlib.suppress(StorageUnavailable):
                 await store.release(
                     job, run_id, owner=self.name, outcome=outcome, now=self.zoho.clock()
@@ -268,7 +267,6 @@ class Worker:
             if not await store.finish(job, run_id, owner=self.name, next_due=next_due, now=now):
                 m.emit("job.lease_lost_at_finish", logging.WARNING, job.kind, job.key)
         finally:
-            keeper.cancel()
             m.RUNS.labels(job.kind, outcome).inc()
             m.DURATION.labels(job.kind).observe(time.perf_counter() - started)
 
@@ -313,22 +311,3 @@ class Worker:
         await self.zoho.jobs.store.fail(
             job, run_id, owner=self.name, error=error, retry_at=retry_at, now=now
         )
-
-    async def _keep_lease(
-        self, kind: JobKind, job: Job, work: asyncio.Future[datetime | None], lost: asyncio.Event
-    ) -> None:
-        """Renew the lease every third of it; cancel the run if another worker took it."""
-        store = self.zoho.jobs.store
-        while True:
-            await asyncio.sleep(kind.lease / 3)
-            now = self.zoho.clock()
-            try:
-                held = await store.renew(
-                    job, owner=self.name, until=now + timedelta(seconds=kind.lease), now=now
-                )
-            except StorageUnavailable:
-                continue  # the database is away: try again; the lease bound still holds
-            if not held:
-                lost.set()
-                work.cancel()
-                return
