@@ -3,9 +3,11 @@ by earlier releases keep upgrading."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
@@ -35,6 +37,27 @@ def test_file_numbers_follow_the_chain() -> None:
     assert numbers == list(range(1, len(oldest_first) + 1)), [
         Path(rev.path).name for rev in oldest_first
     ]
+
+
+def test_a_new_revision_revises_the_head_and_names_no_branch(tmp_path: Path) -> None:
+    """``alembic revision`` with the package's template writes the next step of the one line:
+    it revises the head and sets no ``branch_labels`` (Alembic reads them only when set)."""
+    folder = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS_DIR, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    config = Config()
+    config.set_main_option("script_location", str(folder))
+    head = ScriptDirectory.from_config(config).get_current_head()
+
+    command.revision(config, message="next step", rev_id="9999_next")
+
+    scripts = ScriptDirectory.from_config(config)
+    assert scripts.get_heads() == ["9999_next"]
+    written = scripts.get_revision("9999_next")
+    assert written is not None
+    assert written.down_revision == head
+    assert not written.branch_labels
+    assert not written.dependencies
+    assert "branch_labels" not in Path(written.path).read_text()
 
 
 async def _version(url: str) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, Float, Index, Integer, MetaData, String, Table
 
-from ..db import tenant_column
+from ..db import epoch_column, tenant_column
 
 __all__ = ["budget_credits", "budget_grants", "budget_orgs", "metadata"]
 
@@ -40,8 +40,8 @@ budget_orgs = Table(
     # Credits Zoho said were used (its limit minus X-API-CREDITS-REMAINING), on ``zoho_day``.
     Column("zoho_used", Integer),
     Column("zoho_day", String(10)),
-    Column("paused_until", Float),
-    Column("updated_at", Float, nullable=False),
+    epoch_column("paused_until"),
+    epoch_column("updated_at", required=True),
 )
 
 budget_grants = Table(
@@ -55,7 +55,7 @@ budget_grants = Table(
     # Slots its callers wait for beyond ``slots``: holders with none of their own waiting
     # give theirs back at once while any row wants some.
     Column("wanted", Integer, nullable=False, server_default="0"),
-    Column("expires_at", Float, nullable=False),
+    epoch_column("expires_at", required=True),
     Index("ix_budget_grants_tenant", "tenant"),
 )
 

@@ -1,8 +1,8 @@
 """What the table descriptions and statements of every part share: the UTC time type, the
 columns many tables have alike (``tenant``, ``tenant`` and ``module``, ``id``,
-``created_at``/``updated_at``, a lease), and the small statement helpers (a dialect's
-``INSERT`` for upserts, a listing's optional filters, a row read into a dataclass).
-Re-exported by :mod:`zohokit.db`.
+``created_at``/``updated_at``, a lease, an epoch-seconds time), and the small statement
+helpers (a dialect's ``INSERT`` for upserts, a listing's optional filters, a row read into a
+dataclass). Re-exported by :mod:`zohokit.db`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import fields
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Column, DateTime, Integer, String, Table
+from sqlalchemy import Column, DateTime, Float, Integer, String, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement, Select
@@ -26,6 +26,7 @@ Q = TypeVar("Q", bound=Select[Any])
 __all__ = [
     "UTCDateTime",
     "dialect_insert",
+    "epoch_column",
     "excluded",
     "from_row",
     "lease_columns",
@@ -82,6 +83,12 @@ def tenant_module(*, primary_key: bool = False) -> tuple[Column[str], Column[str
 def utc_column(name: str, *, required: bool = False) -> Column[datetime]:
     """A :class:`UTCDateTime` column named ``name`` (``required``: NOT NULL)."""
     return Column(name, UTCDateTime(), nullable=not required)
+
+
+def epoch_column(name: str, *, required: bool = False) -> Column[float]:
+    """A time as seconds since the epoch (``Float``; ``required``: NOT NULL): for times that
+    are compared and added as numbers across hosts (leases, pauses, sessions), with no zone."""
+    return Column(name, Float, nullable=not required)
 
 
 def from_row(cls: type[D], row: Any, **given: Any) -> D:

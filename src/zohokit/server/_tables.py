@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import (
     Column,
-    Float,
     Index,
     MetaData,
     String,
@@ -28,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..db import tenant_column
+from ..db import epoch_column, tenant_column
 
 __all__ = [
     "ConnectState",
@@ -48,18 +47,13 @@ metadata = MetaData()
 _TENANT_LENGTH = 64
 
 
-def _epoch_column(name: str, *, required: bool = True) -> Column[float]:
-    """A time as epoch seconds (``required``: NOT NULL)."""
-    return Column(name, Float, nullable=not required)
-
-
 tenants = Table(
     "tenants",
     metadata,
     tenant_column(_TENANT_LENGTH, primary_key=True),
     Column("name", String(255), nullable=False),
     Column("data_center", String(16), nullable=False),
-    _epoch_column("created_at"),
+    epoch_column("created_at", required=True),
     # The console's keyset pages by name and by age (migration 0015).
     Index("ix_tenants_name", "name", "tenant"),
     Index("ix_tenants_created_at", "created_at", "tenant"),
@@ -72,9 +66,9 @@ oauth_states = Table(
     tenant_column(_TENANT_LENGTH),
     Column("provider", String(32), nullable=False),
     Column("redirect_uri", Text, nullable=False),
-    _epoch_column("created_at"),
-    _epoch_column("expires_at"),
-    _epoch_column("used_at", required=False),
+    epoch_column("created_at", required=True),
+    epoch_column("expires_at", required=True),
+    epoch_column("used_at"),
     # Expired states are swept by range on every new connect.
     Index("ix_oauth_states_expires_at", "expires_at"),
     #: The PKCE verifier of the flow, encrypted (``None`` for a flow started without PKCE).
@@ -89,8 +83,8 @@ admin_sessions = Table(
     Column("key_id", String(32), nullable=False),
     # None: an operator's session (every tenant).
     Column("tenant", String(_TENANT_LENGTH)),
-    _epoch_column("created_at"),
-    _epoch_column("expires_at"),
+    epoch_column("created_at", required=True),
+    epoch_column("expires_at", required=True),
     Index("ix_admin_sessions_expires_at", "expires_at"),
 )
 
