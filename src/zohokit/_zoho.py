@@ -601,7 +601,8 @@ class Zoho:
             self._notifications = None
         parts, engine = self._parts.peek(), self._db.peek()
         self._parts, self._db = _Lazy(self._build), _Lazy(self._open_engine)
-        self._bookings = self._ledger = None
+        # Everything built on the engine is built again on the next one.
+        self._bookings = self._ledger = self._sync_schedules = None
         if self._jobs is not None:
             self._jobs._store = None  # the kinds stay registered; the engine is new
         if self._webhooks is not None:

@@ -27,12 +27,36 @@ from ..settings import PROVIDERS, EnvCredentials
 from ._accounts_client import AccountsClient
 from ._credentials import CredentialSource
 from ._crypto import Cipher
-from ._models import ENC_COLUMNS, AccessToken, TokenStatus, as_datetime, snapshot
+from ._models import (
+    ENC_COLUMNS,
+    AccessToken,
+    TokenStatus,
+    ZohoCredentials,
+    as_datetime,
+    snapshot,
+)
 from ._outage import StorageOutage
 from ._policy import RefreshPolicy
 from ._store import RowEvent, TokenRow, TokenStore
 
-__all__ = ["TokenServiceBase"]
+__all__ = ["Ask", "TokenServiceBase"]
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """One caller's request as it travels down the protocol's layers: a token for
+    ``tenant`` and ``provider``, seeded from ``creds`` when no row exists, and (recovering
+    from a 401) not ``failed_token``."""
+
+    tenant: str
+    provider: str
+    creds: ZohoCredentials | None = None
+    failed_token: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """(tenant, provider): the cache's, the lock's and the row's key."""
+        return (self.tenant, self.provider)
 
 
 @dataclass(slots=True)

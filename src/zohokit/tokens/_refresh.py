@@ -20,7 +20,7 @@ from ..errors import NeedsReauthorization, StorageUnavailable
 from . import _metrics as m
 from ._accounts_client import TokenFailure, TokenGrant
 from ._admin import HEALTHY
-from ._core import TokenServiceBase, recovered
+from ._core import Ask, TokenServiceBase, recovered
 from ._decide import Refresh, Refuse, Serve, TokenState, decide, failure_error
 from ._models import AccessToken, ZohoCredentials, as_datetime, as_epoch, scope_tuple
 from ._policy import THROTTLE_COOLDOWN_SECONDS, backoff_seconds
@@ -58,9 +58,9 @@ class TokenRefresh(TokenServiceBase):
         assert row.expires_at is not None
         return from_row(AccessToken, row, token=served.token, scopes=scope_tuple(row.scopes))
 
-    async def _refresh(
-        self, row: TokenRow, creds: ZohoCredentials | None, failed_token: str | None
-    ) -> AccessToken:
+    async def _refresh(self, row: TokenRow, ask: Ask) -> AccessToken:
+        """Refresh ``row``'s access token at Zoho (the caller holds the lease) and write the
+        answer; ``ask`` gives the OAuth client to fall back on and the token that failed."""
         tenant, provider = row.tenant, row.provider
         refresh_token = self._decrypt(row, "refresh_token_enc")
         if not refresh_token:
@@ -73,7 +73,7 @@ class TokenRefresh(TokenServiceBase):
             tenant=tenant,
             provider=provider,
             row_client_id=row.client_id,
-            creds=creds,
+            creds=ask.creds,
             stored=ZohoCredentials(row.client_id, self._decrypt(row, "client_secret_enc")),
         )
         started = time.perf_counter()
@@ -89,7 +89,7 @@ class TokenRefresh(TokenServiceBase):
         now = self._clock()
         if isinstance(outcome, TokenGrant):
             return await self._on_success(row, outcome, now, elapsed)
-        return await self._on_failure(row, outcome, now, failed_token)
+        return await self._on_failure(row, outcome, now, ask.failed_token)
 
     async def _on_success(
         self, row: TokenRow, grant: TokenGrant, now: float, elapsed: float

@@ -43,7 +43,7 @@ from ..errors import (
 )
 from . import _metrics as m
 from ._admin import TokenAdmin
-from ._core import _validate
+from ._core import Ask, _validate
 from ._decide import USABLE_SAFETY_SECONDS
 from ._models import AccessToken, ZohoCredentials, as_datetime, as_epoch
 from ._refresh import TokenRefresh
@@ -104,15 +104,16 @@ class OAuthTokenService(TokenAdmin, EnvSeeding, TokenRefresh):
                 # Past its moment, still valid: no caller waits for the database or Zoho.
                 # One look-up per process runs meanwhile (the worker usually refreshed the
                 # row already; else it refreshes under the fleet-wide lease).
-                self._look_up_behind(key, ZohoCredentials.coerce(credentials))
+                self._look_up_behind(Ask(tenant, provider, ZohoCredentials.coerce(credentials)))
                 return hit.token
-        return await self._answer(tenant, provider, ZohoCredentials.coerce(credentials), None)
+        return await self._answer(Ask(tenant, provider, ZohoCredentials.coerce(credentials)))
 
-    def _look_up_behind(self, key: tuple[str, str], creds: ZohoCredentials | None) -> None:
-        """Start the one background look-up of ``key`` this process runs, unless it runs."""
+    def _look_up_behind(self, ask: Ask) -> None:
+        """Start the one background look-up of ``ask`` this process runs, unless it runs."""
+        key = ask.key
         if key in self._behind:
             return
-        task = asyncio.ensure_future(self._answer(*key, creds, None))
+        task = asyncio.ensure_future(self._answer(ask))
         self._behind[key] = task
 
         def done(finished: asyncio.Task[AccessToken]) -> None:
@@ -149,7 +150,7 @@ class OAuthTokenService(TokenAdmin, EnvSeeding, TokenRefresh):
         if hit is not None and hit.token.token == failed_token:
             del self._cache[key]
         coerced = ZohoCredentials.coerce(credentials)
-        return await self._answer(tenant, provider, coerced, failed_token)
+        return await self._answer(Ask(tenant, provider, coerced, failed_token))
 
     async def force_refresh(
         self, tenant: str, provider: str, credentials: Credentials = None
@@ -164,24 +165,18 @@ class OAuthTokenService(TokenAdmin, EnvSeeding, TokenRefresh):
 
     # --- the protocol ---------------------------------------------------------------------
 
-    async def _answer(
-        self,
-        tenant: str,
-        provider: str,
-        creds: ZohoCredentials | None,
-        failed_token: str | None,
-    ) -> AccessToken:
+    async def _answer(self, ask: Ask) -> AccessToken:
         """A token or a ``ZohoError`` within :attr:`max_wait`, whatever the database does.
 
         While the database cannot be reached, a cached token that is past its refresh moment
         but still valid is served (and counted); without one the error is
         :class:`StorageUnavailable`, at once for the moment after a failure.
         """
-        key = (tenant, provider)
+        tenant, provider = key = ask.key
         try:
             self._outage.check(tenant, provider)
             try:
-                return await within(self._locked(key, creds, failed_token), self.max_wait)
+                return await within(self._locked(ask), self.max_wait)
             except TimeoutError as exc:
                 raise TokenRefreshFailed(
                     f"no token within {self.max_wait:g} s (the database or a peer is too slow)",
@@ -194,14 +189,13 @@ class OAuthTokenService(TokenAdmin, EnvSeeding, TokenRefresh):
                 if not isinstance(exc.__cause__, TimeoutError):
                     raise  # Zoho's answer, handled by the protocol (cooldown, backoff)
                 self._outage.note(None, tenant, provider)
-            stale = self._stale(key) if failed_token is None else None
+            stale = self._stale(key) if ask.failed_token is None else None
             if stale is None:
                 raise
             return stale
 
-    async def _locked(
-        self, key: tuple[str, str], creds: ZohoCredentials | None, failed_token: str | None
-    ) -> AccessToken:
+    async def _locked(self, ask: Ask) -> AccessToken:
+        key = ask.key
         async with self._lock(key):
             hit = self._cache.get(key)
             if hit is not None and self._clock() < hit.serve_until:
@@ -209,7 +203,7 @@ class OAuthTokenService(TokenAdmin, EnvSeeding, TokenRefresh):
             # Queued behind a caller that just found the database away: do not try again yet.
             self._outage.check(*key)
             try:
-                return await self._obtain(*key, creds, failed_token)
+                return await self._obtain(ask)
             except StorageUnavailable as exc:
                 # Noted before the lock is let go, so the callers queued on it see it.
                 self._outage.note(exc, *key)
@@ -223,26 +217,19 @@ class OAuthTokenService(TokenAdmin, EnvSeeding, TokenRefresh):
             return None
         return self._outage.served_stale(hit.token, now)
 
-    async def _obtain(
-        self,
-        tenant: str,
-        provider: str,
-        creds: ZohoCredentials | None,
-        failed_token: str | None,
-    ) -> AccessToken:
+    async def _obtain(self, ask: Ask) -> AccessToken:
+        tenant, provider, failed_token = ask.tenant, ask.provider, ask.failed_token
         await self._ensure_ready()
         row = await self._store.get(tenant=tenant, provider=provider)
         if row is None:
-            row = await self._seed(tenant, provider, creds)
-        row = await self._maybe_reseed(row, creds)
+            row = await self._seed(tenant, provider, ask.creds)
+        row = await self._maybe_reseed(row, ask.creds)
         deadline = self._clock() + self.policy.wait_bound()
         while True:
             served = self._serve(row, self._clock(), failed_token)
             if served is not None:
                 return served
-            refreshed = await self._refresh_leased(
-                tenant, provider, creds, failed_token=failed_token
-            )
+            refreshed = await self._refresh_leased(ask)
             if refreshed is not None:
                 return refreshed
             if self._clock() > deadline:
@@ -272,19 +259,14 @@ class OAuthTokenService(TokenAdmin, EnvSeeding, TokenRefresh):
             m.emit("token.lease_orphaned", logging.WARNING, tenant, provider)
 
     async def _refresh_leased(
-        self,
-        tenant: str,
-        provider: str,
-        creds: ZohoCredentials | None,
-        *,
-        failed_token: str | None = None,
-        seen_version: int | None = None,
+        self, ask: Ask, *, seen_version: int | None = None
     ) -> AccessToken | None:
         """Refresh under the fleet-wide lease if the row still needs it: the row is read
         again under the lease, and a peer's refresh since (a servable token, or with
         ``seen_version``, a version other than the one the worker looked at) is served
         instead. ``None`` when a peer holds the lease (its refresh is the one that runs) or
         the row is gone."""
+        tenant, provider = ask.key
         now = self._clock()
         leased = await self._store.try_lease(
             tenant=tenant,
@@ -300,10 +282,10 @@ class OAuthTokenService(TokenAdmin, EnvSeeding, TokenRefresh):
             if fresh is None:
                 return None
             if seen_version is None or fresh.version != seen_version:
-                served = self._serve(fresh, self._clock(), failed_token)
+                served = self._serve(fresh, self._clock(), ask.failed_token)
                 if served is not None:
                     return served  # a peer refreshed meanwhile
-            return await self._refresh(fresh, creds, failed_token)
+            return await self._refresh(fresh, ask)
         finally:
             await self._release(tenant, provider)
 
@@ -326,7 +308,7 @@ class OAuthTokenService(TokenAdmin, EnvSeeding, TokenRefresh):
                 return moment
         if row.cooldown_until is not None and row.cooldown_until > as_datetime(now):
             return row.cooldown_until
-        token = await self._refresh_leased(tenant, provider, None, seen_version=row.version)
+        token = await self._refresh_leased(Ask(tenant, provider), seen_version=row.version)
         if token is None:
             return as_datetime(now + self.policy.lease)
         return as_datetime(self.policy.ahead_at(token.expires_at.timestamp(), tenant, provider))
