@@ -24,11 +24,10 @@ from zohokit.availability._busy import Busy, BusySource, Slot
 from zohokit.availability._schedule import Schedule
 from zohokit.availability._tz import load_zone
 from zohokit.availability._wallclock import (
+    dates_to_range,
     day_intervals,
-    from_epoch,
     instant,
     to_epoch_ceil,
-    wall_range_to_utc,
     zone_timeline,
 )
 
@@ -75,20 +74,11 @@ def available_slots(
     cover and the zone of each slot's ``local_start``/``local_end``. ``now`` must be aware.
     """
     zone = _zone(booker_zone, schedule.zone)
-    covered = wall_range_to_utc(
-        zone,
-        dt.datetime.combine(start, dt.time(0)),
-        dt.datetime.combine(end + _ONE_DAY, dt.time(0)),
-    )
-    if not covered:
+    covered = dates_to_range(zone, start, end)
+    if covered is None:
         return []
     return slots_between(
-        schedule,
-        busy,
-        range_start=from_epoch(covered[0][0]),
-        range_end=from_epoch(covered[-1][1]),
-        now=now,
-        booker_zone=zone,
+        schedule, busy, range_start=covered[0], range_end=covered[1], now=now, booker_zone=zone
     )
 
 

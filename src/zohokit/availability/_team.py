@@ -26,7 +26,7 @@ from zohokit.availability._busy import Busy, Slot
 from zohokit.availability._engine import free_starts
 from zohokit.availability._schedule import Schedule
 from zohokit.availability._tz import load_zone
-from zohokit.availability._wallclock import from_epoch, instant, wall_range_to_utc
+from zohokit.availability._wallclock import dates_to_range, instant
 
 __all__ = ["Host", "Mode", "TeamSlot", "hosts_needed", "team_available_slots", "team_slots"]
 
@@ -151,20 +151,11 @@ def team_available_slots(
     (inclusive), as :func:`~zohokit.availability.available_slots` is for one host."""
     _check_ids(hosts)
     zone = load_zone(booker_zone) if booker_zone is not None else hosts[0].schedule.zone
-    covered = wall_range_to_utc(
-        zone,
-        dt.datetime.combine(start, dt.time(0)),
-        dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0)),
-    )
-    if not covered:
+    covered = dates_to_range(zone, start, end)
+    if covered is None:
         return []
     return team_slots(
-        hosts,
-        range_start=from_epoch(covered[0][0]),
-        range_end=from_epoch(covered[-1][1]),
-        now=now,
-        mode=mode,
-        booker_zone=zone,
+        hosts, range_start=covered[0], range_end=covered[1], now=now, mode=mode, booker_zone=zone
     )
 
 

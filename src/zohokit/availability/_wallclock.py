@@ -36,6 +36,7 @@ __all__ = [
     "UTC",
     "ZoneTimeline",
     "clear_caches",
+    "dates_to_range",
     "day_intervals",
     "from_epoch",
     "instant",
@@ -135,6 +136,24 @@ def wall_range_to_utc(
     the result is sorted and usually holds one interval (two inside a fold).
     """
     return _wall_range_to_utc(zone, wall_start, wall_end)
+
+
+def dates_to_range(
+    zone: ZoneInfo, first: dt.date, last: dt.date
+) -> tuple[dt.datetime, dt.datetime] | None:
+    """The instants from ``first`` local midnight to the end of ``last`` (inclusive) in
+    ``zone``, as aware UTC datetimes; ``None`` when the zone skipped every one of those dates.
+
+    What "the booker's local dates ``start`` to ``end``" means for a slot search.
+    """
+    covered = wall_range_to_utc(
+        zone,
+        dt.datetime.combine(first, dt.time(0)),
+        dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0)),
+    )
+    if not covered:
+        return None
+    return from_epoch(covered[0][0]), from_epoch(covered[-1][1])
 
 
 # Cached because a 90-day query asks the same few blocks of the same dates again and again;
