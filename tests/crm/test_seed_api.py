@@ -159,6 +159,9 @@ def test_module_level_services_are_built_lazily_on_one_default_root(tmp_path: Pa
         "tokens = zohokit.tokens.oauth_token_service\n"
         "assert tokens is zohokit.oauth_token_service is s.http.tokens is c.http.tokens\n"
         "assert s.http is c.http is zohokit.ZohoCRMService().http\n"
+        "assert zohokit.crm.get_zoho_crm_service() is s\n"
+        "assert zohokit.calendar.get_zoho_calendar_service() is c\n"
+        "assert zohokit.tokens.get_oauth_token_service() is tokens\n"
         "assert os.listdir(data) != []  # the token service made its key file on demand\n"
         "print('ok')\n"
     )

@@ -13,8 +13,9 @@ built from the environment on first access (no I/O at import).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._seed import seed_hooks
 from ..availability import Slot
 from ._health import NOT_IN_FREEBUSY, CalendarHealth, CalendarWarning, freebusy_warnings
 from ._service import FreeBusy, ZohoCalendarService
@@ -36,20 +37,9 @@ __all__ = [
     "zoho_calendar_service",
 ]
 
+__getattr__, get_zoho_calendar_service = seed_hooks(
+    __name__, "zoho_calendar_service", ZohoCalendarService
+)
+
 if TYPE_CHECKING:
     zoho_calendar_service: ZohoCalendarService
-
-
-def get_zoho_calendar_service() -> ZohoCalendarService:
-    """The seed's module-level service for the ``default`` tenant, on :meth:`zohokit.Zoho.default`
-    (built on first call)."""
-    got: ZohoCalendarService = __getattr__("zoho_calendar_service")
-    return got
-
-
-def __getattr__(name: str) -> Any:
-    # PEP 562: the seed's default is built on first look-up, never at import; it lives on the
-    # root (zohokit.Zoho.default), which sits above this module.
-    from .._zoho import seed_attribute
-
-    return seed_attribute(__name__, name)

@@ -14,8 +14,9 @@ from the environment on first access (no I/O at import).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._seed import seed_hooks
 from ._attachments import MAX_FILE_BYTES, Attachment, Attachments, Files, UploadedFile
 from ._bulk import WRITE_CHUNK, BulkCallbacks, BulkJob, BulkPolicy
 from ._bulk_csv import csv_cell, read_converters
@@ -89,20 +90,7 @@ __all__ = [
     "zoho_crm_service",
 ]
 
+__getattr__, get_zoho_crm_service = seed_hooks(__name__, "zoho_crm_service", ZohoCRMService)
+
 if TYPE_CHECKING:
     zoho_crm_service: ZohoCRMService
-
-
-def get_zoho_crm_service() -> ZohoCRMService:
-    """The seed's module-level service for the ``default`` tenant, on :meth:`zohokit.Zoho.default`
-    (built on first call)."""
-    got: ZohoCRMService = __getattr__("zoho_crm_service")
-    return got
-
-
-def __getattr__(name: str) -> Any:
-    # PEP 562: the seed's default is built on first look-up, never at import; it lives on the
-    # root (zohokit.Zoho.default), which sits above this module.
-    from .._zoho import seed_attribute
-
-    return seed_attribute(__name__, name)

@@ -13,8 +13,9 @@ emulator transport, a test clock.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._seed import seed_hooks
 from ._accounts_client import (
     AccountsClient,
     TokenFailure,
@@ -54,24 +55,14 @@ __all__ = [
     "state_label",
 ]
 
+__getattr__, get_oauth_token_service = seed_hooks(
+    __name__,
+    "oauth_token_service",
+    OAuthTokenService,
+    note="\n\nIt binds to the event loop it is first used on: use it from one long-running loop "
+    "(a web server, a worker). Scripts that call ``asyncio.run`` repeatedly should build "
+    "their own :class:`zohokit.Zoho`.",
+)
+
 if TYPE_CHECKING:
     oauth_token_service: OAuthTokenService
-
-
-def get_oauth_token_service() -> OAuthTokenService:
-    """The token service of :meth:`zohokit.Zoho.default`, built from the environment on first
-    call.
-
-    It binds to the event loop it is first used on: use it from one long-running loop (a web
-    server, a worker). Scripts that call ``asyncio.run`` repeatedly should build their own
-    :class:`zohokit.Zoho`."""
-    got: OAuthTokenService = __getattr__("oauth_token_service")
-    return got
-
-
-def __getattr__(name: str) -> Any:
-    # PEP 562: the seed's default is built on first look-up, never at import; it lives on the
-    # root (zohokit.Zoho.default), which sits above this module.
-    from .._zoho import seed_attribute
-
-    return seed_attribute(__name__, name)
