@@ -90,21 +90,11 @@ class CrmPart:
         """One call through the service's request path."""
         return await self.crm._call(method, self.path(rest), **options)
 
-    async def _pages(
+    def _pages(
         self, rest: str, params: Mapping[str, Any], *, key: str = "data"
     ) -> AsyncIterator[dict[str, Any]]:
         """Every item of a paged list (``page`` 1, 2, ... while Zoho says ``more_records``)."""
-        page = 1
-        while True:
-            answer = await self._call("GET", rest, params={**params, "page": page})
-            body = answer.body
-            if not isinstance(body, dict):
-                return  # 204: nothing (more)
-            for item in body.get(key) or []:
-                yield item
-            if not (body.get("info") or {}).get("more_records"):
-                return
-            page += 1
+        return self.crm._pages(self.path(rest), params, key=key)
 
 
 def first_result(body: Any) -> RecordResult:

@@ -277,18 +277,8 @@ class ZohoCRMService(BeyondRecords, BulkOperations):
         params.update({k: str(v) for k, v in given.items()})
         if fields:
             params["fields"] = ",".join(fields)
-        page = 1
-        while True:
-            answer = await self._call(
-                "GET", f"/crm/v8/{module}/search", params={**params, "page": page}
-            )
-            if not isinstance(answer.body, dict):
-                return
-            for record in answer.body.get("data") or []:
-                yield record
-            if not (answer.body.get("info") or {}).get("more_records"):
-                return
-            page += 1
+        async for record in self._pages(f"/crm/v8/{module}/search", params):
+            yield record
 
     async def coql(self, select_query: str) -> CoqlResult:
         """Run one COQL query (``select ... from ... where ... limit o, n``)."""
@@ -310,20 +300,30 @@ class ZohoCRMService(BeyondRecords, BulkOperations):
     ) -> AsyncIterator[dict[str, Any]]:
         """Records deleted from ``module`` (newest first), page after page; ``kind`` is Zoho's
         ``type``: ``recycle`` (still restorable), ``permanent`` or ``all``."""
+        params = {"type": kind, "per_page": per_page}
         headers = _modified_since(modified_since)
+        async for entry in self._pages(f"/crm/v8/{module}/deleted", params, headers=headers):
+            yield entry
+
+    async def _pages(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        *,
+        key: str = "data",
+        headers: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every item of a list paged by number (``page`` 1, 2, ... while Zoho says
+        ``more_records``); an answer without a body (204, 304) ends it."""
         page = 1
         while True:
-            answer = await self._call(
-                "GET",
-                f"/crm/v8/{module}/deleted",
-                params={"type": kind, "per_page": per_page, "page": page},
-                headers=headers,
-            )
-            if not isinstance(answer.body, dict):
+            answer = await self._call("GET", path, params={**params, "page": page}, headers=headers)
+            body = answer.body
+            if not isinstance(body, dict):
                 return
-            for entry in answer.body.get("data") or []:
-                yield entry
-            if not (answer.body.get("info") or {}).get("more_records"):
+            for item in body.get(key) or []:
+                yield item
+            if not (body.get("info") or {}).get("more_records"):
                 return
             page += 1
 
