@@ -27,7 +27,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, fields, is_dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -262,45 +262,26 @@ def encoders(emu: Emulator) -> dict[str, Encoder]:
         "attachment": lambda a: {**asdict(a), "content": _b64(a.content)},
         "file": lambda f: {**asdict(f), "content": _b64(f.content)},
         "tag": lambda pair: {"module": pair[0], **asdict(pair[1])},
-        "calendar": lambda c: {
-            **asdict(c),
-            "created": _iso(c.created),
-            "modified": _iso(c.modified),
-        },
-        "event": _encode_event,
+        "calendar": _plain,
+        "event": _plain,
         "meta": lambda fn: fn(),
     }
 
 
-def _encode_event(event: Any) -> dict[str, Any]:
-    rule = event.rrule
-    return {
-        "uid": event.uid,
-        "id": event.id,
-        "calendar_uid": event.calendar_uid,
-        "source": event.source,
-        "title": event.title,
-        "timezone": event.timezone,
-        "isallday": event.isallday,
-        "start": _iso(event.start),
-        "end": _iso(event.end),
-        "created": _iso(event.created),
-        "modified": _iso(event.modified),
-        "createdby": event.createdby,
-        "modifiedby": event.modifiedby,
-        "etag": event.etag,
-        "rrule": None
-        if rule is None
-        else {
-            "freq": rule.freq,
-            "interval": rule.interval,
-            "count": rule.count,
-            "until": _iso(rule.until) if rule.until else None,
-            "byday": list(rule.byday),
-            "text": rule.text,
-        },
-        "exdates": sorted(_iso(moment) for moment in event.exdates),
-    }
+def _plain(value: Any) -> Any:
+    """A dataclass, and what it holds, as JSON values: each field by name, datetimes in
+    ISO 8601, sets sorted (so one state always writes the same text)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, datetime):
+        return _iso(value)
+    if isinstance(value, set | frozenset):
+        return sorted(_plain(item) for item in value)
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
 
 
 def open_journal(emu: Emulator, path: str | os.PathLike[str] | None) -> Journal:
