@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +13,24 @@ from zohokit.availability import load_zone
 from zohokit.scheduling._tables import BookingRow, HoldRow
 
 __all__ = ["Booking", "CrmMapping", "Customer", "Hold"]
+
+
+def _json_ready(view: Any) -> dict[str, Any]:
+    """A view's fields by name as JSON values, so a field added to a view is in its dict too:
+    times in ISO 8601, a nested view as its dict, a mapping as a dict, a tuple as a list."""
+    out: dict[str, Any] = {}
+    for name in (f.name for f in fields(view)):
+        value = getattr(view, name)
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif is_dataclass(value):
+            value = _json_ready(value)
+        elif isinstance(value, Mapping):
+            value = dict(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[name] = value
+    return out
 
 
 @dataclass(frozen=True)
@@ -39,15 +57,8 @@ class Customer:
         return full or self.email.split("@", 1)[0]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready."""
-        return {
-            "email": self.email,
-            "first_name": self.first_name,
-            "last_name": self.last_name,
-            "phone": self.phone,
-            "fields": dict(self.fields),
-            "notes": self.notes,
-        }
+        """JSON-ready: every field by name."""
+        return _json_ready(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Customer:
@@ -135,14 +146,8 @@ class Hold:
     expires_at: datetime
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready (ISO 8601 times)."""
-        return {
-            "id": self.id,
-            "tenant": self.tenant,
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-            "expires_at": self.expires_at.isoformat(),
-        }
+        """JSON-ready: every field by name, times in ISO 8601."""
+        return _json_ready(self)
 
     @classmethod
     def _of(cls, row: HoldRow) -> Hold:
@@ -219,32 +224,5 @@ class Booking:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready (ISO 8601 times)."""
-
-        def iso(moment: datetime | None) -> str | None:
-            return moment.isoformat() if moment is not None else None
-
-        return {
-            "id": self.id,
-            "tenant": self.tenant,
-            "status": self.status,
-            "start": iso(self.start),
-            "end": iso(self.end),
-            "local_start": iso(self.local_start),
-            "local_end": iso(self.local_end),
-            "booker_zone": self.booker_zone,
-            "title": self.title,
-            "customer": self.customer.to_dict(),
-            "calendar_id": self.calendar_id,
-            "zoho_event_uid": self.zoho_event_uid,
-            "crm_module": self.crm_module,
-            "crm_record_id": self.crm_record_id,
-            "pending_reason": self.pending_reason,
-            "attempts": self.attempts,
-            "idempotency_key": self.idempotency_key,
-            "created_at": iso(self.created_at),
-            "updated_at": iso(self.updated_at),
-            "cancelled_at": iso(self.cancelled_at),
-            "hosts": list(self.hosts),
-            "crm_meeting_id": self.crm_meeting_id,
-        }
+        """JSON-ready: every field by name, times in ISO 8601, the customer as its dict."""
+        return _json_ready(self)
