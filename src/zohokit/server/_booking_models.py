@@ -2,16 +2,27 @@
 
 Bodies refuse unknown keys (``extra="forbid"``) and check what they can (patterns, ranges,
 zones, years), so a bad request is a 422 naming the field before the booking flow runs.
-Answers are read straight from the booking flow's values (``from_attributes``).
+Answers are read straight from the booking flow's values (``from_attributes``) and take
+their fields from those values' dataclasses, so a booking has one field list.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Collection
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self, get_type_hints
 
 from fastapi import Header, HTTPException, Path
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from ..scheduling import (
     Booking,
@@ -178,73 +189,64 @@ class SlotChange(_Body):
         return _check_instant(value)
 
 
-class CustomerOut(BaseModel):
+class _Answer(BaseModel):
+    """An answer read straight from a value of the booking flow (``from_attributes``)."""
+
+    @classmethod
+    def of(cls, value: Any) -> Self:
+        """The answer for one value of the booking flow."""
+        return cls.model_validate(value, from_attributes=True)
+
+
+def _fields_of(view: type[Any], *, drop: Collection[str] = (), **retyped: Any) -> type[BaseModel]:
+    """The fields of a booking-flow value (a dataclass) as a model to build an answer on, so
+    the answer and :meth:`~zohokit.scheduling.Booking.to_dict` (the CLI's JSON) keep one
+    field list: each field with its type, required (an answer carries them all), less
+    ``drop``; ``retyped`` gives some another type (``name=(type, default or Field)``)."""
+    hints = get_type_hints(view)
+    own = {f.name: (hints[f.name], ...) for f in dataclasses.fields(view) if f.name not in drop}
+    return create_model(f"_{view.__name__}Fields", **{**own, **retyped})
+
+
+# mypy sees the bases built from the views' fields as Any (hence the ignores); pydantic and
+# FastAPI (the schema, the answers) see their fields.
+class CustomerOut(_Answer, _fields_of(Customer, drop={"notes"}, fields=(dict[str, Any], ...))):  # type: ignore[misc]
     """The customer as stored with the booking."""
 
-    email: str
-    first_name: str | None
-    last_name: str | None
-    phone: str | None
-    fields: dict[str, Any]
 
-
-class BookingOut(BaseModel):
+class BookingOut(
+    _Answer,
+    _fields_of(  # type: ignore[misc]
+        Booking,
+        status=(BookingStatus, ...),
+        customer=(CustomerOut, ...),
+        hosts=(
+            list[str],
+            Field(
+                default_factory=list,
+                description="A team's hosts given the booking (the first holds it)",
+            ),
+        ),
+        crm_meeting_id=(
+            str | None,
+            Field(default=None, description="The booking's Zoho CRM Events (Meetings) record"),
+        ),
+    ),
+):
     """A booking. ``status``: ``complete`` (Zoho has the event and the CRM record),
     ``pending`` (booked, Zoho not written yet: see ``pending_reason``), ``cancel_pending``
     or ``cancelled``. ``start``/``end`` are UTC; ``local_*`` are in ``booker_zone``."""
 
-    id: str
-    tenant: str
-    status: BookingStatus
-    start: datetime
-    end: datetime
-    local_start: datetime
-    local_end: datetime
-    booker_zone: str
-    title: str
-    customer: CustomerOut
-    calendar_id: str
-    zoho_event_uid: str | None
-    crm_module: str | None
-    crm_record_id: str | None
-    pending_reason: str | None
-    attempts: int
-    idempotency_key: str | None
-    created_at: datetime
-    updated_at: datetime
-    cancelled_at: datetime | None
-    hosts: list[str] = Field(
-        default_factory=list, description="A team's hosts given the booking (the first holds it)"
-    )
-    crm_meeting_id: str | None = Field(
-        default=None, description="The booking's Zoho CRM Events (Meetings) record"
-    )
     manage_links: dict[str, str] | None = Field(
         default=None,
         description="Signed links for the customer (cancel, reschedule), valid until the "
         "booking starts; they open the manage page of this service",
     )
 
-    @classmethod
-    def of(cls, booking: Booking) -> BookingOut:
-        """The answer for one booking."""
-        return cls.model_validate(booking, from_attributes=True)
 
-
-class HoldOut(BaseModel):
+class HoldOut(_Answer, _fields_of(Hold)):  # type: ignore[misc]
     """A held slot; confirm it with ``POST .../bookings`` and ``hold_id`` before
     ``expires_at``."""
-
-    id: str
-    tenant: str
-    start: datetime
-    end: datetime
-    expires_at: datetime
-
-    @classmethod
-    def of(cls, hold: Hold) -> HoldOut:
-        """The answer for one hold."""
-        return cls.model_validate(hold, from_attributes=True)
 
 
 class SlotOut(BaseModel):
