@@ -166,6 +166,31 @@ class BulkJobs:
             if job.callback:
                 self._notify(job)
 
+    def _start(
+        self,
+        job_id: str,
+        kind: str,
+        mod: ModuleDef,
+        records: int,
+        callback: dict[str, Any] | None,
+        request: dict[str, Any],
+    ) -> BulkJob:
+        """A new job over ``records`` records, done when they would take (failing if a fault
+        of its kind is queued)."""
+        now = self.emu.clock.now()
+        job = BulkJob(
+            job_id,
+            kind,
+            mod,
+            now,
+            now + self._duration(records),
+            callback,
+            request,
+            fail=self._take_fault(kind),
+        )
+        self._add(job)
+        return job
+
     def _add(self, job: BulkJob) -> None:
         self.jobs[job.id] = job
         if job.callback:
@@ -316,20 +341,8 @@ class BulkJobs:
         if criteria is not None:
             _check_criteria(mod, criteria)
         callback = _callback_of(body)
-        state = self.emu.crm.state(mod.api_name)
-        now = self.emu.clock.now()
-        job = BulkJob(
-            self._new_id(),
-            "read",
-            mod,
-            now,
-            now + self._duration(min(len(state.records), self.page_size)),
-            callback,
-            body,
-            fail=self._take_fault("read"),
-        )
-        self._add(job)
-        return job
+        records = min(len(self.emu.crm.state(mod.api_name).records), self.page_size)
+        return self._start(self._new_id(), "read", mod, records, callback, body)
 
     def _run_read(self, job: BulkJob) -> None:
         query = job.request["query"]
@@ -451,19 +464,8 @@ class BulkJobs:
         resource = {**resource, "field_mappings": mappings}
         body = {**body, "resource": [resource]}
         rows = len(_csv_rows(upload.content)) - 1
-        now = self.emu.clock.now()
-        job = BulkJob(
-            self._new_id(),
-            "write",
-            mod,
-            now,
-            now + self._duration(rows),
-            _callback_of(body),
-            body,
-            fail=self._take_fault("write"),
-        )
-        self._add(job)
-        return job
+        # The id is drawn before the callback is checked: a refused callback uses one up.
+        return self._start(self._new_id(), "write", mod, rows, _callback_of(body), body)
 
     def _run_write(self, job: BulkJob) -> None:
         store = self.emu.crm
