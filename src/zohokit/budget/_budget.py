@@ -30,6 +30,7 @@ import contextlib
 import logging
 import time
 import weakref
+from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
@@ -63,20 +64,16 @@ CALM_TICKS = 3
 CHUNK_GROWTH = 8
 
 
+@dataclass(eq=False, repr=False, slots=True)
 class Ticket:
     """One admitted call: its slot, and the credits it spent (refunded on a 429)."""
 
-    __slots__ = ("account", "budget", "cost", "local", "org", "pool")
-
-    def __init__(
-        self, budget: Budget, local: Local, pool: Pool, account: Account, cost: int, org: Org
-    ) -> None:
-        self.budget = budget
-        self.local = local
-        self.pool = pool
-        self.account = account
-        self.cost = cost
-        self.org = org
+    budget: Budget
+    local: Local
+    pool: Pool
+    account: Account
+    cost: int
+    org: Org
 
     def release(self) -> None:
         """The call is over: its slot goes to the next caller, or back to the fleet."""

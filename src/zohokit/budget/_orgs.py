@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ..db import Timeouts, bounded
+from ..db import Timeouts, bounded, from_row
 from ._editions import Limits
 from ._tables import budget_orgs
 
@@ -63,15 +63,7 @@ ORG_COLUMNS = [
 def org_from_row(row: Any) -> OrgRow:
     """An :class:`OrgRow` from a row of :data:`ORG_COLUMNS`."""
     limits = Limits(row.edition, row.concurrency, row.heavy_concurrency, row.daily_credits)
-    return OrgRow(
-        row.tenant,
-        limits,
-        row.batch_share,
-        row.source,
-        row.zoho_used,
-        row.zoho_day,
-        row.paused_until,
-    )
+    return from_row(OrgRow, row, limits=limits)
 
 
 def _org_values(limits: Limits, batch_share: float, source: str, now: float) -> dict[str, Any]:

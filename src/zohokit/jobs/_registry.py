@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .._clock import Clock
 from ..db import Timeouts
+from . import _store
 from ._models import Handler, Job, JobKind, JobRun, KindStatus, StartHook
 from ._store import JobStore
 
@@ -128,8 +129,10 @@ class Jobs:
         in a transaction of its own. See :func:`zohokit.worker.schedule`."""
         await self._zoho.migrate()
         when = due_at if due_at is not None else self._zoho.clock()
-        await self.store.schedule(
-            kind, key, when, tenant=tenant, payload=payload, if_absent=if_absent
+        await self.store.transaction(
+            lambda conn: _store.schedule(
+                conn, kind, key, when, tenant=tenant, payload=payload, if_absent=if_absent
+            )
         )
         for wake in list(self._local_wakes):
             wake()

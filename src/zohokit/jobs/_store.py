@@ -16,7 +16,7 @@ bounded (:func:`zohokit.db.bounded`): it answers in time or raises
 
 from __future__ import annotations
 
-from collections.abc import Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from ..db import Timeouts, bounded
+from ..db import Timeouts, bounded, from_row
 from ._models import Job
 from ._tables import job_runs, jobs
 from ._views import JobViews
@@ -129,17 +129,7 @@ async def schedule(
 
 
 def _job(row: Row[Any] | Any) -> Job:
-    m = row._mapping
-    return Job(
-        id=m["id"],
-        kind=m["kind"],
-        key=m["key"],
-        tenant=m["tenant"],
-        payload=dict(m["payload"] or {}),
-        attempts=m["attempts"],
-        due_at=m["due_at"],
-        generation=m["generation"],
-    )
+    return from_row(Job, row, payload=dict(row.payload or {}))
 
 
 def error_text(exc: BaseException) -> str:
@@ -164,25 +154,15 @@ class JobStore(JobViews):
         """Whether the engine is PostgreSQL (``SKIP LOCKED`` and ``LISTEN`` are there)."""
         return self.engine.dialect.name == "postgresql"
 
-    async def schedule(
-        self,
-        kind: str,
-        key: str,
-        due_at: datetime,
-        *,
-        tenant: str | None = None,
-        payload: Mapping[str, Any] | None = None,
-        if_absent: bool = False,
-    ) -> None:
-        """:func:`schedule` in a transaction of its own."""
+    async def transaction(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """``work(conn)`` in a bounded transaction of its own, e.g. :func:`schedule` outside
+        any caller's transaction."""
 
-        async def work() -> None:
+        async def run() -> T:
             async with self.engine.begin() as conn:
-                await schedule(
-                    conn, kind, key, due_at, tenant=tenant, payload=payload, if_absent=if_absent
-                )
+                return await work(conn)
 
-        await self._bounded(work())
+        return await self._bounded(run())
 
     async def claim(
         self, *, owner: str, leases: Mapping[str, float], limit: int, now: datetime
@@ -391,11 +371,10 @@ class JobStore(JobViews):
         )
 
     async def _write(self, stmt: Any) -> int:
-        async def work() -> int:
-            async with self.engine.begin() as conn:
-                return int((await conn.execute(stmt)).rowcount)
+        async def work(conn: AsyncConnection) -> int:
+            return int((await conn.execute(stmt)).rowcount)
 
-        return await self._bounded(work())
+        return await self.transaction(work)
 
     # --- views ------------------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Column, Integer, String, Table, Text
 
-from ..db import tenant_column, timestamps, utc_column
+from ..db import from_row, tenant_column, timestamps, utc_column
 from ._ledger import metadata
 from ._mapping import MappingError
 
@@ -235,21 +235,12 @@ class SyncSchedule:
     @classmethod
     def from_row(cls, row: Any, next_run_at: datetime | None = None) -> SyncSchedule:
         """A schedule from its ``sync_schedules`` row."""
-        m = row._mapping
-        return cls(
-            tenant=m["tenant"],
-            name=m["name"],
-            direction=m["direction"],
-            module=m["module"],
-            interval=timedelta(seconds=m["interval_seconds"]),
-            anchor_at=m["anchor_at"],
-            spec=json.loads(m["spec"]),
-            created_at=m["created_at"],
-            last_started_at=m["last_started_at"],
-            last_finished_at=m["last_finished_at"],
-            last_status=m["last_status"],
-            last_message=m["last_message"] or "",
-            last_run_id=m["last_run_id"],
+        return from_row(
+            cls,
+            row,
+            interval=timedelta(seconds=row.interval_seconds),
+            spec=json.loads(row.spec),
+            last_message=row.last_message or "",
             next_run_at=next_run_at,
         )
 
