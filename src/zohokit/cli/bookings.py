@@ -20,6 +20,7 @@ from rich.table import Table
 
 from zohokit import Zoho
 from zohokit.cli._console import make_console
+from zohokit.cli._options import JsonOpt, OnlyTenantOpt
 from zohokit.errors import ZohoError
 from zohokit.scheduling import Booking, BookingService, Customer, Slot
 from zohokit.settings import Settings
@@ -30,7 +31,6 @@ out = make_console(soft_wrap=True)
 T = TypeVar("T")
 
 _STATUSES = ("complete", "pending", "cancel_pending", "cancelled")
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 SlotMinutesOpt = Annotated[
     int | None, typer.Option("--duration", help="Slot length in minutes (default: schedule).")
 ]
@@ -150,7 +150,7 @@ def availability_command(
 
 @app.command("list")
 def list_command(
-    tenant: Annotated[str | None, typer.Option("--tenant", "-t", help="Only this tenant.")] = None,
+    tenant: OnlyTenantOpt = None,
     status: Annotated[
         str | None,
         typer.Option("--status", help="complete, pending, cancel_pending or cancelled."),
@@ -211,7 +211,7 @@ def cancel_command(
 
 @app.command("retry")
 def retry_command(
-    tenant: Annotated[str | None, typer.Option("--tenant", "-t", help="Only this tenant.")] = None,
+    tenant: OnlyTenantOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Finish bookings Zoho does not reflect yet; exit 1 if any is still pending."""

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from zohokit import Zoho
 from zohokit.budget import EDITION_NAMES, Budget, BudgetState
+from zohokit.cli._options import JsonOpt
 from zohokit.errors import ConfigurationError
 
 from ._console import make_console
@@ -21,8 +22,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 console = make_console()
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
 def _budget(zoho: Zoho) -> Budget:

@@ -12,7 +12,6 @@ import asyncio
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Annotated
 
 import httpx
 import sqlalchemy as sa
@@ -26,6 +25,7 @@ from sqlalchemy.engine import make_url
 
 from zohokit import Zoho
 from zohokit.cli._console import make_console
+from zohokit.cli._options import JsonOpt
 from zohokit.db import MIGRATIONS_DIR
 from zohokit.errors import (
     ConfigurationError,
@@ -204,7 +204,7 @@ def run_checks() -> list[Check]:
 
 
 def doctor_command(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Check settings, database, encryption key, Zoho's accounts server and every tenant's
     token, and say what to fix; exit code 1 if anything fails."""

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from zohokit import Zoho
 from zohokit.cli._console import database_failures, make_console
+from zohokit.cli._options import JsonOpt, OnlyTenantOpt
 from zohokit.db import storage_errors
 from zohokit.errors import ConfigurationError, ZohoError
 from zohokit.settings import Settings
@@ -101,8 +102,8 @@ def enable_command(
 
 @app.command("list")
 def list_command(
-    tenant: Annotated[str | None, typer.Option("--tenant", "-t", help="Only this tenant.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    tenant: OnlyTenantOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """List the notification channels zohokit keeps, with their expiry and last error."""
     channels = _run(lambda zoho: zoho.notifications.channels(tenant))
@@ -141,7 +142,7 @@ def renew_command() -> None:
 
 @app.command("process")
 def process_command(
-    tenant: Annotated[str | None, typer.Option("--tenant", "-t", help="Only this tenant.")] = None,
+    tenant: OnlyTenantOpt = None,
 ) -> None:
     """Process the notifications received and not processed yet."""
     count = _run(lambda zoho: zoho.notifications.process(tenant))

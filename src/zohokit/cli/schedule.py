@@ -20,7 +20,8 @@ from rich.table import Table
 
 from zohokit.scheduling import BookingService, InvalidSchedule, TenantSchedule, load_schedule_file
 
-from .bookings import JsonOpt, SlotMinutesOpt, _aware, console, out, run
+from ._options import JsonOpt
+from .bookings import SlotMinutesOpt, _aware, console, out, run
 
 app = typer.Typer(help="Show and set tenants' availability schedules.", no_args_is_help=True)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -20,28 +19,14 @@ from rich.table import Table
 
 from zohokit import Zoho
 from zohokit.cli._console import database_failures, make_console
-from zohokit.cli._sync_options import (
-    DeletionsOpt,
-    FieldsOpt,
-    FileArg,
-    KeyOpt,
-    MapOpt,
-    MaxAttemptsOpt,
-    MirrorOpt,
-    ModuleOpt,
-    OverlapOpt,
-    PullModuleOpt,
-    TenantOpt,
-    field_list,
-    mapping_of,
-)
+from zohokit.cli._options import OnlyTenantOpt
+from zohokit.cli._sync_options import FileArg, PullOptions, PushOptions, with_options
 from zohokit.crm import ZohoCRMService
 from zohokit.db import storage_errors
 from zohokit.errors import ZohoError
 from zohokit.settings import Settings
 from zohokit.sync import (
     DEFAULT_BULK_THRESHOLD,
-    DEFAULT_MAX_ATTEMPTS,
     Ledger,
     MappingError,
     RunReport,
@@ -178,14 +163,10 @@ def _progress(quiet: bool) -> Progress:
 
 
 @app.command("push")
+@with_options
 def push_command(
     file: FileArg,
-    tenant: TenantOpt = "default",
-    module: ModuleOpt = None,
-    key: KeyOpt = None,
-    mapping_file: MapOpt = None,
-    mirror: MirrorOpt = False,
-    max_attempts: MaxAttemptsOpt = DEFAULT_MAX_ATTEMPTS,
+    options: PushOptions,
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -202,7 +183,7 @@ def push_command(
     """
     if not file.exists():
         raise typer.BadParameter(f"{file} does not exist", param_hint="FILE")
-    mapping = mapping_of(mapping_file, module, key)
+    mapping = options.mapping()
     total = count_rows(file)
 
     async def work(crm: ZohoCRMService, ledger: Ledger) -> RunReport:
@@ -226,53 +207,50 @@ def push_command(
                 ledger,
                 read_rows(file),
                 mapping,
-                max_attempts=max_attempts,
-                mirror=mirror and not dry_run,
+                max_attempts=options.max_attempts,
+                mirror=options.mirror and not dry_run,
                 on_progress=advance,
                 dry_run=dry_run,
                 # The file's length is known: a small one goes straight to the records API.
                 bulk_threshold=DEFAULT_BULK_THRESHOLD if total >= DEFAULT_BULK_THRESHOLD else None,
             )
 
-    report = _run(tenant, work)
+    report = _run(options.tenant, work)
     _finish(report, report_path)
     if report.failed or report.invalid:
         raise typer.Exit(2)
 
 
 @app.command("pull")
+@with_options
 def pull_command(
-    tenant: TenantOpt = "default",
-    module: PullModuleOpt = "Contacts",
+    options: PullOptions,
     out: Annotated[
         Path, typer.Option("--out", "-o", help="JSONL file to write changes to.")
     ] = Path("changes.jsonl"),
-    fields: FieldsOpt = None,
-    overlap: OverlapOpt = 300.0,
-    deletions: DeletionsOpt = True,
     report_path: ReportOpt = None,
 ) -> None:
     """Write what changed in a CRM module since the last pull to a JSONL file."""
-    wanted = field_list(fields)
+    wanted = options.field_list()
 
     async def work(crm: ZohoCRMService, ledger: Ledger) -> RunReport:
         return await pull(
             crm,
             ledger,
-            module,
+            options.module,
             fields=wanted,
             out=out,
-            overlap=timedelta(seconds=overlap),
-            deletions=deletions,
+            overlap=options.overlap_time(),
+            deletions=options.deletions,
         )
 
-    report = _run(tenant, work)
+    report = _run(options.tenant, work)
     _finish(report, report_path)
 
 
 @app.command("status")
 def status_command(
-    tenant: Annotated[str | None, typer.Option("--tenant", "-t", help="Only this tenant.")] = None,
+    tenant: OnlyTenantOpt = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs to list.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:

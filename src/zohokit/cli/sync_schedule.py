@@ -16,22 +16,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from zohokit.cli._console import make_console
-from zohokit.cli._sync_options import (
-    DEFAULT_MAX_ATTEMPTS,
-    DeletionsOpt,
-    FieldsOpt,
-    FileArg,
-    KeyOpt,
-    MapOpt,
-    MaxAttemptsOpt,
-    MirrorOpt,
-    ModuleOpt,
-    OverlapOpt,
-    PullModuleOpt,
-    TenantOpt,
-    field_list,
-    mapping_of,
-)
+from zohokit.cli._options import JsonOpt, OnlyTenantOpt
+from zohokit.cli._sync_options import FileArg, PullOptions, PushOptions, TenantOpt, with_options
 from zohokit.sync import InvalidSyncSchedule, SyncSchedule, format_interval, parse_interval
 
 from .tokens import _run_root
@@ -70,32 +56,28 @@ def _added(found: SyncSchedule) -> None:
 
 
 @add_app.command("push")
+@with_options
 def add_push_command(
     name: NameArg,
     file: FileArg,
     every: EveryOpt,
-    tenant: TenantOpt = "default",
-    module: ModuleOpt = None,
-    key: KeyOpt = None,
-    mapping_file: MapOpt = None,
-    mirror: MirrorOpt = False,
-    max_attempts: MaxAttemptsOpt = DEFAULT_MAX_ATTEMPTS,
+    options: PushOptions,
     replace: ReplaceOpt = False,
     check: CheckOpt = True,
 ) -> None:
     """Push FILE into a CRM module every --every, as `zohokit sync push` does (unchanged rows
     cost nothing). FILE is read again at each run."""
     interval = _interval(every)
-    mapping = mapping_of(mapping_file, module, key)
+    mapping = options.mapping()
     found = _run_root(
         lambda zoho: zoho.sync_schedules.add_push(
-            tenant,
+            options.tenant,
             name,
             source=file,
             mapping=mapping,
             every=interval,
-            mirror=mirror,
-            max_attempts=max_attempts,
+            mirror=options.mirror,
+            max_attempts=options.max_attempts,
             replace=replace,
             check=check,
         )
@@ -104,6 +86,7 @@ def add_push_command(
 
 
 @add_app.command("pull")
+@with_options
 def add_pull_command(
     name: NameArg,
     every: EveryOpt,
@@ -113,28 +96,24 @@ def add_pull_command(
             "--out", "-o", help="JSONL file per run; {time} becomes the run's start time."
         ),
     ],
-    tenant: TenantOpt = "default",
-    module: PullModuleOpt = "Contacts",
-    fields: FieldsOpt = None,
-    overlap: OverlapOpt = 300.0,
-    deletions: DeletionsOpt = True,
+    options: PullOptions,
     replace: ReplaceOpt = False,
     check: CheckOpt = True,
 ) -> None:
     """Pull what changed in a CRM module every --every into a new JSONL file per run, as
     `zohokit sync pull` does (a run with no change leaves no file)."""
     interval = _interval(every)
-    wanted = field_list(fields)
+    wanted = options.field_list()
     found = _run_root(
         lambda zoho: zoho.sync_schedules.add_pull(
-            tenant,
+            options.tenant,
             name,
-            module=module,
+            module=options.module,
             out=out,
             every=interval,
             fields=wanted,
-            overlap=timedelta(seconds=overlap),
-            deletions=deletions,
+            overlap=options.overlap_time(),
+            deletions=options.deletions,
             replace=replace,
             check=check,
         )
@@ -171,8 +150,8 @@ def schedules_table(schedules: list[SyncSchedule]) -> Table:
 
 @app.command("list")
 def list_command(
-    tenant: Annotated[str | None, typer.Option("--tenant", "-t", help="Only this tenant.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    tenant: OnlyTenantOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Every scheduled sync: what it does, how often, when it runs next, how the last run went."""
     found = _run_root(lambda zoho: zoho.sync_schedules.list(tenant))

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from zohokit import Zoho
 from zohokit.cli._console import make_console, run_on_root
+from zohokit.cli._options import JsonOpt
 from zohokit.datacenters import DATA_CENTERS, by_code
 from zohokit.settings import PROVIDERS, Settings
 from zohokit.tokens import (
@@ -120,9 +121,6 @@ def _details(s: TokenStatus) -> Table:
     for name, value in fields.items():
         table.add_row(name, value)
     return table
-
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
 def _as_json(row: TokenStatus) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from zohokit import Zoho
 from zohokit.cli._console import make_console, run_on_root
+from zohokit.cli._options import JsonOpt
 from zohokit.events import read_events
 from zohokit.webhooks import Delivery, Webhooks
 
@@ -26,7 +27,6 @@ console = make_console(stderr=True)
 out = make_console(soft_wrap=True)
 T = TypeVar("T")
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 EndpointArg = Annotated[str, typer.Argument(help="The endpoint's id (ep_...).")]
 
 

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from zohokit import Zoho
 from zohokit.cli._console import make_console, run_on_root
+from zohokit.cli._options import JsonOpt
 from zohokit.cli.sync_schedule import schedules_table
 from zohokit.errors import ZohoError
 from zohokit.sync import SCHEDULED_SYNC, SyncSchedule
@@ -87,7 +88,7 @@ def _when(status: KindStatus) -> str:
 
 @app.command("status")
 def status_command(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Per job kind: due now, scheduled later, running, failed, and the last run."""
 
