@@ -196,10 +196,10 @@ async def measure_pages(
     async with app.router.lifespan_context(app):
         state = app.state.zohokit
         seeded = time.perf_counter()
-        await seed_fleet(state.engine, clock(), tenants_count)
-        await _seed_runs(state.engine, clock(), runs, tenants_count)
+        await seed_fleet(state.zoho.engine, clock(), tenants_count)
+        await _seed_runs(state.zoho.engine, clock(), runs, tenants_count)
         await _seed_bookings(
-            state.engine, state.bookings.store.vault, clock(), booked, tenants_count
+            state.zoho.engine, state.zoho.bookings.store.vault, clock(), booked, tenants_count
         )
         seeded = time.perf_counter() - seeded
         print(

@@ -156,7 +156,7 @@ async def test_an_admin_session_ends_when_its_key_is_removed(
 async def test_sync_runs_say_plainly_when_rows_failed(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    ledger = app.state.zohokit.ledger
+    ledger = app.state.zohokit.zoho.ledger
     now = datetime.now(UTC)
     ok = RunReport("acme", "Contacts", "push", now.isoformat(), created=3)
     ok.finish(now=now)

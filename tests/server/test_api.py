@@ -245,7 +245,7 @@ async def test_broker_answers_424_for_a_tenant_needing_reauthorization(
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:
     await create(client, "acme")
-    await app.state.zohokit.tokens.store_grant(
+    await app.state.zohokit.zoho.tokens.store_grant(
         "acme",
         "zoho_crm",
         refresh_token="1000.revoked.elsewhere",
@@ -341,7 +341,7 @@ async def test_deleting_a_tenant_erases_its_tokens_even_when_zoho_refuses_the_re
     emulator.faults.configure({"rules": [{"route": "/oauth/v2/token/revoke", "error_rate": 1}]})
     answer = await client.delete("/api/tenants/acme", headers=key(GLOBAL_KEY))
     assert answer.json()["revoked"] == {"zoho_crm": False}
-    assert await app.state.zohokit.tokens.status("acme", "zoho_crm") is None
+    assert await app.state.zohokit.zoho.tokens.status("acme", "zoho_crm") is None
     # A tenant created again under the same key starts unconnected, not with the old account.
     await create(client, "acme")
     token = await client.get("/api/tenants/acme/tokens/zoho_crm", headers=key(GLOBAL_KEY))

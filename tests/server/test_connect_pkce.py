@@ -29,7 +29,7 @@ async def test_the_consent_url_carries_an_s256_challenge(
     query = _query(await start_connect(client, "acme", "zoho_crm"))
     assert query["code_challenge_method"] == "S256"
     assert len(query["code_challenge"]) == 43  # base64url of SHA-256, unpadded
-    engine = app.state.zohokit.engine
+    engine = app.state.zohokit.zoho.engine
     async with engine.connect() as conn:
         stored = (await conn.execute(select(oauth_states.c.code_verifier))).scalar_one()
     # The verifier is kept encrypted with the token keys, never in plain text.

@@ -32,7 +32,7 @@ async def test_a_tenant_needing_reauthorization_gets_one_424_from_broker_and_boo
 ) -> None:
     await _tenant_with_schedule(client, emulator)
     # A refresh token Zoho no longer knows: the next refresh makes the tenant needs_reauth.
-    await app.state.zohokit.tokens.store_grant(
+    await app.state.zohokit.zoho.tokens.store_grant(
         "acme",
         "zoho_calendar",
         refresh_token="1000.revoked.elsewhere",

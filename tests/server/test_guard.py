@@ -126,7 +126,7 @@ async def test_the_token_broker_answer_is_never_cached(
 ) -> None:
     await client.post("/api/tenants", json={"tenant": "acme"}, headers=key(GLOBAL_KEY))
     state = app.state.zohokit  # type: ignore[attr-defined]
-    await state.tokens.store_grant(
+    await state.zoho.tokens.store_grant(
         "acme",
         "zoho_crm",
         refresh_token=REFRESH_TOKEN,

@@ -32,7 +32,7 @@ async def app(
 
 @pytest.fixture
 async def fleet(app: FastAPI, clock: Clock) -> Fleet:
-    return await seed_fleet(app.state.zohokit.engine, clock(), size=600)
+    return await seed_fleet(app.state.zohokit.zoho.engine, clock(), size=600)
 
 
 def number(page: str, element_id: str) -> int:

@@ -112,7 +112,7 @@ async def test_the_database_keeps_no_usable_cookie(client: httpx.AsyncClient, ap
 
     await login(client, GLOBAL_KEY)
     value = client.cookies["zohokit_session"]
-    engine = app.state.zohokit.engine  # type: ignore[attr-defined]
+    engine = app.state.zohokit.zoho.engine  # type: ignore[attr-defined]
     async with engine.connect() as conn:
         rows = (await conn.execute(select(admin_sessions))).all()
     assert len(rows) == 1

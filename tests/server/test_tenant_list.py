@@ -42,7 +42,7 @@ async def fleet(app: FastAPI) -> FastAPI:
     ]
     for t in calendar:
         t["expires_at"] = now + timedelta(hours=1)
-    async with state.engine.begin() as conn:
+    async with state.zoho.engine.begin() as conn:
         await conn.execute(insert(tenants), rows)
         await conn.execute(insert(oauth_tokens), tokens + calendar)
     return app
@@ -70,7 +70,7 @@ async def _every_page(app: FastAPI, **params: object) -> list[str]:
     found: list[str] = []
     cursor: str | None = None
     while True:
-        page = await list_tenants(state.engine, TenantQuery(cursor=cursor, **params), now)  # type: ignore[arg-type]
+        page = await list_tenants(state.zoho.engine, TenantQuery(cursor=cursor, **params), now)  # type: ignore[arg-type]
         found += [t.tenant for t in page.tenants]
         if page.next_cursor is None:
             return found

@@ -22,7 +22,7 @@ from zohokit.tokens._store import oauth_tokens
 def statements(app: FastAPI) -> Iterator[list[str]]:
     """Every SQL statement the service sends while the block runs."""
     seen: list[str] = []
-    engine = app.state.zohokit.engine.sync_engine
+    engine = app.state.zohokit.zoho.engine.sync_engine
 
     def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         seen.append(statement)
@@ -54,7 +54,7 @@ async def _fleet(app: FastAPI, count: int) -> None:
         for i in range(count)
         for provider in ("zoho_crm", "zoho_calendar")
     ]
-    async with state.engine.begin() as conn:
+    async with state.zoho.engine.begin() as conn:
         await conn.execute(insert(tenants), rows)
         await conn.execute(insert(oauth_tokens), tokens)
 
@@ -81,7 +81,7 @@ async def test_a_page_of_50_costs_what_a_page_of_2_costs(
     await login(client, GLOBAL_KEY)
     await _fleet(app, 2)
     small = await _list_costs(app, client)
-    async with app.state.zohokit.engine.begin() as conn:
+    async with app.state.zohokit.zoho.engine.begin() as conn:
         await conn.execute(tenants.delete())
         await conn.execute(oauth_tokens.delete())
     await _fleet(app, 60)

@@ -100,7 +100,7 @@ async def seeded(
     bad.error("MANDATORY_NOT_FOUND", "row-9", "required field not found: Last_Name")
     bad.finish(now=now)
     for run in (ok, bad):
-        await state.ledger.save_run(run)
+        await state.zoho.ledger.save_run(run)
     await zoho.notifications.enable("acme", "Leads", notify_url=NOTIFY_URL)
     for tenant in ("acme", "other"):
         await zoho.webhooks.add(
@@ -111,7 +111,7 @@ async def seeded(
     today = now.date()
     await zoho.call_history.flush()  # what this process sent to Zoho, in the database now
     three_hours_ago = hour_of(now) - timedelta(hours=3)
-    async with state.engine.begin() as conn:
+    async with state.zoho.engine.begin() as conn:
         # Another process's throttled hour (the CLI's, say).
         await conn.execute(
             insert(call_hours).values(
@@ -276,7 +276,7 @@ async def test_every_action_is_refused_without_a_session_a_token_or_the_tenant(
     answer = await _post(client, "acme/delete", csrf_token=csrf, confirm="acme")
     assert answer.status_code == 403
     assert other  # the global session was live
-    status = await app.state.zohokit.tokens.status("acme", "zoho_crm")
+    status = await app.state.zohokit.zoho.tokens.status("acme", "zoho_crm")
     assert status is not None
     assert status.status == "active"
     assert await app.state.zohokit.tenants.get("acme") is not None
@@ -288,13 +288,13 @@ async def test_refresh_now_mints_a_new_token_and_says_so(
     app: FastAPI, client: httpx.AsyncClient, emulator: Emulator
 ) -> None:
     csrf = await _login_as(client, ACME_KEY)
-    before = await app.state.zohokit.tokens.status("acme", "zoho_crm")
+    before = await app.state.zohokit.zoho.tokens.status("acme", "zoho_crm")
     answer = await _post(client, "acme/refresh", csrf_token=csrf, provider="zoho_crm")
     assert answer.status_code == 303
     assert answer.headers["location"] == "/admin/tenants/acme?done=refreshed&provider=zoho_crm"
     page = (await client.get(answer.headers["location"])).text
     assert 'id="flash" role="status">Refreshed Zoho CRM: a new access token is in use.' in page
-    after = await app.state.zohokit.tokens.status("acme", "zoho_crm")
+    after = await app.state.zohokit.zoho.tokens.status("acme", "zoho_crm")
     assert before is not None
     assert after is not None
     assert after.version > before.version
@@ -348,7 +348,7 @@ async def test_disconnect_revokes_at_zoho_once(
     again = await _post(client, "acme/disconnect", csrf_token=csrf, provider="zoho_crm")
     assert again.headers["location"].endswith("done=not_connected&provider=zoho_crm")
     assert emulator.stats.snapshot().get("token_revoke_requests", 0) == revoked
-    status = await app.state.zohokit.tokens.status("acme", "zoho_crm")
+    status = await app.state.zohokit.zoho.tokens.status("acme", "zoho_crm")
     assert status is not None
     assert status.state(status.updated_at) == "revoked"
 
@@ -369,7 +369,7 @@ async def test_delete_needs_the_tenant_key_typed_again(
     assert "Deleted tenant acme: its tokens are revoked and erased." in shown
     state = app.state.zohokit
     assert await state.tenants.get("acme") is None
-    assert await state.tokens.status("acme", "zoho_crm") is None
+    assert await state.zoho.tokens.status("acme", "zoho_crm") is None
     again = await _post(client, "acme/delete", csrf_token=csrf, confirm="acme")
     assert again.headers["location"] == "/admin/tenants?deleted=acme"  # gone is gone
     assert (await client.get("/admin/tenants/acme")).status_code == 404

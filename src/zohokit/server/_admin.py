@@ -56,6 +56,19 @@ def _html(state: ServiceState, template: str, status: int = 200, **context: Any)
     return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
 
 
+def _signed_in(
+    state: ServiceState,
+    template: str,
+    principal: Principal,
+    csrf: str,
+    status: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """A console page for a logged-in session: the page shows what ``principal`` may see,
+    and each of its forms carries the session's CSRF token."""
+    return _html(state, template, status, principal=principal, csrf_token=csrf, **context)
+
+
 def _login_page(state: ServiceState, request: Request, status: int, error: str | None) -> Response:
     token = state.signer.new_login_token()
     page = _html(state, "login.html", status, title="Log in", csrf_token=token, error=error)
@@ -103,18 +116,18 @@ async def _tenant_list_page(
         )
     except ValueError as exc:
         error, status, query = str(exc), 400, TenantQuery(limit=PAGE_SIZE, only=principal.tenant)
-    page = await list_tenants(state.engine, query, now)
+    page = await list_tenants(state.zoho.engine, query, now)
     tenants = await tenant_outs(state, page.tenants)
-    metrics: dict[str, int] = await health_counts(state.engine, now, principal.tenant)
+    metrics: dict[str, int] = await health_counts(state.zoho.engine, now, principal.tenant)
     kept = {k: v for k, v in filters.items() if v and k != "cursor"}
-    return _html(
+    return _signed_in(
         state,
         "tenants.html",
+        principal,
+        csrf,
         status,
         title="Tenants",
         page="tenants",
-        principal=principal,
-        csrf_token=csrf,
         tenants=tenants,
         healths=HEALTHS,
         providers=PROVIDERS,
@@ -147,20 +160,21 @@ async def _overview_page(
 ) -> Response:
     now = epoch_to_dt(state.epoch())
     budget = state.zoho.budget
-    async with state.engine.connect() as conn:
+    async with state.zoho.engine.connect() as conn:
         o = await fleet_overview(conn, now=now, budget=budget, only=principal.tenant)
     hours = len(o.hours)
     runs = [
-        run_view(r) for r in await state.ledger.runs(tenant=principal.tenant, limit=RECENT_RUNS)
+        run_view(r)
+        for r in await state.zoho.ledger.runs(tenant=principal.tenant, limit=RECENT_RUNS)
     ]
     bookings, pending = await _bookings(request, principal)
-    return _html(
+    return _signed_in(
         state,
         "overview.html",
+        principal,
+        csrf,
         title="Overview",
         page="overview",
-        principal=principal,
-        csrf_token=csrf,
         o=o,
         healths=HEALTHS,
         charts=[

@@ -13,7 +13,7 @@ from collections.abc import Collection
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, Self, get_type_hints
 
-from fastapi import Header, HTTPException, Path
+from fastapi import Header, HTTPException, Path, Query
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -45,6 +45,7 @@ __all__ = [
     "BookingStatus",
     "CustomerIn",
     "CustomerOut",
+    "DurationQuery",
     "ExplainOut",
     "HoldOut",
     "IdPath",
@@ -73,6 +74,10 @@ Minutes = Annotated[int, Field(strict=True, ge=1, le=MAX_MINUTES)]
 OptionalMinutes = Annotated[int, Field(strict=True, ge=0, le=MAX_MINUTES)]
 Block = Annotated[str, Field(pattern=_BLOCK, examples=["09:00-12:30"])]
 IdPath = Annotated[str, Path(pattern=_ID, description="An id this API returned")]
+#: ``?duration=``: a slot's length in minutes, when the caller wants another than the schedule's.
+DurationQuery = Annotated[
+    int | None, Query(ge=1, le=MAX_MINUTES, description="Minutes (default: the schedule's)")
+]
 IdempotencyKey = Annotated[
     str,
     Header(

@@ -28,11 +28,11 @@ from pydantic import AwareDatetime
 from ..errors import ZohoError
 from ..scheduling import Booking, BookingService
 from ._booking_models import (
-    MAX_MINUTES,
     AvailabilityOut,
     BookingCreate,
     BookingOut,
     BookingStatus,
+    DurationQuery,
     ExplainOut,
     HoldOut,
     IdempotencyKey,
@@ -45,7 +45,7 @@ from ._booking_models import (
 )
 from ._errors import not_connected
 from ._state import ServiceState, State
-from ._tenants import TenantAccess
+from ._tenants import TENANT_ERRORS, TenantAccess
 
 __all__ = ["MAX_EXPLAIN_DAYS", "Bookings", "Connected", "get_booking_service", "router"]
 
@@ -56,7 +56,7 @@ MAX_EXPLAIN_DAYS = 7
 def get_booking_service(request: Request) -> BookingService:
     """Dependency: the service's :class:`BookingService` (the root's, built in the lifespan)."""
     state: ServiceState = request.app.state.zohokit
-    return state.bookings
+    return state.zoho.bookings
 
 
 async def _booking_service(request: Request) -> BookingService:
@@ -85,7 +85,7 @@ class Connected:
         else:
             await bookings.get_schedule(tenant.tenant)
         for provider in self.providers:
-            if await state.tokens.status(tenant.tenant, provider) is None:
+            if await state.zoho.tokens.status(tenant.tenant, provider) is None:
                 raise not_connected(tenant.tenant, provider)
 
 
@@ -107,8 +107,7 @@ router = APIRouter(
 )
 
 _COMMON: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or invalid API key"},
-    403: {"description": "The key is not valid for this tenant"},
+    **TENANT_ERRORS,
     404: {"description": "No such tenant (or booking, hold, schedule)"},
 }
 _ZOHO: dict[int | str, dict[str, Any]] = {
@@ -179,9 +178,7 @@ async def availability(
     state: State,
     bookings: Bookings,
     dates: Annotated[tuple[date, date, str | None], Depends(_dates)],
-    duration: Annotated[
-        int | None, Query(ge=1, le=MAX_MINUTES, description="Minutes (default: the schedule's)")
-    ] = None,
+    duration: DurationQuery = None,
 ) -> AvailabilityOut:
     """Free slots after Zoho busy time (read fresh), other bookings and unexpired holds."""
     start, end, tz = dates
@@ -192,7 +189,7 @@ async def availability(
         end=end,
         tz=tz,
         slots=[SlotOut.of(s) for s in slots],
-        warnings=[w.message for w in state.calendar_health.warnings(tenant.tenant)],
+        warnings=[w.message for w in state.zoho.calendar_health.warnings(tenant.tenant)],
     )
 
 
@@ -207,9 +204,7 @@ async def explain(
     bookings: Bookings,
     start: Annotated[AwareDatetime, Query(description="From (ISO 8601 with an offset)")],
     end: Annotated[AwareDatetime, Query(description="To, exclusive; at most 7 days later")],
-    duration: Annotated[
-        int | None, Query(ge=1, le=MAX_MINUTES, description="Minutes (default: the schedule's)")
-    ] = None,
+    duration: DurationQuery = None,
 ) -> ExplainOut:
     """For each host, every slot its working hours would hold in ``[start, end)``: offered
     (``rule`` null) or the rule that removed it (``working_hours``, ``time_off``, ``busy``,
@@ -288,7 +283,7 @@ async def create_booking(
 def _with_links(out: BookingOut, booking: Booking, request: Request, state: State) -> BookingOut:
     """The answer with the customer's manage links, under the service's public URL."""
     base = state.settings.zohokit_public_url or str(request.base_url)
-    out.manage_links = state.bookings.links.for_booking(base, booking)
+    out.manage_links = state.zoho.bookings.links.for_booking(base, booking)
     return out
 
 

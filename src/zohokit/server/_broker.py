@@ -18,7 +18,7 @@ from ._auth import ensure_tenant_access, request_principal
 from ._errors import not_connected
 from ._models import ProviderName, TenantPath
 from ._state import ServiceState
-from ._tenants import require_tenant
+from ._tenants import TENANT_ERRORS, require_tenant
 
 __all__ = ["TokenOut", "router"]
 
@@ -50,9 +50,7 @@ _KEYED: list[dict[str, list[str]]] = [{"HTTPBearer": []}, {"APIKeyHeader": []}]
     summary="A fresh access token",
     response_model=TokenOut,
     responses={
-        401: {"description": "Missing or invalid API key"},
-        403: {"description": "The key is not valid for this tenant"},
-        404: {"description": "No such tenant"},
+        **TENANT_ERRORS,
         424: {"description": "The tenant must be connected (again): see `status`"},
         503: {"description": "Zoho throttled or failed; retry after `Retry-After` seconds"},
     },
@@ -72,11 +70,11 @@ async def get_token(tenant: TenantPath, provider: ProviderName, request: Request
         await require_tenant(state, tenant)
         # A tenant is connected explicitly (connect flow or `zohokit tokens import-env`): the
         # token service's environment fallback would give one business's account to anyone.
-        if await state.tokens.status(tenant, provider) is None:
+        if await state.zoho.tokens.status(tenant, provider) is None:
             raise not_connected(tenant, provider)
         state.broker_checked[key] = state.epoch() + BROKER_RECHECK
     try:
-        token = await state.tokens.get_token(tenant, provider)
+        token = await state.zoho.tokens.get_token(tenant, provider)
     except (NeedsReauthorization, TokenRevoked, ConfigurationError):
         # Check again next time: the tenant may reconnect on another instance meanwhile.
         state.broker_forget(tenant, provider)

@@ -35,6 +35,7 @@ from ._metrics import CONNECTS
 from ._models import TENANT_PATTERN, ProviderName
 from ._state import ServiceState, State
 from ._tables import ConnectState, Tenant
+from ._tenants import TENANT_ERRORS
 
 __all__ = ["PROVIDER_SCOPES", "authorization_url", "connect_link", "router", "start_connect"]
 
@@ -105,13 +106,13 @@ def _seal_verifier(
 ) -> str | None:
     if verifier is None:
         return None
-    return state.cipher.encrypt(verifier, context=_verifier_context(tenant, provider))
+    return state.zoho.cipher.encrypt(verifier, context=_verifier_context(tenant, provider))
 
 
 def _open_verifier(state: ServiceState, binding: ConnectState) -> str | None:
     if binding.code_verifier is None:
         return None
-    return state.cipher.decrypt(
+    return state.zoho.cipher.decrypt(
         binding.code_verifier, context=_verifier_context(binding.tenant, binding.provider)
     )
 
@@ -163,9 +164,8 @@ async def connect_link(state: ServiceState, request: Request, tenant: Tenant, pr
     status_code=302,
     responses={
         302: {"description": "Redirect to Zoho's consent page"},
+        **TENANT_ERRORS,
         401: {"description": "Missing or invalid API key (or admin session)"},
-        403: {"description": "The key is not valid for this tenant"},
-        404: {"description": "No such tenant"},
         409: {"description": "No OAuth client configured"},
     },
 )
@@ -252,7 +252,7 @@ async def _finish(
     try:
         # The token service checks the accounts server (one rule for every caller), exchanges
         # the code, stores the grant and, on a reconnect, revokes the refresh token it replaces.
-        await state.tokens.exchange_code(
+        await state.zoho.tokens.exchange_code(
             tenant.tenant,
             provider,
             code=code,

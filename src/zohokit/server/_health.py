@@ -30,7 +30,7 @@ async def healthz() -> dict[str, str]:
 async def readyz(state: State) -> JSONResponse:
     """200 when a ``SELECT 1`` succeeds, 503 otherwise (take the instance out of rotation)."""
     try:
-        async with state.engine.connect() as conn:
+        async with state.zoho.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
     except (SQLAlchemyError, OSError) as exc:
         return JSONResponse(

@@ -49,7 +49,7 @@ def _page(state: ServiceState, status: int = 200, **context: Any) -> HTMLRespons
 
 def _verified(state: ServiceState, token: str) -> LinkClaims | HTMLResponse:
     try:
-        return state.bookings.links.verify(token, now=state.clock())
+        return state.zoho.bookings.links.verify(token, now=state.clock())
     except LinkExpired:
         return _page(state, 410, refused="This link has expired: the booking has started.")
     except LinkInvalid:
@@ -62,7 +62,7 @@ async def _view(
     slots: list[Any] = []
     if claims.action == "reschedule" and booking.status not in ("cancelled", "cancel_pending"):
         today = state.clock().astimezone(booking.local_start.tzinfo).date()
-        found = await state.bookings.availability(
+        found = await state.zoho.bookings.availability(
             claims.tenant,
             today,
             today + timedelta(days=RESCHEDULE_DAYS - 1),
@@ -83,7 +83,7 @@ async def _view(
 
 async def _booking(state: ServiceState, claims: LinkClaims) -> Booking | HTMLResponse:
     try:
-        return await state.bookings.get(claims.tenant, claims.booking_id)
+        return await state.zoho.bookings.get(claims.tenant, claims.booking_id)
     except BookingNotFound:
         return _page(state, 404, refused="This booking no longer exists.")
 
@@ -108,7 +108,7 @@ async def cancel(token: Token, request: Request, state: State) -> HTMLResponse:
         return claims
     if claims.action != "cancel":
         return _page(state, 403, refused="This link cannot cancel the booking.")
-    booking = await state.bookings.cancel(claims.tenant, claims.booking_id)
+    booking = await state.zoho.bookings.cancel(claims.tenant, claims.booking_id)
     return await _view(state, request, claims, booking, note="Your booking is cancelled.")
 
 
@@ -129,7 +129,7 @@ async def reschedule(
     if isinstance(current, HTMLResponse):
         return current
     try:
-        moved = await state.bookings.reschedule(claims.tenant, claims.booking_id, start)
+        moved = await state.zoho.bookings.reschedule(claims.tenant, claims.booking_id, start)
     except (SlotTaken, SlotNotOffered) as exc:
         refused = "That time was just taken: pick another one."
         page = await _view(state, request, claims, current, refused=refused)

@@ -67,7 +67,7 @@ class Sandbox:
         # The demo tenant is stored again each time with the configured refresh token, which
         # the emulator keeps in emulator.db (or adopts, if that file was deleted).
         for provider in PROVIDERS:
-            await state.tokens.store_grant(
+            await state.zoho.tokens.store_grant(
                 DEMO_TENANT,
                 provider,
                 refresh_token=refresh,
@@ -81,7 +81,7 @@ class Sandbox:
     async def _demo_schedule(self, state: ServiceState) -> None:
         """Give the demo tenant a schedule on the emulator's primary calendar, once: an
         operator's later changes (``PUT /api/tenants/demo/schedule``) survive restarts."""
-        service = state.bookings
+        service = state.zoho.bookings
         try:
             await service.get_schedule(DEMO_TENANT)
         except ScheduleNotFound:

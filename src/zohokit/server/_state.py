@@ -8,15 +8,11 @@ from typing import Annotated
 
 import jinja2
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .._clock import Clock, epoch, system_clock
 from .._zoho import Zoho
-from ..calendar import CalendarHealth
 from ..emulator import Emulator
-from ..scheduling import BookingService
-from ..sync import Ledger
-from ..tokens import AccessToken, Cipher, OAuthTokenService
+from ..tokens import AccessToken
 from ._auth import ApiKeyring, LoginSigner
 from ._sessions import SessionStore
 from ._settings import ServerSettings
@@ -28,7 +24,10 @@ __all__ = ["ServiceState", "State", "get_state"]
 @dataclass
 class ServiceState:
     """The running service's objects: the :class:`~zohokit.Zoho` root and what only the
-    service has. ``emulator`` is set in sandbox mode only."""
+    service has. ``emulator`` is set in sandbox mode only.
+
+    The root's parts are reached through it, one way everywhere (``state.zoho.tokens``,
+    ``state.zoho.engine``), not through copies of its properties here."""
 
     settings: ServerSettings
     zoho: Zoho
@@ -62,37 +61,6 @@ class ServiceState:
     def epoch(self) -> float:
         """Now, on :attr:`clock`, as epoch seconds (what the service's tables store)."""
         return self._seconds()
-
-    @property
-    def engine(self) -> AsyncEngine:
-        """The root's database engine."""
-        return self.zoho.engine
-
-    @property
-    def tokens(self) -> OAuthTokenService:
-        """The root's token service (what the token broker serves)."""
-        return self.zoho.tokens
-
-    @property
-    def cipher(self) -> Cipher:
-        """The root's encryption keys (the service seals the connect flow's PKCE verifier)."""
-        return self.zoho.cipher
-
-    @property
-    def ledger(self) -> Ledger:
-        """The root's sync ledger."""
-        return self.zoho.ledger
-
-    @property
-    def calendar_health(self) -> CalendarHealth:
-        """Each tenant's Zoho Calendar warnings (a booking calendar left out of free/busy), as
-        the root's booking flow last saw them: shown on the tenant's status and admin page."""
-        return self.zoho.calendar_health
-
-    @property
-    def bookings(self) -> BookingService:
-        """The root's booking service."""
-        return self.zoho.bookings
 
 
 async def get_state(request: Request) -> ServiceState:

@@ -33,7 +33,7 @@ from fastapi.responses import RedirectResponse, Response
 from ..errors import ZohoError
 from ..settings import PROVIDERS
 from ..webhooks import DeliveryNotFound
-from ._admin import CsrfField, _html, _require_session
+from ._admin import CsrfField, _html, _require_session, _signed_in
 from ._auth import Principal
 from ._charts import Bar, calls_chart, layout
 from ._connect import _LABELS, connect_link
@@ -76,13 +76,13 @@ async def _page(
     panels = await load_panels(state, tenant)
     context: dict[str, Any] = {"flash": None, "error": None, "link": None, **extra}
     credits = [Bar(d.day[5:], (d.interactive, d.batch)) for d in panels.credits]
-    return _html(
+    return _signed_in(
         state,
         "tenant.html",
+        principal,
+        csrf,
         status,
         title=f"Tenant {tenant.tenant}",
-        principal=principal,
-        csrf_token=csrf,
         p=panels,
         labels=_LABELS,
         created=epoch_to_dt(tenant.created_at),
@@ -177,10 +177,10 @@ async def refresh_now(
 ) -> Response:
     """Refresh now: a new access token from Zoho (what a caller would wait for)."""
     act = await _acting(state, request, tenant, csrf_token, provider)
-    if await state.tokens.status(tenant, provider) is None:
+    if await state.zoho.tokens.status(tenant, provider) is None:
         return await act.page(409, error=f"{act.label} is not connected: connect it first.")
     try:
-        await state.tokens.force_refresh(tenant, provider)
+        await state.zoho.tokens.force_refresh(tenant, provider)
     except ZohoError as exc:
         return await act.page(409, error=f"{act.label} was not refreshed: {exc.message}")
     return _done(tenant, "refreshed", provider)
@@ -207,11 +207,11 @@ async def disconnect(
 ) -> Response:
     """Disconnect: revoke the refresh token at Zoho and erase the tokens."""
     act = await _acting(state, request, tenant, csrf_token, provider)
-    current = await state.tokens.status(tenant, provider)
+    current = await state.zoho.tokens.status(tenant, provider)
     if current is None or current.status == "revoked":
         return _done(tenant, "not_connected", provider)
     try:
-        confirmed = await state.tokens.revoke(tenant, provider)
+        confirmed = await state.zoho.tokens.revoke(tenant, provider)
     except ZohoError as exc:
         return await act.page(502, error=f"{act.label} is still connected: {exc.message}")
     state.broker_forget(tenant, provider)

@@ -126,7 +126,7 @@ def run_view(report: RunReport) -> RunView:
 
 
 async def _connections(state: ServiceState, tenant: str) -> list[Connection]:
-    found = {s.provider: s for s in await state.tokens.list_tokens(tenant=tenant)}
+    found = {s.provider: s for s in await state.zoho.tokens.list_tokens(tenant=tenant)}
     now = state.epoch()
     out = []
     for provider in PROVIDERS:
@@ -139,7 +139,7 @@ async def _connections(state: ServiceState, tenant: str) -> list[Connection]:
             if job is not None:
                 when, by = job.due_at, "the worker"
             elif status.expires_at is not None and status.has_access_token:
-                moment = state.tokens.policy.refresh_at(
+                moment = state.zoho.tokens.policy.refresh_at(
                     status.expires_at.timestamp(), tenant, provider
                 )
                 when, by = datetime.fromtimestamp(moment, UTC), "the next call"
@@ -155,7 +155,7 @@ def credit_days(today: date, days: int = CREDIT_DAYS) -> list[str]:
 async def _credits(state: ServiceState, tenant: str, days: list[str]) -> list[DayCredits]:
     c = budget_credits.c
     stmt = select(c.day, c.lane, c.spent).where(c.tenant == tenant, c.day >= days[0])
-    async with state.engine.connect() as conn:
+    async with state.zoho.engine.connect() as conn:
         rows = (await conn.execute(stmt)).all()
     spent: dict[str, dict[str, int]] = {day: {} for day in days}
     for day, lane, n in rows:
@@ -185,11 +185,11 @@ async def load_panels(state: ServiceState, tenant: Tenant) -> TenantPanels:
     return TenantPanels(
         tenant=tenant,
         connections=await _connections(state, key),
-        calls=await calls_by_hour(state.engine, now=now, tenant=key, hours=CALL_HOURS),
+        calls=await calls_by_hour(state.zoho.engine, now=now, tenant=key, hours=CALL_HOURS),
         credits=await _credits(state, key, days),
         budget=budgets[0] if budgets else None,
-        runs=[run_view(r) for r in await state.ledger.runs(tenant=key, limit=RECENT)],
-        bookings=await state.bookings.list_bookings(key, newest_first=True, limit=RECENT),
+        runs=[run_view(r) for r in await state.zoho.ledger.runs(tenant=key, limit=RECENT)],
+        bookings=await state.zoho.bookings.list_bookings(key, newest_first=True, limit=RECENT),
         channels=[_channel_view(c, now) for c in await zoho.notifications.channels(key)],
         deliveries=await zoho.webhooks.deliveries(tenant=key, limit=RECENT),
         today=days[-1],

@@ -25,6 +25,8 @@ from ._tenant_list import HEALTHS, MAX_LIMIT, SORTS, TenantQuery
 from ._tenant_list import list_tenants as list_page
 
 __all__ = [
+    "AUTH_ERRORS",
+    "TENANT_ERRORS",
     "TenantAccess",
     "remove_tenant",
     "require_tenant",
@@ -35,23 +37,32 @@ __all__ = [
 
 router = APIRouter(prefix="/api/tenants", tags=["tenants"])
 
-_AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+#: What an API route may answer before its own work, as OpenAPI ``responses``: the key's
+#: checks, and with :data:`TenantAccess` (or :func:`require_tenant`) the tenant's. Routes add
+#: their own answers to these.
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or invalid API key"},
     403: {"description": "The key is not valid for this tenant"},
+}
+TENANT_ERRORS: dict[int | str, dict[str, Any]] = {
+    **AUTH_ERRORS,
+    404: {"description": "No such tenant"},
 }
 
 
 async def tenant_outs(state: ServiceState, rows: Sequence[Tenant]) -> list[TenantOut]:
     """Tenants with the status of each provider: one token query for all of them."""
     now = state.epoch()
-    found = await state.tokens.list_tokens(tenants=[r.tenant for r in rows]) if rows else []
+    found = await state.zoho.tokens.list_tokens(tenants=[r.tenant for r in rows]) if rows else []
     stored = {(s.tenant, s.provider): s for s in found}
     out = []
     for row in rows:
         providers = [provider_status(p, stored.get((row.tenant, p)), now) for p in PROVIDERS]
         for provider in providers:
             if provider.provider == "zoho_calendar":
-                provider.warnings = [w.message for w in state.calendar_health.warnings(row.tenant)]
+                provider.warnings = [
+                    w.message for w in state.zoho.calendar_health.warnings(row.tenant)
+                ]
         out.append(
             TenantOut(
                 tenant=row.tenant,
@@ -91,7 +102,7 @@ TenantAccess = Annotated[Tenant, Depends(_tenant_access)]
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Create a tenant",
-    responses={**_AUTH_ERRORS, 409: {"description": "The tenant exists"}},
+    responses={**AUTH_ERRORS, 409: {"description": "The tenant exists"}},
 )
 async def create_tenant(body: TenantCreate, principal: ApiPrincipal, state: State) -> TenantOut:
     """Create a tenant (a key covering every tenant is required). Connect it next with
@@ -106,7 +117,7 @@ async def create_tenant(body: TenantCreate, principal: ApiPrincipal, state: Stat
 
 
 @router.get(
-    "", summary="List tenants", responses={**_AUTH_ERRORS, 422: {"description": "A bad filter"}}
+    "", summary="List tenants", responses={**AUTH_ERRORS, 422: {"description": "A bad filter"}}
 )
 async def list_tenants(
     principal: ApiPrincipal,
@@ -126,7 +137,7 @@ async def list_tenants(
         query = TenantQuery(q, health, provider, sort, cursor, limit, only=principal.tenant)
     except ValueError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
-    page = await list_page(state.engine, query, epoch_to_dt(state.epoch()))
+    page = await list_page(state.zoho.engine, query, epoch_to_dt(state.epoch()))
     if page.next_cursor is not None:
         response.headers["X-Next-Cursor"] = page.next_cursor
         params = {"q": q, "health": health, "provider": provider, "sort": sort, "limit": limit}
@@ -139,7 +150,7 @@ async def list_tenants(
 @router.get(
     "/{tenant}",
     summary="Read a tenant",
-    responses={**_AUTH_ERRORS, 404: {"description": "No such tenant"}},
+    responses=TENANT_ERRORS,
 )
 async def get_tenant(row: TenantAccess, state: State) -> TenantOut:
     """One tenant with its connections."""
@@ -149,7 +160,7 @@ async def get_tenant(row: TenantAccess, state: State) -> TenantOut:
 @router.get(
     "/{tenant}/status",
     summary="Connection status per provider",
-    responses={**_AUTH_ERRORS, 404: {"description": "No such tenant"}},
+    responses=TENANT_ERRORS,
 )
 async def tenant_status(row: TenantAccess, state: State) -> list[ProviderStatus]:
     """``healthy``, ``expiring``, ``cooldown``, ``needs_reauth``, ``revoked`` or
@@ -160,7 +171,7 @@ async def tenant_status(row: TenantAccess, state: State) -> list[ProviderStatus]
 @router.delete(
     "/{tenant}",
     summary="Delete a tenant",
-    responses={**_AUTH_ERRORS, 404: {"description": "No such tenant"}},
+    responses=TENANT_ERRORS,
 )
 async def delete_tenant(
     tenant: TenantPath, principal: ApiPrincipal, state: State
@@ -182,11 +193,11 @@ async def remove_tenant(state: ServiceState, tenant: str) -> dict[str, bool]:
     connected, whether Zoho confirmed the revocation."""
     revoked: dict[str, bool] = {}
     for provider in PROVIDERS:
-        current = await state.tokens.status(tenant, provider)
+        current = await state.zoho.tokens.status(tenant, provider)
         if current is None or current.status == "revoked":
             continue
         try:
-            revoked[provider] = await state.tokens.revoke(tenant, provider)
+            revoked[provider] = await state.zoho.tokens.revoke(tenant, provider)
         except ZohoError:
             # Zoho unreachable: the tenant is still deleted; the token dies with its expiry.
             revoked[provider] = False
@@ -194,6 +205,6 @@ async def remove_tenant(state: ServiceState, tenant: str) -> dict[str, bool]:
     for provider in PROVIDERS:
         # Erased even when Zoho could not be reached to revoke: a deleted tenant keeps no
         # secret, and its access token dies with its expiry.
-        await state.tokens.forget(tenant, provider)
+        await state.zoho.tokens.forget(tenant, provider)
         state.broker_forget(tenant, provider)
     return revoked
