@@ -26,12 +26,12 @@ import pytest
 from tests.server.fleet import Fleet, seed_fleet
 from tests.server.support import (
     ARTIFACTS,
-    CHROMIUM,
-    FLAGS,
     GLOBAL_KEY,
     Clock,
     ServiceThread,
+    chromium,
     free_socket,
+    need_chromium,
     settings_for,
 )
 from zohokit import db
@@ -106,41 +106,24 @@ async def _seed(url: str, now: datetime) -> Fleet:
 @pytest.fixture(scope="module")
 def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     """The console over a 5,000-tenant fleet in Chromium, logged in (see the module)."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium not installed: apt-get install chromium")
-    from playwright.sync_api import Route, sync_playwright
-
+    need_chromium()
     folder = tmp_path_factory.mktemp("console")
     settings = settings_for(folder)
     clock = Clock(datetime.now(UTC))
     fleet = asyncio.run(_seed(settings.database_url(), clock()))
     app = create_app(settings, clock=clock)
     ARTIFACTS.mkdir(exist_ok=True)
-    with ServiceThread(app, free_socket()) as service, sync_playwright() as pw:
-        browser = pw.chromium.launch_persistent_context(
-            str(folder / "profile"), executable_path=CHROMIUM, args=FLAGS, headless=True
-        )
-        outside: list[str] = []
-
-        def only_ours(route: Route) -> None:
-            # The machines that run zohokit may have no internet: nothing may leave.
-            if route.request.url.startswith(service.url):
-                route.continue_()
-            else:
-                outside.append(route.request.url)
-                route.abort()
-
-        try:
-            browser.route("**/*", only_ours)
-            page = browser.new_page()
-            page.goto(f"{service.url}/admin")
-            page.fill("#api_key", GLOBAL_KEY)
-            page.click("#login")
-            page.wait_for_selector("#panel-health")
-            yield Console(service.url, fleet, clock, browser, page, outside)
-        finally:
-            browser.close()
-    assert outside == [], f"requests left the machine: {outside}"
+    with (
+        ServiceThread(app, free_socket()) as service,
+        chromium(folder / "profile", only=service.url) as browser,
+    ):
+        page = browser.context.new_page()
+        page.goto(f"{service.url}/admin")
+        page.fill("#api_key", GLOBAL_KEY)
+        page.click("#login")
+        page.wait_for_selector("#panel-health")
+        yield Console(service.url, fleet, clock, browser.context, page, browser.outside)
+    assert browser.outside == [], f"requests left the machine: {browser.outside}"
 
 
 def texts(page: Page, selector: str) -> list[str]:

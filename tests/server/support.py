@@ -13,11 +13,14 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
@@ -28,6 +31,9 @@ from zohokit.db import create_engine
 from zohokit.server import ServerSettings, create_app
 from zohokit.server._sandbox import Sandbox, build_sandbox
 from zohokit.tokens import Cipher, OAuthTokenService, generate_key
+
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext
 
 GLOBAL_KEY = "global-key-0123456789abcdef"
 ACME_KEY = "acme-key-0123456789abcdef"
@@ -234,3 +240,48 @@ def sandbox_served(tmp_path: Path) -> Iterator[tuple[Sandbox, ServiceThread]]:
     ARTIFACTS.mkdir(exist_ok=True)
     with ServiceThread(app, sock) as service:
         yield box, service
+
+
+def need_chromium() -> None:
+    """Skip the test on a machine without Chromium (before it starts anything else)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium not installed: apt-get install chromium")
+
+
+@dataclass
+class Browser:
+    """A headless Chromium of :func:`chromium`, and what it asked of other origins."""
+
+    context: BrowserContext
+    #: Every request a page made to another origin than ``only``'s (refused).
+    outside: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def chromium(profile: Path, *, only: str | None = None, **options: Any) -> Iterator[Browser]:
+    """A headless Chromium with a fresh profile in ``profile`` (skipped without Chromium),
+    closed afterwards; ``options`` go to Playwright's ``launch_persistent_context``. With
+    ``only`` (a service's URL), every request elsewhere is refused and listed in
+    :attr:`Browser.outside`: the machines that run zohokit may have no internet."""
+    need_chromium()
+    from playwright.sync_api import Route, sync_playwright
+
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, args=FLAGS, headless=True, **options
+        )
+        browser = Browser(context)
+
+        def only_ours(route: Route) -> None:
+            if only is None or route.request.url.startswith(only):
+                route.continue_()
+            else:
+                browser.outside.append(route.request.url)
+                route.abort()
+
+        try:
+            if only is not None:
+                context.route("**/*", only_ours)
+            yield browser
+        finally:
+            context.close()

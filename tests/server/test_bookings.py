@@ -15,16 +15,16 @@ import pytest
 from tests.server.support import (
     ACME_KEY,
     ARTIFACTS,
-    CHROMIUM,
-    FLAGS,
     GLOBAL_KEY,
     OTHER_KEY,
     Clock,
     ServiceThread,
+    chromium,
     connect,
     free_socket,
     key,
     login,
+    need_chromium,
 )
 from zohokit.emulator import Emulator
 from zohokit.server import create_app
@@ -446,9 +446,7 @@ async def test_admin_page_shows_the_tenants_zoho_budget(
 def test_browser_admin_page_shows_a_booking_made_through_the_api(tmp_path: Path) -> None:
     """Headless Chromium: book on the sandbox's demo tenant through the API, then see the
     booking on the admin page (screenshot ``tests/artifacts/admin-booking.png``)."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium not installed: apt-get install chromium")
-    from playwright.sync_api import sync_playwright
+    need_chromium()
 
     sock = free_socket()
     host, port = sock.getsockname()[:2]
@@ -475,21 +473,15 @@ def test_browser_admin_page_shows_a_booking_made_through_the_api(tmp_path: Path)
         )
         assert made.status_code == 201, made.text
         booking = made.json()
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch_persistent_context(
-                str(tmp_path / "profile"), executable_path=CHROMIUM, args=FLAGS, headless=True
-            )
-            try:
-                page = browser.new_page()
-                page.goto(f"{service.url}/admin")
-                page.fill("#api_key", box.api_key)
-                page.click("#login")
-                row = page.locator(f'tr[data-booking="{booking["id"]}"]')
-                assert "Ada Lovelace" in row.inner_text()
-                assert row.locator(".badge").get_attribute("data-status") == "complete"
-                assert page.inner_text("#metric-bookings-pending") == "0"
-                page.screenshot(path=str(ARTIFACTS / "admin-booking.png"), full_page=True)
-            finally:
-                browser.close()
+        with chromium(tmp_path / "profile") as browser:
+            page = browser.context.new_page()
+            page.goto(f"{service.url}/admin")
+            page.fill("#api_key", box.api_key)
+            page.click("#login")
+            row = page.locator(f'tr[data-booking="{booking["id"]}"]')
+            assert "Ada Lovelace" in row.inner_text()
+            assert row.locator(".badge").get_attribute("data-status") == "complete"
+            assert page.inner_text("#metric-bookings-pending") == "0"
+            page.screenshot(path=str(ARTIFACTS / "admin-booking.png"), full_page=True)
     assert (ARTIFACTS / "admin-booking.png").stat().st_size > 10_000
     assert len(box.emulator.calendar.events(box.emulator.calendar.primary_uid)) == 1

@@ -10,9 +10,9 @@ import pytest
 
 from tests.server.support import (
     ACME_KEY,
-    CHROMIUM,
-    FLAGS,
+    chromium,
     login,
+    need_chromium,
     sandbox_served,
 )
 
@@ -52,34 +52,17 @@ async def test_docs_assets_are_served_locally_and_nothing_else(client: httpx.Asy
 
 @pytest.mark.slow
 def test_docs_list_the_operations_in_chromium_offline(tmp_path: Path) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium not installed: apt-get install chromium")
-    from playwright.sync_api import Route, sync_playwright
-
-    outside: list[str] = []
-    with sandbox_served(tmp_path) as (_, service), sync_playwright() as pw:
-        browser = pw.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, args=FLAGS, headless=True
-        )
-
-        def only_ours(route: Route) -> None:
-            # The machine may have no internet: any request elsewhere is refused and noted.
-            if route.request.url.startswith(service.url):
-                route.continue_()
-            else:
-                outside.append(route.request.url)
-                route.abort()
-
-        try:
-            browser.route("**/*", only_ours)
-            page = browser.new_page()
-            page.goto(f"{service.url}/")
-            assert page.url == f"{service.url}/admin"
-            page.goto(f"{service.url}/docs")
-            page.wait_for_selector(".opblock-summary-path", timeout=15_000)
-            paths = page.locator(".opblock-summary-path").all_inner_texts()
-            assert any(p.strip().startswith("/api/tenants") for p in paths)
-            assert page.get_by_text("Create a tenant").count() >= 1
-        finally:
-            browser.close()
-    assert outside == []
+    need_chromium()
+    with (
+        sandbox_served(tmp_path) as (_, service),
+        chromium(tmp_path / "profile", only=service.url) as browser,
+    ):
+        page = browser.context.new_page()
+        page.goto(f"{service.url}/")
+        assert page.url == f"{service.url}/admin"
+        page.goto(f"{service.url}/docs")
+        page.wait_for_selector(".opblock-summary-path", timeout=15_000)
+        paths = page.locator(".opblock-summary-path").all_inner_texts()
+        assert any(p.strip().startswith("/api/tenants") for p in paths)
+        assert page.get_by_text("Create a tenant").count() >= 1
+    assert browser.outside == []

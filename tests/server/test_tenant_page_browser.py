@@ -23,11 +23,18 @@ import httpx
 import pytest
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page, Playwright
+    from playwright.sync_api import Page
 
 from tests.server.console import NARROW, WIDE, Console
 from tests.server.fleet import STATES
-from tests.server.support import ACME_KEY, ARTIFACTS, CHROMIUM, FLAGS, GLOBAL_KEY, sandbox_served
+from tests.server.support import (
+    ACME_KEY,
+    ARTIFACTS,
+    GLOBAL_KEY,
+    chromium,
+    need_chromium,
+    sandbox_served,
+)
 from zohokit import Zoho
 from zohokit.server._sandbox import Sandbox
 from zohokit.sync import RunReport
@@ -67,9 +74,7 @@ def _book(url: str, api_key: str) -> None:
 
 
 def test_the_tenant_page_in_chromium(tmp_path: Path) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium not installed: apt-get install chromium")
-    from playwright.sync_api import sync_playwright
+    need_chromium()
 
     with sandbox_served(tmp_path) as (box, service):
         _book(service.url, box.api_key)
@@ -81,8 +86,8 @@ def test_the_tenant_page_in_chromium(tmp_path: Path) -> None:
             timeout=10,
         )
         assert api.status_code == 201
-        with sync_playwright() as pw:
-            _walk(pw, tmp_path, service.url, box.api_key)
+        with chromium(tmp_path / "profile", viewport={"width": 1280, "height": 900}) as browser:
+            _walk(browser.context.new_page(), service.url, box.api_key)
     for name in ("tenant-1280.png", "tenant-390.png"):
         assert (ARTIFACTS / name).stat().st_size > 10_000
 
@@ -92,76 +97,63 @@ def _no_horizontal_scroll(page: Page) -> None:
     assert wide <= inner, f"{wide} > {inner}"
 
 
-def _walk(pw: Playwright, tmp_path: Path, url: str, api_key: str) -> None:
+def _walk(page: Page, url: str, api_key: str) -> None:
     from playwright.sync_api import expect
 
-    browser = pw.chromium.launch_persistent_context(
-        str(tmp_path / "profile"),
-        executable_path=CHROMIUM,
-        args=FLAGS,
-        headless=True,
-        viewport={"width": 1280, "height": 900},
+    page.goto(f"{url}/admin")
+    page.fill("#api_key", api_key)
+    page.click("#login")
+    page.click("#nav-tenants")
+    page.click('a.tenant-link[href="/admin/tenants/demo"]')
+    page.wait_for_url(f"{url}/admin/tenants/demo")
+    for panel in PANELS:
+        expect(page.locator(f"section#{panel}")).to_be_visible()
+    crm = page.locator('article.conn[data-provider="zoho_crm"]')
+    expect(crm.locator(".badge")).to_have_attribute("data-state", "healthy")
+    expect(page.locator("#calls-chart svg")).to_be_visible()
+    expect(page.locator("#credits-chart svg")).to_be_visible()
+    run = page.locator('#runs [data-run-status="completed_with_errors"]')
+    expect(run).to_have_text("completed with errors")
+    expect(page.locator("#runs [data-first-errors]")).to_contain_text("DUPLICATE_DATA x2")
+    expect(page.locator("#bookings")).to_contain_text("Bo Lee")
+    expect(page.locator("#deliveries [data-delivery-status]")).to_have_text("pending")
+
+    # Refresh now, by clicking.
+    page.click("#refresh-zoho_crm")
+    expect(page.locator("#flash")).to_have_text("Refreshed Zoho CRM: a new access token is in use.")
+    # A reconnect link, and its Copy button.
+    page.click("#reconnect-link-zoho_crm")
+    link = page.locator("#reconnect-link")
+    assert link.input_value().startswith(f"{url}/oauth/v2/auth?")
+    expect(link).to_be_focused()  # ready for Ctrl+A, Ctrl+C
+    # Re-deliver the failed delivery.
+    page.locator("#deliveries button").first.click()
+    expect(page.locator("#flash")).to_contain_text("The delivery is queued again")
+
+    _no_horizontal_scroll(page)
+    page.screenshot(path=str(ARTIFACTS / "tenant-1280.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    for panel in PANELS:
+        expect(page.locator(f"section#{panel}")).to_be_visible()
+    _no_horizontal_scroll(page)
+    page.screenshot(path=str(ARTIFACTS / "tenant-390.png"), full_page=True)
+
+    # Delete with the keyboard alone: focus the field, type the key, press Enter.
+    page.goto(f"{url}/admin/tenants/scratch")
+    page.focus("#confirm-delete")
+    page.keyboard.type("scratc")
+    page.keyboard.press("Enter")
+    expect(page.locator("#error")).to_have_text(
+        "Not deleted: type the tenant key scratch to confirm."
     )
-    try:
-        page = browser.new_page()
-        page.goto(f"{url}/admin")
-        page.fill("#api_key", api_key)
-        page.click("#login")
-        page.click("#nav-tenants")
-        page.click('a.tenant-link[href="/admin/tenants/demo"]')
-        page.wait_for_url(f"{url}/admin/tenants/demo")
-        for panel in PANELS:
-            expect(page.locator(f"section#{panel}")).to_be_visible()
-        crm = page.locator('article.conn[data-provider="zoho_crm"]')
-        expect(crm.locator(".badge")).to_have_attribute("data-state", "healthy")
-        expect(page.locator("#calls-chart svg")).to_be_visible()
-        expect(page.locator("#credits-chart svg")).to_be_visible()
-        run = page.locator('#runs [data-run-status="completed_with_errors"]')
-        expect(run).to_have_text("completed with errors")
-        expect(page.locator("#runs [data-first-errors]")).to_contain_text("DUPLICATE_DATA x2")
-        expect(page.locator("#bookings")).to_contain_text("Bo Lee")
-        expect(page.locator("#deliveries [data-delivery-status]")).to_have_text("pending")
-
-        # Refresh now, by clicking.
-        page.click("#refresh-zoho_crm")
-        expect(page.locator("#flash")).to_have_text(
-            "Refreshed Zoho CRM: a new access token is in use."
-        )
-        # A reconnect link, and its Copy button.
-        page.click("#reconnect-link-zoho_crm")
-        link = page.locator("#reconnect-link")
-        assert link.input_value().startswith(f"{url}/oauth/v2/auth?")
-        expect(link).to_be_focused()  # ready for Ctrl+A, Ctrl+C
-        # Re-deliver the failed delivery.
-        page.locator("#deliveries button").first.click()
-        expect(page.locator("#flash")).to_contain_text("The delivery is queued again")
-
-        _no_horizontal_scroll(page)
-        page.screenshot(path=str(ARTIFACTS / "tenant-1280.png"), full_page=True)
-        page.set_viewport_size({"width": 390, "height": 844})
-        page.reload()
-        for panel in PANELS:
-            expect(page.locator(f"section#{panel}")).to_be_visible()
-        _no_horizontal_scroll(page)
-        page.screenshot(path=str(ARTIFACTS / "tenant-390.png"), full_page=True)
-
-        # Delete with the keyboard alone: focus the field, type the key, press Enter.
-        page.goto(f"{url}/admin/tenants/scratch")
-        page.focus("#confirm-delete")
-        page.keyboard.type("scratc")
-        page.keyboard.press("Enter")
-        expect(page.locator("#error")).to_have_text(
-            "Not deleted: type the tenant key scratch to confirm."
-        )
-        page.focus("#confirm-delete")
-        page.keyboard.type("scratch")
-        page.keyboard.press("Enter")
-        page.wait_for_url(f"{url}/admin/tenants?deleted=scratch")
-        expect(page.locator("#flash")).to_have_text(
-            "Deleted tenant scratch: its tokens are revoked and erased."
-        )
-    finally:
-        browser.close()
+    page.focus("#confirm-delete")
+    page.keyboard.type("scratch")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{url}/admin/tenants?deleted=scratch")
+    expect(page.locator("#flash")).to_have_text(
+        "Deleted tenant scratch: its tokens are revoked and erased."
+    )
 
 
 def test_fleet_tenant_pages_in_each_state(console: Console) -> None:
