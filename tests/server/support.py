@@ -285,3 +285,15 @@ def chromium(profile: Path, *, only: str | None = None, **options: Any) -> Itera
             yield browser
         finally:
             context.close()
+
+
+def tenant_actions(tenant: str, delivery: str) -> list[tuple[str, dict[str, str]]]:
+    """Every action of the console's tenant page for ``tenant`` (re-delivering ``delivery``):
+    its path under ``/admin/tenants/`` and its form, all but the CSRF token."""
+    return [
+        (f"{tenant}/refresh", {"provider": "zoho_crm"}),
+        (f"{tenant}/reconnect-link", {"provider": "zoho_crm"}),
+        (f"{tenant}/disconnect", {"provider": "zoho_crm"}),
+        (f"{tenant}/delete", {"confirm": tenant}),
+        (f"{tenant}/deliveries/{delivery}/redeliver", {}),
+    ]

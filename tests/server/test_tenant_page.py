@@ -28,6 +28,7 @@ from tests.server.support import (
     key,
     login,
     settings_for,
+    tenant_actions,
 )
 from tests.server.test_bookings import SCHEDULE
 from zohokit.budget._tables import budget_credits
@@ -245,26 +246,18 @@ async def test_every_action_is_refused_without_a_session_a_token_or_the_tenant(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     await _login_as(client, GLOBAL_KEY)
-    delivery = _delivery(await _page(client))
-    actions = [
-        ("acme/refresh", {"provider": "zoho_crm"}),
-        ("acme/reconnect-link", {"provider": "zoho_crm"}),
-        ("acme/disconnect", {"provider": "zoho_crm"}),
-        ("acme/delete", {"confirm": "acme"}),
-        (f"acme/deliveries/{delivery}/redeliver", {}),
-    ]
+    actions = tenant_actions("acme", _delivery(await _page(client)))
+
+    async def refused(who: httpx.AsyncClient, csrf: str, status: int) -> list[httpx.Response]:
+        answers = [await _post(who, path, csrf_token=csrf, **form) for path, form in actions]
+        assert [a.status_code for a in answers] == [status] * len(actions)
+        return answers
+
     anonymous = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=SERVICE_URL)
     async with anonymous:
-        for path, form in actions:
-            answer = await _post(anonymous, path, csrf_token="x", **form)
-            assert answer.status_code == 401, path
-    for path, form in actions:
-        answer = await _post(client, path, csrf_token="not-the-token", **form)
-        assert answer.status_code == 403, path
-    csrf = await _login_as(client, OTHER_KEY)
-    for path, form in actions:
-        answer = await _post(client, path, csrf_token=csrf, **form)
-        assert answer.status_code == 403, path
+        await refused(anonymous, "x", 401)
+    await refused(client, "not-the-token", 403)
+    for answer in await refused(client, await _login_as(client, OTHER_KEY), 403):
         assert "not valid for this tenant" in answer.json()["message"]
     # Another tenant's delivery, through this tenant's own page: no such delivery here.
     other = await _login_as(client, GLOBAL_KEY)

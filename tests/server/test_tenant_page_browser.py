@@ -34,6 +34,7 @@ from tests.server.support import (
     chromium,
     need_chromium,
     sandbox_served,
+    tenant_actions,
 )
 from zohokit import Zoho
 from zohokit.server._sandbox import Sandbox
@@ -198,34 +199,27 @@ def test_fleet_tenant_page_refused_without_a_session_or_for_another_tenant(
 ) -> None:
     """Without a session the page leads to the login form and every action is a 401; with
     another tenant's session the page is a 403 and so is every action."""
-    actions = [
-        ("refresh", {"provider": "zoho_crm"}),
-        ("reconnect-link", {"provider": "zoho_crm"}),
-        ("disconnect", {"provider": "zoho_crm"}),
-        ("delete", {"confirm": "t00000"}),
-        ("deliveries/dlv_x/redeliver", {}),
-    ]
+    actions = tenant_actions("t00000", "dlv_x")
     page = console.page
+
+    def refused(csrf: str, status: int) -> None:
+        for path, form in actions:
+            url = f"{console.url}/admin/tenants/{path}"
+            answer = page.request.post(url, form={"csrf_token": csrf, **form})
+            assert answer.status == status, path
+
     try:
         page.context.clear_cookies()
         page.goto(f"{console.url}/admin/tenants/t00000")
         assert page.url == f"{console.url}/admin"
         assert page.locator("#api_key").is_visible()
-        for path, form in actions:
-            answer = page.request.post(
-                f"{console.url}/admin/tenants/t00000/{path}", form={"csrf_token": "x", **form}
-            )
-            assert answer.status == 401, path
+        refused("x", 401)
         csrf = _log_in(console, ACME_KEY)
         answer = page.goto(f"{console.url}/admin/tenants/t00000")
         assert answer is not None
         assert answer.status == 403
         assert page.inner_text("#message") == "This key is not valid for this tenant."
-        for path, form in actions:
-            answer = page.request.post(
-                f"{console.url}/admin/tenants/t00000/{path}", form={"csrf_token": csrf, **form}
-            )
-            assert answer.status == 403, path
+        refused(csrf, 403)
     finally:
         _log_in(console, GLOBAL_KEY)  # as the harness left it
     assert console.open("/admin/tenants/t00000").locator("section#connections").is_visible()
