@@ -2,12 +2,13 @@
 columns many tables have alike (``tenant``, ``tenant`` and ``module``, ``id``,
 ``created_at``/``updated_at``, a lease, an epoch-seconds time), and the small statement
 helpers (a dialect's ``INSERT`` for upserts, a listing's optional filters, a row read into a
-dataclass). Re-exported by :mod:`zohokit.db`.
+dataclass and a dataclass as JSON values). Re-exported by :mod:`zohokit.db`.
 """
 
 from __future__ import annotations
 
-from dataclasses import fields
+from collections.abc import Iterable, Mapping
+from dataclasses import fields, is_dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -29,6 +30,7 @@ __all__ = [
     "epoch_column",
     "excluded",
     "from_row",
+    "json_ready",
     "lease_columns",
     "serial_id",
     "tenant_column",
@@ -96,6 +98,32 @@ def from_row(cls: type[D], row: Any, **given: Any) -> D:
     field not ``given`` takes the row's value of the same name."""
     copied = {f.name: getattr(row, f.name) for f in fields(cls) if f.init and f.name not in given}
     return cls(**copied, **given)
+
+
+def json_ready(
+    view: DataclassInstance, *, skip: Iterable[str] = (), **given: Any
+) -> dict[str, Any]:
+    """The dataclass ``view`` as JSON values, the other way from :func:`from_row`: each field
+    by name (but ``skip``), so a field added to a view is in its dict too, then ``given``
+    (a field's JSON form, or a name of its own). Times in ISO 8601, a nested view as its
+    dict, a mapping as a dict, a tuple as a list."""
+    skipped = set(skip)
+    out = {
+        f.name: given[f.name] if f.name in given else _json_value(getattr(view, f.name))
+        for f in fields(view)
+        if f.name not in skipped
+    }
+    return {**out, **given}
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if is_dataclass(value) and not isinstance(value, type):
+        return json_ready(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    return list(value) if isinstance(value, tuple) else value
 
 
 def serial_id() -> Column[int]:

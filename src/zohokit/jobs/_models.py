@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
+from ..db import json_ready
+
 #: The root a handler runs on: :class:`zohokit.Zoho` (``zohokit.worker.JobContext`` says so;
 #: this part sits below the root and does not import it).
 RootT = TypeVar("RootT")
@@ -134,21 +136,4 @@ class KindStatus:
 
     def as_dict(self) -> dict[str, Any]:
         """The status as plain JSON values (``zohokit worker status --json``)."""
-        last = self.last_run
-        return {
-            "kind": self.kind,
-            "due": self.due,
-            "scheduled": self.scheduled,
-            "running": self.running,
-            "failed": self.failed,
-            "last_run": None
-            if last is None
-            else {
-                "key": last.key,
-                "tenant": last.tenant,
-                "outcome": last.outcome,
-                "started_at": last.started_at.isoformat(),
-                "finished_at": last.finished_at.isoformat() if last.finished_at else None,
-                "error": last.error,
-            },
-        }
+        return json_ready(self)

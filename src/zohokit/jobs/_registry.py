@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, Unpack
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -31,6 +31,7 @@ from ..db import Timeouts
 from . import _store
 from ._models import Handler, Job, JobKind, JobRun, KindStatus, StartHook
 from ._store import JobStore
+from ._views import RunFilter
 
 __all__ = ["Jobs", "Root"]
 
@@ -166,17 +167,11 @@ class Jobs:
         await self._zoho.migrate()
         return await self.store.status(now=self._zoho.clock(), kinds=list(self._kinds))
 
-    async def runs(
-        self,
-        *,
-        kind: str | None = None,
-        key: str | None = None,
-        tenant: str | None = None,
-        limit: int = 50,
-    ) -> list[JobRun]:
-        """The latest runs, newest first (the run history the admin page shows)."""
+    async def runs(self, **which: Unpack[RunFilter]) -> list[JobRun]:
+        """The latest runs, newest first (the run history the admin page shows): of one
+        ``kind``, ``key`` or ``tenant`` when given, at most ``limit`` (50)."""
         await self._zoho.migrate()
-        return await self.store.runs(kind=kind, key=key, tenant=tenant, limit=limit)
+        return await self.store.runs(**which)
 
     def _on_local_schedule(self, wake: Callable[[], None]) -> Callable[[], None]:
         """Call ``wake`` whenever this process schedules a job; returns the undo."""

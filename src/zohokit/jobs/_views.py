@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Row
@@ -18,7 +18,7 @@ from ..db import bounded, where_given
 from ._models import JobRun, KindStatus
 from ._tables import job_runs, jobs
 
-__all__ = ["JobViews"]
+__all__ = ["JobViews", "RunFilter"]
 
 _RUN_COLUMNS = (
     job_runs.c.kind,
@@ -31,6 +31,16 @@ _RUN_COLUMNS = (
     job_runs.c.outcome,
     job_runs.c.error,
 )
+
+
+class RunFilter(TypedDict, total=False):
+    """Which runs a listing shows (:meth:`JobViews.runs`, ``zoho.jobs.runs``): those of one
+    ``kind``, ``key`` or ``tenant`` (``None``: any), at most ``limit`` of them."""
+
+    kind: str | None
+    key: str | None
+    tenant: str | None
+    limit: int
 
 
 def _run(row: Row[Any] | Any) -> JobRun:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .._clock import Clock
 from ..crm import ZohoCRMService
-from ..db import dialect_insert
+from ..db import dialect_insert, json_ready
 from ..errors import BadRequest, ConfigurationError, ZohoError
 from ..jobs import schedule
 from ..sync import Cursor, Ledger
@@ -66,17 +66,8 @@ class Channel:
 
     def to_dict(self) -> dict[str, Any]:
         """As ``zohokit notifications list --json`` prints it."""
-        return {
-            "tenant": self.tenant,
-            "module": self.module,
-            "channel_id": self.channel_id,
-            "notify_url": self.notify_url,
-            "events": [f"{self.module}.{op}" for op in self.operations],
-            "status": self.status,
-            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
-            "renewed_at": self.renewed_at.isoformat() if self.renewed_at else None,
-            "last_error": self.last_error,
-        }
+        events = [f"{self.module}.{op}" for op in self.operations]
+        return json_ready(self, skip=("operations",), events=events)
 
 
 def _channel(row: Any) -> Channel:

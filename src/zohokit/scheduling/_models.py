@@ -5,32 +5,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from zohokit.availability import load_zone
+from zohokit.db import json_ready
 from zohokit.scheduling._tables import BookingRow, HoldRow
 
 __all__ = ["Booking", "CrmMapping", "Customer", "Hold"]
-
-
-def _json_ready(view: Any) -> dict[str, Any]:
-    """A view's fields by name as JSON values, so a field added to a view is in its dict too:
-    times in ISO 8601, a nested view as its dict, a mapping as a dict, a tuple as a list."""
-    out: dict[str, Any] = {}
-    for name in (f.name for f in fields(view)):
-        value = getattr(view, name)
-        if isinstance(value, datetime):
-            value = value.isoformat()
-        elif is_dataclass(value):
-            value = _json_ready(value)
-        elif isinstance(value, Mapping):
-            value = dict(value)
-        elif isinstance(value, tuple):
-            value = list(value)
-        out[name] = value
-    return out
 
 
 @dataclass(frozen=True)
@@ -58,7 +41,7 @@ class Customer:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: every field by name."""
-        return _json_ready(self)
+        return json_ready(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Customer:
@@ -147,7 +130,7 @@ class Hold:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: every field by name, times in ISO 8601."""
-        return _json_ready(self)
+        return json_ready(self)
 
     @classmethod
     def _of(cls, row: HoldRow) -> Hold:
@@ -225,4 +208,4 @@ class Booking:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: every field by name, times in ISO 8601, the customer as its dict."""
-        return _json_ready(self)
+        return json_ready(self)

@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Column, Integer, String, Table, Text
 
-from ..db import from_row, tenant_column, timestamps, utc_column
+from ..db import from_row, json_ready, tenant_column, timestamps, utc_column
 from ._ledger import metadata
 from ._mapping import MappingError
 
@@ -211,26 +211,12 @@ class SyncSchedule:
     def to_dict(self) -> dict[str, Any]:
         """The schedule as plain JSON values (``zohokit sync schedule list --json``)."""
 
-        def when(value: datetime | None) -> str | None:
-            return value.isoformat() if value is not None else None
-
-        return {
-            "tenant": self.tenant,
-            "name": self.name,
-            "direction": self.direction,
-            "module": self.module,
-            "every": format_interval(self.interval),
-            "interval_seconds": int(self.interval.total_seconds()),
-            "anchor_at": when(self.anchor_at),
-            "spec": self.spec,
-            "created_at": when(self.created_at),
-            "next_run_at": when(self.next_run_at),
-            "last_started_at": when(self.last_started_at),
-            "last_finished_at": when(self.last_finished_at),
-            "last_status": self.last_status,
-            "last_message": self.last_message,
-            "last_run_id": self.last_run_id,
-        }
+        return json_ready(
+            self,
+            skip=("interval",),
+            every=format_interval(self.interval),
+            interval_seconds=int(self.interval.total_seconds()),
+        )
 
     @classmethod
     def from_row(cls, row: Any, next_run_at: datetime | None = None) -> SyncSchedule:

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
+
+from ..db import json_ready
 
 __all__ = ["Attempt", "Delivery", "DeliveryStatus", "Endpoint"]
 
 DeliveryStatus = Literal["pending", "succeeded", "failed"]
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return list(value) if isinstance(value, tuple) else value
 
 
 class _JSONReady:
@@ -24,7 +20,7 @@ class _JSONReady:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (no secret: none of these holds one)."""
-        return {f.name: _json_value(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+        return json_ready(self)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
