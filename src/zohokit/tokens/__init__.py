@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._seed import seed_hooks
+from .._seed import seed_hooks as _seed_hooks
 from ._accounts_client import (
     AccountsClient,
     TokenFailure,
@@ -55,7 +55,7 @@ __all__ = [
     "state_label",
 ]
 
-__getattr__, get_oauth_token_service = seed_hooks(
+__getattr__, get_oauth_token_service = _seed_hooks(
     __name__,
     "oauth_token_service",
     OAuthTokenService,
