@@ -199,15 +199,14 @@ class TokenAdmin(TokenServiceBase):
             source="connect",
         )
         expires = self._clock() + outcome.expires_in
-        token = AccessToken(
-            token=outcome.access_token,
-            tenant=tenant,
-            provider=provider,
+        return self._remember_minted(
+            tenant,
+            provider,
+            outcome.access_token,
+            expires,
             api_domain=outcome.api_domain,
-            expires_at=as_datetime(expires),
-            scopes=granted,
+            scopes=outcome.scope,
         )
-        return self._remember(token, self.policy.refresh_at(expires, tenant, provider))
 
     async def _revoke_replaced(self, previous: TokenRow, replacement: str) -> None:
         # The new grant is already in hand, so a failure here costs nothing but a warning.

@@ -33,6 +33,7 @@ from ._models import (
     TokenStatus,
     ZohoCredentials,
     as_datetime,
+    scope_tuple,
     snapshot,
 )
 from ._outage import StorageOutage
@@ -260,6 +261,28 @@ class TokenServiceBase:
     def _remember(self, token: AccessToken, serve_until: float) -> AccessToken:
         self._cache[(token.tenant, token.provider)] = Cached(token, serve_until)
         return token
+
+    def _remember_minted(
+        self,
+        tenant: str,
+        provider: str,
+        access_token: str,
+        expires_at: float,
+        *,
+        api_domain: str | None,
+        scopes: str | None,
+    ) -> AccessToken:
+        """Cache an access token Zoho just minted (a refresh or a code exchange), expiring at
+        ``expires_at``, until its refresh moment."""
+        token = AccessToken(
+            token=access_token,
+            tenant=tenant,
+            provider=provider,
+            api_domain=api_domain,
+            expires_at=as_datetime(expires_at),
+            scopes=scope_tuple(scopes),
+        )
+        return self._remember(token, self.policy.refresh_at(expires_at, tenant, provider))
 
 
 def recovered(row: TokenRow, via: str) -> RowEvent | None:

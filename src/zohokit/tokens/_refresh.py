@@ -21,7 +21,7 @@ from . import _metrics as m
 from ._accounts_client import TokenFailure, TokenGrant
 from ._admin import HEALTHY
 from ._core import Ask, TokenServiceBase, recovered
-from ._decide import Refresh, Refuse, Serve, TokenState, decide, failure_error
+from ._decide import Decision, Refresh, Refuse, Serve, TokenState, decide, failure_error
 from ._models import AccessToken, ZohoCredentials, as_datetime, as_epoch, scope_tuple
 from ._policy import THROTTLE_COOLDOWN_SECONDS, backoff_seconds
 from ._store import TokenRow
@@ -43,20 +43,25 @@ class TokenRefresh(TokenServiceBase):
         """The row's token (cached) if :func:`decide` serves it, ``None`` when a refresh is
         needed; raises what :func:`decide` refuses with. A valid token past its moment counts
         as needing the refresh, unless ``stale_ok`` (someone else is refreshing it)."""
-        state = TokenState.of(row, self._decrypt(row, "access_token_enc"))
-        decision = decide(state, now, failed_token, self.policy)
+        decision = self._decide(row, now, failed_token)
         if isinstance(decision, Refuse):
             raise decision.error
         if isinstance(decision, Refresh):
             return None
         if decision.refresh and not stale_ok:
             return None
-        return self._remember(self._access(row, decision), decision.serve_until)
+        return self._served(row, decision)
 
-    @staticmethod
-    def _access(row: TokenRow, served: Serve) -> AccessToken:
+    def _decide(self, row: TokenRow, now: float, failed_token: str | None) -> Decision:
+        """:func:`decide` on ``row`` (its access token decrypted) at ``now``."""
+        state = TokenState.of(row, self._decrypt(row, "access_token_enc"))
+        return decide(state, now, failed_token, self.policy)
+
+    def _served(self, row: TokenRow, decision: Serve) -> AccessToken:
+        """The row's token that ``decision`` serves, cached until its ``serve_until``."""
         assert row.expires_at is not None
-        return from_row(AccessToken, row, token=served.token, scopes=scope_tuple(row.scopes))
+        token = from_row(AccessToken, row, token=decision.token, scopes=scope_tuple(row.scopes))
+        return self._remember(token, decision.serve_until)
 
     async def _refresh(self, row: TokenRow, ask: Ask) -> AccessToken:
         """Refresh ``row``'s access token at Zoho (the caller holds the lease) and write the
@@ -96,13 +101,14 @@ class TokenRefresh(TokenServiceBase):
     ) -> AccessToken:
         tenant, provider = row.tenant, row.provider
         expires_at = now + grant.expires_in
+        api_domain, scopes = grant.api_domain or row.api_domain, grant.scope or row.scopes
         values = {
             **HEALTHY,
             # The refresh token is not touched: Zoho does not rotate it on refresh.
             "access_token_enc": self._enc(grant.access_token, tenant, provider, "access_token_enc"),
             "expires_at": as_datetime(expires_at),
-            "api_domain": grant.api_domain or row.api_domain,
-            "scopes": grant.scope or row.scopes,
+            "api_domain": api_domain,
+            "scopes": scopes,
             "refreshed_at": as_datetime(now),
         }
         m.REFRESHED.labels(provider).inc()
@@ -136,19 +142,12 @@ class TokenRefresh(TokenServiceBase):
             # ours is valid too, so serve it rather than fail.
             peer = await self._store.get(tenant=tenant, provider=provider)
             if peer is not None:
-                state = TokenState.of(peer, self._decrypt(peer, "access_token_enc"))
-                decision = decide(state, now, None, self.policy)
+                decision = self._decide(peer, now, None)
                 if isinstance(decision, Serve):
-                    return self._remember(self._access(peer, decision), decision.serve_until)
-        access = AccessToken(
-            token=grant.access_token,
-            tenant=tenant,
-            provider=provider,
-            api_domain=grant.api_domain or row.api_domain,
-            expires_at=as_datetime(expires_at),
-            scopes=scope_tuple(grant.scope or row.scopes),
+                    return self._served(peer, decision)
+        return self._remember_minted(
+            tenant, provider, grant.access_token, expires_at, api_domain=api_domain, scopes=scopes
         )
-        return self._remember(access, self.policy.refresh_at(expires_at, tenant, provider))
 
     async def _on_failure(
         self, row: TokenRow, failure: TokenFailure, now: float, failed_token: str | None
