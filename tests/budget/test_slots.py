@@ -55,6 +55,34 @@ async def test_a_grant_is_reused_call_after_call_without_a_database_round_trip(
     assert len(statements) < calls / 5, statements
 
 
+@pytest.mark.zoho_emulator(latency_ms=40)
+async def test_batch_work_queued_behind_its_whole_share_asks_the_database_nothing_more(
+    roots: Roots, emulator: Emulator
+) -> None:
+    # A sync push: more batches at once than batch work's 8 of the org's 10 slots.
+    root = await roots()
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    async def batch_read() -> int:
+        with batch_lane():
+            return await read(root)
+
+    await batch_read()  # the org row, the first grant, the first credits
+    event.listen(root.engine.sync_engine, "before_cursor_execute", count)
+    statuses = await asyncio.gather(*(batch_read() for _ in range(80)))
+    event.remove(root.engine.sync_engine, "before_cursor_execute", count)
+
+    assert set(statuses) <= {200, 204}
+    assert emulator.stats.snapshot()["max_concurrency_seen"] == 8
+    # Ten rounds of eight: the queued calls get the slots the finished ones free, and no
+    # one polls the database for a slot its lane may not have (it did, every 10-25 ms).
+    looks_for_slots = [s for s in statements if s.startswith("SELECT budget_grants.lane")]
+    assert len(looks_for_slots) <= 2, statements
+
+
 @pytest.mark.zoho_emulator(concurrency_limit=20, heavy_concurrency_limit=3, latency_ms=30)
 async def test_heavy_calls_keep_to_the_heavy_cap_across_roots(
     roots: Roots, emulator: Emulator

@@ -52,3 +52,20 @@ async def test_outcomes_and_pending_marks_read_back_exactly(ledger: Ledger) -> N
     assert states == {k: (e.state, e.zoho_id) for k, e in full.items()}
     assert states["c@x.com"] == (LedgerState("pending", "h3", 2), None)
     assert await ledger.states("other", "Contacts", ["a@x.com"]) == {}
+
+
+async def test_a_synced_outcome_is_the_outcome_a_push_writes_for_a_record_zoho_took(
+    ledger: Ledger,
+) -> None:
+    when = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    made = Outcome.synced("a@x.com", "h1", "5001", when)
+
+    assert made == Outcome("a@x.com", "synced", "h1", zoho_id="5001", zoho_modified_time=when)
+    await ledger.record("t", "Leads", [made])
+    entry = (await ledger.entries("t", "Leads", ["a@x.com"]))["a@x.com"]
+    assert (entry.status, entry.zoho_id, entry.attempts, entry.last_error_code) == (
+        "synced",
+        "5001",
+        0,
+        None,
+    )

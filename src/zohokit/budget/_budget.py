@@ -41,7 +41,7 @@ from ..db import Timeouts
 from ..errors import RateLimited, ZohoError
 from ._config import BudgetConfig, next_day, owner_id
 from ._editions import Limits, limits_for
-from ._grants import Grants
+from ._grants import Grants, room
 from ._lanes import Lane, current_lane, current_wait
 from ._local import Account, Local, Org, Pool
 from ._metrics import CREDITS, PAUSES, REFUSED, SLOTS
@@ -363,7 +363,8 @@ class Budget:
             org.wanted = wanted[row.tenant]
             for pool in org.pools:  # slots freed before it heard that others want them
                 self.grants.offer(local, pool, org)
-        waiting = any(p.queue for p in local.pools.values())
+        # A pool queueing at its lane's whole share waits for its own calls, not the fleet.
+        waiting = any(p.queue and room(p, local.orgs[p.tenant]) for p in local.pools.values())
         paused = any(local.orgs[t].paused_until > now for t in tenants)
         return not (waiting or paused or any(wanted.values()))
 

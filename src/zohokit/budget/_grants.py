@@ -18,6 +18,11 @@ on PostgreSQL every process's (``NOTIFY``; a fetcher listens while it waits). Be
 wake-ups a fetcher polls with a read (no lock), and only takes when slots look free: every
 ``poll`` seconds, doubling up to :data:`MAX_POLL` on SQLite (one host, no ``NOTIFY``), and
 every :data:`LISTENING_POLL` on PostgreSQL, for slots a lease set free.
+
+A pool that already holds all its lane may have of the org (a sync push holding batch work's
+8 of 10 slots, with more batches queued behind them) asks the database nothing: no take could
+grant it more, and its callers are served by the slots its own calls free. Its fetcher naps
+until a give-back or the keeper's tick and looks at its room again (the limits may change).
 """
 
 from __future__ import annotations
@@ -33,9 +38,10 @@ from ._config import BudgetConfig
 from ._local import Local, Org, Pool
 from ._metrics import GRANTS, SLOTS, WAIT_SECONDS, WAITS
 from ._refusals import no_slot
+from ._slots import lane_cap
 from ._store import CHANNEL, BudgetStore
 
-__all__ = ["MAX_POLL", "Grants"]
+__all__ = ["MAX_POLL", "Grants", "room"]
 
 log = logging.getLogger("zohokit.budget")
 
@@ -44,6 +50,17 @@ MAX_POLL = 0.025
 #: Wait between two polls while ``NOTIFY`` wakes the waiters (a lease that passed frees
 #: slots without a word).
 LISTENING_POLL = 0.25
+
+
+def room(pool: Pool, org: Org) -> int:
+    """Slots ``pool`` could still be granted at most: its lane's share of the org's slots
+    (and of the heavy cap, for heavy calls) less what it holds. At 0, asking the database for
+    more is a round trip that cannot succeed."""
+    limits, share = org.row.limits, org.row.batch_share
+    most = lane_cap(limits.concurrency, pool.lane, share)
+    if pool.heavy:
+        most = min(most, lane_cap(limits.heavy_concurrency, pool.lane, share))
+    return max(0, most - pool.capacity)
 
 
 class Grants:
@@ -130,8 +147,12 @@ class Grants:
     async def _fetch(self, local: Local, pool: Pool, org: Org) -> None:
         """Ask the database for slots while callers queue in ``pool``."""
         try:
-            while (want := pool.waiting() - (pool.capacity - pool.in_use)) > 0:
-                if await self._take(local, pool, org, want, wait=True):
+            while (lacking := pool.waiting() - (pool.capacity - pool.in_use)) > 0:
+                want = min(lacking, room(pool, org))
+                if not want:
+                    # Its callers get the slots its calls free; the database has none for it.
+                    await local.nap(self.config.tick)
+                elif await self._take(local, pool, org, want, wait=True):
                     pool.grow(0)  # hand the new slots to the queue
                 else:
                     await self._until_free(local, pool)

@@ -63,7 +63,10 @@ class RecordResult:
         details = details if isinstance(details, dict) else {}
         ok = element.get("status") == "success"
         record_id = details.get("id") if ok else None
-        return cls(
+        # Filled in directly, as the frozen __init__ would (one setattr call per field cost
+        # more than reading the element: a push reads one result per row).
+        result = object.__new__(cls)
+        result.__dict__.update(
             index=index,
             ok=ok,
             code=str(element.get("code") or ("SUCCESS" if ok else "UNKNOWN")),
@@ -72,7 +75,9 @@ class RecordResult:
             details=details,
             action=element.get("action"),
             duplicate_field=element.get("duplicate_field"),
+            error=None,
         )
+        return result
 
     @classmethod
     def from_exception(cls, index: int, exc: Exception) -> RecordResult:

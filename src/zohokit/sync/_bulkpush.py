@@ -23,9 +23,10 @@ from ..errors import BulkJobFailed, TransportError, ZohoAPIError
 from ._bulkjobs import BulkJobLog, OpenBulkJob
 from ._ledger import Outcome
 from ._plan import LedgerState, classify_result
+from ._planner import PushRow
 
 if TYPE_CHECKING:
-    from ._push import _PushRun, _Row
+    from ._push import _PushRun
 
 __all__ = ["DEFAULT_BULK_THRESHOLD", "BulkPush"]
 
@@ -51,13 +52,13 @@ class BulkPush:
         self.policy = policy
         self.chunk_size = chunk_size
         self.log = BulkJobLog(run.ledger)
-        self.held: list[_Row] = []
+        self.held: list[PushRow] = []
         self.active = False  # the threshold was passed: every row to send goes in a job
         self.jobs = 0
 
     # --- deciding --------------------------------------------------------------------
 
-    async def take(self, rows: list[_Row]) -> bool:
+    async def take(self, rows: list[PushRow]) -> bool:
         """Hold ``rows`` (planned, to send); send full jobs once past the threshold.
         ``False`` once it is known the push stays below it (never, while undecided)."""
         self.held.extend(rows)
@@ -68,7 +69,7 @@ class BulkPush:
             await self.send(chunk)
         return True
 
-    async def finish(self) -> list[_Row]:
+    async def finish(self) -> list[PushRow]:
         """At the end of the source: send what is held if past the threshold, else hand it
         back for the records API."""
         held, self.held = self.held, []
@@ -80,7 +81,7 @@ class BulkPush:
 
     # --- sending ---------------------------------------------------------------------
 
-    async def send(self, rows: list[_Row]) -> None:
+    async def send(self, rows: list[PushRow]) -> None:
         """One Bulk Write job for ``rows``; each row's outcome goes to the ledger."""
         run = self.run
         key = uuid.uuid4().hex
@@ -114,7 +115,7 @@ class BulkPush:
         await self._settle(rows, results)
         await self.log.finish(run.tenant, run.module, key, "done")
 
-    async def _settle(self, rows: Sequence[_Row], results: Sequence[RecordResult]) -> None:
+    async def _settle(self, rows: Sequence[PushRow], results: Sequence[RecordResult]) -> None:
         run = self.run
         outcomes: list[Outcome] = []
         for row, result in zip(rows, results, strict=True):
@@ -140,14 +141,12 @@ class BulkPush:
             await self._reconcile(job, job.job_id)
 
     async def _reconcile(self, job: OpenBulkJob, job_id: str) -> None:
-        from ._push import _Row
-
         run = self.run
         states = await run.ledger.states(run.tenant, run.module, [k for k, _ in job.rows])
-        rows: list[_Row] = []
+        rows: list[PushRow] = []
         for number, (external_id, content) in enumerate(job.rows, start=1):
             state, zoho_id = states.get(external_id, (None, None))
-            rows.append(_Row(external_id, {}, content, state, number, zoho_id is not None))
+            rows.append(PushRow(external_id, {}, content, state, number, zoho_id is not None))
         try:
             done = await run.crm.wait_bulk_job("write", job_id, self.policy)
             results = await run.crm.bulk_write_results(done, 0, len(rows))
@@ -161,6 +160,6 @@ class BulkPush:
         await self.log.finish(run.tenant, run.module, job.key, "done")
 
 
-def _unchanged(row: _Row, states: dict[str, tuple[LedgerState, str | None]]) -> bool:
+def _unchanged(row: PushRow, states: dict[str, tuple[LedgerState, str | None]]) -> bool:
     found = states.get(row.key)
     return found is not None and found[0].content_hash == row.hash

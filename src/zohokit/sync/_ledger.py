@@ -194,6 +194,30 @@ class Outcome:
     error_code: str | None = None
     error_details: dict[str, Any] | None = None
 
+    @classmethod
+    def synced(
+        cls,
+        external_id: str,
+        content_hash: str,
+        zoho_id: str | None,
+        zoho_modified_time: datetime | None,
+    ) -> Outcome:
+        """A row Zoho took: ``synced``, no attempts counted, no error."""
+        # Filled in directly, as the frozen __init__ would: a push settles every row with
+        # one, and a setattr call per field was most of the cost.
+        outcome = object.__new__(cls)
+        outcome.__dict__.update(
+            external_id=external_id,
+            status="synced",
+            content_hash=content_hash,
+            attempts=0,
+            zoho_id=zoho_id,
+            zoho_modified_time=zoho_modified_time,
+            error_code=None,
+            error_details=None,
+        )
+        return outcome
+
 
 @dataclass(frozen=True)
 class Cursor:

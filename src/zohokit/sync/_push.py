@@ -1,8 +1,9 @@
 """Push: rows from a source into a Zoho CRM module by upsert, through the ledger.
 
-The I/O shell around :mod:`._plan`'s decisions. The source is read in chunks; each chunk's
-ledger rows are loaded, unchanged and parked rows are skipped, and the rest are marked
-``pending`` and gathered into batches of 100 (across chunks, so 100 changed rows anywhere in
+The I/O shell around :mod:`._plan`'s decisions. The source is read in chunks, which the
+:class:`~._planner.Planner` turns into the rows to send (unchanged and parked rows skipped,
+values in Zoho's form); those the ledger already holds are marked ``pending``, and all are
+gathered into batches of 100 (across chunks, so 100 changed rows anywhere in
 a file make one call). Workers, as many as the request path lets run at once, upsert the
 batches; each batch's outcome is written to the ledger as soon as it is known. A batch Zoho
 rejects whole is halved until the bad rows are found; a batch that got no answer is sent
@@ -19,65 +20,48 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import itertools
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
+from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime
 from typing import Any
 
 from ..crm import (
     BATCH_SIZE,
     WRITE_CHUNK,
     BulkPolicy,
-    ModuleFields,
     RecordResult,
     ZohoCRMService,
-    coerce_record,
     stale_metadata,
 )
-from ..errors import BudgetExhausted, WriteRefused
+from ..errors import BudgetExhausted
 from ..http import current_tally, tally_requests
 from ._bulkpush import DEFAULT_BULK_THRESHOLD, BulkPush
-from ._hashing import row_hash
 from ._ledger import Ledger, Outcome
 from ._mapping import SyncMapping
-from ._plan import LedgerState, classify_result, next_attempt, plan_row, split
-from ._preflight import key_column_problem, missing_key, written_fields
+from ._plan import classify_result, next_attempt, split
+from ._planner import PLAN_CHUNK, Planner, PushRow, chunked
 from ._report import RunReport, tracked_run
 
 __all__ = ["DEFAULT_BULK_THRESHOLD", "DEFAULT_MAX_ATTEMPTS", "push"]
 
 #: Runs a row's content may fail before it is parked.
 DEFAULT_MAX_ATTEMPTS = 5
-#: Rows planned (ledger read, pending written) per database round trip.
-PLAN_CHUNK = 1000
 #: Seconds the ledger writer gathers outcomes before writing them in one transaction; a
 #: process killed meanwhile sends those rows again next run (upserts: still one record).
 FLUSH_WINDOW = 0.02
 
 Progress = Callable[[RunReport], None]
-#: A row the ledger has never seen: no state, no Zoho id.
-_UNKNOWN: tuple[LedgerState | None, str | None] = (None, None)
 
 
-@dataclass(slots=True)
-class _Row:
-    key: str
-    record: dict[str, Any]
-    hash: str
-    entry: LedgerState | None
-    number: int
-    known: bool  # the ledger has the record's Zoho id: an update, not a create
+@dataclass(frozen=True, slots=True)
+class PushOptions:
+    """How one push treats its rows (see :func:`push`, which takes them one by one)."""
 
-
-def _chunked(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
-    """Chunks of ``rows``: one batch first, doubling up to ``size``, so the first upsert
-    leaves while the rest of the first thousand rows are still being planned."""
-    iterator = iter(rows)
-    step = min(BATCH_SIZE, size)
-    while chunk := list(itertools.islice(iterator, step)):
-        yield chunk
-        step = min(2 * step, size)
+    max_attempts: int
+    retry_rounds: int
+    retry_delay: float
+    trigger: Sequence[str] | None
+    on_progress: Progress | None
 
 
 def _modified_time(result: RecordResult) -> datetime | None:
@@ -103,29 +87,17 @@ class _PushRun:
         ledger: Ledger,
         mapping: SyncMapping,
         report: RunReport,
-        *,
-        max_attempts: int,
-        retry_rounds: int,
-        retry_delay: float,
-        trigger: Sequence[str] | None,
-        on_progress: Progress | None,
+        options: PushOptions,
     ) -> None:
         self.crm = crm
         self.ledger = ledger
         self.mapping = mapping
         self.report = report
-        self.max_attempts = max_attempts
-        self.retry_rounds = retry_rounds
-        self.retry_delay = retry_delay
-        self.trigger = trigger
-        self.on_progress = on_progress
+        self.options = options
         self.tenant = crm.tenant
         self.module = mapping.module
+        self.planner = Planner(crm, ledger, mapping, report, options.max_attempts)
         self.outcomes: asyncio.Queue[list[Outcome] | None] = asyncio.Queue()
-        self.columns: list[str] = []  # the first row's, for the preflight and hints
-        self.fields: ModuleFields | None = None
-        self.zone: tzinfo | None = None
-        self.timed: set[str] = set()  # the module's writable date-time fields
         self.bulk: BulkPush | None = None  # the Bulk Write path, when the push may take it
         #: Set when the batch share of the day's credits ran out: the writes in flight
         #: finish and are recorded, nothing more is sent, and the run raises it at the end.
@@ -159,28 +131,29 @@ class _PushRun:
             self.progress()
 
     def progress(self) -> None:
-        if self.on_progress is not None:
+        on_progress = self.options.on_progress
+        if on_progress is not None:
             tally = current_tally()
             if tally is not None:
                 self.report.settle_calls(tally)  # so the progress line shows calls so far
-            self.on_progress(self.report)
+            on_progress(self.report)
 
     # --- planning ------------------------------------------------------------------------
 
     async def produce(
         self,
         rows: Iterable[Mapping[str, Any]],
-        queue: asyncio.Queue[list[_Row] | None] | None,
+        queue: asyncio.Queue[list[PushRow] | None] | None,
         seen: set[str],
         workers: int,
     ) -> None:
         """Plan the rows chunk by chunk and hand the ones to send to the workers in batches
         (a dry run, ``queue`` ``None``, only counts them)."""
-        batch: list[_Row] = []
-        for chunk in _chunked(rows, PLAN_CHUNK):
+        batch: list[PushRow] = []
+        for chunk in chunked(rows, PLAN_CHUNK):
             if self.stopped is not None:
                 break
-            to_send = await self.plan(chunk, seen)
+            to_send = await self.planner.plan(chunk, seen)
             if queue is None:
                 for row in to_send:
                     if row.known:
@@ -217,85 +190,9 @@ class _PushRun:
         for _ in range(workers):
             await queue.put(None)
 
-    async def plan(self, chunk: list[Mapping[str, Any]], seen: set[str]) -> list[_Row]:
-        """The rows of ``chunk`` to send, in Zoho's form; the others are counted."""
-        report = self.report
-        mapped: list[tuple[str, dict[str, Any], int]] = []
-        for raw in chunk:
-            report.rows_read += 1
-            if report.rows_read == 1:
-                self.columns = [str(c) for c in raw]
-                problem = key_column_problem(self.mapping, raw)
-                if problem is not None:
-                    raise WriteRefused(problem, tenant=self.tenant)
-            record = self.mapping.record(raw)
-            key = self.mapping.external_id(record)
-            if key is None:
-                report.failed += 1
-                report.error("MISSING_KEY", None, missing_key(self.mapping, report.rows_read, raw))
-                continue
-            if key in seen:
-                # Two rows, one record: sending both would make the last one win silently.
-                report.failed += 1
-                report.error(
-                    "DUPLICATE_KEY",
-                    key,
-                    f"row {report.rows_read} repeats the {self.mapping.key} of an earlier row",
-                )
-                continue
-            seen.add(key)
-            mapped.append((key, record, report.rows_read))
-        states = await self.ledger.states(self.tenant, self.module, [k for k, _, _ in mapped])
-        to_send: list[_Row] = []
-        for key, record, number in mapped:
-            state, zoho_id = states.get(key, _UNKNOWN)
-            content = row_hash(record)
-            decision = plan_row(state, content, self.max_attempts)
-            if decision == "unchanged":
-                report.unchanged += 1
-            elif decision == "parked":
-                report.parked += 1
-            else:
-                to_send.append(_Row(key, record, content, state, number, zoho_id is not None))
-        return await self.checked(to_send) if to_send else to_send
-
-    async def checked(self, rows: list[_Row]) -> list[_Row]:
-        """``rows`` with their values in Zoho's form; rows with a value that does not fit its
-        field are counted ``invalid`` (row, field, expected, got) and left out.
-
-        The first call is the preflight: the module and every field the mapping writes must
-        exist (a misspelling stops the run before its first write and names the closest).
-        Unchanged rows never get here, so a run with nothing to send asks Zoho nothing.
-        """
-        fields = self.fields
-        if fields is None:
-            names = written_fields(self.mapping, self.columns)
-            fields = self.fields = await self.crm.metadata.check_fields(self.module, names)
-            self.timed = {
-                name
-                for name, spec in fields.fields.items()
-                if spec.data_type == "datetime" and not spec.read_only
-            }
-        good: list[_Row] = []
-        for row in rows:
-            if self.zone is None and not self.timed.isdisjoint(row.record):
-                # Only a time to write needs the org's zone (one more call, once).
-                self.zone = await self.crm.metadata.time_zone()
-            record, problems = coerce_record(fields, row.record, self.zone or UTC, row.number)
-            if problems:
-                self.report.invalid += 1
-                for problem in problems:
-                    self.report.problem(problem.to_dict())
-                first = problems[0]
-                self.report.error("INVALID_VALUE", row.key, str(first), first.to_dict())
-                continue
-            row.record = record
-            good.append(row)
-        return good
-
     # --- sending -------------------------------------------------------------------------
 
-    async def work(self, queue: asyncio.Queue[list[_Row] | None]) -> None:
+    async def work(self, queue: asyncio.Queue[list[PushRow] | None]) -> None:
         while (batch := await queue.get()) is not None:
             if self.stopped is None:
                 try:
@@ -303,11 +200,11 @@ class _PushRun:
                 except BudgetExhausted as exc:
                     self.stopped = exc
 
-    async def send(self, batch: list[_Row], round_: int) -> None:
+    async def send(self, batch: list[PushRow], round_: int) -> None:
         """Upsert one batch and settle every row of it (recursing on halves and retries)."""
         extra: dict[str, Any] = {}
-        if self.trigger is not None:
-            extra["trigger"] = self.trigger
+        if self.options.trigger is not None:
+            extra["trigger"] = self.options.trigger
         results = await self.crm.upsert_records(
             self.module,
             [row.record for row in batch],
@@ -315,14 +212,14 @@ class _PushRun:
             **extra,
         )
         outcomes: list[Outcome] = []
-        retry: list[_Row] = []
-        rejected: list[_Row] = []
+        retry: list[PushRow] = []
+        rejected: list[PushRow] = []
         last_failure: dict[str, RecordResult] = {}
         for row, result in zip(batch, results, strict=True):
             verdict = classify_result(result, len(batch))
             if verdict == "synced":
                 outcomes.append(self.synced(row, result))
-            elif verdict == "retry" and round_ < self.retry_rounds:
+            elif verdict == "retry" and round_ < self.options.retry_rounds:
                 retry.append(row)
                 last_failure[row.key] = result
             elif verdict == "split":
@@ -335,25 +232,18 @@ class _PushRun:
             for half in split(rejected):
                 await self.send(half, round_)
         if retry:
-            await asyncio.sleep(self.retry_delay * 2**round_)
+            await asyncio.sleep(self.options.retry_delay * 2**round_)
             await self.send(retry, round_ + 1)
 
-    def synced(self, row: _Row, result: RecordResult) -> Outcome:
+    def synced(self, row: PushRow, result: RecordResult) -> Outcome:
         if result.action == "insert":
             self.report.created += 1
         else:
             self.report.updated += 1
-        return Outcome(
-            row.key,
-            "synced",
-            row.hash,
-            attempts=0,
-            zoho_id=result.id,
-            zoho_modified_time=_modified_time(result),
-        )
+        return Outcome.synced(row.key, row.hash, result.id, _modified_time(result))
 
-    def failed(self, row: _Row, result: RecordResult) -> Outcome:
-        status, attempts = next_attempt(row.entry, row.hash, self.max_attempts)
+    def failed(self, row: PushRow, result: RecordResult) -> Outcome:
+        status, attempts = next_attempt(row.entry, row.hash, self.options.max_attempts)
         if status == "parked":
             self.report.parked += 1
         else:
@@ -447,19 +337,10 @@ async def push(
     """
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
+    options = PushOptions(max_attempts, retry_rounds, retry_delay, trigger, on_progress)
 
     def run_for(report: RunReport) -> _PushRun:
-        run = _PushRun(
-            crm,
-            ledger,
-            mapping,
-            report,
-            max_attempts=max_attempts,
-            retry_rounds=retry_rounds,
-            retry_delay=retry_delay,
-            trigger=trigger,
-            on_progress=on_progress,
-        )
+        run = _PushRun(crm, ledger, mapping, report, options)
         small = isinstance(rows, Sized) and len(rows) < (bulk_threshold or 0)
         if bulk_threshold is not None and not small and not dry_run:
             run.bulk = BulkPush(run, bulk_threshold, policy=bulk_policy, chunk_size=bulk_chunk)
@@ -475,7 +356,7 @@ async def push(
     # Twice the request path's cap: while some workers write their batch to the ledger,
     # others keep the cap full (the request path still lets only max_in_flight through).
     count = workers or 2 * crm.http.max_in_flight
-    queue: asyncio.Queue[list[_Row] | None] = asyncio.Queue(maxsize=2 * count)
+    queue: asyncio.Queue[list[PushRow] | None] = asyncio.Queue(maxsize=2 * count)
     async with tracked_run(ledger, crm.tenant, mapping.module, "push") as report:
         await _run_push(run_for(report), rows, queue, set(), count, mirror)
     return report
@@ -484,7 +365,7 @@ async def push(
 async def _run_push(
     run: _PushRun,
     rows: Iterable[Mapping[str, Any]],
-    queue: asyncio.Queue[list[_Row] | None],
+    queue: asyncio.Queue[list[PushRow] | None],
     seen: set[str],
     count: int,
     mirror: bool,
