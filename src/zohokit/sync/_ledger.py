@@ -206,17 +206,13 @@ class Outcome:
         # Filled in directly, as the frozen __init__ would: a push settles every row with
         # one, and a setattr call per field was most of the cost.
         outcome = object.__new__(cls)
-        outcome.__dict__.update(
-            external_id=external_id,
-            status="synced",
-            content_hash=content_hash,
-            attempts=0,
-            zoho_id=zoho_id,
-            zoho_modified_time=zoho_modified_time,
-            error_code=None,
-            error_details=None,
-        )
+        values = (external_id, "synced", content_hash, 0, zoho_id, zoho_modified_time, None, None)
+        outcome.__dict__.update(zip(_OUTCOME_FIELDS, values, strict=True))
         return outcome
+
+
+#: :class:`Outcome`'s fields in order (what :meth:`Outcome.synced` fills in).
+_OUTCOME_FIELDS = tuple(f.name for f in fields(Outcome))
 
 
 @dataclass(frozen=True)

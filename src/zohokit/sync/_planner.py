@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 from typing import Any
 
@@ -57,27 +57,22 @@ def chunked(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mappi
         step = min(2 * step, size)
 
 
+@dataclass
 class Planner:
     """The planning of one push run into ``mapping.module`` for ``crm``'s tenant: counts go
     to ``report``; ``max_attempts`` is how often one content may fail before it is parked."""
 
-    def __init__(
-        self,
-        crm: ZohoCRMService,
-        ledger: Ledger,
-        mapping: SyncMapping,
-        report: RunReport,
-        max_attempts: int,
-    ) -> None:
-        self.crm = crm
-        self.ledger = ledger
-        self.mapping = mapping
-        self.report = report
-        self.max_attempts = max_attempts
-        self.columns: list[str] = []  # the first row's, for the preflight and hints
-        self.fields: ModuleFields | None = None
-        self.zone: tzinfo | None = None
-        self.timed: set[str] = set()  # the module's writable date-time fields
+    crm: ZohoCRMService
+    ledger: Ledger
+    mapping: SyncMapping
+    report: RunReport
+    max_attempts: int
+    #: The first row's columns, for the preflight and hints.
+    columns: list[str] = field(default_factory=list, init=False)
+    fields: ModuleFields | None = field(default=None, init=False)
+    zone: tzinfo | None = field(default=None, init=False)
+    #: The module's writable date-time fields.
+    timed: set[str] = field(default_factory=set, init=False)
 
     async def plan(self, chunk: list[Mapping[str, Any]], seen: set[str]) -> list[PushRow]:
         """The rows of ``chunk`` to send, in Zoho's form; the others are counted. ``seen``
