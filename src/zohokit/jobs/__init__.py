@@ -20,7 +20,8 @@ from ._models import (
     ensure_scheduled,
 )
 from ._registry import Jobs
-from ._store import CHANNEL, JobStore, schedule
+from ._store import CHANNEL, JobOptions, JobStore, schedule
+from ._views import RunFilter
 
 __all__ = [
     "CHANNEL",
@@ -28,10 +29,12 @@ __all__ = [
     "Job",
     "JobContext",
     "JobKind",
+    "JobOptions",
     "JobRun",
     "JobStore",
     "Jobs",
     "KindStatus",
+    "RunFilter",
     "StartHook",
     "ensure_scheduled",
     "schedule",

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Protocol, Unpack
+from typing import Protocol, Unpack
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -30,7 +30,7 @@ from .._clock import Clock
 from ..db import Timeouts
 from . import _store
 from ._models import Handler, Job, JobKind, JobRun, KindStatus, StartHook
-from ._store import JobStore
+from ._store import JobOptions, JobStore
 from ._views import RunFilter
 
 __all__ = ["Jobs", "Root"]
@@ -117,39 +117,23 @@ class Jobs:
             raise ValueError(f"no job kind {name!r} is registered (known: {known})") from None
 
     async def schedule(
-        self,
-        kind: str,
-        key: str,
-        due_at: datetime | None = None,
-        *,
-        tenant: str | None = None,
-        payload: Mapping[str, Any] | None = None,
-        if_absent: bool = False,
+        self, kind: str, key: str, due_at: datetime | None = None, **options: Unpack[JobOptions]
     ) -> None:
         """Schedule job ``key`` of ``kind`` at ``due_at`` (default: now, by the root's clock),
-        in a transaction of its own. See :func:`zohokit.worker.schedule`."""
+        in a transaction of its own, with :func:`zohokit.worker.schedule`'s ``options``
+        (``tenant``, ``payload``, ``if_absent``)."""
         await self._zoho.migrate()
         when = due_at if due_at is not None else self._zoho.clock()
-        await self.store.transaction(
-            lambda conn: _store.schedule(
-                conn, kind, key, when, tenant=tenant, payload=payload, if_absent=if_absent
-            )
-        )
+        await self.store.transaction(lambda conn: _store.schedule(conn, kind, key, when, **options))
         for wake in list(self._local_wakes):
             wake()
 
     async def schedule_in(
-        self,
-        kind: str,
-        key: str,
-        seconds: float,
-        *,
-        tenant: str | None = None,
-        payload: Mapping[str, Any] | None = None,
+        self, kind: str, key: str, seconds: float, **options: Unpack[JobOptions]
     ) -> None:
         """:meth:`schedule` ``seconds`` from now by the root's clock."""
         due = self._zoho.clock() + timedelta(seconds=seconds)
-        await self.schedule(kind, key, due, tenant=tenant, payload=payload)
+        await self.schedule(kind, key, due, **options)
 
     async def get(self, kind: str, key: str) -> Job | None:
         """The job ``key`` of ``kind`` as stored (``None``: not scheduled, or finished)."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 from sqlalchemy import and_, case, delete, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -32,7 +32,7 @@ from ._views import JobViews
 
 T = TypeVar("T")
 
-__all__ = ["CHANNEL", "JobStore", "schedule"]
+__all__ = ["CHANNEL", "JobOptions", "JobStore", "schedule"]
 
 #: The PostgreSQL ``LISTEN``/``NOTIFY`` channel that wakes workers when a job is scheduled.
 CHANNEL = "zohokit_jobs"
@@ -62,6 +62,15 @@ def _check_names(kind: str, key: str) -> None:
         raise ValueError(f"a job kind is 1 to 64 characters, not {kind!r}")
     if not key or len(key) > 255:
         raise ValueError(f"a job key is 1 to 255 characters, not {key!r}")
+
+
+class JobOptions(TypedDict, total=False):
+    """What a job carries besides its kind, key and time, as :func:`schedule` takes it (the
+    schedules that pass it on take it whole)."""
+
+    tenant: str | None
+    payload: Mapping[str, Any] | None
+    if_absent: bool
 
 
 async def schedule(

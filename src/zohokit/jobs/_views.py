@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Row
@@ -35,7 +35,7 @@ _RUN_COLUMNS = (
 
 class RunFilter(TypedDict, total=False):
     """Which runs a listing shows (:meth:`JobViews.runs`, ``zoho.jobs.runs``): those of one
-    ``kind``, ``key`` or ``tenant`` (``None``: any), at most ``limit`` of them."""
+    ``kind``, ``key`` or ``tenant`` (``None``: any), at most ``limit`` of them (50)."""
 
     kind: str | None
     key: str | None
@@ -96,21 +96,15 @@ class JobViews:
 
         return await bounded(work(), seconds=self.timeout, url=self.engine.url)
 
-    async def runs(
-        self,
-        *,
-        kind: str | None = None,
-        key: str | None = None,
-        tenant: str | None = None,
-        limit: int = 50,
-    ) -> list[JobRun]:
-        """The latest runs, newest first, optionally of one kind, key or tenant."""
+    async def runs(self, **which: Unpack[RunFilter]) -> list[JobRun]:
+        """The latest runs, newest first: those :class:`RunFilter` ``which`` names (at most
+        50 unless it says)."""
         r = job_runs.c
         query = where_given(
-            select(*_RUN_COLUMNS).order_by(r.id.desc()).limit(limit),
-            (r.kind, kind),
-            (r.key, key),
-            (r.tenant, tenant),
+            select(*_RUN_COLUMNS).order_by(r.id.desc()).limit(which.get("limit", 50)),
+            (r.kind, which.get("kind")),
+            (r.key, which.get("key")),
+            (r.tenant, which.get("tenant")),
         )
 
         async def work() -> list[JobRun]:
