@@ -94,6 +94,8 @@ S_co = TypeVar("S_co", covariant=True)
 P = ParamSpec("P")
 R = TypeVar("R")
 T = TypeVar("T")
+Obj = TypeVar("Obj")
+V = TypeVar("V")
 
 
 class _Running:
@@ -253,13 +255,39 @@ class _Face(Generic[S_co]):
         return f"blocking {self._target!r}"
 
 
+class _Bound(Generic[Obj, V]):
+    """A descriptor that, read on an ``Obj``, gives the ``V`` it makes for that instance
+    (:meth:`_bind`); read on the class, itself (what the drift test inspects)."""
+
+    def _bind(self, instance: Obj) -> V:
+        raise NotImplementedError
+
+    @overload
+    def __get__(self, instance: None, owner: type[Any]) -> Self: ...
+    @overload
+    def __get__(self, instance: Obj, owner: type[Any]) -> V: ...
+    def __get__(self, instance: Obj | None, owner: type[Any]) -> Self | V:
+        return self if instance is None else self._bind(instance)
+
+
 def _without_self(method: Callable[..., Any]) -> inspect.Signature:
     """``method``'s signature as its blocking twin is called: bound, so without ``self``."""
     signature = inspect.signature(method)
     return signature.replace(parameters=list(signature.parameters.values())[1:])
 
 
-class _Offered(Generic[S, P, R]):
+def _twin(
+    method: Callable[..., Any], signature: inspect.Signature, call: Callable[P, R]
+) -> Callable[P, R]:
+    """``call`` dressed as ``method``'s blocking twin: its name, docstring and ``signature``."""
+    functools.update_wrapper(
+        call, method, assigned=("__name__", "__qualname__", "__doc__"), updated=()
+    )
+    call.__signature__ = signature  # type: ignore[attr-defined]
+    return call
+
+
+class _Offered(_Bound[_Face[S], Callable[P, R]], Generic[S, P, R]):
     """One method of the async class, offered on a blocking face: its signature and docstring
     are the async method's; ``_run`` turns what the async method returns into ``R``."""
 
@@ -271,21 +299,13 @@ class _Offered(Generic[S, P, R]):
     def _run(self, runner: _Runner, made: Any) -> R:
         raise NotImplementedError
 
-    @overload
-    def __get__(self, face: None, owner: type[Any]) -> Self: ...
-    @overload
-    def __get__(self, face: _Face[S], owner: type[Any]) -> Callable[P, R]: ...
-    def __get__(self, face: _Face[S] | None, owner: type[Any]) -> Any:
-        if face is None:
-            return self
-        method, target, runner = self.method, face._target, face._runner
+    def _bind(self, instance: _Face[S]) -> Callable[P, R]:
+        method, target, runner = self.method, instance._target, instance._runner
 
-        @functools.wraps(method, assigned=("__name__", "__qualname__", "__doc__"), updated=())
         def call(*args: P.args, **kwargs: P.kwargs) -> R:
             return self._run(runner, method(target, *args, **kwargs))
 
-        call.__signature__ = self._signature  # type: ignore[attr-defined]
-        return call
+        return _twin(method, self._signature, call)
 
 
 class waits(_Offered[S, P, R]):
@@ -309,7 +329,7 @@ class iterates(_Offered[S, P, Iterator[T]]):
         return runner.iterate(made)
 
 
-class _HandsOut(Generic[P, S, R]):
+class _HandsOut(_Bound["Zoho", Callable[P, R]], Generic[P, S, R]):
     """A method of the async root that hands out a service, offered on the blocking root with
     the same signature: the service is built on the loop, then given its blocking face."""
 
@@ -320,24 +340,16 @@ class _HandsOut(Generic[P, S, R]):
         self.__doc__ = method.__doc__
         self._signature = _without_self(method)
 
-    @overload
-    def __get__(self, root: None, owner: type[Any]) -> Self: ...
-    @overload
-    def __get__(self, root: Zoho, owner: type[Any]) -> Callable[P, R]: ...
-    def __get__(self, root: Zoho | None, owner: type[Any]) -> Any:
-        if root is None:
-            return self
-        method, async_root, runner = self.method, root.aio, root._runner
+    def _bind(self, instance: Zoho) -> Callable[P, R]:
+        method, async_root, runner = self.method, instance.aio, instance._runner
 
-        @functools.wraps(method, assigned=("__name__", "__qualname__", "__doc__"), updated=())
         def call(*args: P.args, **kwargs: P.kwargs) -> R:
             # The async root builds its parts (engine, HTTP clients, locks) on first use:
             # build them on the loop that will use them.
             built = runner.wait(_call(lambda: method(async_root, *args, **kwargs)))
             return self.face(built, runner)
 
-        call.__signature__ = self._signature  # type: ignore[attr-defined]
-        return call
+        return _twin(method, self._signature, call)
 
 
 Svc = TypeVar("Svc", ZohoCRMService, ZohoCalendarService)
@@ -375,7 +387,7 @@ class _Part(_Face[Part]):
         return type(self)(self._target.at(version), self._runner)
 
 
-class _PartOf(Generic[F]):
+class _PartOf(_Bound["Crm", F]):
     """A CRM part offered on the blocking :class:`Crm`: the async service's part of the same
     name, given its blocking face ``face``."""
 
@@ -385,14 +397,8 @@ class _PartOf(Generic[F]):
     def __set_name__(self, owner: type[Any], name: str) -> None:
         self.name = name
 
-    @overload
-    def __get__(self, crm: None, owner: type[Any]) -> Self: ...
-    @overload
-    def __get__(self, crm: Crm, owner: type[Any]) -> F: ...
-    def __get__(self, crm: Crm | None, owner: type[Any]) -> Any:
-        if crm is None:
-            return self
-        return self.face(getattr(crm.aio, self.name), crm._runner)
+    def _bind(self, instance: Crm) -> F:
+        return self.face(getattr(instance.aio, self.name), instance._runner)
 
 
 class Notes(_Part[_crm.Notes]):
