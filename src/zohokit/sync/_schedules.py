@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import asdict
+from dataclasses import KW_ONLY, asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -70,6 +70,7 @@ def _every(value: timedelta | str) -> timedelta:
     return parse_interval(text)
 
 
+@dataclass(eq=False, repr=False)
 class SyncSchedules:
     """The scheduled syncs on one database (``zoho.sync_schedules``; see the module docstring).
 
@@ -78,32 +79,24 @@ class SyncSchedules:
     clock. ``migrate`` brings the database up to date before the first statement.
     """
 
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        *,
-        ledger: Ledger,
-        crm_for: Callable[[str], ZohoCRMService],
-        tokens: OAuthTokenService,
-        jobs: Jobs,
-        clock: Clock,
-        migrate: Callable[[], Coroutine[Any, Any, None]],
-        timeouts: Timeouts | None = None,
-    ) -> None:
-        self.engine = engine
-        self.ledger = ledger
-        self.crm_for = crm_for
-        self.tokens = tokens
-        self.jobs = jobs
-        self.clock = clock
-        self._migrate = migrate
-        self._timeout = (timeouts or Timeouts()).statement
-        #: The per-tenant guard a scheduled run holds (:class:`TenantGuard`).
-        self.guard = TenantGuard(engine, clock=clock, bounded=self._bounded)
+    engine: AsyncEngine
+    _: KW_ONLY
+    ledger: Ledger
+    crm_for: Callable[[str], ZohoCRMService]
+    tokens: OAuthTokenService
+    jobs: Jobs
+    clock: Clock
+    migrate: Callable[[], Coroutine[Any, Any, None]]
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    #: The per-tenant guard a scheduled run holds (:class:`TenantGuard`).
+    guard: TenantGuard = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.guard = TenantGuard(self.engine, clock=self.clock, bounded=self._bounded)
 
     async def _bounded(self, work: Coroutine[Any, Any, T]) -> T:
-        await self._migrate()
-        return await bounded(work, seconds=self._timeout, url=self.engine.url)
+        await self.migrate()
+        return await bounded(work, seconds=self.timeouts.statement, url=self.engine.url)
 
     # --- adding -----------------------------------------------------------------------------
 

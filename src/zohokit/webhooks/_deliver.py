@@ -14,7 +14,7 @@ import asyncio
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import httpx
@@ -25,9 +25,9 @@ from ._errors import EndpointRefused
 from ._policy import DeliveryPolicy, is_success, next_attempt_at
 from ._signing import signed_headers
 from ._store import Claimed, WebhookStore, new_id
-from ._urls import Resolver, check_url
+from ._urls import Resolver, check_url, system_resolver
 
-__all__ = ["DeliveryRound", "WebhookSender"]
+__all__ = ["DeliveryRound", "WebhookConfig", "WebhookSender"]
 
 log = logging.getLogger("zohokit.webhooks")
 
@@ -68,28 +68,31 @@ def _body(claimed: Claimed) -> bytes:
     return json.dumps(claimed.event.to_dict(), separators=(",", ":"), sort_keys=True).encode()
 
 
+@dataclass(frozen=True)
+class WebhookConfig:
+    """How the root delivers webhooks: retry timing and limits (``policy``), whether
+    loopback and private addresses may be endpoints (``allow_private``: the sandbox, or an
+    operator's ``ZOHOKIT_WEBHOOKS_ALLOW_PRIVATE``), the name look-up, and the transport
+    (``None``: the network; tests pass an in-process receiver)."""
+
+    policy: DeliveryPolicy = field(default_factory=DeliveryPolicy)
+    allow_private: bool = False
+    resolve: Resolver = system_resolver
+    transport: httpx.AsyncBaseTransport | None = None
+
+
 class WebhookSender:
     """Sends what :class:`WebhookStore` says is due, over one httpx client."""
 
-    def __init__(
-        self,
-        store: WebhookStore,
-        *,
-        policy: DeliveryPolicy,
-        clock: Clock,
-        allow_private: bool,
-        resolve: Resolver,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
+    def __init__(self, store: WebhookStore, *, config: WebhookConfig, clock: Clock) -> None:
         self.store = store
-        self.policy = policy
+        self.config = config
+        self.policy = config.policy
         self.clock = clock
-        self.allow_private = allow_private
-        self.resolve = resolve
         self._client = httpx.AsyncClient(
-            transport=transport,
+            transport=config.transport,
             follow_redirects=False,
-            timeout=httpx.Timeout(policy.timeout),
+            timeout=httpx.Timeout(config.policy.timeout),
             headers={"user-agent": USER_AGENT},
         )
 
@@ -98,7 +101,7 @@ class WebhookSender:
         await self._client.aclose()
 
     async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
-        await check_url(url, allow_private=self.allow_private, resolve=self.resolve)
+        await check_url(url, allow_private=self.config.allow_private, resolve=self.config.resolve)
         async with self._client.stream("POST", url, content=body, headers=headers) as answer:
             read = 0
             if answer.is_stream_consumed:  # a transport that hands over a whole answer

@@ -5,23 +5,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .._clock import Clock, system_clock
 from ..events import EVENT_TYPES
 from ..tokens import Cipher
-from ._deliver import DeliveryRound, WebhookSender
+from ._deliver import DeliveryRound, WebhookConfig, WebhookSender
 from ._errors import DeliveryNotFound, EndpointNotFound, EndpointRefused
 from ._models import Attempt, Delivery, Endpoint
-from ._policy import DeliveryPolicy
 from ._signing import InvalidSecret, generate_secret, secret_bytes
 from ._store import WebhookStore
-from ._urls import Resolver, check_url, system_resolver
+from ._urls import check_url
 
 __all__ = ["KEEP", "ROTATION_OVERLAP", "WebhookConfig", "Webhooks"]
 
@@ -32,19 +29,6 @@ KEEP = timedelta(days=30)
 #: The statuses a delivery can have.
 STATUSES = ("pending", "succeeded", "failed")
 _TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
-
-
-@dataclass(frozen=True)
-class WebhookConfig:
-    """How the root delivers webhooks: retry timing and limits (``policy``), whether
-    loopback and private addresses may be endpoints (``allow_private``: the sandbox, or an
-    operator's ``ZOHOKIT_WEBHOOKS_ALLOW_PRIVATE``), the name look-up, and the transport
-    (``None``: the network; tests pass an in-process receiver)."""
-
-    policy: DeliveryPolicy = field(default_factory=DeliveryPolicy)
-    allow_private: bool = False
-    resolve: Resolver = system_resolver
-    transport: httpx.AsyncBaseTransport | None = None
 
 
 def _checked_types(event_types: Sequence[str]) -> list[str]:
@@ -73,14 +57,7 @@ class Webhooks:
         self.config = config or WebhookConfig()
         self.clock = clock
         self.store = WebhookStore(engine, cipher)
-        self.sender = WebhookSender(
-            self.store,
-            policy=self.config.policy,
-            clock=clock,
-            allow_private=self.config.allow_private,
-            resolve=self.config.resolve,
-            transport=self.config.transport,
-        )
+        self.sender = WebhookSender(self.store, config=self.config, clock=clock)
 
     def __repr__(self) -> str:
         return f"Webhooks(allow_private={self.config.allow_private})"
