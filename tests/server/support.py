@@ -297,3 +297,16 @@ def tenant_actions(tenant: str, delivery: str) -> list[tuple[str, dict[str, str]
         (f"{tenant}/delete", {"confirm": tenant}),
         (f"{tenant}/deliveries/{delivery}/redeliver", {}),
     ]
+
+
+async def grant_revoked_elsewhere(app: FastAPI, tenant: str, provider: str) -> None:
+    """Store for ``tenant``'s ``provider`` a refresh token the emulated Zoho does not know (as
+    one revoked from Zoho's side): its next refresh makes the tenant ``needs_reauth``."""
+    await app.state.zohokit.zoho.tokens.store_grant(
+        tenant,
+        provider,
+        refresh_token="1000.revoked.elsewhere",
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        accounts_server="http://emulator.test",
+    )

@@ -18,6 +18,7 @@ from tests.server.support import (
     callback,
     connect,
     consent,
+    grant_revoked_elsewhere,
     key,
     start_connect,
 )
@@ -245,14 +246,7 @@ async def test_broker_answers_424_for_a_tenant_needing_reauthorization(
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:
     await create(client, "acme")
-    await app.state.zohokit.zoho.tokens.store_grant(
-        "acme",
-        "zoho_crm",
-        refresh_token="1000.revoked.elsewhere",
-        client_id="test-client",
-        client_secret="test-secret",
-        accounts_server="http://emulator.test",
-    )
+    await grant_revoked_elsewhere(app, "acme", "zoho_crm")
     answer = await client.get("/api/tenants/acme/tokens/zoho_crm", headers=key(ACME_KEY))
     assert answer.status_code == 424
     body = answer.json()

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from tests.server.support import ACME_KEY, GLOBAL_KEY, Clock, connect, key
+from tests.server.support import ACME_KEY, GLOBAL_KEY, Clock, connect, grant_revoked_elsewhere, key
 from zohokit.emulator import Emulator
 
 SCHEDULE: dict[str, Any] = {
@@ -32,14 +32,7 @@ async def test_a_tenant_needing_reauthorization_gets_one_424_from_broker_and_boo
 ) -> None:
     await _tenant_with_schedule(client, emulator)
     # A refresh token Zoho no longer knows: the next refresh makes the tenant needs_reauth.
-    await app.state.zohokit.zoho.tokens.store_grant(
-        "acme",
-        "zoho_calendar",
-        refresh_token="1000.revoked.elsewhere",
-        client_id="test-client",
-        client_secret="test-secret",
-        accounts_server="http://emulator.test",
-    )
+    await grant_revoked_elsewhere(app, "acme", "zoho_calendar")
     from_bookings = await client.get(AVAILABILITY, headers=key(ACME_KEY))
     from_broker = await client.get(TOKEN, headers=key(ACME_KEY))
     expected = {
