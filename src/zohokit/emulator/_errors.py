@@ -7,11 +7,18 @@ Zoho frames request-level errors the same way in both products: an unwrapped
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
+from starlette.requests import Request
 from starlette.responses import Response
 
 from ._core import zoho_error
+
+if TYPE_CHECKING:
+    from ._core import Emulator, Service
+
+Handler = Callable[[Request], Awaitable[Response]]
 
 
 class ApiError(Exception):
@@ -36,3 +43,23 @@ def invalid_url() -> ApiError:
     return ApiError(
         "INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one", 404
     )
+
+
+def authenticated(emu: Emulator, service: Service, handler: Handler) -> Handler:
+    """``handler`` behind what Zoho does before and around any work: the request's access
+    token is checked for ``service`` first (the 401 of :meth:`Emulator.authenticate` if it
+    does not serve), and an :class:`ApiError` the handler raises is answered as Zoho frames it.
+    """
+
+    async def endpoint(request: Request) -> Response:
+        grant = emu.authenticate(request, service)
+        if isinstance(grant, Response):
+            return grant
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            return exc.response()
+
+    endpoint.__name__ = handler.__name__
+    endpoint.__doc__ = handler.__doc__
+    return endpoint

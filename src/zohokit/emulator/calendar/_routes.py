@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from .._core import zoho_json
-from .._errors import ApiError, invalid_url
+from .._errors import authenticated, invalid_url
 from . import _freebusy
 from ._events import invalid, missing
 from ._times import (
@@ -80,21 +80,13 @@ class CalendarApi:
         A handler returns a :class:`Response` or a JSON-able body (answered with 200).
         """
 
-        async def endpoint(request: Request) -> Response:
-            grant = self.emu.authenticate(request, "calendar")
-            if isinstance(grant, Response):
-                return grant
-            try:
-                result = await handler(request)
-            except ApiError as exc:
-                return exc.response()
-            if isinstance(result, Response):
-                return result
-            return zoho_json(result)
+        async def framed(request: Request) -> Response:
+            result = await handler(request)
+            return result if isinstance(result, Response) else zoho_json(result)
 
-        endpoint.__name__ = handler.__name__
-        endpoint.__doc__ = handler.__doc__
-        return endpoint
+        framed.__name__ = handler.__name__
+        framed.__doc__ = handler.__doc__
+        return authenticated(self.emu, "calendar", framed)
 
     async def list_calendars(self, request: Request) -> Any:
         """``GET /api/v1/calendars``."""

@@ -40,7 +40,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from .._core import iso, zoho_json
-from .._errors import ApiError, invalid_url
+from .._errors import ApiError, authenticated, invalid_url
 from ._metadata import ORG_ZGID, FieldDef, ModuleDef
 from ._values import comparable, literal
 from ._versions import VERSIONS
@@ -736,44 +736,38 @@ class BulkHandlers:
         return body
 
     async def bulk(self, request: Request) -> Response:
-        """``/crm/bulk/{version}/{read|write}[/{id}[/result]]``."""
-        grant = self.emu.authenticate(request, "crm")
-        if isinstance(grant, Response):
-            return grant
+        """``/crm/bulk/{version}/{read|write}[/{id}[/result]]`` (after authentication)."""
         jobs = self.jobs
         jobs.settle()
         parts = [p for p in request.path_params["rest"].split("/") if p]
-        try:
-            if request.path_params["version"] not in VERSIONS:
-                raise invalid_url()
-            if not parts or parts[0] not in ("read", "write"):
-                raise invalid_url()
-            kind = parts[0]
-            if len(parts) == 1 and request.method == "POST":
-                body = await self._body(request)
-                created = jobs.create_read(body) if kind == "read" else jobs.create_write(body)
-                return self._created(created)
-            job = jobs.jobs.get(parts[1]) if len(parts) > 1 else None
-            if job is None or job.kind != kind or len(parts) > 3:
-                raise invalid_url()
-            if request.method != "GET":
-                raise ApiError(
-                    "INVALID_REQUEST_METHOD", "The http request method type is not a valid one"
-                )
-            if len(parts) == 2:
-                described = jobs.describe(job)
-                return zoho_json({"data": [described]} if kind == "read" else described)
-            if parts[2] != "result":
-                raise invalid_url()
-            if jobs.state(job) != "COMPLETED":
-                raise ApiError("RESOURCE_NOT_FOUND", "the result is not ready", 404)
-            return Response(
-                job.result_zip,
-                media_type="application/zip",
-                headers={"content-disposition": f'attachment; filename="{job.id}.zip"'},
+        if request.path_params["version"] not in VERSIONS:
+            raise invalid_url()
+        if not parts or parts[0] not in ("read", "write"):
+            raise invalid_url()
+        kind = parts[0]
+        if len(parts) == 1 and request.method == "POST":
+            body = await self._body(request)
+            created = jobs.create_read(body) if kind == "read" else jobs.create_write(body)
+            return self._created(created)
+        job = jobs.jobs.get(parts[1]) if len(parts) > 1 else None
+        if job is None or job.kind != kind or len(parts) > 3:
+            raise invalid_url()
+        if request.method != "GET":
+            raise ApiError(
+                "INVALID_REQUEST_METHOD", "The http request method type is not a valid one"
             )
-        except ApiError as exc:
-            return exc.response()
+        if len(parts) == 2:
+            described = jobs.describe(job)
+            return zoho_json({"data": [described]} if kind == "read" else described)
+        if parts[2] != "result":
+            raise invalid_url()
+        if jobs.state(job) != "COMPLETED":
+            raise ApiError("RESOURCE_NOT_FOUND", "the result is not ready", 404)
+        return Response(
+            job.result_zip,
+            media_type="application/zip",
+            headers={"content-disposition": f'attachment; filename="{job.id}.zip"'},
+        )
 
     def _created(self, job: BulkJob) -> Response:
         user = self.emu.crm.api_user()
@@ -855,6 +849,10 @@ def bulk_routes(emu: Emulator) -> list[BaseRoute]:
     """The bulk job routes and their control route (the upload rides on the CRM table)."""
     handlers = BulkHandlers(emu)
     return [
-        Route("/crm/bulk/{version}/{rest:path}", handlers.bulk, methods=["GET", "POST"]),
+        Route(
+            "/crm/bulk/{version}/{rest:path}",
+            authenticated(emu, "crm", handlers.bulk),
+            methods=["GET", "POST"],
+        ),
         Route("/_emulator/bulk", handlers.control, methods=["GET", "POST"]),
     ]

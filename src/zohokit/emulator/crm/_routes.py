@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from .._core import zoho_error
-from .._errors import ApiError, invalid_url
+from .._errors import authenticated, invalid_url
 from ._beyond import BeyondRoutes
 from ._bulk import BulkHandlers, bulk_routes
 from ._meta import MetaHandlers
@@ -46,6 +46,9 @@ class CrmDispatcher:
 
     def __init__(self, emu: Emulator) -> None:
         self.emu = emu
+        #: Authenticate, resolve, check the method, run the handler, render an ApiError (what
+        #: a composite request's sub-requests go through too).
+        self.endpoint = authenticated(emu, "crm", self._dispatch)
         records = RecordHandlers(emu)
         queries = QueryHandlers(emu)
         meta = MetaHandlers(emu)
@@ -106,11 +109,8 @@ class CrmDispatcher:
             return self.count, {"module": parts[0]}
         return None
 
-    async def endpoint(self, request: Request) -> Response:
-        """Authenticate, resolve, check the method, run the handler, render an :class:`ApiError`."""
-        grant = self.emu.authenticate(request, "crm")
-        if isinstance(grant, Response):
-            return grant
+    async def _dispatch(self, request: Request) -> Response:
+        """Resolve, check the method, run the handler (after authentication)."""
         params = request.path_params
         found = self.resolve(params["rest"]) if params.get("version") in VERSIONS else None
         if found is None:
@@ -126,15 +126,12 @@ class CrmDispatcher:
         request.scope["path_params"] = {"version": params["version"], **names}
         watches = self.emu.watch
         watches.loop = watches.loop or asyncio.get_running_loop()
-        try:
-            # What this request writes is announced to the channels once it is done.
-            with watches.batch():
-                # Bulk jobs that came due do their work first: a bulk write's records are in
-                # the store before this request reads it.
-                self.emu.crm.bulk.settle()
-                return await handler(request)
-        except ApiError as exc:
-            return exc.response()
+        # What this request writes is announced to the channels once it is done.
+        with watches.batch():
+            # Bulk jobs that came due do their work first: a bulk write's records are in
+            # the store before this request reads it.
+            self.emu.crm.bulk.settle()
+            return await handler(request)
 
 
 def crm_routes(emu: Emulator) -> list[BaseRoute]:
