@@ -131,12 +131,11 @@ class ZohoCalendarService(ZohoService):
     def _calendar(self, calendar_id: str | None) -> str:
         chosen = calendar_id or self.calendar_id
         if not chosen:
-            raise ConfigurationError(
+            raise self._error(
+                ConfigurationError,
                 f"no Zoho calendar id for tenant {self.tenant!r}: pass calendar_id, set "
                 "ZOHO_CALENDAR_ID, or give the tenant's schedule a [zoho] calendar_id",
                 variables=("ZOHO_CALENDAR_ID",),
-                tenant=self.tenant,
-                provider=self.provider,
             )
         return chosen
 

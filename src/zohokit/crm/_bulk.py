@@ -200,12 +200,11 @@ class BulkOperations(ZohoService):
                 for number, row in enumerate(rows, start=2):
                     yield self._converted(job.id, converters, row, number)
             except (ValueError, zipfile.BadZipFile, StopIteration) as exc:
-                raise BulkJobFailed(
+                raise self._error(
+                    BulkJobFailed,
                     f"the result of {module} bulk read job {job.id} does not read as Zoho's "
                     f"CSV: {exc}",
                     job_id=job.id,
-                    tenant=self.tenant,
-                    provider=self.provider,
                 ) from exc
             if not result.get("more_records"):
                 return
@@ -309,20 +308,18 @@ class BulkOperations(ZohoService):
                 await policy.sleep(delay)
             job = await self.bulk_job(kind, job_id)
             if job.state in _FAILED:
-                raise BulkJobFailed(
+                raise self._error(
+                    BulkJobFailed,
                     f"Zoho marked bulk {kind} job {job_id} {job.state}",
                     job_id=job_id,
                     code=job.state,
-                    tenant=self.tenant,
-                    provider=self.provider,
                 )
             if job.state not in _RUNNING:
                 return job
-        raise BulkJobFailed(
+        raise self._error(
+            BulkJobFailed,
             f"bulk {kind} job {job_id} was not done after {policy.timeout:.0f} s",
             job_id=job_id,
-            tenant=self.tenant,
-            provider=self.provider,
         )
 
     async def bulk_write_results(
@@ -331,11 +328,10 @@ class BulkOperations(ZohoService):
         """The per-row results of a finished Bulk Write job, as rows ``first_row`` on."""
         url = str((job.details.get("result") or {}).get("download_url") or "")
         if not url:
-            raise BulkJobFailed(
+            raise self._error(
+                BulkJobFailed,
                 f"bulk write job {job.id} is done but names no result file",
                 job_id=job.id,
-                tenant=self.tenant,
-                provider=self.provider,
             )
         parts = urlsplit(url)
         base = f"{parts.scheme}://{parts.netloc}" if parts.netloc else self.base_url
@@ -359,18 +355,16 @@ class BulkOperations(ZohoService):
                     _write_result(first_row + n, row[status_at], row[id_at], row[errors_at])
                 )
         except (ValueError, IndexError, StopIteration, zipfile.BadZipFile) as exc:
-            raise BulkJobFailed(
+            raise self._error(
+                BulkJobFailed,
                 f"the result file of bulk write job {job.id} does not read as Zoho's: {exc}",
                 job_id=job.id,
-                tenant=self.tenant,
-                provider=self.provider,
             ) from exc
         if len(results) != count:
-            raise BulkJobFailed(
+            raise self._error(
+                BulkJobFailed,
                 f"bulk write job {job.id} answered {len(results)} rows for {count}",
                 job_id=job.id,
-                tenant=self.tenant,
-                provider=self.provider,
             )
         return results
 
@@ -397,10 +391,9 @@ class BulkOperations(ZohoService):
                 created = (created.get("data") or [{}])[0]
             job_id = str((created.get("details") or {}).get("id") or "")
             if not job_id:
-                raise BulkJobFailed(
+                raise self._error(
+                    BulkJobFailed,
                     f"Zoho created no bulk {kind} job: {created.get('code') or 'no id'}",
-                    tenant=self.tenant,
-                    provider=self.provider,
                 )
             if on_created is not None:
                 await on_created(first_row, BulkJob(job_id, kind, "ADDED", created))
@@ -424,10 +417,9 @@ class BulkOperations(ZohoService):
         body = answer.body if isinstance(answer.body, dict) else {}
         file_id = (body.get("details") or {}).get("file_id")
         if not file_id:
-            raise ZohoAPIError(
+            raise self._error(
+                ZohoAPIError,
                 f"Zoho took the {module} upload but sent no file_id ({body.get('code')})",
-                tenant=self.tenant,
-                provider=self.provider,
             )
         return str(file_id)
 

@@ -232,10 +232,9 @@ class ZohoCRMService(BeyondRecords, BulkOperations):
             if page_token or (page + 1) * per_page > DISCRETE_PAGING_LIMIT:
                 page_token = info.get("next_page_token")
                 if not page_token:
-                    raise ZohoAPIError(
+                    raise self._error(
+                        ZohoAPIError,
                         "Zoho said more records exist past 2,000 but sent no page_token",
-                        tenant=self.tenant,
-                        provider=self.provider,
                     )
             else:
                 page += 1
@@ -248,11 +247,10 @@ class ZohoCRMService(BeyondRecords, BulkOperations):
         answer = await self._call("GET", f"/crm/v8/{module}/{record_id}", params=params)
         data = answer.body.get("data") if isinstance(answer.body, dict) else None
         if not data:
-            raise NotFound(
+            raise self._error(
+                NotFound,
                 f"{module} record {record_id} does not exist",
                 status=answer.status,
-                tenant=self.tenant,
-                provider=self.provider,
             )
         record: dict[str, Any] = data[0]
         return record
@@ -491,10 +489,9 @@ class ZohoCRMService(BeyondRecords, BulkOperations):
     def _results(self, start: int, count: int, body: Any) -> list[RecordResult]:
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, list) or len(data) != count:
-            raise ZohoAPIError(
+            raise self._error(
+                ZohoAPIError,
                 f"Zoho answered {len(data) if isinstance(data, list) else 'no'} results "
                 f"for {count} records",
-                tenant=self.tenant,
-                provider=self.provider,
             )
         return [RecordResult.from_zoho(start + i, element) for i, element in enumerate(data)]

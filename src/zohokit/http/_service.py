@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Unpack
+from typing import Any, ClassVar, TypeVar, Unpack
 
+from ..errors import ZohoError
 from ..settings import EnvCredentials, Provider, Settings
 from ..tokens import ZohoCredentials
 from ._client import RequestOptions, TokenSource, ZohoHTTP, ZohoResponse
 
 __all__ = ["ServiceDefaults", "ZohoService", "default_http"]
+
+E = TypeVar("E", bound=ZohoError)
 
 
 def _default_root() -> Any:
@@ -135,6 +138,11 @@ class ZohoService:
         return ZohoCredentials(
             self.client_id or None, self._client_secret or None, self._refresh_token or None
         )
+
+    def _error(self, kind: type[E], message: str, **fields: Any) -> E:
+        """A ``kind`` error naming this service's tenant and provider (as every error of a
+        tenant's call does), with ``fields`` for its own keywords."""
+        return kind(message, tenant=self.tenant, provider=self.provider, **fields)
 
     def _has_credentials(self) -> bool:
         return bool(self.client_id and self._client_secret and self._refresh_token)
