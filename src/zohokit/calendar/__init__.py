@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._seed import seed_hooks
+from .._seed import seed_hooks as _seed_hooks
 from ..availability import Slot
 from ._health import NOT_IN_FREEBUSY, CalendarHealth, CalendarWarning, freebusy_warnings
 from ._service import FreeBusy, ZohoCalendarService
@@ -37,7 +37,7 @@ __all__ = [
     "zoho_calendar_service",
 ]
 
-__getattr__, get_zoho_calendar_service = seed_hooks(
+__getattr__, get_zoho_calendar_service = _seed_hooks(
     __name__, "zoho_calendar_service", ZohoCalendarService
 )
 

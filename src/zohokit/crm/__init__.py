@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._seed import seed_hooks
+from .._seed import seed_hooks as _seed_hooks
 from ._attachments import MAX_FILE_BYTES, Attachment, Attachments, Files, UploadedFile
 from ._bulk import WRITE_CHUNK, BulkCallbacks, BulkJob, BulkPolicy
 from ._bulk_csv import csv_cell, read_converters
@@ -90,7 +90,7 @@ __all__ = [
     "zoho_crm_service",
 ]
 
-__getattr__, get_zoho_crm_service = seed_hooks(__name__, "zoho_crm_service", ZohoCRMService)
+__getattr__, get_zoho_crm_service = _seed_hooks(__name__, "zoho_crm_service", ZohoCRMService)
 
 if TYPE_CHECKING:
     zoho_crm_service: ZohoCRMService
