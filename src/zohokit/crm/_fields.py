@@ -15,7 +15,7 @@ import difflib
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -148,8 +148,8 @@ class Problem:
         return f"{where}{self.field}: expected {self.expected}, got {self.got}"
 
     def to_dict(self) -> dict[str, Any]:
-        """The problem as plain JSON-ready data."""
-        return {"row": self.row, "field": self.field, "expected": self.expected, "got": self.got}
+        """The problem as plain JSON-ready data (its fields by name)."""
+        return asdict(self)
 
 
 #: What Zoho names in ``details`` when a value broke a rule of its field's metadata.
