@@ -160,7 +160,8 @@ def main() -> None:
         f"  zohokit sync push:  {ours_s:8.3f} s  "
         f"({int(first['created']) + int(first['updated']):,} upserted, "
         f"{first['failed']} failed, {first['calls']} calls, {stored:,} stored, "
-        f"max in flight {stats['max_concurrency_seen']}, 429s {stats['rejected_429']}; "
+        f"max in flight {stats['max_concurrency_seen']} over all runs, "
+        f"429s {stats['rejected_429']}; "
         f"best of {ours['first_all']})"
     )
     if sdk_count == count:

@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -78,32 +78,33 @@ def _parse_time(value: str) -> datetime | None:
         return None
 
 
+@dataclass(eq=False)
 class _PushRun:
     """One push: the report, the workers and their shared settings."""
 
-    def __init__(
-        self,
-        crm: ZohoCRMService,
-        ledger: Ledger,
-        mapping: SyncMapping,
-        report: RunReport,
-        options: PushOptions,
-    ) -> None:
-        self.crm = crm
-        self.ledger = ledger
-        self.mapping = mapping
-        self.report = report
-        self.options = options
-        self.tenant = crm.tenant
-        self.module = mapping.module
-        self.planner = Planner(crm, ledger, mapping, report, options.max_attempts)
-        self.outcomes: asyncio.Queue[list[Outcome] | None] = asyncio.Queue()
-        self.bulk: BulkPush | None = None  # the Bulk Write path, when the push may take it
-        #: Set when the batch share of the day's credits ran out: the writes in flight
-        #: finish and are recorded, nothing more is sent, and the run raises it at the end.
-        self.stopped: BudgetExhausted | None = None
-        #: Set once every batch was sent and settled: the writer stops gathering then.
-        self.sent = asyncio.Event()
+    crm: ZohoCRMService
+    ledger: Ledger
+    mapping: SyncMapping
+    report: RunReport
+    options: PushOptions
+    planner: Planner = field(init=False)
+    outcomes: asyncio.Queue[list[Outcome] | None] = field(default_factory=asyncio.Queue, init=False)
+    #: The Bulk Write path, when the push may take it.
+    bulk: BulkPush | None = field(default=None, init=False)
+    #: Set when the batch share of the day's credits ran out: the writes in flight finish
+    #: and are recorded, nothing more is sent, and the run raises it at the end.
+    stopped: BudgetExhausted | None = field(default=None, init=False)
+    #: Set once every batch was sent and settled: the writer stops gathering then.
+    sent: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+
+    tenant: str = field(init=False)
+    module: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tenant, self.module = self.crm.tenant, self.mapping.module
+        self.planner = Planner(
+            self.crm, self.ledger, self.mapping, self.report, self.options.max_attempts
+        )
 
     async def write(self) -> None:
         """The one ledger writer: whatever outcomes are waiting go in one transaction.
