@@ -62,7 +62,17 @@ import os
 import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
-from typing import Any, ClassVar, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
+from typing import (
+    Any,
+    ClassVar,
+    Concatenate,
+    Generic,
+    ParamSpec,
+    Self,
+    TypeVar,
+    get_args,
+    overload,
+)
 
 from . import crm as _crm
 from ._zoho import Zoho as AsyncZoho
@@ -239,8 +249,16 @@ class _Runner:
 class _Face(Generic[S_co]):
     """The blocking face of one async object, whose work runs on a root's loop thread."""
 
-    #: The async class whose public coroutines this face offers (the drift test reads it).
+    #: The async class whose public coroutines this face offers (the drift test reads it):
+    #: the face's type argument (``class Notes(_Part[crm.Notes])``), so it is named once.
     wraps: ClassVar[type[Any]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for base in getattr(cls, "__orig_bases__", ()):
+            wrapped = get_args(base)[:1]
+            if wrapped and isinstance(wrapped[0], type):
+                cls.wraps = wrapped[0]
 
     def __init__(self, target: S_co, runner: _Runner) -> None:
         self._target = target
@@ -404,8 +422,6 @@ class _PartOf(_Bound["Crm", F]):
 class Notes(_Part[_crm.Notes]):
     """:class:`zohokit.crm.Notes`, blocking."""
 
-    wraps = _crm.Notes
-
     list = iterates(_crm.Notes.list)
     add = waits(_crm.Notes.add)
     update = waits(_crm.Notes.update)
@@ -414,8 +430,6 @@ class Notes(_Part[_crm.Notes]):
 
 class Attachments(_Part[_crm.Attachments]):
     """:class:`zohokit.crm.Attachments`, blocking (a download is an iterator of chunks)."""
-
-    wraps = _crm.Attachments
 
     upload = waits(_crm.Attachments.upload)
     list = iterates(_crm.Attachments.list)
@@ -426,8 +440,6 @@ class Attachments(_Part[_crm.Attachments]):
 class Files(_Part[_crm.Files]):
     """:class:`zohokit.crm.Files`, blocking."""
 
-    wraps = _crm.Files
-
     upload = waits(_crm.Files.upload)
     download = iterates(_crm.Files.download)
     set_field = waits(_crm.Files.set_field)
@@ -436,8 +448,6 @@ class Files(_Part[_crm.Files]):
 class Related(_Part[_crm.Related]):
     """:class:`zohokit.crm.Related`, blocking."""
 
-    wraps = _crm.Related
-
     list = iterates(_crm.Related.list)
     link = waits(_crm.Related.link)
     unlink = waits(_crm.Related.unlink)
@@ -445,8 +455,6 @@ class Related(_Part[_crm.Related]):
 
 class Tags(_Part[_crm.Tags]):
     """:class:`zohokit.crm.Tags`, blocking."""
-
-    wraps = _crm.Tags
 
     of_module = waits(_crm.Tags.of_module)
     of_record = waits(_crm.Tags.of_record)
@@ -457,15 +465,11 @@ class Tags(_Part[_crm.Tags]):
 class Leads(_Part[_crm.Leads]):
     """:class:`zohokit.crm.Leads`, blocking."""
 
-    wraps = _crm.Leads
-
     convert = waits(_crm.Leads.convert)
 
 
 class Composite(_Part[_crm.Composite]):
     """:class:`zohokit.crm.Composite`, blocking."""
-
-    wraps = _crm.Composite
 
     send = waits(_crm.Composite.send)
 
@@ -473,8 +477,6 @@ class Composite(_Part[_crm.Composite]):
 class Crm(_Service[ZohoCRMService]):
     """Zoho CRM for one tenant, blocking: :class:`zohokit.crm.ZohoCRMService`'s methods with
     the same arguments, results and errors; its async iterators are plain iterators."""
-
-    wraps = ZohoCRMService
 
     list_records = iterates(ZohoCRMService.list_records)
     get_record = waits(ZohoCRMService.get_record)
@@ -509,8 +511,6 @@ class Calendar(_Service[ZohoCalendarService]):
     """Zoho Calendar for one tenant, blocking: :class:`zohokit.calendar.ZohoCalendarService`'s
     methods with the same arguments, results and errors."""
 
-    wraps = ZohoCalendarService
-
     @property
     def calendar_id(self) -> str:
         """The calendar this service reads and writes by default."""
@@ -533,8 +533,6 @@ class Tokens(_Face[OAuthTokenService]):
     """The root's token service, blocking: :class:`zohokit.tokens.OAuthTokenService`'s calls
     (the root closes it: there is no ``close`` here)."""
 
-    wraps = OAuthTokenService
-
     get_access_token = waits(OAuthTokenService.get_access_token)
     get_token = waits(OAuthTokenService.get_token)
     invalidate = waits(OAuthTokenService.invalidate)
@@ -553,8 +551,6 @@ class Tokens(_Face[OAuthTokenService]):
 
 class Bookings(_Face[BookingService]):
     """The root's booking flow, blocking: :class:`zohokit.scheduling.BookingService`'s calls."""
-
-    wraps = BookingService
 
     set_schedule = waits(BookingService.set_schedule)
     get_schedule = waits(BookingService.get_schedule)
