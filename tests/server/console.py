@@ -66,6 +66,14 @@ class Console:
         self.page.goto(f"{self.url}{path}")
         return self.page
 
+    def follow(self, page: Page, selector: str) -> None:
+        """Click the link or button at ``selector`` and wait until the page it leads to has
+        loaded. A click only waits for the navigation to start, so reading the rows straight
+        after it can find the next document still empty."""
+        before = page.url
+        page.click(selector)
+        page.wait_for_url(lambda url: url != before)
+
     def fits(self, page: Page, width: int) -> None:
         """Assert the page has no horizontal scroll at ``width`` px."""
         page.set_viewport_size({"width": width, "height": 900})

@@ -79,10 +79,10 @@ def test_search_filters_sort_and_pages_find_the_right_rows(console: Console) -> 
     page.fill("#filter-q", "")
     page.select_option("#filter-health", "cooldown")
     page.select_option("#filter-provider", "zoho_crm")
-    page.click("#filter-apply")
+    console.follow(page, "#filter-apply")
     found, pages = _tenants_on(console), 1
     while page.locator("#page-next").count():
-        page.click("#page-next")
+        console.follow(page, "#page-next")
         found += _tenants_on(console)
         pages += 1
     expected = [f"t{i:05d}" for i in range(size) if STATES[i % 6] == "cooldown"]
@@ -96,7 +96,7 @@ def test_search_filters_sort_and_pages_find_the_right_rows(console: Console) -> 
     page.goto(f"{console.url}/admin/tenants?q=company+49&sort=name")
     named = sorted((name_of(i), f"t{i:05d}") for i in range(size) if "Company 49" in name_of(i))
     assert _tenants_on(console) == [key for _, key in named[:50]]
-    page.click("#page-next")
+    console.follow(page, "#page-next")
     assert _tenants_on(console) == [key for _, key in named[50:100]]
 
     page = console.open("/admin/tenants?health=needs_reauth", NARROW)
