@@ -144,7 +144,7 @@ def storage_errors(
         shown = safe_url(url)
         raise StorageUnavailable(
             f"the database {shown} cannot be reached or did not answer in time"
-            f" ({type(exc).__name__}): check that it is running and reachable, and"
+            f" ({_which_wait(exc)}): check that it is running and reachable, and"
             " ZOHOKIT_DATABASE_URL",
             url=shown,
             tenant=tenant,
@@ -152,8 +152,25 @@ def storage_errors(
         ) from exc
 
 
+def _which_wait(exc: BaseException) -> str:
+    """The error's kind and, for one of our own bounds, which wait ran out and the setting
+    that sets it: an operator told only "TimeoutError" cannot tell a slow statement from an
+    exhausted pool. A driver's own text is left out, as it may quote a statement's values."""
+    if isinstance(exc, sa_exc.TimeoutError):
+        return (
+            "TimeoutError: no pooled connection came free in time, ZOHOKIT_DB_POOL_TIMEOUT_SECONDS"
+        )
+    if isinstance(exc, TimeoutError) and str(exc).startswith(_NO_ANSWER):
+        return f"TimeoutError: {exc}, ZOHOKIT_DB_STATEMENT_TIMEOUT_SECONDS"
+    return type(exc).__name__
+
+
 #: Abandoned statements finishing in the background (a reference keeps each task alive).
 _ABANDONED: set[asyncio.Task[Any]] = set()
+
+
+#: How :func:`within`'s timeout begins, so that :func:`storage_errors` can name the setting.
+_NO_ANSWER = "no answer within"
 
 
 def _forget(task: asyncio.Task[Any]) -> None:
@@ -179,7 +196,7 @@ async def within(work: Coroutine[Any, Any, T], seconds: float) -> T:
         task.cancel()
         _ABANDONED.add(task)
         task.add_done_callback(_forget)
-        raise TimeoutError(f"no answer within {seconds:g} s")
+        raise TimeoutError(f"{_NO_ANSWER} {seconds:g} s")
     return task.result()
 
 
@@ -207,8 +224,33 @@ def _sqlite_path(url: str) -> Path | None:
     return Path(database) if database and database != ":memory:" else None
 
 
+def _answer_every_stop(driver: Any) -> None:
+    """Make an aiosqlite connection's ``stop()`` answer every caller, not only the first.
+
+    Its worker thread ends at the first stop request it reads, so a second request queued
+    behind it is never answered. SQLAlchemy asks twice when a statement is cancelled (as
+    :func:`within` does past its bound) while the thread is still busy with it: it terminates
+    the connection by force once the graceful close is cancelled in turn, and the close's own
+    clean-up asks again. The task awaiting that second answer never ends, and the event
+    loop's shutdown, which waits for it, hangs. Every later request now gets the first one's
+    answer, which the thread gives when it reaches it.
+    """
+    first_stop = driver.stop
+    asked: list[Any] = []
+
+    def stop() -> Any:
+        if not asked:
+            asked.append(first_stop())
+        return asked[0]
+
+    driver.stop = stop
+
+
 def _on_sqlite_connect(busy_ms: int) -> Any:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        driver = getattr(dbapi_connection, "driver_connection", None)
+        if callable(getattr(driver, "stop", None)):
+            _answer_every_stop(driver)
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA journal_mode=WAL")

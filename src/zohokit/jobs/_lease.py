@@ -63,3 +63,7 @@ async def run_leased(
         keeper.cancel()
         if not task.done():
             task.cancel()
+        # Both have ended when the call returns: a cancelled work's clean-up (a rollback, a
+        # ledger write) and a renewal in flight finish before the caller releases the lease,
+        # and a shutdown does not find them still pending on a loop being closed.
+        await asyncio.gather(keeper, task, return_exceptions=True)
