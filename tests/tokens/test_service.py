@@ -22,7 +22,7 @@ from zohokit.errors import (
     TokenRevoked,
 )
 from zohokit.settings import EnvCredentials, Settings
-from zohokit.tokens import Cipher, OAuthTokenService, generate_key
+from zohokit.tokens import Cipher, OAuthTokenService, RefreshPolicy, generate_key
 from zohokit.tokens._policy import BACKOFF_CAP_SECONDS
 from zohokit.tokens._store import oauth_tokens
 
@@ -532,3 +532,32 @@ async def test_callers_inside_the_margin_are_served_from_the_cache_without_waiti
     assert stats(emulator)["token_refresh_requests"] == 2
     second = await service.get_access_token("default", "zoho_crm")
     assert second != first
+
+
+async def test_a_refresh_that_outlived_its_lease_keeps_its_new_token_over_a_peers_older_one(
+    make_service: ServiceFactory, emulator: Emulator
+) -> None:
+    clock = FakeClock()
+    # Zoho answers the slow refresh in 3 s, within its timeout; the lease runs out by the
+    # clock the test moves.
+    policy = RefreshPolicy(margin=300, jitter=60, lease=8.0, timeout=6.0)
+    slow = await make_service(clock=clock, policy=policy)
+    peer = await make_service(clock=clock, policy=policy)
+    first = await slow.get_access_token("default", "zoho_crm")
+    clock.advance(3600 - 240)  # past its refresh moment, still valid
+    emulator.faults.configure({"rules": [{"route": "token", "latency_ms": 3000}]})
+    # Served at once; this process's refresh is under way behind it, slowly.
+    assert await slow.get_access_token("default", "zoho_crm") == first
+    await asyncio.sleep(0.2)
+    emulator.faults.configure({"rules": []})  # the slow request is in; the next is quick
+    clock.advance(9)  # its lease runs out while Zoho answers
+    await peer.get_access_token("default", "zoho_crm")
+    await peer.settle()  # the peer took the lease over and wrote a token of its own
+    by_peer = await peer.get_access_token("default", "zoho_crm")
+    assert by_peer != first
+    clock.advance(3600 - 240)  # the peer's token is past its refresh moment in turn
+    await slow.settle()  # the slow refresh lands: the peer wrote first, so its write is refused
+    kept = await slow.get_access_token("default", "zoho_crm")
+    # The token Zoho just minted for it is good for an hour; the peer's has four minutes.
+    assert kept not in (first, by_peer)
+    assert stats(emulator)["token_refresh_requests"] == 3

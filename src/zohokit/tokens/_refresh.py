@@ -138,12 +138,15 @@ class TokenRefresh(TokenServiceBase):
             m.emit("token.unsaved", logging.WARNING, tenant, provider)
             written = True
         if not written:
-            # A peer wrote first (our lease had run out). Prefer its token if it is fresh;
-            # ours is valid too, so serve it rather than fail.
+            # A peer wrote first (our lease had run out). Its token is served, as everyone
+            # else is served it, while it is before its refresh moment; past it (or in a
+            # cooldown the peer's failure set), the one Zoho just minted for us is better.
             peer = await self._store.get(tenant=tenant, provider=provider)
             if peer is not None:
                 decision = self._decide(peer, now, None)
-                if isinstance(decision, Serve):
+                if isinstance(decision, Serve) and self.policy.is_fresh(
+                    as_epoch(peer.expires_at), now, tenant, provider
+                ):
                     return self._served(peer, decision)
         return self._remember_minted(
             tenant, provider, grant.access_token, expires_at, api_domain=api_domain, scopes=scopes
