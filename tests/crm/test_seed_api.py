@@ -63,6 +63,24 @@ def test_for_client_reads_the_client_row(zoho_http: ZohoHTTP) -> None:
     assert not no_calendar.is_configured()  # credentials alone are not enough for Calendar
 
 
+def test_for_client_ignores_a_rows_own_columns_and_refuses_the_constructors_names(
+    zoho_http: ZohoHTTP,
+) -> None:
+    row = {"id": 7, "name": "Acme", "zoho_client_id": "row-id", "calendar_id": "primary"}
+    # A client row carries columns of its own: they are not zohokit's business.
+    assert ZohoCRMService.for_client(row, "acme", http=zoho_http).client_id == "row-id"
+    # The constructor's name for a part, where the row's zoho_ column is expected, is the
+    # newcomer's typo: refused here rather than "no Zoho calendar id" at the first call.
+    with pytest.raises(ConfigurationError) as caught:
+        ZohoCalendarService.for_client(row, "acme", http=zoho_http)
+    assert "give zoho_calendar_id (not calendar_id)" in str(caught.value)
+    with pytest.raises(ConfigurationError, match=r"zoho_refresh_token \(not refresh_token\)"):
+        ZohoCRMService.for_client({"refresh_token": "1000.x"}, http=zoho_http)
+    # Beside its zoho_ column, the same name is one of the row's own.
+    both = {**row, "zoho_calendar_id": "cal-1"}
+    assert ZohoCalendarService.for_client(both, "acme", http=zoho_http).calendar_id == "cal-1"
+
+
 def test_the_calendar_falls_back_to_the_environment(environment: pytest.MonkeyPatch) -> None:
     environment.setenv("ZOHO_CALENDAR_ID", "env-cal")
     zoho = Zoho.from_settings(Settings())

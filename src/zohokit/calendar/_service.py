@@ -116,12 +116,9 @@ class ZohoCalendarService(ZohoService):
     ) -> ZohoCalendarService:
         """The seed's ``forClient``: ``zoho_client_id``, ``zoho_client_secret``,
         ``zoho_refresh_token`` and ``zoho_calendar_id`` from a client row."""
-        credentials = {
-            "client_id": config.get("zoho_client_id"),
-            "client_secret": config.get("zoho_client_secret"),
-            "refresh_token": config.get("zoho_refresh_token"),
-            "calendar_id": config.get("zoho_calendar_id"),
-        }
+        credentials = cls._from_client_row(
+            config, "client_id", "client_secret", "refresh_token", "calendar_id"
+        )
         return cls(credentials, client_id, **kwargs)
 
     def is_configured(self) -> bool:

@@ -153,11 +153,7 @@ class ZohoCRMService(BeyondRecords, BulkOperations):
         """The seed's ``forClient``: a service from a client row with ``zoho_client_id``,
         ``zoho_client_secret`` and ``zoho_refresh_token`` (missing parts come from the
         environment)."""
-        credentials = {
-            "client_id": config.get("zoho_client_id"),
-            "client_secret": config.get("zoho_client_secret"),
-            "refresh_token": config.get("zoho_refresh_token"),
-        }
+        credentials = cls._from_client_row(config, "client_id", "client_secret", "refresh_token")
         return cls(credentials, client_id, **kwargs)
 
     def is_configured(self) -> bool:

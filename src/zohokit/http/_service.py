@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar, Unpack
 
-from ..errors import ZohoError
+from ..errors import ConfigurationError, ZohoError
 from ..settings import EnvCredentials, Provider, Settings
 from ..tokens import ZohoCredentials
 from ._client import RequestOptions, TokenSource, ZohoHTTP, ZohoResponse
@@ -138,6 +138,23 @@ class ZohoService:
         return ZohoCredentials(
             self.client_id or None, self._client_secret or None, self._refresh_token or None
         )
+
+    @classmethod
+    def _from_client_row(cls, config: Mapping[str, Any], *parts: str) -> dict[str, Any]:
+        """The constructor's ``parts`` (``client_id``, ...) read from a client row's
+        ``zoho_<part>`` columns, as the seed's ``forClient`` does.
+
+        Other columns of the row are left alone (a client row has its own), but a part under
+        the constructor's name with no ``zoho_`` column beside it is refused: it is a typo
+        that would otherwise fail later, far from here, for a reason that does not name it.
+        """
+        wrong = [p for p in parts if p in config and f"zoho_{p}" not in config]
+        if wrong:
+            names = ", ".join(f"zoho_{p} (not {p})" for p in wrong)
+            raise ConfigurationError(
+                f"{cls.__name__}.for_client reads a client row's zoho_ columns: give {names}"
+            )
+        return {p: config.get(f"zoho_{p}") for p in parts}
 
     def _error(self, kind: type[E], message: str, **fields: Any) -> E:
         """A ``kind`` error naming this service's tenant and provider (as every error of a
