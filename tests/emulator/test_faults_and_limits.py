@@ -175,6 +175,30 @@ def test_latency_flag_slows_every_zoho_call(emulator_server: EmulatorServer) -> 
     assert time.monotonic() - started >= 0.12
 
 
+def test_a_latency_rule_with_a_count_slows_that_many_calls(
+    emulator_server: EmulatorServer,
+) -> None:
+    url = emulator_server.url
+    headers = {"Authorization": f"Zoho-oauthtoken {_refresh(url)}"}
+
+    def call() -> float:
+        started = time.monotonic()
+        assert httpx.get(f"{url}/crm/v8/org", headers=headers, timeout=30).status_code == 200
+        return time.monotonic() - started
+
+    httpx.post(
+        f"{url}/_emulator/faults", json={"rules": [{"route": "crm", "latency_ms": 400, "count": 1}]}
+    )
+    assert call() >= 0.4
+    assert httpx.get(f"{url}/_emulator/faults").json()["rules"][0]["count"] == 0  # struck once
+    # A rule that struck its count stays quiet, its latency too.
+    httpx.post(
+        f"{url}/_emulator/faults",
+        json={"rules": [{"route": "crm", "latency_ms": 20_000, "count": 0}]},
+    )
+    assert call() < 20
+
+
 async def test_reset_forgets_tokens_records_and_counters(
     emu_client: httpx.AsyncClient, emulator: Emulator, auth_headers: dict[str, str]
 ) -> None:

@@ -57,7 +57,8 @@ class FaultRule:
     #: The ``Retry-After`` (seconds) a throttle answer carries; 0: none, as Zoho documents.
     retry_after_seconds: float = 0.0
     when: When = "before"
-    #: Strike at most this many times, then stay quiet (``None``: no limit).
+    #: Strike at most this many times, then stay quiet, latency included (``None``: no
+    #: limit). A rule with latency alone strikes every request it slows.
     count: int | None = None
 
     def matches(self, kind: str, method: str, path: str) -> bool:
@@ -219,11 +220,16 @@ class Faults:
         """Roll the dice for one request; ``None`` when no rule applies."""
         decision: Decision | None = None
         for rule, rng in zip(self.rules, self._rngs, strict=True):
-            if not rule.matches(kind, method, path):
-                continue
+            if not rule.matches(kind, method, path) or rule.count == 0:
+                continue  # a rule that struck its ``count`` times stays quiet, latency too
             decision = decision or Decision()
             decision.latency_ms += rule.latency_ms
-            if decision.action is not None or rule.count == 0:
+            if not any(getattr(rule, name) for name, _ in _RATES):
+                # Latency alone: every request it slows is a strike.
+                if rule.count is not None:
+                    rule.count -= 1
+                continue
+            if decision.action is not None:
                 continue
             roll = rng.random()
             when_roll = rng.random()
