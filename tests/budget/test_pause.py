@@ -54,3 +54,20 @@ async def test_a_429_with_retry_after_pauses_the_tenant_in_every_root(
     assert await throttled in (200, 204)
     (state,) = await first.budget.status(TENANT)  # type: ignore[union-attr]
     assert state.paused_for == 0.0
+
+
+async def test_processes_meeting_a_new_org_at_once_all_store_and_read_one_row(
+    roots: Roots,
+) -> None:
+    # Six roots set a new org's limits at once: each finds no row, and each must end with
+    # the one row (before, all but one failed on the primary key, as a database error).
+    fleet = [await roots() for _ in range(6)]
+    budgets = [root.budget for root in fleet]
+    assert all(budget is not None for budget in budgets)
+    rows = await asyncio.gather(
+        *(b.set_limits("fresh-org", edition="enterprise") for b in budgets if b is not None)
+    )
+    assert {(row.tenant, row.limits.edition) for row in rows} == {("fresh-org", "enterprise")}
+    # The first calls for an org with no row yet, at once: each stores the default limits
+    # unless a peer did (an empty Leads list answers 204).
+    assert await asyncio.gather(*(read(root) for root in fleet)) == [204] * 6

@@ -14,10 +14,10 @@ from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ..db import Timeouts, bounded, from_row
+from ..db import Timeouts, bounded, dialect_insert, from_row
 from ._editions import Limits
 from ._tables import budget_orgs
 
@@ -141,13 +141,22 @@ class OrgStatements:
             async with self.engine.begin() as conn:
                 found = await self._lock(conn, tenant)
                 if found is None:
-                    await conn.execute(insert(budget_orgs).values(tenant=tenant, **values))
-                elif replace:
+                    # Processes meeting a new org at once all find no row to lock. The first
+                    # insert wins; the others' wait for it, do nothing, and then go on with
+                    # the row it stored as the one found.
+                    added = await conn.execute(
+                        dialect_insert(conn, budget_orgs)
+                        .values(tenant=tenant, **values)
+                        .on_conflict_do_nothing(index_elements=["tenant"])
+                    )
+                    if not added.rowcount:
+                        found = await self._lock(conn, tenant)
+                if found is not None:
+                    if not replace:
+                        return found
                     await conn.execute(
                         update(budget_orgs).where(_O.tenant == tenant).values(**values)
                     )
-                else:
-                    return found
                 row = await self._lock(conn, tenant)
                 assert row is not None
                 return row
